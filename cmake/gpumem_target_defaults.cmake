@@ -1,0 +1,19 @@
+# Compiler settings shared by every gpumem target: C++20, warnings (as errors by default),
+# hidden symbols unless a target exports them on purpose.
+function(gpumem_target_defaults target)
+  target_compile_features(${target} PRIVATE cxx_std_20)
+  set(host_warnings -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align
+      -Wunused -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
+  if(GPUMEM_WARNINGS_AS_ERRORS)
+    list(APPEND host_warnings -Werror)
+  endif()
+  string(JOIN "," cuda_host_warnings ${host_warnings})
+  target_compile_options(${target} PRIVATE
+    $<$<COMPILE_LANGUAGE:CXX>:${host_warnings}>
+    $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall,-Wextra$<$<BOOL:${GPUMEM_WARNINGS_AS_ERRORS}>:,-Werror>>
+    $<$<AND:$<COMPILE_LANGUAGE:CUDA>,$<BOOL:${GPUMEM_WARNINGS_AS_ERRORS}>>:-Werror=all-warnings>)
+  set_target_properties(${target} PROPERTIES
+    CXX_VISIBILITY_PRESET hidden
+    CUDA_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON)
+endfunction()

@@ -1,0 +1,478 @@
+#include "simulated_machine.hpp"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+
+#include "../core/byte_size.hpp"
+
+namespace gpumem::sim {
+namespace {
+
+constexpr std::size_t kAlignment = 256;                 // CUDA's allocation alignment
+constexpr std::size_t kMapThreshold = std::size_t{1} << 20;  // larger blocks come from mmap
+constexpr std::uint64_t kDefaultDeviceMemory = std::uint64_t{16} << 30;
+constexpr int kMaxDevices = 64;
+
+std::size_t round_up(std::size_t value, std::size_t to) { return (value + to - 1) / to * to; }
+
+void* allocate_host_memory(std::size_t size) {
+  if (size >= kMapThreshold) {
+    // MAP_NORESERVE: a simulated 16 GiB device must not need 16 GiB of host memory; pages
+    // cost only once touched.
+    void* mapped = mmap(nullptr,
+                        round_up(size, 4096),
+                        PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                        -1,
+                        0);
+    return mapped == MAP_FAILED ? nullptr : mapped;
+  }
+  return std::aligned_alloc(kAlignment, round_up(std::max<std::size_t>(size, 1), kAlignment));
+}
+
+void free_host_memory(void* pointer, std::size_t size) {
+  if (size >= kMapThreshold) {
+    munmap(pointer, round_up(size, 4096));
+  } else {
+    std::free(pointer);  // NOLINT(cppcoreguidelines-no-malloc): pairs with aligned_alloc
+  }
+}
+
+std::optional<std::uint64_t> read_size_variable(const char* name, std::string& error) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return std::nullopt;
+  std::string why;
+  auto bytes = core::parse_bytes(text, &why);
+  if (!bytes) error += std::string(name) + "='" + text + "': " + why + "; ";
+  return bytes;
+}
+
+std::optional<std::uint64_t> read_count_variable(const char* name, std::string& error) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return std::nullopt;
+  char* end = nullptr;
+  const unsigned long long value = std::strtoull(text, &end, 10);
+  if (*end != '\0' || text[0] == '-') {
+    error += std::string(name) + "='" + text + "': expected a whole number; ";
+    return std::nullopt;
+  }
+  return value;
+}
+
+/// Adds to a counter and its high-water mark.
+void add_used(std::uint64_t& used, std::uint64_t* high, std::uint64_t bytes) {
+  used += bytes;
+  if (high != nullptr) *high = std::max(*high, used);
+}
+
+}  // namespace
+
+double now_ms() {
+  static const auto start = std::chrono::steady_clock::now();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+machine_settings machine_settings::from_environment() {
+  machine_settings settings;
+  std::uint64_t device_count = 1;
+  if (auto count = read_count_variable("GPUMEM_SIM_DEVICES", settings.error)) {
+    if (*count > kMaxDevices) {
+      settings.error += "GPUMEM_SIM_DEVICES: at most 64 devices; ";
+    } else {
+      device_count = *count;
+    }
+  }
+  std::vector<std::uint64_t> sizes;
+  if (const char* text = std::getenv("GPUMEM_SIM_MEMORY"); text != nullptr && *text != '\0') {
+    // One size for every device, or a comma-separated list with one size per device.
+    std::string_view rest = text;
+    while (true) {
+      const auto comma = rest.find(',');
+      std::string why;
+      const std::string_view item = rest.substr(0, comma);
+      if (auto bytes = core::parse_bytes(item, &why)) {
+        sizes.push_back(*bytes);
+      } else {
+        settings.error += "GPUMEM_SIM_MEMORY='" + std::string(item) + "': " + why + "; ";
+      }
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  for (std::uint64_t i = 0; i < device_count; ++i) {
+    if (sizes.empty()) {
+      settings.device_memory.push_back(kDefaultDeviceMemory);
+    } else {
+      settings.device_memory.push_back(sizes[std::min<std::size_t>(i, sizes.size() - 1)]);
+    }
+  }
+  settings.fail_allocation_number =
+      read_count_variable("GPUMEM_SIM_FAIL_ALLOCATION", settings.error).value_or(0);
+  settings.fail_above_bytes = read_size_variable("GPUMEM_SIM_FAIL_ABOVE", settings.error).value_or(0);
+  settings.hidden_bytes = read_size_variable("GPUMEM_SIM_HIDE_MEMORY", settings.error).value_or(0);
+  return settings;
+}
+
+simulated_machine& simulated_machine::instance() {
+  // Never destroyed: programs call CUDA from static destructors and atexit handlers.
+  static auto* machine = new simulated_machine();
+  return *machine;
+}
+
+simulated_machine::simulated_machine() : settings_(machine_settings::from_environment()) {
+  for (const std::uint64_t size : settings_.device_memory) {
+    device_state& device = devices_.emplace_back();
+    device.total = size;
+  }
+  for (std::size_t i = 0; i < devices_.size(); ++i) {
+    devices_[i].context = std::make_unique<CUctx_st>(CUctx_st{static_cast<int>(i)});
+    devices_[i].default_pool = std::make_unique<CUmemPoolHandle_st>(
+        CUmemPoolHandle_st{static_cast<int>(i), /*is_default=*/true, /*max_size=*/0});
+    devices_[i].current_pool = devices_[i].default_pool.get();
+  }
+}
+
+CUresult simulated_machine::initialize() {
+  if (!settings_.error.empty()) {
+    std::fprintf(stderr, "gpumem CUDA simulator: cuInit fails: %s\n", settings_.error.c_str());
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  if (devices_.empty()) return CUDA_ERROR_NO_DEVICE;
+  initialized_ = true;
+  return CUDA_SUCCESS;
+}
+
+int simulated_machine::device_count() const { return static_cast<int>(devices_.size()); }
+
+std::uint64_t simulated_machine::total_memory(int device) const {
+  return devices_.at(static_cast<std::size_t>(device)).total;
+}
+
+bool simulated_machine::valid_device(int device) const {
+  return device >= 0 && device < device_count();
+}
+
+CUcontext simulated_machine::primary_context(int device) {
+  return devices_.at(static_cast<std::size_t>(device)).context.get();
+}
+
+bool simulated_machine::valid_context(CUcontext context) const {
+  return std::any_of(devices_.begin(), devices_.end(), [context](const device_state& device) {
+    return device.context.get() == context;
+  });
+}
+
+void simulated_machine::reset_device(int device) {
+  std::lock_guard lock(mutex_);
+  for (auto it = allocations_.begin(); it != allocations_.end();) {
+    if (it->second.device == device && it->second.kind != memory_kind::pinned_host) {
+      free_host_memory(reinterpret_cast<void*>(it->first), it->second.size);
+      it = allocations_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  device_state& state = devices_.at(static_cast<std::size_t>(device));
+  state.used = 0;
+  state.default_pool->used = 0;
+  std::erase_if(streams_, [&](const auto& entry) { return entry.second->context == state.context.get(); });
+  std::erase_if(events_, [&](const auto& entry) { return entry.second->context == state.context.get(); });
+  std::erase_if(pools_, [&](const auto& entry) { return entry.second->device == device; });
+  state.current_pool = state.default_pool.get();
+}
+
+CUresult simulated_machine::injected_failure(std::size_t size) {
+  ++allocation_calls_;
+  if (settings_.fail_allocation_number != 0 && allocation_calls_ == settings_.fail_allocation_number) {
+    return CUDA_ERROR_OUT_OF_MEMORY;
+  }
+  if (settings_.fail_above_bytes != 0 && size > settings_.fail_above_bytes) {
+    return CUDA_ERROR_OUT_OF_MEMORY;
+  }
+  return CUDA_SUCCESS;
+}
+
+CUresult simulated_machine::allocate(int device,
+                                     std::size_t size,
+                                     memory_kind kind,
+                                     CUmemoryPool pool,
+                                     void** out) {
+  std::lock_guard lock(mutex_);
+  if (const CUresult failure = injected_failure(size); failure != CUDA_SUCCESS) return failure;
+  const std::uint64_t accounted = round_up(size, kAlignment);
+  const bool uses_device_memory = kind == memory_kind::device || kind == memory_kind::stream_ordered;
+  device_state* state = nullptr;
+  if (kind != memory_kind::pinned_host) state = &devices_.at(static_cast<std::size_t>(device));
+  if (uses_device_memory) {
+    const std::uint64_t available =
+        state->total - std::min(state->total, state->used + settings_.hidden_bytes);
+    if (accounted > available) return CUDA_ERROR_OUT_OF_MEMORY;
+    if (pool != nullptr && pool->max_size != 0 && pool->used + accounted > pool->max_size) {
+      return CUDA_ERROR_OUT_OF_MEMORY;
+    }
+  }
+  void* memory = allocate_host_memory(size);
+  if (memory == nullptr) return CUDA_ERROR_OUT_OF_MEMORY;
+  if (uses_device_memory) add_used(state->used, nullptr, accounted);
+  if (pool != nullptr) add_used(pool->used, &pool->used_high, accounted);
+  allocations_.emplace(reinterpret_cast<std::uintptr_t>(memory), allocation{device, size, kind, pool});
+  *out = memory;
+  return CUDA_SUCCESS;
+}
+
+CUresult simulated_machine::release(const void* pointer, std::initializer_list<memory_kind> accepted) {
+  std::lock_guard lock(mutex_);
+  const auto it = allocations_.find(reinterpret_cast<std::uintptr_t>(pointer));
+  if (it == allocations_.end()) return CUDA_ERROR_INVALID_VALUE;
+  const allocation& block = it->second;
+  if (std::find(accepted.begin(), accepted.end(), block.kind) == accepted.end()) {
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  const std::uint64_t accounted = round_up(block.size, kAlignment);
+  if (block.kind == memory_kind::device || block.kind == memory_kind::stream_ordered) {
+    devices_.at(static_cast<std::size_t>(block.device)).used -= accounted;
+  }
+  if (block.pool != nullptr) block.pool->used -= accounted;
+  free_host_memory(const_cast<void*>(pointer), block.size);
+  allocations_.erase(it);
+  return CUDA_SUCCESS;
+}
+
+std::optional<std::pair<std::uintptr_t, allocation>> simulated_machine::find(const void* pointer) const {
+  std::lock_guard lock(mutex_);
+  const auto address = reinterpret_cast<std::uintptr_t>(pointer);
+  auto it = allocations_.upper_bound(address);
+  if (it == allocations_.begin()) return std::nullopt;
+  --it;
+  if (address >= it->first + std::max<std::size_t>(it->second.size, 1)) return std::nullopt;
+  return *it;
+}
+
+bool simulated_machine::covers(const void* pointer, std::size_t size) const {
+  const auto found = find(pointer);
+  if (!found) return false;
+  const auto address = reinterpret_cast<std::uintptr_t>(pointer);
+  return address + size <= found->first + found->second.size;
+}
+
+CUresult simulated_machine::memory_info(int device, std::size_t* free_bytes, std::size_t* total_bytes) const {
+  std::lock_guard lock(mutex_);
+  const device_state& state = devices_.at(static_cast<std::size_t>(device));
+  if (free_bytes != nullptr) {
+    *free_bytes = state.total - std::min(state.total, state.used + settings_.hidden_bytes);
+  }
+  if (total_bytes != nullptr) *total_bytes = state.total;
+  return CUDA_SUCCESS;
+}
+
+CUresult simulated_machine::create_stream(CUcontext context, unsigned flags, int priority, CUstream* out) {
+  std::lock_guard lock(mutex_);
+  auto stream = std::make_unique<CUstream_st>();
+  stream->context = context;
+  stream->flags = flags;
+  stream->priority = priority;
+  *out = stream.get();
+  streams_.emplace(stream.get(), std::move(stream));
+  return CUDA_SUCCESS;
+}
+
+CUresult simulated_machine::destroy_stream(CUstream stream) {
+  std::lock_guard lock(mutex_);
+  return streams_.erase(stream) == 1 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+}
+
+bool simulated_machine::valid_stream(CUstream stream) const {
+  if (stream == nullptr || stream == CU_STREAM_LEGACY || stream == CU_STREAM_PER_THREAD) return true;
+  std::lock_guard lock(mutex_);
+  return streams_.contains(stream);
+}
+
+CUstream_st* simulated_machine::stream_object(CUstream stream) const {
+  std::lock_guard lock(mutex_);
+  const auto it = streams_.find(stream);
+  return it == streams_.end() ? nullptr : it->second.get();
+}
+
+CUresult simulated_machine::begin_capture(CUstream stream, CUstreamCaptureMode mode) {
+  std::lock_guard lock(mutex_);
+  const auto it = streams_.find(stream);
+  // Capturing the legacy or per-thread default stream is not supported by the simulator
+  // (CUDA refuses the legacy stream too).
+  if (it == streams_.end()) return CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
+  CUstream_st& object = *it->second;
+  if (object.capture_status != CU_STREAM_CAPTURE_STATUS_NONE) return CUDA_ERROR_ILLEGAL_STATE;
+  object.capture_status = CU_STREAM_CAPTURE_STATUS_ACTIVE;
+  object.capture_mode = mode;
+  object.capture_thread = std::this_thread::get_id();
+  object.capture_id = next_capture_id_++;
+  return CUDA_SUCCESS;
+}
+
+CUresult simulated_machine::end_capture(CUstream stream, CUgraph* graph) {
+  std::lock_guard lock(mutex_);
+  const auto it = streams_.find(stream);
+  if (it == streams_.end()) return CUDA_ERROR_ILLEGAL_STATE;
+  CUstream_st& object = *it->second;
+  if (object.capture_status == CU_STREAM_CAPTURE_STATUS_NONE) return CUDA_ERROR_ILLEGAL_STATE;
+  const bool invalidated = object.capture_status == CU_STREAM_CAPTURE_STATUS_INVALIDATED;
+  const std::uint64_t id = object.capture_id;
+  object.capture_status = CU_STREAM_CAPTURE_STATUS_NONE;
+  object.capture_id = 0;
+  if (invalidated) {
+    *graph = nullptr;
+    return CUDA_ERROR_STREAM_CAPTURE_INVALIDATED;
+  }
+  auto made = std::make_unique<CUgraph_st>(CUgraph_st{id});
+  *graph = made.get();
+  graphs_.emplace(made.get(), std::move(made));
+  return CUDA_SUCCESS;
+}
+
+CUresult simulated_machine::destroy_graph(CUgraph graph) {
+  std::lock_guard lock(mutex_);
+  return graphs_.erase(graph) == 1 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+}
+
+CUresult simulated_machine::check_unsafe_call_during_capture(bool synchronizes) {
+  std::lock_guard lock(mutex_);
+  CUresult result = CUDA_SUCCESS;
+  for (auto& [handle, stream] : streams_) {
+    if (stream->capture_status != CU_STREAM_CAPTURE_STATUS_ACTIVE) continue;
+    const bool forbids =
+        synchronizes || stream->capture_mode == CU_STREAM_CAPTURE_MODE_GLOBAL ||
+        (stream->capture_mode == CU_STREAM_CAPTURE_MODE_THREAD_LOCAL &&
+         stream->capture_thread == std::this_thread::get_id());
+    if (forbids) {
+      stream->capture_status = CU_STREAM_CAPTURE_STATUS_INVALIDATED;
+      result = CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
+    }
+  }
+  return result;
+}
+
+CUresult simulated_machine::create_event(CUcontext context, unsigned flags, CUevent* out) {
+  std::lock_guard lock(mutex_);
+  auto event = std::make_unique<CUevent_st>();
+  event->context = context;
+  event->flags = flags;
+  *out = event.get();
+  events_.emplace(event.get(), std::move(event));
+  return CUDA_SUCCESS;
+}
+
+CUresult simulated_machine::destroy_event(CUevent event) {
+  std::lock_guard lock(mutex_);
+  return events_.erase(event) == 1 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+}
+
+bool simulated_machine::valid_event(CUevent event) const {
+  std::lock_guard lock(mutex_);
+  return events_.contains(event);
+}
+
+CUresult simulated_machine::create_pool(int device, std::uint64_t max_size, CUmemoryPool* out) {
+  std::lock_guard lock(mutex_);
+  auto pool = std::make_unique<CUmemPoolHandle_st>(CUmemPoolHandle_st{device, false, max_size});
+  *out = pool.get();
+  pools_.emplace(pool.get(), std::move(pool));
+  return CUDA_SUCCESS;
+}
+
+CUresult simulated_machine::destroy_pool(CUmemoryPool pool) {
+  std::lock_guard lock(mutex_);
+  const auto it = pools_.find(pool);
+  if (it == pools_.end()) return CUDA_ERROR_INVALID_VALUE;
+  for (device_state& device : devices_) {
+    if (device.current_pool == pool) device.current_pool = device.default_pool.get();
+  }
+  // Blocks still allocated from the pool stay counted as outstanding, so tests see the leak;
+  // they forget the pool they came from.
+  for (auto& [address, block] : allocations_) {
+    if (block.pool == pool) block.pool = nullptr;
+  }
+  pools_.erase(it);
+  return CUDA_SUCCESS;
+}
+
+bool simulated_machine::valid_pool(CUmemoryPool pool) const {
+  std::lock_guard lock(mutex_);
+  if (pools_.contains(pool)) return true;
+  return std::any_of(devices_.begin(), devices_.end(), [pool](const device_state& device) {
+    return device.default_pool.get() == pool;
+  });
+}
+
+CUmemoryPool simulated_machine::default_pool(int device) {
+  return devices_.at(static_cast<std::size_t>(device)).default_pool.get();
+}
+
+CUmemoryPool simulated_machine::current_pool(int device) {
+  std::lock_guard lock(mutex_);
+  return devices_.at(static_cast<std::size_t>(device)).current_pool;
+}
+
+CUresult simulated_machine::set_current_pool(int device, CUmemoryPool pool) {
+  if (!valid_pool(pool) || pool->device != device) return CUDA_ERROR_INVALID_VALUE;
+  std::lock_guard lock(mutex_);
+  devices_.at(static_cast<std::size_t>(device)).current_pool = pool;
+  return CUDA_SUCCESS;
+}
+
+std::size_t simulated_machine::outstanding_allocations(int device) const {
+  std::lock_guard lock(mutex_);
+  return static_cast<std::size_t>(std::count_if(allocations_.begin(), allocations_.end(), [device](const auto& entry) {
+    return device < 0 || entry.second.device == device;
+  }));
+}
+
+std::uint64_t simulated_machine::bytes_in_use(int device) const {
+  std::lock_guard lock(mutex_);
+  if (device >= 0) return devices_.at(static_cast<std::size_t>(device)).used;
+  std::uint64_t total = 0;
+  for (const device_state& state : devices_) total += state.used;
+  return total;
+}
+
+void simulated_machine::count_call(const char* name) {
+  std::lock_guard lock(mutex_);
+  ++call_counts_[name];
+}
+
+std::uint64_t simulated_machine::call_count(const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  const auto it = call_counts_.find(name);
+  return it == call_counts_.end() ? 0 : it->second;
+}
+
+void simulated_machine::reset_call_counts() {
+  std::lock_guard lock(mutex_);
+  call_counts_.clear();
+}
+
+void simulated_machine::fail_allocation_number(std::uint64_t n) {
+  std::lock_guard lock(mutex_);
+  settings_.fail_allocation_number = n == 0 ? 0 : allocation_calls_ + n;
+}
+
+void simulated_machine::fail_above(std::uint64_t bytes) {
+  std::lock_guard lock(mutex_);
+  settings_.fail_above_bytes = bytes;
+}
+
+void simulated_machine::hide_memory(std::uint64_t bytes) {
+  std::lock_guard lock(mutex_);
+  settings_.hidden_bytes = bytes;
+}
+
+std::uint64_t simulated_machine::hidden_memory() const {
+  std::lock_guard lock(mutex_);
+  return settings_.hidden_bytes;
+}
+
+}  // namespace gpumem::sim

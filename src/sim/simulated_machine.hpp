@@ -1,0 +1,191 @@
+#pragma once
+// The state of the simulated CUDA machine behind the simulator's libcuda.so.1: devices with a
+// memory size, primary contexts, allocations in host memory, streams, events, memory pools,
+// stream capture and fault injection. Work submitted to a stream runs at once on the host,
+// so every stream and event is always complete. One mutex guards all of it: the simulator
+// stands in for a GPU in tests, where simplicity matters more than speed.
+
+#include <cuda.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+/// A context: the simulator has one primary context per device and no others.
+struct CUctx_st {
+  int device;
+};
+
+/// A created stream (the special handles 0, CU_STREAM_LEGACY and CU_STREAM_PER_THREAD are
+/// not objects).
+struct CUstream_st {
+  CUcontext context = nullptr;
+  unsigned flags = 0;
+  int priority = 0;
+  CUstreamCaptureStatus capture_status = CU_STREAM_CAPTURE_STATUS_NONE;
+  CUstreamCaptureMode capture_mode = CU_STREAM_CAPTURE_MODE_GLOBAL;
+  std::thread::id capture_thread;
+  std::uint64_t capture_id = 0;
+};
+
+/// An event; every recorded event is complete at once.
+struct CUevent_st {
+  CUcontext context = nullptr;
+  unsigned flags = 0;
+  bool recorded = false;
+  double recorded_at_ms = 0.0;
+};
+
+/// A memory pool of the stream-ordered allocator.
+struct CUmemPoolHandle_st {
+  int device;
+  bool is_default;
+  std::uint64_t max_size;
+  std::uint64_t release_threshold = 0;
+  int reuse_follow_event_dependencies = 1;
+  int reuse_allow_opportunistic = 1;
+  int reuse_allow_internal_dependencies = 1;
+  std::uint64_t used = 0;
+  std::uint64_t used_high = 0;
+};
+
+/// A graph made by ending a capture: the simulator records no nodes in it.
+struct CUgraph_st {
+  std::uint64_t capture_id;
+};
+
+namespace gpumem::sim {
+
+/// What kind of memory an allocation is, and so which free function accepts it.
+enum class memory_kind : std::uint8_t {
+  device,          ///< cuMemAlloc, cuMemAllocPitch
+  managed,         ///< cuMemAllocManaged
+  pinned_host,     ///< cuMemAllocHost, cuMemHostAlloc
+  stream_ordered,  ///< cuMemAllocAsync, cuMemAllocFromPoolAsync
+};
+
+/// One live allocation.
+struct allocation {
+  int device;
+  std::size_t size;
+  memory_kind kind;
+  CUmemoryPool pool;
+};
+
+/// Devices and fault injection, read once from the GPUMEM_SIM_* environment variables.
+struct machine_settings {
+  std::vector<std::uint64_t> device_memory;  ///< one entry per device
+  std::uint64_t fail_allocation_number = 0;  ///< 0: off; N: the Nth allocation fails
+  std::uint64_t fail_above_bytes = 0;        ///< 0: off; else larger requests fail
+  std::uint64_t hidden_bytes = 0;            ///< memory reported as used by someone else
+  std::string error;                         ///< set when a variable could not be read
+
+  /// Reads GPUMEM_SIM_DEVICES, GPUMEM_SIM_MEMORY, GPUMEM_SIM_FAIL_ALLOCATION,
+  /// GPUMEM_SIM_FAIL_ABOVE and GPUMEM_SIM_HIDE_MEMORY.
+  static machine_settings from_environment();
+};
+
+/// The simulated machine; one per process.
+class simulated_machine {
+ public:
+  static simulated_machine& instance();
+
+  // --- life cycle and devices
+  CUresult initialize();
+  [[nodiscard]] bool initialized() const { return initialized_.load(); }
+  [[nodiscard]] int device_count() const;
+  [[nodiscard]] std::uint64_t total_memory(int device) const;
+  [[nodiscard]] bool valid_device(int device) const;
+  CUcontext primary_context(int device);
+  [[nodiscard]] bool valid_context(CUcontext context) const;
+  /// Frees everything that belongs to the device (cuDevicePrimaryCtxReset).
+  void reset_device(int device);
+
+  // --- memory
+  CUresult allocate(int device, std::size_t size, memory_kind kind, CUmemoryPool pool, void** out);
+  /// Frees an allocation if its kind is one of `accepted`; the base pointer is required.
+  CUresult release(const void* pointer, std::initializer_list<memory_kind> accepted);
+  /// The allocation that contains `pointer`, with its base address.
+  std::optional<std::pair<std::uintptr_t, allocation>> find(const void* pointer) const;
+  /// Whether [pointer, pointer + size) lies inside one allocation.
+  [[nodiscard]] bool covers(const void* pointer, std::size_t size) const;
+  CUresult memory_info(int device, std::size_t* free_bytes, std::size_t* total_bytes) const;
+
+  // --- streams, events, pools, graphs
+  CUresult create_stream(CUcontext context, unsigned flags, int priority, CUstream* out);
+  CUresult destroy_stream(CUstream stream);
+  /// Whether the handle is a created stream or one of the special handles.
+  [[nodiscard]] bool valid_stream(CUstream stream) const;
+  /// The created stream behind a handle, or null for the special handles.
+  [[nodiscard]] CUstream_st* stream_object(CUstream stream) const;
+  CUresult begin_capture(CUstream stream, CUstreamCaptureMode mode);
+  CUresult end_capture(CUstream stream, CUgraph* graph);
+  CUresult destroy_graph(CUgraph graph);
+  /// The result of a call that is not allowed while a stream captures in a mode that forbids
+  /// it (cuMemAlloc, cuMemFree, cuCtxSynchronize, ...): CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED,
+  /// and the capture is invalidated, as CUDA does; CUDA_SUCCESS when nothing forbids the call.
+  CUresult check_unsafe_call_during_capture(bool synchronizes);
+  CUresult create_event(CUcontext context, unsigned flags, CUevent* out);
+  CUresult destroy_event(CUevent event);
+  [[nodiscard]] bool valid_event(CUevent event) const;
+  CUresult create_pool(int device, std::uint64_t max_size, CUmemoryPool* out);
+  CUresult destroy_pool(CUmemoryPool pool);
+  [[nodiscard]] bool valid_pool(CUmemoryPool pool) const;
+  CUmemoryPool default_pool(int device);
+  CUmemoryPool current_pool(int device);
+  CUresult set_current_pool(int device, CUmemoryPool pool);
+
+  // --- observation and fault injection for tests (the gpumemSim* C functions)
+  [[nodiscard]] std::size_t outstanding_allocations(int device) const;
+  [[nodiscard]] std::uint64_t bytes_in_use(int device) const;
+  void count_call(const char* name);
+  [[nodiscard]] std::uint64_t call_count(const std::string& name) const;
+  void reset_call_counts();
+  void fail_allocation_number(std::uint64_t n);
+  void fail_above(std::uint64_t bytes);
+  void hide_memory(std::uint64_t bytes);
+  [[nodiscard]] std::uint64_t hidden_memory() const;
+
+  /// The guard that protects every object above; public so callers can read stream and pool
+  /// fields consistently.
+  std::mutex& mutex() const { return mutex_; }
+
+ private:
+  simulated_machine();
+  CUresult injected_failure(std::size_t size);
+
+  struct device_state {
+    std::uint64_t total;
+    std::uint64_t used = 0;
+    std::unique_ptr<CUctx_st> context;
+    std::unique_ptr<CUmemPoolHandle_st> default_pool;
+    CUmemoryPool current_pool = nullptr;
+  };
+
+  mutable std::mutex mutex_;
+  machine_settings settings_;
+  std::atomic<bool> initialized_{false};
+  std::vector<device_state> devices_;
+  std::map<std::uintptr_t, allocation> allocations_;  // by base address
+  std::unordered_map<CUstream, std::unique_ptr<CUstream_st>> streams_;
+  std::unordered_map<CUevent, std::unique_ptr<CUevent_st>> events_;
+  std::unordered_map<CUmemoryPool, std::unique_ptr<CUmemPoolHandle_st>> pools_;
+  std::unordered_map<CUgraph, std::unique_ptr<CUgraph_st>> graphs_;
+  std::unordered_map<std::string, std::uint64_t> call_counts_;
+  std::uint64_t allocation_calls_ = 0;
+  std::uint64_t next_capture_id_ = 1;
+};
+
+/// Milliseconds since the simulator started, for event timing.
+double now_ms();
+
+}  // namespace gpumem::sim
