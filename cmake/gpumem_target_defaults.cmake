@@ -1,7 +1,6 @@
 # Compiler settings shared by every gpumem target: C++20, warnings (as errors by default),
 # hidden symbols unless a target exports them on purpose.
 function(gpumem_target_defaults target)
-  target_compile_features(${target} PRIVATE cxx_std_20)
   set(host_warnings -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align
       -Wunused -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
   if(GPUMEM_WARNINGS_AS_ERRORS)

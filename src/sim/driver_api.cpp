@@ -88,13 +88,7 @@ CUresult mem_free_async(CUdeviceptr pointer, CUstream stream) {
 CUresult stream_synchronize(CUstream stream) {
   int device = 0;
   if (const CUresult status = stream_device(stream, &device); status != CUDA_SUCCESS) return status;
-  if (const CUstream_st* object = machine().stream_object(stream);
-      object != nullptr && object->capture_status != CU_STREAM_CAPTURE_STATUS_NONE) {
-    std::lock_guard lock(machine().mutex());
-    const_cast<CUstream_st*>(object)->capture_status = CU_STREAM_CAPTURE_STATUS_INVALIDATED;
-    return CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
-  }
-  return CUDA_SUCCESS;
+  return machine().check_synchronize(stream);
 }
 
 CUresult stream_query(CUstream stream) {
@@ -139,9 +133,7 @@ CUresult stream_is_capturing(CUstream stream, CUstreamCaptureStatus* status_out)
   int device = 0;
   if (const CUresult status = stream_device(stream, &device); status != CUDA_SUCCESS) return status;
   if (status_out == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  std::lock_guard lock(machine().mutex());
-  const CUstream_st* object = machine().stream_object(stream);
-  *status_out = object != nullptr ? object->capture_status : CU_STREAM_CAPTURE_STATUS_NONE;
+  machine().capture_state(stream, status_out, nullptr);
   return CUDA_SUCCESS;
 }
 
@@ -152,11 +144,12 @@ CUresult stream_get_capture_info(CUstream stream,
                                  const CUgraphNode** dependencies_out,
                                  const CUgraphEdgeData** edges_out,
                                  std::size_t* dependency_count_out) {
-  if (const CUresult status = stream_is_capturing(stream, status_out); status != CUDA_SUCCESS) {
-    return status;
-  }
-  const CUstream_st* object = machine().stream_object(stream);
-  if (id_out != nullptr) *id_out = object != nullptr ? object->capture_id : 0;
+  int device = 0;
+  if (const CUresult status = stream_device(stream, &device); status != CUDA_SUCCESS) return status;
+  if (status_out == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  std::uint64_t id = 0;
+  machine().capture_state(stream, status_out, &id);
+  if (id_out != nullptr) *id_out = id;
   if (graph_out != nullptr) *graph_out = nullptr;
   if (dependencies_out != nullptr) *dependencies_out = nullptr;
   if (edges_out != nullptr) *edges_out = nullptr;

@@ -13,16 +13,20 @@
 #include <cstring>
 #include <mutex>
 
-#include "driver_entry_points.hpp"
+#include "driver/driver_entry_points.hpp"
 #include "runtime_errors.hpp"
 
 #define GPUMEM_SIM_EXPORT extern "C" __attribute__((visibility("default")))
 
 namespace {
 
-using gpumem::sim::driver;
-using gpumem::sim::driver_entry_points;
+using gpumem::driver::driver_entry_points;
 using gpumem::sim::to_runtime_error;
+
+const gpumem::driver::driver_library& driver() {
+  static const gpumem::driver::driver_library library = gpumem::driver::load_driver_library();
+  return library;
+}
 
 constexpr int kRuntimeVersion = 13000;
 

@@ -299,6 +299,21 @@ CUstream_st* simulated_machine::stream_object(CUstream stream) const {
   return it == streams_.end() ? nullptr : it->second.get();
 }
 
+void simulated_machine::capture_state(CUstream stream, CUstreamCaptureStatus* status, std::uint64_t* id) const {
+  std::lock_guard lock(mutex_);
+  const auto it = streams_.find(stream);
+  *status = it == streams_.end() ? CU_STREAM_CAPTURE_STATUS_NONE : it->second->capture_status;
+  if (id != nullptr) *id = it == streams_.end() ? 0 : it->second->capture_id;
+}
+
+CUresult simulated_machine::check_synchronize(CUstream stream) {
+  std::lock_guard lock(mutex_);
+  const auto it = streams_.find(stream);
+  if (it == streams_.end() || it->second->capture_status == CU_STREAM_CAPTURE_STATUS_NONE) return CUDA_SUCCESS;
+  it->second->capture_status = CU_STREAM_CAPTURE_STATUS_INVALIDATED;
+  return CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
+}
+
 CUresult simulated_machine::begin_capture(CUstream stream, CUstreamCaptureMode mode) {
   std::lock_guard lock(mutex_);
   const auto it = streams_.find(stream);

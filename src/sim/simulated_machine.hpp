@@ -127,6 +127,11 @@ class simulated_machine {
   [[nodiscard]] bool valid_stream(CUstream stream) const;
   /// The created stream behind a handle, or null for the special handles.
   [[nodiscard]] CUstream_st* stream_object(CUstream stream) const;
+  /// The capture status and id of a stream (none for the special handles).
+  void capture_state(CUstream stream, CUstreamCaptureStatus* status, std::uint64_t* id) const;
+  /// Synchronizing a capturing stream is illegal: invalidates its capture and returns
+  /// CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED; CUDA_SUCCESS when it is not capturing.
+  CUresult check_synchronize(CUstream stream);
   CUresult begin_capture(CUstream stream, CUstreamCaptureMode mode);
   CUresult end_capture(CUstream stream, CUgraph* graph);
   CUresult destroy_graph(CUgraph graph);

@@ -1,13 +1,13 @@
 #pragma once
-// The driver entry points the simulator's CUDA runtime uses, found the way NVIDIA's runtime
-// finds them: dlopen("libcuda.so.1"), dlsym(handle, "cuGetProcAddress_v2"), then that
-// function asked for "cuGetProcAddress" and every other entry point. A preload that
-// interposes dlsym and cuGetProcAddress therefore sees the simulator's runtime exactly as it
-// sees a real one.
+// A table of CUDA driver entry points, found the way NVIDIA's runtime finds them:
+// dlopen("libcuda.so.1"), dlsym(handle, "cuGetProcAddress_v2"), then that function asked for
+// "cuGetProcAddress" and every other entry point. Used by the simulator's runtime (so a
+// preload that interposes dlsym and cuGetProcAddress sees it exactly as it sees NVIDIA's
+// runtime) and by tests that call the driver without linking libcuda.so.1.
 
 #include <cuda.h>
 
-namespace gpumem::sim {
+namespace gpumem::driver {
 
 /// One table of driver functions, for one stream semantic (legacy or per-thread default).
 struct driver_entry_points {
@@ -82,7 +82,8 @@ struct driver_library {
   bool loaded = false;             ///< false: libcuda.so.1 or an entry point is missing
 };
 
-/// Loads libcuda.so.1 once and resolves both tables.
-const driver_library& driver();
+/// Loads libcuda.so.1 with dlopen and resolves both tables; `loaded` is false when the
+/// library or an entry point is missing (a message names the missing entry point).
+driver_library load_driver_library();
 
-}  // namespace gpumem::sim
+}  // namespace gpumem::driver

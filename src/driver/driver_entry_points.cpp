@@ -4,7 +4,7 @@
 
 #include <cstdio>
 
-namespace gpumem::sim {
+namespace gpumem::driver {
 namespace {
 
 constexpr int kRuntimeCudaVersion = 13000;
@@ -20,7 +20,7 @@ class entry_point_resolver {
     CUdriverProcAddressQueryResult status{};
     if (get_proc_address_(name, &function, kRuntimeCudaVersion, flags_, &status) != CUDA_SUCCESS ||
         function == nullptr) {
-      std::fprintf(stderr, "gpumem CUDA simulator runtime: the driver has no %s\n", name);
+      std::fprintf(stderr, "gpumem: the CUDA driver has no entry point %s\n", name);
       complete_ = false;
       return;
     }
@@ -102,7 +102,9 @@ bool resolve(driver_entry_points& table, decltype(&::cuGetProcAddress) get_proc_
   return resolve.complete();
 }
 
-driver_library load() {
+}  // namespace
+
+driver_library load_driver_library() {
   driver_library library;
   void* handle = dlopen("libcuda.so.1", RTLD_NOW | RTLD_GLOBAL);
   if (handle == nullptr) return library;
@@ -120,11 +122,4 @@ driver_library load() {
   return library;
 }
 
-}  // namespace
-
-const driver_library& driver() {
-  static const driver_library library = load();
-  return library;
-}
-
-}  // namespace gpumem::sim
+}  // namespace gpumem::driver
