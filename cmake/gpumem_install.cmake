@@ -1,0 +1,19 @@
+# Install rules and the exported CMake package: after `cmake --install`, another project
+# uses `find_package(gpumem)` and links `gpumem::gpumem`.
+include(CMakePackageConfigHelpers)
+
+install(TARGETS gpumem EXPORT gpumemTargets
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS gpumem_preload LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/" DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(EXPORT gpumemTargets NAMESPACE gpumem:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/gpumem)
+
+configure_package_config_file("${PROJECT_SOURCE_DIR}/cmake/gpumemConfig.cmake.in"
+  "${PROJECT_BINARY_DIR}/gpumemConfig.cmake"
+  INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/gpumem)
+write_basic_package_version_file("${PROJECT_BINARY_DIR}/gpumemConfigVersion.cmake"
+  COMPATIBILITY SameMinorVersion)
+install(FILES "${PROJECT_BINARY_DIR}/gpumemConfig.cmake" "${PROJECT_BINARY_DIR}/gpumemConfigVersion.cmake"
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/gpumem)
