@@ -46,6 +46,8 @@ CUresult cuGetProcAddress(const char*, void**, int, cuuint64_t);
 
 namespace {
 
+constexpr int kDriverVersion = 13000;
+
 /// One ABI version of a driver entry point.
 struct proc_entry {
   const char* name;     ///< base name, as asked for
@@ -156,11 +158,14 @@ CUresult get_proc_address_v2(const char* symbol,
     }
   }
   *function = nullptr;
+  // As the driver does: a version newer than the driver is an error; a symbol that is unknown
+  // or too new for the version asked is not, it only yields a null pointer and its status.
+  if (cuda_version > kDriverVersion) return CUDA_ERROR_INVALID_VALUE;
   if (best == nullptr) {
     if (status != nullptr) {
       *status = name_known ? CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT : CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND;
     }
-    return CUDA_ERROR_NOT_FOUND;
+    return CUDA_SUCCESS;
   }
   const bool per_thread = (flags & CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM) != 0;
   *function = per_thread && best->per_thread != nullptr ? best->per_thread : best->legacy;

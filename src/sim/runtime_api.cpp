@@ -623,8 +623,7 @@ GPUMEM_SIM_EXPORT cudaError_t cudaGetDriverEntryPointByVersion(const char* symbo
   const CUresult result =
       legacy().get_proc_address(symbol, function, static_cast<int>(cuda_version), flags, &driver_status);
   if (status != nullptr) *status = static_cast<cudaDriverEntryPointQueryResult>(driver_status);
-  // A symbol that is not found is reported through the status, not as an error.
-  return result == CUDA_ERROR_NOT_FOUND ? cudaSuccess : record(result);
+  return record(result);
 }
 GPUMEM_SIM_EXPORT cudaError_t cudaGetDriverEntryPointByVersion_ptsz(const char* symbol, void** function,
                                                                     unsigned int cuda_version, unsigned long long flags,
