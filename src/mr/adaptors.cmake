@@ -1,0 +1,1 @@
+# Resource adaptors: added by the adaptors work.

@@ -1,0 +1,1 @@
+# Tests of the CUDA-backed and host resources.
