@@ -1,0 +1,125 @@
+#include "core/coalescing_heap.hpp"
+
+namespace gpumem::core {
+
+void coalescing_heap::add_slab(std::uintptr_t address, std::size_t size, segregated_free_index& index) {
+  memory_block* block = records_.make();
+  block->address = address;
+  block->size = size;
+  std::uint32_t entry = 0;
+  if (unused_slab_entries_.empty()) {
+    entry = static_cast<std::uint32_t>(slabs_.size());
+    slabs_.push_back(slab{block, size});
+  } else {
+    entry = unused_slab_entries_.back();
+    unused_slab_entries_.pop_back();
+    slabs_[entry] = slab{block, size};
+  }
+  block->slab = entry;
+  slab_bytes_ += size;
+  index.insert(block);
+}
+
+std::uintptr_t coalescing_heap::allocate(segregated_free_index& index, std::size_t size) {
+  memory_block* block = index.find(size);
+  if (block == nullptr) return 0;
+  // Reserve what may throw before changing anything, so a failure leaves the heap as it was.
+  memory_block* remainder = block->size - size >= granularity_ ? records_.make() : nullptr;
+  allocated_.insert(block->address, block);
+  index.remove(block);
+  if (remainder != nullptr) {
+    remainder->address = block->address + size;
+    remainder->size = block->size - size;
+    remainder->slab = block->slab;
+    remainder->previous_in_memory = block;
+    remainder->next_in_memory = block->next_in_memory;
+    if (block->next_in_memory != nullptr) block->next_in_memory->previous_in_memory = remainder;
+    block->next_in_memory = remainder;
+    block->size = size;
+    index.insert(remainder);
+  }
+  allocated_bytes_ += block->size;
+  return block->address;
+}
+
+std::size_t coalescing_heap::free(std::uintptr_t address, segregated_free_index& index) noexcept {
+  memory_block* block = allocated_.take(address, nullptr);
+  if (block == nullptr) return 0;
+  const std::size_t size = block->size;
+  allocated_bytes_ -= size;
+  index.insert(block);
+  merge_with_neighbours(block, index);
+  return size;
+}
+
+std::size_t coalescing_heap::allocated_size(std::uintptr_t address) const noexcept {
+  const memory_block* block = allocated_.find(address, nullptr);
+  return block == nullptr ? 0 : block->size;
+}
+
+memory_block* coalescing_heap::merge_with_neighbours(memory_block* block, segregated_free_index& index) noexcept {
+  memory_block* next = block->next_in_memory;
+  if (mergeable(next, index)) {
+    index.remove(block);
+    next->owner->remove(next);
+    block->size += next->size;
+    block->next_in_memory = next->next_in_memory;
+    if (next->next_in_memory != nullptr) next->next_in_memory->previous_in_memory = block;
+    records_.recycle(next);
+    index.insert(block);
+  }
+  memory_block* previous = block->previous_in_memory;
+  if (mergeable(previous, index)) {
+    previous->owner->remove(previous);
+    index.remove(block);
+    previous->size += block->size;
+    previous->next_in_memory = block->next_in_memory;
+    if (block->next_in_memory != nullptr) block->next_in_memory->previous_in_memory = previous;
+    records_.recycle(block);
+    index.insert(previous);
+    block = previous;
+  }
+  return block;
+}
+
+void coalescing_heap::transfer(segregated_free_index& from, segregated_free_index& to) noexcept {
+  if (&from == &to) return;
+  from.for_each([&](memory_block* block) {
+    from.remove(block);
+    to.insert(block);
+  });
+  // Merge only after every block has moved, so each block meets all its new neighbours. A
+  // block's record may be recycled by a merge, so walk the slabs rather than a saved list.
+  for (const slab& entry : slabs_) {
+    if (entry.size == 0) continue;
+    for (memory_block* block = entry.first; block != nullptr;) {
+      if (block->owner == &to) block = merge_with_neighbours(block, to);
+      block = block->next_in_memory;
+    }
+  }
+}
+
+std::vector<address_range> coalescing_heap::take_free_slabs() {
+  std::vector<address_range> taken;
+  for (std::uint32_t i = 0; i < slabs_.size(); ++i) {
+    slab& entry = slabs_[i];
+    if (entry.size == 0 || !entry.first->is_free() || entry.first->size != entry.size) continue;
+    taken.push_back(address_range{entry.first->address, entry.size});
+    entry.first->owner->remove(entry.first);
+    records_.recycle(entry.first);
+    slab_bytes_ -= entry.size;
+    entry = slab{nullptr, 0};
+    unused_slab_entries_.push_back(i);
+  }
+  return taken;
+}
+
+std::vector<address_range> coalescing_heap::slabs() const {
+  std::vector<address_range> ranges;
+  for (const slab& entry : slabs_) {
+    if (entry.size != 0) ranges.push_back(address_range{entry.first->address, entry.size});
+  }
+  return ranges;
+}
+
+}  // namespace gpumem::core

@@ -1,0 +1,189 @@
+#include "gpumem/mr/pool_memory_resource.hpp"
+
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+#include <sstream>
+
+#include "core/byte_size.hpp"
+#include "core/coalescing_heap.hpp"
+#include "gpumem/aligned.hpp"
+#include "gpumem/detail/error_macros.hpp"
+#include "mr/stream_ordered_free_lists.hpp"
+
+namespace gpumem::mr::detail {
+namespace {
+
+/// CUDA maps device memory in 2 MiB pages: growing by whole pages wastes nothing.
+constexpr std::size_t kSlabGranularity = std::size_t{2} << 20;
+/// Frees of unknown pointers reported on stderr before the pool stops saying so.
+constexpr int kMaxUnknownFreeReports = 8;
+
+}  // namespace
+
+struct pool_resource_core::state_type {
+  state_type() : heap{CUDA_ALLOCATION_ALIGNMENT, &unowned} {}
+
+  mutable std::mutex mutex;
+  /// Blocks free for every stream without a wait: the initial slab, and all free blocks after
+  /// release() synchronized the device.
+  core::segregated_free_index unowned;
+  core::coalescing_heap heap;
+  stream_ordered_free_lists streams;
+  std::atomic<int> unknown_free_reports{0};
+};
+
+pool_resource_core::pool_resource_core(device_async_resource_ref upstream,
+                                       std::size_t initial_pool_size,
+                                       std::optional<std::size_t> maximum_pool_size)
+    : upstream_{upstream}, maximum_{maximum_pool_size}, state_{std::make_unique<state_type>()} {
+  GPUMEM_EXPECTS(is_aligned(initial_pool_size, CUDA_ALLOCATION_ALIGNMENT),
+                 "pool_memory_resource: the initial pool size (" + std::to_string(initial_pool_size) +
+                     " bytes) must be a multiple of 256 bytes");
+  GPUMEM_EXPECTS(!maximum_ || is_aligned(*maximum_, CUDA_ALLOCATION_ALIGNMENT),
+                 "pool_memory_resource: the maximum pool size (" + std::to_string(maximum_.value_or(0)) +
+                     " bytes) must be a multiple of 256 bytes");
+  GPUMEM_EXPECTS(!maximum_ || initial_pool_size <= *maximum_,
+                 "pool_memory_resource: the initial pool size (" + core::format_bytes(initial_pool_size) +
+                     ") exceeds the maximum pool size (" + core::format_bytes(maximum_.value_or(0)) + ")");
+  if (initial_pool_size > 0) {
+    void* slab = upstream_.allocate_async(initial_pool_size, CUDA_ALLOCATION_ALIGNMENT, cuda_stream_view{});
+    // Once the default stream has made the slab (a stream-ordered upstream allocates on it),
+    // every stream may use it without waiting.
+    cuda_stream_view{}.synchronize();
+    state_->heap.add_slab(reinterpret_cast<std::uintptr_t>(slab), initial_pool_size, state_->unowned);
+  }
+}
+
+pool_resource_core::~pool_resource_core() {
+  // Blocks may still be in use by work on their streams: wait before giving memory back.
+  GPUMEM_ASSERT_CUDA_SUCCESS(cudaDeviceSynchronize());
+  for (const core::address_range& slab : state_->heap.slabs()) {
+    upstream_.deallocate_async(reinterpret_cast<void*>(slab.address), slab.size, CUDA_ALLOCATION_ALIGNMENT,
+                               cuda_stream_view{});
+  }
+}
+
+std::size_t pool_resource_core::pool_size() const noexcept {
+  std::lock_guard lock(state_->mutex);
+  return state_->heap.slab_bytes();
+}
+
+pool_state pool_resource_core::state() const {
+  std::lock_guard lock(state_->mutex);
+  pool_state snapshot{state_->heap.slab_bytes(),
+                      state_->heap.allocated_bytes(),
+                      state_->heap.allocated_blocks(),
+                      state_->unowned.block_count(),
+                      state_->unowned.largest_block(),
+                      state_->streams.entries().size()};
+  for (const auto& entry : state_->streams.entries()) {
+    snapshot.free_blocks += entry->index.block_count();
+    snapshot.largest_free_block = std::max(snapshot.largest_free_block, entry->index.largest_block());
+  }
+  return snapshot;
+}
+
+std::size_t pool_resource_core::release() {
+  std::lock_guard lock(state_->mutex);
+  GPUMEM_CUDA_TRY(cudaDeviceSynchronize());
+  // After the device is idle every free block is free for every stream: gather them in the
+  // unowned index, so neighbours freed on different streams merge and whole slabs appear.
+  for (const auto& entry : state_->streams.entries()) state_->heap.transfer(entry->index, state_->unowned);
+  std::size_t released = 0;
+  for (const core::address_range& slab : state_->heap.take_free_slabs()) {
+    upstream_.deallocate_async(reinterpret_cast<void*>(slab.address), slab.size, CUDA_ALLOCATION_ALIGNMENT,
+                               cuda_stream_view{});
+    released += slab.size;
+  }
+  return released;
+}
+
+void* pool_resource_core::do_allocate(std::size_t bytes, cuda_stream_view stream) {
+  if (bytes == 0) return nullptr;
+  const std::size_t size = align_up(bytes, CUDA_ALLOCATION_ALIGNMENT);
+  std::lock_guard lock(state_->mutex);
+  core::coalescing_heap& heap = state_->heap;
+  auto& own = state_->streams.entry_for(stream);
+  if (const std::uintptr_t address = heap.allocate(own.index, size); address != 0) {
+    return reinterpret_cast<void*>(address);
+  }
+  if (const std::uintptr_t address = heap.allocate(state_->unowned, size); address != 0) {
+    return reinterpret_cast<void*>(address);
+  }
+
+  // Another stream's free blocks, once this stream waits for that stream's work.
+  for (const auto& other : state_->streams.entries()) {
+    if (other.get() == &own || other->index.find(size) == nullptr) continue;
+    state_->streams.order_after(*other, stream);
+    heap.transfer(other->index, own.index);
+    if (const std::uintptr_t address = heap.allocate(own.index, size); address != 0) {
+      return reinterpret_cast<void*>(address);
+    }
+  }
+
+  // A new slab: at least the pool's current size (the pool doubles), whole 2 MiB pages,
+  // within the maximum; the request alone if that fails.
+  const std::size_t current = heap.slab_bytes();
+  const std::size_t headroom = maximum_ ? *maximum_ - std::min(*maximum_, current) : SIZE_MAX;
+  std::string upstream_failure;
+  if (size <= headroom) {
+    const std::size_t generous = std::min(headroom, align_up(std::max(size, current), kSlabGranularity));
+    for (const std::size_t slab_size : {generous, size}) {
+      try {
+        void* slab = upstream_.allocate_async(slab_size, CUDA_ALLOCATION_ALIGNMENT, stream);
+        heap.add_slab(reinterpret_cast<std::uintptr_t>(slab), slab_size, own.index);
+        return reinterpret_cast<void*>(heap.allocate(own.index, size));
+      } catch (const gpumem::out_of_memory& error) {
+        upstream_failure = error.what();
+      }
+      if (generous == size) break;
+    }
+  } else {
+    upstream_failure = "the maximum pool size is reached";
+  }
+
+  // Fragments on several streams may together form a large enough block: gather them all
+  // (with event waits) and try once more before failing.
+  for (const auto& other : state_->streams.entries()) {
+    if (other.get() == &own || other->index.empty()) continue;
+    state_->streams.order_after(*other, stream);
+    heap.transfer(other->index, own.index);
+  }
+  if (const std::uintptr_t address = heap.allocate(own.index, size); address != 0) {
+    return reinterpret_cast<void*>(address);
+  }
+
+  std::size_t largest_free = state_->unowned.largest_block();
+  for (const auto& entry : state_->streams.entries()) largest_free = std::max(largest_free, entry->index.largest_block());
+  std::ostringstream message;
+  message << "pool_memory_resource: cannot allocate " << core::format_bytes(bytes) << " (" << bytes
+          << " bytes) on stream " << stream << ": pool size " << core::format_bytes(current) << ", maximum "
+          << (maximum_ ? core::format_bytes(*maximum_) : std::string{"none"}) << ", in use "
+          << core::format_bytes(heap.allocated_bytes()) << ", largest free block " << core::format_bytes(largest_free)
+          << "; upstream: " << upstream_failure;
+  throw gpumem::out_of_memory{message.str()};
+}
+
+void pool_resource_core::do_deallocate(void* ptr, std::size_t /*bytes*/, cuda_stream_view stream) noexcept {
+  if (ptr == nullptr) return;
+  std::lock_guard lock(state_->mutex);
+  auto& entry = state_->streams.entry_for(stream);
+  if (state_->heap.free(reinterpret_cast<std::uintptr_t>(ptr), entry.index) == 0) {
+    if (state_->unknown_free_reports.fetch_add(1) < kMaxUnknownFreeReports) {
+      std::fprintf(stderr, "gpumem: pool_memory_resource: deallocate of %p, which this pool did not allocate; "
+                           "ignored\n", ptr);
+    }
+    return;
+  }
+  try {
+    state_->streams.note_free(entry);
+  } catch (const gpumem::cuda_error& error) {
+    std::fprintf(stderr, "gpumem: pool_memory_resource: %s\n", error.what());
+  }
+}
+
+}  // namespace gpumem::mr::detail

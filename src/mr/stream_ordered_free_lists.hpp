@@ -1,0 +1,75 @@
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "core/segregated_free_index.hpp"
+#include "gpumem/cuda_stream_view.hpp"
+
+namespace gpumem::mr::detail {
+
+/**
+ * @brief The free blocks of a sub-allocator, one index per stream, and the ordering between
+ * streams that makes a block freed on one stream safe to hand out on another.
+ *
+ * A block freed on stream A is reused on A at once (stream order makes that safe). Before a
+ * block freed on A is handed out on B, B must wait for A's work up to the free: an event is
+ * recorded on A at that moment and B waits on it (cudaStreamWaitEvent), so the host never
+ * blocks, and no event is recorded on the common path (reuse on the same stream). Every block
+ * free on A when the event is recorded is covered by it, so all of A's blocks move to B.
+ *
+ * The per-thread default stream is a different stream in every thread, and only its own
+ * thread can record on it: its index is keyed by thread too, and records its event at each
+ * free instead (the one case that pays an event per free).
+ *
+ * Not thread safe: the owning resource serializes access. Events are created lazily and
+ * destroyed with the object.
+ */
+class stream_ordered_free_lists {
+ public:
+  /// One stream's free blocks.
+  struct stream_entry {
+    cudaStream_t stream;
+    std::thread::id thread;  ///< the owning thread, for the per-thread default stream only
+    bool per_thread;
+    core::segregated_free_index index;
+    cudaEvent_t event = nullptr;
+  };
+
+  stream_ordered_free_lists() = default;
+  stream_ordered_free_lists(const stream_ordered_free_lists&) = delete;
+  stream_ordered_free_lists& operator=(const stream_ordered_free_lists&) = delete;
+  stream_ordered_free_lists(stream_ordered_free_lists&&) = delete;
+  stream_ordered_free_lists& operator=(stream_ordered_free_lists&&) = delete;
+  /// Destroys the events (the owner makes sure no work depends on them any more).
+  ~stream_ordered_free_lists();
+
+  /// The entry of `stream`, created on first use.
+  stream_entry& entry_for(cuda_stream_view stream);
+
+  /**
+   * @brief Called after blocks were freed into `entry`: per-thread default streams record
+   * their event now (see the class comment). @throws gpumem::cuda_error when recording fails
+   */
+  void note_free(stream_entry& entry);
+
+  /**
+   * @brief Makes `waiter` wait (on the device, not the host) for the work that `entry`'s
+   * stream had before its blocks were freed. @throws gpumem::cuda_error on a CUDA failure
+   */
+  void order_after(stream_entry& entry, cuda_stream_view waiter);
+
+  /// Every entry.
+  [[nodiscard]] const std::vector<std::unique_ptr<stream_entry>>& entries() const noexcept { return entries_; }
+
+ private:
+  static cudaEvent_t make_event();
+
+  std::vector<std::unique_ptr<stream_entry>> entries_;
+  stream_entry* last_ = nullptr;  ///< the entry used last: most programs use one stream
+};
+
+}  // namespace gpumem::mr::detail
