@@ -12,6 +12,7 @@
 #include "core/coalescing_heap.hpp"
 #include "gpumem/aligned.hpp"
 #include "gpumem/detail/error_macros.hpp"
+#include "core/segregated_free_index.hpp"
 #include "mr/stream_ordered_free_lists.hpp"
 
 namespace gpumem::mr::detail {
@@ -32,7 +33,7 @@ struct pool_resource_core::state_type {
   /// release() synchronized the device.
   core::segregated_free_index unowned;
   core::coalescing_heap heap;
-  stream_ordered_free_lists streams;
+  stream_ordered_free_lists<core::segregated_free_index> streams;
   std::atomic<int> unknown_free_reports{0};
 };
 

@@ -6,8 +6,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/segregated_free_index.hpp"
 #include "gpumem/cuda_stream_view.hpp"
+#include "gpumem/detail/error_macros.hpp"
 
 namespace gpumem::mr::detail {
 
@@ -27,7 +27,11 @@ namespace gpumem::mr::detail {
  *
  * Not thread safe: the owning resource serializes access. Events are created lazily and
  * destroyed with the object.
+ *
+ * @tparam FreeList what holds one stream's free blocks (a segregated_free_index for the pool,
+ *         a stack of blocks for the fixed-size resource); default constructible
  */
+template <typename FreeList>
 class stream_ordered_free_lists {
  public:
   /// One stream's free blocks.
@@ -35,7 +39,7 @@ class stream_ordered_free_lists {
     cudaStream_t stream;
     std::thread::id thread;  ///< the owning thread, for the per-thread default stream only
     bool per_thread;
-    core::segregated_free_index index;
+    FreeList index;
     cudaEvent_t event = nullptr;
   };
 
@@ -45,28 +49,63 @@ class stream_ordered_free_lists {
   stream_ordered_free_lists(stream_ordered_free_lists&&) = delete;
   stream_ordered_free_lists& operator=(stream_ordered_free_lists&&) = delete;
   /// Destroys the events (the owner makes sure no work depends on them any more).
-  ~stream_ordered_free_lists();
+  ~stream_ordered_free_lists() {
+    for (const auto& entry : entries_) {
+      if (entry->event != nullptr) GPUMEM_ASSERT_CUDA_SUCCESS(cudaEventDestroy(entry->event));
+    }
+  }
 
   /// The entry of `stream`, created on first use.
-  stream_entry& entry_for(cuda_stream_view stream);
+  stream_entry& entry_for(cuda_stream_view stream) {
+    const bool per_thread = stream.value() == cudaStreamPerThread;
+    const std::thread::id thread = per_thread ? std::this_thread::get_id() : std::thread::id{};
+    if (last_ != nullptr && last_->stream == stream.value() && last_->thread == thread) return *last_;
+    for (const auto& entry : entries_) {
+      if (entry->stream == stream.value() && entry->thread == thread) {
+        last_ = entry.get();
+        return *last_;
+      }
+    }
+    auto created = std::make_unique<stream_entry>();
+    created->stream = stream.value();
+    created->thread = thread;
+    created->per_thread = per_thread;
+    entries_.push_back(std::move(created));
+    last_ = entries_.back().get();
+    return *last_;
+  }
 
   /**
    * @brief Called after blocks were freed into `entry`: per-thread default streams record
    * their event now (see the class comment). @throws gpumem::cuda_error when recording fails
    */
-  void note_free(stream_entry& entry);
+  void note_free(stream_entry& entry) {
+    if (!entry.per_thread) return;
+    if (entry.event == nullptr) entry.event = make_event();
+    GPUMEM_CUDA_TRY(cudaEventRecord(entry.event, entry.stream));
+  }
 
   /**
    * @brief Makes `waiter` wait (on the device, not the host) for the work that `entry`'s
    * stream had before its blocks were freed. @throws gpumem::cuda_error on a CUDA failure
    */
-  void order_after(stream_entry& entry, cuda_stream_view waiter);
+  void order_after(stream_entry& entry, cuda_stream_view waiter) {
+    if (entry.event == nullptr) entry.event = make_event();
+    // A per-thread default stream recorded its event at its last free; any other stream
+    // records now, which covers every free made on it so far.
+    if (!entry.per_thread) GPUMEM_CUDA_TRY(cudaEventRecord(entry.event, entry.stream));
+    GPUMEM_CUDA_TRY(cudaStreamWaitEvent(waiter.value(), entry.event, 0));
+  }
 
   /// Every entry.
   [[nodiscard]] const std::vector<std::unique_ptr<stream_entry>>& entries() const noexcept { return entries_; }
 
  private:
-  static cudaEvent_t make_event();
+  static cudaEvent_t make_event() {
+    cudaEvent_t event = nullptr;
+    GPUMEM_CUDA_TRY(cudaEventCreateWithFlags(&event, cudaEventDisableTiming));
+    return event;
+  }
 
   std::vector<std::unique_ptr<stream_entry>> entries_;
   stream_entry* last_ = nullptr;  ///< the entry used last: most programs use one stream
