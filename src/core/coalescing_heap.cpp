@@ -17,7 +17,26 @@ void coalescing_heap::add_slab(std::uintptr_t address, std::size_t size, segrega
   }
   block->slab = entry;
   slab_bytes_ += size;
+  slab_by_address_.insert(address, entry + 1);
   index.insert(block);
+}
+
+void coalescing_heap::remove_free_slab(address_range slab_range) noexcept {
+  const std::uint32_t entry_plus_one = slab_by_address_.find(slab_range.address, 0U);
+  if (entry_plus_one == 0) return;
+  slab& entry = slabs_[entry_plus_one - 1];
+  if (!entry.first->is_free() || entry.first->size != entry.size) return;
+  entry.first->owner->remove(entry.first);
+  forget_slab(entry_plus_one - 1);
+}
+
+void coalescing_heap::forget_slab(std::uint32_t index) noexcept {
+  slab& entry = slabs_[index];
+  slab_by_address_.take(entry.first->address, 0U);
+  records_.recycle(entry.first);
+  slab_bytes_ -= entry.size;
+  entry = slab{nullptr, 0};
+  unused_slab_entries_.push_back(index);
 }
 
 std::uintptr_t coalescing_heap::allocate(segregated_free_index& index, std::size_t size) {
@@ -43,13 +62,19 @@ std::uintptr_t coalescing_heap::allocate(segregated_free_index& index, std::size
 }
 
 std::size_t coalescing_heap::free(std::uintptr_t address, segregated_free_index& index) noexcept {
+  return free_block(address, index).size;
+}
+
+coalescing_heap::freed_block coalescing_heap::free_block(std::uintptr_t address, segregated_free_index& index) noexcept {
   memory_block* block = allocated_.take(address, nullptr);
-  if (block == nullptr) return 0;
+  if (block == nullptr) return {0, {0, 0}};
   const std::size_t size = block->size;
   allocated_bytes_ -= size;
   index.insert(block);
-  merge_with_neighbours(block, index);
-  return size;
+  const memory_block* merged = merge_with_neighbours(block, index);
+  const slab& home = slabs_[merged->slab];
+  if (merged == home.first && merged->size == home.size) return {size, {merged->address, merged->size}};
+  return {size, {0, 0}};
 }
 
 std::size_t coalescing_heap::allocated_size(std::uintptr_t address) const noexcept {
@@ -106,10 +131,7 @@ std::vector<address_range> coalescing_heap::take_free_slabs() {
     if (entry.size == 0 || !entry.first->is_free() || entry.first->size != entry.size) continue;
     taken.push_back(address_range{entry.first->address, entry.size});
     entry.first->owner->remove(entry.first);
-    records_.recycle(entry.first);
-    slab_bytes_ -= entry.size;
-    entry = slab{nullptr, 0};
-    unused_slab_entries_.push_back(i);
+    forget_slab(i);
   }
   return taken;
 }

@@ -52,6 +52,18 @@ class coalescing_heap {
    */
   std::size_t free(std::uintptr_t address, segregated_free_index& index) noexcept;
 
+  /// What free_block() did.
+  struct freed_block {
+    std::size_t size;                ///< the freed block's size; 0 when the address was not allocated
+    address_range whole_free_slab;   ///< the slab, when it became entirely free; {0, 0} otherwise
+  };
+
+  /// Like free(), and tells whether the block's slab became entirely free (one block).
+  freed_block free_block(std::uintptr_t address, segregated_free_index& index) noexcept;
+
+  /// Forgets an entirely free slab (see free_block()), removing its block from its index.
+  void remove_free_slab(address_range slab) noexcept;
+
   /// The size of the allocated block at `address`, or 0 when there is none.
   [[nodiscard]] std::size_t allocated_size(std::uintptr_t address) const noexcept;
 
@@ -76,6 +88,9 @@ class coalescing_heap {
     std::size_t size;     ///< 0: the slab was given back and this entry is unused
   };
 
+  /// Forgets slab entry `index` (whose single block is free).
+  void forget_slab(std::uint32_t index) noexcept;
+
   /// Merges `block` (free, in `index`) with its free neighbours of `index`; returns the result.
   memory_block* merge_with_neighbours(memory_block* block, segregated_free_index& index) noexcept;
 
@@ -90,6 +105,7 @@ class coalescing_heap {
   address_map<memory_block*> allocated_;
   std::vector<slab> slabs_;
   std::vector<std::uint32_t> unused_slab_entries_;
+  address_map<std::uint32_t> slab_by_address_;  ///< slab start -> entry + 1 (0 means none)
   std::size_t slab_bytes_ = 0;
   std::size_t allocated_bytes_ = 0;
 };

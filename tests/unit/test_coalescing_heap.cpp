@@ -145,3 +145,26 @@ TEST(CoalescingHeap, RandomWorkloadKeepsBlocksDisjointAndInsideSlabs) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CoalescingHeap, FreeBlockTellsWhenItsSlabBecomesWhollyFree) {
+  coalescing_heap heap{kGranularity};
+  segregated_free_index index;
+  heap.add_slab(0x100000, 8192, index);
+  heap.add_slab(0x200000, 8192, index);
+  const auto a = heap.allocate(index, 4096);
+  const auto b = heap.allocate(index, 4096);
+  const auto first = heap.free_block(a, index);
+  EXPECT_EQ(first.size, 4096U);
+  EXPECT_EQ(first.whole_free_slab.size, 0U);  // b still holds the slab
+  const auto second = heap.free_block(b, index);
+  ASSERT_EQ(second.whole_free_slab.size, 8192U);
+  EXPECT_EQ(second.whole_free_slab.address, a);
+  heap.remove_free_slab(second.whole_free_slab);
+  EXPECT_EQ(heap.slab_bytes(), 8192U);
+  EXPECT_EQ(index.block_count(), 1U);
+  EXPECT_EQ(heap.free_block(a, index).size, 0U);  // nothing allocated there any more
+}
+
+}  // namespace
