@@ -1,1 +1,7 @@
 # Tests of the CUDA-backed and host resources.
+gpumem_cuda_test(test_cuda_async_memory_resource SOURCES cuda/test_cuda_async_memory_resource.cpp
+                 LINK gpumem PLATFORMS sim gpu)
+gpumem_cuda_test(test_managed_memory_resource SOURCES cuda/test_managed_memory_resource.cpp
+                 LINK gpumem PLATFORMS sim gpu)
+gpumem_cuda_test(test_host_memory_resources SOURCES cuda/test_host_memory_resources.cpp
+                 LINK gpumem PLATFORMS sim gpu)

@@ -1,0 +1,196 @@
+#include "gpumem/mr/fixed_size_memory_resource.hpp"
+
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <iterator>
+#include <limits>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/byte_size.hpp"
+#include "gpumem/aligned.hpp"
+#include "gpumem/detail/error_macros.hpp"
+#include "mr/stream_ordered_free_lists.hpp"
+
+namespace gpumem::mr::detail {
+namespace {
+
+/// Frees of pointers outside every chunk reported on stderr before the resource stops saying so.
+constexpr int kMaxForeignFreeReports = 8;
+
+/**
+ * @brief The free blocks of one stream: a stack of block addresses (the last block freed is
+ * the first reused, the one most likely still in cache on the device).
+ */
+class block_stack {
+ public:
+  [[nodiscard]] bool empty() const noexcept { return blocks_.empty(); }
+  [[nodiscard]] std::size_t size() const noexcept { return blocks_.size(); }
+
+  /// Adds a free block. @throws std::bad_alloc when the stack cannot grow
+  void push(std::uintptr_t block) { blocks_.push_back(block); }
+
+  /// Removes and returns the block pushed last. @pre !empty()
+  std::uintptr_t pop() noexcept {
+    const std::uintptr_t block = blocks_.back();
+    blocks_.pop_back();
+    return block;
+  }
+
+  /// Moves every block of `from` onto this stack (cost: the smaller of the two).
+  void take_all(block_stack& from) {
+    if (blocks_.size() < from.blocks_.size()) blocks_.swap(from.blocks_);
+    blocks_.insert(blocks_.end(), from.blocks_.begin(), from.blocks_.end());
+    from.blocks_.clear();
+  }
+
+ private:
+  std::vector<std::uintptr_t> blocks_;
+};
+
+}  // namespace
+
+struct fixed_size_resource_core::state_type {
+  std::mutex mutex;
+  /// Blocks free for every stream without a wait: those of the first chunk, which the
+  /// constructor waited for.
+  block_stack unowned;
+  stream_ordered_free_lists<block_stack> streams;
+  /// The chunks' addresses, ascending (to give them back, and to recognise our blocks).
+  std::vector<std::uintptr_t> chunks;
+  std::atomic<int> foreign_free_reports{0};
+};
+
+namespace {
+
+/// Takes one chunk from `upstream` on `stream`. @throws gpumem::out_of_memory saying which chunk failed
+std::uintptr_t take_chunk(device_async_resource_ref upstream,
+                          std::size_t block_size,
+                          std::size_t blocks,
+                          cuda_stream_view stream) {
+  const std::size_t bytes = block_size * blocks;
+  try {
+    return reinterpret_cast<std::uintptr_t>(upstream.allocate_async(bytes, CUDA_ALLOCATION_ALIGNMENT, stream));
+  } catch (const gpumem::out_of_memory& error) {
+    std::ostringstream message;
+    message << "fixed_size_memory_resource: cannot take a chunk of " << blocks << " blocks of "
+            << core::format_bytes(block_size) << " (" << bytes << " bytes) from the upstream on stream " << stream
+            << ": " << error.what();
+    throw gpumem::out_of_memory{message.str()};
+  }
+}
+
+}  // namespace
+
+fixed_size_resource_core::fixed_size_resource_core(device_async_resource_ref upstream,
+                                                   std::size_t block_size,
+                                                   std::size_t blocks_to_preallocate)
+    : upstream_{upstream},
+      block_size_{align_up(block_size, CUDA_ALLOCATION_ALIGNMENT)},
+      blocks_per_chunk_{blocks_to_preallocate},
+      state_{std::make_unique<state_type>()} {
+  // align_up wraps to 0 for sizes within 255 bytes of the largest size_t.
+  GPUMEM_EXPECTS(block_size_ != 0, "fixed_size_memory_resource: the block size (" + std::to_string(block_size) +
+                                       " bytes) must be positive and representable once rounded up to 256 bytes");
+  GPUMEM_EXPECTS(blocks_per_chunk_ != 0, "fixed_size_memory_resource: blocks_to_preallocate must be positive");
+  GPUMEM_EXPECTS(blocks_per_chunk_ <= std::numeric_limits<std::size_t>::max() / block_size_,
+                 "fixed_size_memory_resource: a chunk of " + std::to_string(blocks_per_chunk_) + " blocks of " +
+                     std::to_string(block_size_) + " bytes overflows size_t");
+  const std::uintptr_t chunk = take_chunk(upstream_, block_size_, blocks_per_chunk_, cuda_stream_view{});
+  try {
+    // Once the default stream has made the chunk (a stream-ordered upstream allocates on it),
+    // every stream may use its blocks without waiting.
+    cuda_stream_view{}.synchronize();
+  } catch (...) {
+    upstream_.deallocate_async(reinterpret_cast<void*>(chunk), block_size_ * blocks_per_chunk_,
+                               CUDA_ALLOCATION_ALIGNMENT, cuda_stream_view{});
+    throw;
+  }
+  state_->chunks.push_back(chunk);
+  // Pushed from the top, so the lowest addresses are handed out first.
+  for (std::size_t i = blocks_per_chunk_; i-- > 0;) state_->unowned.push(chunk + i * block_size_);
+}
+
+fixed_size_resource_core::~fixed_size_resource_core() {
+  // Blocks may still be in use by work on their streams: wait before giving memory back.
+  GPUMEM_ASSERT_CUDA_SUCCESS(cudaDeviceSynchronize());
+  for (const std::uintptr_t chunk : state_->chunks) {
+    upstream_.deallocate_async(reinterpret_cast<void*>(chunk), block_size_ * blocks_per_chunk_,
+                               CUDA_ALLOCATION_ALIGNMENT, cuda_stream_view{});
+  }
+}
+
+void* fixed_size_resource_core::do_allocate(std::size_t bytes, cuda_stream_view stream) {
+  if (bytes == 0) return nullptr;
+  // block_size_ is a multiple of 256, so this also holds for bytes rounded up to 256.
+  if (bytes > block_size_) {
+    throw gpumem::out_of_memory{"fixed_size_memory_resource: cannot allocate " + core::format_bytes(bytes) + " (" +
+                                std::to_string(bytes) + " bytes): the maximum allocation size is the block size, " +
+                                core::format_bytes(block_size_) + " (" + std::to_string(block_size_) + " bytes)"};
+  }
+  std::lock_guard lock(state_->mutex);
+  auto& own = state_->streams.entry_for(stream);
+  if (!own.index.empty()) return reinterpret_cast<void*>(own.index.pop());
+  if (!state_->unowned.empty()) return reinterpret_cast<void*>(state_->unowned.pop());
+
+  // Another stream's free blocks, once this stream waits for that stream's work: one event
+  // covers all of them, so they all move here.
+  for (const auto& other : state_->streams.entries()) {
+    if (other.get() == &own || other->index.empty()) continue;
+    state_->streams.order_after(*other, stream);
+    own.index.take_all(other->index);
+    return reinterpret_cast<void*>(own.index.pop());
+  }
+
+  // Every block is in use: another chunk, made on this stream, so its blocks belong to it.
+  const std::uintptr_t chunk = take_chunk(upstream_, block_size_, blocks_per_chunk_, stream);
+  try {
+    state_->chunks.insert(std::upper_bound(state_->chunks.begin(), state_->chunks.end(), chunk), chunk);
+    for (std::size_t i = blocks_per_chunk_; i-- > 1;) own.index.push(chunk + i * block_size_);
+  } catch (...) {
+    // Only host memory can fail here. A recorded chunk goes back at destruction (blocks not
+    // yet pushed stay unused until then); an unrecorded one goes back now.
+    if (!std::binary_search(state_->chunks.begin(), state_->chunks.end(), chunk)) {
+      upstream_.deallocate_async(reinterpret_cast<void*>(chunk), block_size_ * blocks_per_chunk_,
+                                 CUDA_ALLOCATION_ALIGNMENT, stream);
+    }
+    throw;
+  }
+  return reinterpret_cast<void*>(chunk);
+}
+
+void fixed_size_resource_core::do_deallocate(void* ptr, std::size_t /*bytes*/, cuda_stream_view stream) noexcept {
+  if (ptr == nullptr) return;
+  const auto address = reinterpret_cast<std::uintptr_t>(ptr);
+  std::lock_guard lock(state_->mutex);
+  // A block lies in a chunk at a multiple of the block size: a binary search over the chunks
+  // (few) keeps a foreign pointer out of the free lists, where it would be handed out later.
+  const auto after = std::upper_bound(state_->chunks.begin(), state_->chunks.end(), address);
+  const bool ours = after != state_->chunks.begin() && address - *std::prev(after) < block_size_ * blocks_per_chunk_ &&
+                    (address - *std::prev(after)) % block_size_ == 0;
+  if (!ours) {
+    if (state_->foreign_free_reports.fetch_add(1) < kMaxForeignFreeReports) {
+      std::fprintf(stderr, "gpumem: fixed_size_memory_resource: deallocate of %p, which this resource did not "
+                           "allocate; ignored\n", ptr);
+    }
+    return;
+  }
+  try {
+    auto& entry = state_->streams.entry_for(stream);
+    entry.index.push(address);
+    state_->streams.note_free(entry);
+  } catch (const std::exception& error) {
+    // Host memory or an event record failed; the block is lost until destruction, which
+    // returns whole chunks anyway.
+    std::fprintf(stderr, "gpumem: fixed_size_memory_resource: deallocate of %p: %s\n", ptr, error.what());
+  }
+}
+
+}  // namespace gpumem::mr::detail
