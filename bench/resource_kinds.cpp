@@ -2,6 +2,8 @@
 
 #include "gpumem/aligned.hpp"
 #include "gpumem/mr/arena_memory_resource.hpp"
+#include "gpumem/mr/binning_memory_resource.hpp"
+#include "gpumem/mr/owning_wrapper.hpp"
 #include "gpumem/mr/cuda_async_memory_resource.hpp"
 #include "gpumem/mr/cuda_memory_resource.hpp"
 #include "gpumem/mr/pool_memory_resource.hpp"
@@ -17,7 +19,8 @@ mr::cuda_memory_resource& cuda_upstream() {
 }  // namespace
 
 std::vector<resource_kind> all_resource_kinds() {
-  return {resource_kind::cuda, resource_kind::cuda_async, resource_kind::pool, resource_kind::arena};
+  return {resource_kind::cuda, resource_kind::cuda_async, resource_kind::pool, resource_kind::arena,
+          resource_kind::binning};
 }
 
 std::string resource_name(resource_kind kind) {
@@ -26,6 +29,7 @@ std::string resource_name(resource_kind kind) {
     case resource_kind::cuda_async: return "cuda_async";
     case resource_kind::pool: return "pool";
     case resource_kind::arena: return "arena";
+    case resource_kind::binning: return "binning";
   }
   return "unknown";
 }
@@ -41,6 +45,14 @@ std::unique_ptr<mr::device_memory_resource> make_resource(resource_kind kind, st
       return std::make_unique<mr::pool_memory_resource<mr::cuda_memory_resource>>(cuda_upstream(), reserve);
     case resource_kind::arena:
       return std::make_unique<mr::arena_memory_resource<mr::cuda_memory_resource>>(cuda_upstream(), reserve);
+    case resource_kind::binning: {
+      // Small sizes from the pool below the bins too: RMM's benchmark configuration.
+      using pool_type = mr::pool_memory_resource<mr::cuda_memory_resource>;
+      auto pool = std::make_shared<pool_type>(cuda_upstream(), reserve);
+      using binning_type = mr::binning_memory_resource<pool_type>;
+      auto binning = std::make_unique<mr::owning_wrapper<binning_type, pool_type>>(std::make_tuple(pool), 18, 22);
+      return binning;
+    }
   }
   return nullptr;
 }
