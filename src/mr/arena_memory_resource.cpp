@@ -16,10 +16,12 @@
 
 #include "core/byte_size.hpp"
 #include "core/coalescing_heap.hpp"
+#include "core/recent_free_cache.hpp"
 #include "core/segregated_free_index.hpp"
 #include "gpumem/aligned.hpp"
 #include "gpumem/cuda_device.hpp"
 #include "gpumem/detail/error_macros.hpp"
+#include "gpumem/detail/spin_lock.hpp"
 #include "gpumem/mr/pool_memory_resource.hpp"
 
 namespace gpumem::mr::detail {
@@ -30,11 +32,17 @@ struct alignas(64) local_arena {
   local_arena(cudaStream_t owner_stream, std::thread::id owner_thread)
       : stream{owner_stream}, thread{owner_thread} {}
 
-  std::mutex mutex;
+  gpumem::detail::spin_lock mutex;
   const cudaStream_t stream;
   const std::thread::id thread;  ///< for the per-thread default stream only
   core::segregated_free_index index;
   core::coalescing_heap heap{CUDA_ALLOCATION_ALIGNMENT};
+  core::recent_free_cache recent;
+
+  /// Frees the recently freed blocks the normal way (merged), so whole superblocks appear.
+  void drain_recent() noexcept {
+    recent.drain([this](std::uintptr_t address, std::size_t) { heap.free(address, index); });
+  }
 };
 
 /// Distinguishes resources in the thread-local cache even when one is created where another was.
@@ -105,6 +113,7 @@ void arena_resource_core::state_type::return_free_superblocks() {
     std::vector<core::address_range> superblocks;
     {
       std::lock_guard arena_lock(arena->mutex);
+      arena->drain_recent();
       superblocks = arena->heap.take_free_slabs();
     }
     for (const auto& superblock : superblocks) {
@@ -138,7 +147,7 @@ arena_state arena_resource_core::state() const {
   snapshot.local_arenas = state_->arenas.size();
   for (const auto& arena : state_->arenas) {
     std::lock_guard arena_lock(arena->mutex);
-    snapshot.allocated_bytes += arena->heap.allocated_bytes();
+    snapshot.allocated_bytes += arena->heap.allocated_bytes() - arena->recent.bytes();
     snapshot.superblocks += arena->heap.slab_bytes() / superblock_size;
   }
   return snapshot;
@@ -158,9 +167,11 @@ std::string arena_resource_core::dump() const {
     text << "  local arena of stream " << static_cast<const void*>(arena->stream);
     if (arena->stream == cudaStreamPerThread) text << " (thread " << arena->thread << ")";
     text << ": " << arena->heap.slab_bytes() / superblock_size << " superblocks, "
-         << core::format_bytes(arena->heap.allocated_bytes()) << " in " << arena->heap.allocated_blocks()
-         << " blocks, " << core::format_bytes(arena->index.free_bytes()) << " free in " << arena->index.block_count()
-         << " blocks (largest " << core::format_bytes(arena->index.largest_block()) << ")\n";
+         << core::format_bytes(arena->heap.allocated_bytes() - arena->recent.bytes()) << " in "
+         << arena->heap.allocated_blocks() - arena->recent.blocks() << " blocks, "
+         << core::format_bytes(arena->index.free_bytes()) << " free in " << arena->index.block_count()
+         << " blocks (largest " << core::format_bytes(arena->index.largest_block()) << "), "
+         << core::format_bytes(arena->recent.bytes()) << " freed lately and kept whole\n";
   }
   return text.str();
 }
@@ -174,8 +185,15 @@ void* arena_resource_core::do_allocate(std::size_t bytes, cuda_stream_view strea
   if (!large) {
     arena = &shared.arena_for(stream);
     std::lock_guard lock(arena->mutex);
+    if (const std::uintptr_t address = arena->recent.take(size); address != 0) return reinterpret_cast<void*>(address);
     if (const std::uintptr_t address = arena->heap.allocate(arena->index, size); address != 0) {
       return reinterpret_cast<void*>(address);
+    }
+    if (arena->recent.blocks() != 0) {
+      arena->drain_recent();
+      if (const std::uintptr_t address = arena->heap.allocate(arena->index, size); address != 0) {
+        return reinterpret_cast<void*>(address);
+      }
     }
   }
   const std::size_t from_global = large ? size : superblock_size;
@@ -227,6 +245,11 @@ void arena_resource_core::do_deallocate(void* ptr, std::size_t bytes, cuda_strea
   core::address_range spare{0, 0};
   {
     std::lock_guard lock(arena.mutex);
+    // Kept whole for the next request of its size, when it is this arena's block.
+    if (const std::size_t allocated = arena.heap.allocated_size(address);
+        allocated != 0 && arena.recent.put(address, allocated)) {
+      return;
+    }
     const auto freed = arena.heap.free_block(address, arena.index);
     if (freed.size != 0) {
       // Keep about one superblock of free space per arena; give the rest back so other

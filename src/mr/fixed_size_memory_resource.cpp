@@ -137,23 +137,23 @@ void* fixed_size_resource_core::do_allocate(std::size_t bytes, cuda_stream_view 
   }
   std::lock_guard lock(state_->mutex);
   auto& own = state_->streams.entry_for(stream);
-  if (!own.index.empty()) return reinterpret_cast<void*>(own.index.pop());
+  if (!own.free_blocks.empty()) return reinterpret_cast<void*>(own.free_blocks.pop());
   if (!state_->unowned.empty()) return reinterpret_cast<void*>(state_->unowned.pop());
 
   // Another stream's free blocks, once this stream waits for that stream's work: one event
   // covers all of them, so they all move here.
   for (const auto& other : state_->streams.entries()) {
-    if (other.get() == &own || other->index.empty()) continue;
+    if (other.get() == &own || other->free_blocks.empty()) continue;
     state_->streams.order_after(*other, stream);
-    own.index.take_all(other->index);
-    return reinterpret_cast<void*>(own.index.pop());
+    own.free_blocks.take_all(other->free_blocks);
+    return reinterpret_cast<void*>(own.free_blocks.pop());
   }
 
   // Every block is in use: another chunk, made on this stream, so its blocks belong to it.
   const std::uintptr_t chunk = take_chunk(upstream_, block_size_, blocks_per_chunk_, stream);
   try {
     state_->chunks.insert(std::upper_bound(state_->chunks.begin(), state_->chunks.end(), chunk), chunk);
-    for (std::size_t i = blocks_per_chunk_; i-- > 1;) own.index.push(chunk + i * block_size_);
+    for (std::size_t i = blocks_per_chunk_; i-- > 1;) own.free_blocks.push(chunk + i * block_size_);
   } catch (...) {
     // Only host memory can fail here. A recorded chunk goes back at destruction (blocks not
     // yet pushed stay unused until then); an unrecorded one goes back now.
@@ -184,11 +184,9 @@ void fixed_size_resource_core::do_deallocate(void* ptr, std::size_t /*bytes*/, c
   }
   try {
     auto& entry = state_->streams.entry_for(stream);
-    entry.index.push(address);
-    state_->streams.note_free(entry);
+    entry.free_blocks.push(address);
   } catch (const std::exception& error) {
-    // Host memory or an event record failed; the block is lost until destruction, which
-    // returns whole chunks anyway.
+    // Host memory ran out; the block is lost until destruction, which returns whole chunks anyway.
     std::fprintf(stderr, "gpumem: fixed_size_memory_resource: deallocate of %p: %s\n", ptr, error.what());
   }
 }

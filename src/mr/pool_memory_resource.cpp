@@ -12,6 +12,8 @@
 #include "core/coalescing_heap.hpp"
 #include "gpumem/aligned.hpp"
 #include "gpumem/detail/error_macros.hpp"
+#include "gpumem/detail/spin_lock.hpp"
+#include "core/recent_free_cache.hpp"
 #include "core/segregated_free_index.hpp"
 #include "mr/stream_ordered_free_lists.hpp"
 
@@ -23,18 +25,42 @@ constexpr std::size_t kSlabGranularity = std::size_t{2} << 20;
 /// Frees of unknown pointers reported on stderr before the pool stops saying so.
 constexpr int kMaxUnknownFreeReports = 8;
 
+/// One stream's free blocks: merged ones by size, and recently freed ones kept whole.
+struct stream_free_blocks {
+  core::segregated_free_index index;
+  core::recent_free_cache recent;
+};
+
 }  // namespace
 
 struct pool_resource_core::state_type {
   state_type() : heap{CUDA_ALLOCATION_ALIGNMENT, &unowned} {}
 
-  mutable std::mutex mutex;
+  mutable gpumem::detail::spin_lock mutex;
   /// Blocks free for every stream without a wait: the initial slab, and all free blocks after
   /// release() synchronized the device.
   core::segregated_free_index unowned;
   core::coalescing_heap heap;
-  stream_ordered_free_lists<core::segregated_free_index> streams;
+  stream_ordered_free_lists<stream_free_blocks> streams;
   std::atomic<int> unknown_free_reports{0};
+
+  /// Frees the recently freed blocks of a stream the normal way (merged into its index).
+  void drain_recent(stream_free_blocks& blocks) noexcept {
+    blocks.recent.drain([&](std::uintptr_t address, std::size_t) { heap.free(address, blocks.index); });
+  }
+
+  /// Bytes of blocks kept whole in recent-free caches (allocated for the heap, free for users).
+  [[nodiscard]] std::size_t recent_bytes() const noexcept {
+    std::size_t bytes = 0;
+    for (const auto& entry : streams.entries()) bytes += entry->free_blocks.recent.bytes();
+    return bytes;
+  }
+  /// Blocks kept whole in recent-free caches.
+  [[nodiscard]] std::size_t recent_blocks() const noexcept {
+    std::size_t blocks = 0;
+    for (const auto& entry : streams.entries()) blocks += entry->free_blocks.recent.blocks();
+    return blocks;
+  }
 };
 
 pool_resource_core::pool_resource_core(device_async_resource_ref upstream,
@@ -76,14 +102,14 @@ std::size_t pool_resource_core::pool_size() const noexcept {
 pool_state pool_resource_core::state() const {
   std::lock_guard lock(state_->mutex);
   pool_state snapshot{state_->heap.slab_bytes(),
-                      state_->heap.allocated_bytes(),
-                      state_->heap.allocated_blocks(),
+                      state_->heap.allocated_bytes() - state_->recent_bytes(),
+                      state_->heap.allocated_blocks() - state_->recent_blocks(),
                       state_->unowned.block_count(),
                       state_->unowned.largest_block(),
                       state_->streams.entries().size()};
   for (const auto& entry : state_->streams.entries()) {
-    snapshot.free_blocks += entry->index.block_count();
-    snapshot.largest_free_block = std::max(snapshot.largest_free_block, entry->index.largest_block());
+    snapshot.free_blocks += entry->free_blocks.index.block_count() + entry->free_blocks.recent.blocks();
+    snapshot.largest_free_block = std::max(snapshot.largest_free_block, entry->free_blocks.index.largest_block());
   }
   return snapshot;
 }
@@ -93,7 +119,10 @@ std::size_t pool_resource_core::release() {
   GPUMEM_CUDA_TRY(cudaDeviceSynchronize());
   // After the device is idle every free block is free for every stream: gather them in the
   // unowned index, so neighbours freed on different streams merge and whole slabs appear.
-  for (const auto& entry : state_->streams.entries()) state_->heap.transfer(entry->index, state_->unowned);
+  for (const auto& entry : state_->streams.entries()) {
+    state_->drain_recent(entry->free_blocks);
+    state_->heap.transfer(entry->free_blocks.index, state_->unowned);
+  }
   std::size_t released = 0;
   for (const core::address_range& slab : state_->heap.take_free_slabs()) {
     upstream_.deallocate_async(reinterpret_cast<void*>(slab.address), slab.size, CUDA_ALLOCATION_ALIGNMENT,
@@ -109,19 +138,34 @@ void* pool_resource_core::do_allocate(std::size_t bytes, cuda_stream_view stream
   std::lock_guard lock(state_->mutex);
   core::coalescing_heap& heap = state_->heap;
   auto& own = state_->streams.entry_for(stream);
-  if (const std::uintptr_t address = heap.allocate(own.index, size); address != 0) {
+  if (const std::uintptr_t address = own.free_blocks.recent.take(size); address != 0) {
+    return reinterpret_cast<void*>(address);
+  }
+  if (const std::uintptr_t address = heap.allocate(own.free_blocks.index, size); address != 0) {
     return reinterpret_cast<void*>(address);
   }
   if (const std::uintptr_t address = heap.allocate(state_->unowned, size); address != 0) {
     return reinterpret_cast<void*>(address);
   }
+  // This stream's recently freed blocks, merged, may hold the request.
+  if (own.free_blocks.recent.blocks() != 0) {
+    state_->drain_recent(own.free_blocks);
+    if (const std::uintptr_t address = heap.allocate(own.free_blocks.index, size); address != 0) {
+      return reinterpret_cast<void*>(address);
+    }
+  }
 
-  // Another stream's free blocks, once this stream waits for that stream's work.
+  // Another stream's free blocks, once this stream waits for that stream's work. Every block
+  // that stream freed so far moves here, merged.
+  const auto take_from = [&](auto& other) {
+    state_->streams.order_after(other, stream);
+    state_->drain_recent(other.free_blocks);
+    heap.transfer(other.free_blocks.index, own.free_blocks.index);
+  };
   for (const auto& other : state_->streams.entries()) {
-    if (other.get() == &own || other->index.find(size) == nullptr) continue;
-    state_->streams.order_after(*other, stream);
-    heap.transfer(other->index, own.index);
-    if (const std::uintptr_t address = heap.allocate(own.index, size); address != 0) {
+    if (other.get() == &own || other->free_blocks.index.find(size) == nullptr) continue;
+    take_from(*other);
+    if (const std::uintptr_t address = heap.allocate(own.free_blocks.index, size); address != 0) {
       return reinterpret_cast<void*>(address);
     }
   }
@@ -136,8 +180,8 @@ void* pool_resource_core::do_allocate(std::size_t bytes, cuda_stream_view stream
     for (const std::size_t slab_size : {generous, size}) {
       try {
         void* slab = upstream_.allocate_async(slab_size, CUDA_ALLOCATION_ALIGNMENT, stream);
-        heap.add_slab(reinterpret_cast<std::uintptr_t>(slab), slab_size, own.index);
-        return reinterpret_cast<void*>(heap.allocate(own.index, size));
+        heap.add_slab(reinterpret_cast<std::uintptr_t>(slab), slab_size, own.free_blocks.index);
+        return reinterpret_cast<void*>(heap.allocate(own.free_blocks.index, size));
       } catch (const gpumem::out_of_memory& error) {
         upstream_failure = error.what();
       }
@@ -150,41 +194,42 @@ void* pool_resource_core::do_allocate(std::size_t bytes, cuda_stream_view stream
   // Fragments on several streams may together form a large enough block: gather them all
   // (with event waits) and try once more before failing.
   for (const auto& other : state_->streams.entries()) {
-    if (other.get() == &own || other->index.empty()) continue;
-    state_->streams.order_after(*other, stream);
-    heap.transfer(other->index, own.index);
+    if (other.get() != &own && (!other->free_blocks.index.empty() || other->free_blocks.recent.bytes() != 0)) {
+      take_from(*other);
+    }
   }
-  if (const std::uintptr_t address = heap.allocate(own.index, size); address != 0) {
+  if (const std::uintptr_t address = heap.allocate(own.free_blocks.index, size); address != 0) {
     return reinterpret_cast<void*>(address);
   }
 
   std::size_t largest_free = state_->unowned.largest_block();
-  for (const auto& entry : state_->streams.entries()) largest_free = std::max(largest_free, entry->index.largest_block());
+  for (const auto& entry : state_->streams.entries()) {
+    largest_free = std::max(largest_free, entry->free_blocks.index.largest_block());
+  }
   std::ostringstream message;
   message << "pool_memory_resource: cannot allocate " << core::format_bytes(bytes) << " (" << bytes
           << " bytes) on stream " << stream << ": pool size " << core::format_bytes(current) << ", maximum "
           << (maximum_ ? core::format_bytes(*maximum_) : std::string{"none"}) << ", in use "
-          << core::format_bytes(heap.allocated_bytes()) << ", largest free block " << core::format_bytes(largest_free)
-          << "; upstream: " << upstream_failure;
+          << core::format_bytes(heap.allocated_bytes() - state_->recent_bytes()) << ", largest free block "
+          << core::format_bytes(largest_free) << "; upstream: " << upstream_failure;
   throw gpumem::out_of_memory{message.str()};
 }
 
 void pool_resource_core::do_deallocate(void* ptr, std::size_t /*bytes*/, cuda_stream_view stream) noexcept {
   if (ptr == nullptr) return;
+  const auto address = reinterpret_cast<std::uintptr_t>(ptr);
   std::lock_guard lock(state_->mutex);
   auto& entry = state_->streams.entry_for(stream);
-  if (state_->heap.free(reinterpret_cast<std::uintptr_t>(ptr), entry.index) == 0) {
+  // The heap's own record of the block, not the caller's size: a foreign pointer is caught here.
+  const std::size_t size = state_->heap.allocated_size(address);
+  if (size == 0) {
     if (state_->unknown_free_reports.fetch_add(1) < kMaxUnknownFreeReports) {
       std::fprintf(stderr, "gpumem: pool_memory_resource: deallocate of %p, which this pool did not allocate; "
                            "ignored\n", ptr);
     }
     return;
   }
-  try {
-    state_->streams.note_free(entry);
-  } catch (const gpumem::cuda_error& error) {
-    std::fprintf(stderr, "gpumem: pool_memory_resource: %s\n", error.what());
-  }
+  if (!entry.free_blocks.recent.put(address, size)) state_->heap.free(address, entry.free_blocks.index);
 }
 
 }  // namespace gpumem::mr::detail

@@ -7,21 +7,6 @@
 
 namespace gpumem::mr::detail {
 
-void counters_spin_lock::wait_until_free() noexcept {
-  // The holder needs a few nanoseconds; after this many looks it has probably lost its CPU.
-  constexpr int spins_before_yielding = 64;
-  int spins = 0;
-  while (locked_.load(std::memory_order_relaxed)) {
-    if (++spins < spins_before_yielding) {
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
-#endif
-    } else {
-      std::this_thread::yield();
-    }
-  }
-}
-
 statistics_adaptor_core::statistics_adaptor_core(device_async_resource_ref upstream)
     : resource_adaptor_core{upstream} {}
 

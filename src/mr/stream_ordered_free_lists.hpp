@@ -22,8 +22,11 @@ namespace gpumem::mr::detail {
  * free on A when the event is recorded is covered by it, so all of A's blocks move to B.
  *
  * The per-thread default stream is a different stream in every thread, and only its own
- * thread can record on it: its index is keyed by thread too, and records its event at each
- * free instead (the one case that pays an event per free).
+ * thread can record on it: its entry is keyed by thread too, and another stream orders after
+ * it through the legacy default stream instead. An event recorded on the legacy stream waits
+ * for the work of every blocking stream, per-thread default streams included, so it covers
+ * every free made on that thread's stream so far, without an event per free and without
+ * blocking the host.
  *
  * Not thread safe: the owning resource serializes access. Events are created lazily and
  * destroyed with the object.
@@ -39,7 +42,7 @@ class stream_ordered_free_lists {
     cudaStream_t stream;
     std::thread::id thread;  ///< the owning thread, for the per-thread default stream only
     bool per_thread;
-    FreeList index;
+    FreeList free_blocks;
     cudaEvent_t event = nullptr;
   };
 
@@ -57,9 +60,12 @@ class stream_ordered_free_lists {
 
   /// The entry of `stream`, created on first use.
   stream_entry& entry_for(cuda_stream_view stream) {
+    if (last_ != nullptr && last_->stream == stream.value() &&
+        (!last_->per_thread || last_->thread == std::this_thread::get_id())) {
+      return *last_;
+    }
     const bool per_thread = stream.value() == cudaStreamPerThread;
     const std::thread::id thread = per_thread ? std::this_thread::get_id() : std::thread::id{};
-    if (last_ != nullptr && last_->stream == stream.value() && last_->thread == thread) return *last_;
     for (const auto& entry : entries_) {
       if (entry->stream == stream.value() && entry->thread == thread) {
         last_ = entry.get();
@@ -76,24 +82,14 @@ class stream_ordered_free_lists {
   }
 
   /**
-   * @brief Called after blocks were freed into `entry`: per-thread default streams record
-   * their event now (see the class comment). @throws gpumem::cuda_error when recording fails
-   */
-  void note_free(stream_entry& entry) {
-    if (!entry.per_thread) return;
-    if (entry.event == nullptr) entry.event = make_event();
-    GPUMEM_CUDA_TRY(cudaEventRecord(entry.event, entry.stream));
-  }
-
-  /**
    * @brief Makes `waiter` wait (on the device, not the host) for the work that `entry`'s
    * stream had before its blocks were freed. @throws gpumem::cuda_error on a CUDA failure
    */
   void order_after(stream_entry& entry, cuda_stream_view waiter) {
     if (entry.event == nullptr) entry.event = make_event();
-    // A per-thread default stream recorded its event at its last free; any other stream
-    // records now, which covers every free made on it so far.
-    if (!entry.per_thread) GPUMEM_CUDA_TRY(cudaEventRecord(entry.event, entry.stream));
+    // Recording now covers every free made on the stream so far (see the class comment for
+    // the per-thread default stream).
+    GPUMEM_CUDA_TRY(cudaEventRecord(entry.event, entry.per_thread ? cudaStreamLegacy : entry.stream));
     GPUMEM_CUDA_TRY(cudaStreamWaitEvent(waiter.value(), entry.event, 0));
   }
 

@@ -116,12 +116,14 @@ TEST(ArenaMemoryResource, AFreeOnAnotherThreadReturnsTheBlockToItsArena) {
 TEST(ArenaMemoryResource, IdleSuperblocksGoBackToTheGlobalArena) {
   cuda_memory_resource cuda_mr;
   arena_memory_resource arena{cuda_mr, 64 * kMiB};
-  // Fill three superblocks with blocks of 512 KiB (8 per superblock), then free them all.
+  // Fill five superblocks with blocks of 512 KiB (8 per superblock), then free them all. The
+  // arena keeps one spare superblock and up to 8 blocks of one size whole for quick reuse
+  // (so at most two more superblocks); the others go back.
   std::vector<void*> blocks;
-  for (int i = 0; i < 24; ++i) blocks.push_back(arena.allocate(512 * 1024));
-  EXPECT_EQ(arena.state().superblocks, 3U);
+  for (int i = 0; i < 40; ++i) blocks.push_back(arena.allocate(512 * 1024));
+  EXPECT_EQ(arena.state().superblocks, 5U);
   for (void* block : blocks) arena.deallocate(block, 512 * 1024);
-  EXPECT_EQ(arena.state().superblocks, 1U);  // one spare kept
+  EXPECT_LE(arena.state().superblocks, 3U);
   // Another stream can now take the returned memory in large blocks.
   void* large = arena.allocate(60 * kMiB - kSuperblock);
   EXPECT_NE(large, nullptr);

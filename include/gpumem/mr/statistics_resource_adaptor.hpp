@@ -12,37 +12,18 @@
 #include <utility>
 #include <vector>
 
+#include "gpumem/detail/spin_lock.hpp"
 #include "gpumem/mr/detail/resource_adaptor_core.hpp"
 
 namespace gpumem::mr {
 namespace detail {
 
 /**
- * @brief A test-and-test-and-set spin lock for critical sections of a few instructions: taking
- * it is one atomic exchange, releasing it a plain store. A waiter spins on a load (with the CPU's
- * pause hint) and yields its time slice after a short while, so a holder that lost its CPU is
- * not starved by spinning waiters.
- */
-class counters_spin_lock {
- public:
-  /// Waits until the lock is free and takes it.
-  void lock() noexcept {
-    while (locked_.exchange(true, std::memory_order_acquire)) wait_until_free();
-  }
-  /// Releases the lock.
-  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
-
- private:
-  void wait_until_free() noexcept;
-  std::atomic<bool> locked_{false};
-};
-
-/**
  * @brief The statistics algorithm, independent of the upstream's type (see
  * statistics_resource_adaptor).
  *
  * Design: the stack of {bytes, allocations} counters is plain data guarded by a spin lock
- * (counters_spin_lock) that is held only for the counter arithmetic, never around an upstream
+ * (gpumem::detail::spin_lock) that is held only for the counter arithmetic, never around an upstream
  * call. Counting an event therefore costs one uncontended atomic exchange and a few additions,
  * and every reader sees a consistent snapshot (RMM's semantics exactly).
  *
@@ -115,7 +96,7 @@ class statistics_adaptor_core : public resource_adaptor_core {
   void do_deallocate(void* ptr, std::size_t bytes, cuda_stream_view stream) noexcept override;
   [[nodiscard]] bool do_is_equal(const device_memory_resource& other) const noexcept override;
 
-  mutable counters_spin_lock lock_;
+  mutable gpumem::detail::spin_lock lock_;
   counter bytes_;        ///< the innermost scope's bytes
   counter allocations_;  ///< the innermost scope's allocations
   std::vector<std::pair<counter, counter>> enclosing_scopes_;  ///< outermost first

@@ -1,0 +1,77 @@
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace gpumem::core {
+
+/**
+ * @brief Blocks freed lately, kept whole by exact size so that the next request of that size
+ * takes one back without splitting, merging or index updates: the common case of a program
+ * that allocates and frees the same sizes over and over costs a few dozen instructions.
+ *
+ * Deferred coalescing, bounded: at most `kDepth` blocks of one size in a slot, `kSlots` slots
+ * chosen by size, blocks of at most `kLargestBlock` bytes, `kMaxBytes` bytes in all. What does
+ * not fit is freed the normal way (merged with its neighbours), and drain() hands everything
+ * back when the owner needs whole blocks (to give memory to another stream, to release it,
+ * before failing with out of memory). Not thread safe; one cache per stream.
+ */
+class recent_free_cache {
+ public:
+  static constexpr std::size_t kSlots = 64;
+  static constexpr std::size_t kDepth = 8;
+  static constexpr std::size_t kLargestBlock = std::size_t{1} << 20;
+  static constexpr std::size_t kMaxBytes = std::size_t{16} << 20;
+
+  /// Keeps a freed block; false when it does not fit (then the caller frees it normally).
+  bool put(std::uintptr_t address, std::size_t size) noexcept {
+    if (size > kLargestBlock || bytes_ + size > kMaxBytes) return false;
+    slot& home = slots_[slot_of(size)];
+    if (home.count == kDepth || (home.count != 0 && home.size != size)) return false;
+    home.size = size;
+    home.blocks[home.count++] = address;
+    bytes_ += size;
+    ++blocks_;
+    return true;
+  }
+
+  /// A kept block of exactly `size` bytes, or 0.
+  std::uintptr_t take(std::size_t size) noexcept {
+    slot& home = slots_[slot_of(size)];
+    if (home.count == 0 || home.size != size) return 0;
+    bytes_ -= size;
+    --blocks_;
+    return home.blocks[--home.count];
+  }
+
+  /// Bytes kept.
+  [[nodiscard]] std::size_t bytes() const noexcept { return bytes_; }
+  /// Blocks kept.
+  [[nodiscard]] std::size_t blocks() const noexcept { return blocks_; }
+
+  /// Hands every kept block to `release(address, size)` and empties the cache.
+  template <typename Release>
+  void drain(Release&& release) {
+    for (slot& entry : slots_) {
+      while (entry.count != 0) release(entry.blocks[--entry.count], entry.size);
+    }
+    bytes_ = 0;
+    blocks_ = 0;
+  }
+
+ private:
+  struct slot {
+    std::size_t size = 0;
+    std::size_t count = 0;
+    std::array<std::uintptr_t, kDepth> blocks{};
+  };
+
+  static std::size_t slot_of(std::size_t size) noexcept { return (size >> 8) % kSlots; }
+
+  std::array<slot, kSlots> slots_{};
+  std::size_t bytes_ = 0;
+  std::size_t blocks_ = 0;
+};
+
+}  // namespace gpumem::core
