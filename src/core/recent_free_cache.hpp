@@ -21,8 +21,8 @@ class recent_free_cache {
  public:
   static constexpr std::size_t kSlots = 64;
   static constexpr std::size_t kDepth = 8;
-  static constexpr std::size_t kLargestBlock = std::size_t{1} << 20;
-  static constexpr std::size_t kMaxBytes = std::size_t{16} << 20;
+  static constexpr std::size_t kLargestBlock = std::size_t{16} << 20;
+  static constexpr std::size_t kMaxBytes = std::size_t{64} << 20;
 
   /// Keeps a freed block; false when it does not fit (then the caller frees it normally).
   bool put(std::uintptr_t address, std::size_t size) noexcept {
@@ -47,6 +47,15 @@ class recent_free_cache {
 
   /// Bytes kept.
   [[nodiscard]] std::size_t bytes() const noexcept { return bytes_; }
+  /// The largest block kept (0 when empty); looks at every slot.
+  [[nodiscard]] std::size_t largest_block() const noexcept {
+    std::size_t largest = 0;
+    for (const slot& entry : slots_) {
+      if (entry.count != 0 && entry.size > largest) largest = entry.size;
+    }
+    return largest;
+  }
+
   /// Blocks kept.
   [[nodiscard]] std::size_t blocks() const noexcept { return blocks_; }
 

@@ -17,6 +17,7 @@
 #include "core/byte_size.hpp"
 #include "gpumem/aligned.hpp"
 #include "gpumem/detail/error_macros.hpp"
+#include "gpumem/detail/spin_lock.hpp"
 #include "mr/stream_ordered_free_lists.hpp"
 
 namespace gpumem::mr::detail {
@@ -58,7 +59,7 @@ class block_stack {
 }  // namespace
 
 struct fixed_size_resource_core::state_type {
-  std::mutex mutex;
+  gpumem::detail::spin_lock mutex;
   /// Blocks free for every stream without a wait: those of the first chunk, which the
   /// constructor waited for.
   block_stack unowned;

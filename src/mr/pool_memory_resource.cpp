@@ -163,7 +163,10 @@ void* pool_resource_core::do_allocate(std::size_t bytes, cuda_stream_view stream
     heap.transfer(other.free_blocks.index, own.free_blocks.index);
   };
   for (const auto& other : state_->streams.entries()) {
-    if (other.get() == &own || other->free_blocks.index.find(size) == nullptr) continue;
+    if (other.get() == &own || (other->free_blocks.index.find(size) == nullptr &&
+                                other->free_blocks.recent.largest_block() < size)) {
+      continue;
+    }
     take_from(*other);
     if (const std::uintptr_t address = heap.allocate(own.free_blocks.index, size); address != 0) {
       return reinterpret_cast<void*>(address);

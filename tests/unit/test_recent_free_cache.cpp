@@ -12,6 +12,7 @@ TEST(RecentFreeCache, GivesBackExactSizesLastInFirstOut) {
   recent_free_cache cache;
   EXPECT_TRUE(cache.put(0x1000, 256));
   EXPECT_TRUE(cache.put(0x2000, 256));
+  EXPECT_EQ(cache.largest_block(), 256U);
   EXPECT_EQ(cache.take(512), 0U);  // another size
   EXPECT_EQ(cache.take(256), 0x2000U);
   EXPECT_EQ(cache.take(256), 0x1000U);
