@@ -1,6 +1,7 @@
 #pragma once
 // Upstream resources for the adaptor tests: a host-memory resource that records every call and
 // fails on request, and a managed-memory resource (cudaMallocManaged) for prefetching.
+// (The sub-allocator tests' upstream over real device memory is recording_resource.hpp.)
 
 #include <cuda_runtime_api.h>
 
@@ -34,16 +35,16 @@ struct recorded_call {
  * 64 KiB boundary (to test alignment). It also counts calls that overlap in time (for the
  * thread-safe adaptor). Equal only to itself. Frees of unknown pointers are recorded as such.
  */
-class recording_resource final : public gpumem::mr::device_memory_resource {
+class recording_host_resource final : public gpumem::mr::device_memory_resource {
  public:
   static constexpr std::size_t block_alignment = std::size_t{64} << 10;
 
-  explicit recording_resource(std::size_t offset = 0) : offset_{offset} {}
-  ~recording_resource() override {
+  explicit recording_host_resource(std::size_t offset = 0) : offset_{offset} {}
+  ~recording_host_resource() override {
     for (auto& [ptr, block] : blocks_) std::free(block.first);
   }
-  recording_resource(const recording_resource&) = delete;
-  recording_resource& operator=(const recording_resource&) = delete;
+  recording_host_resource(const recording_host_resource&) = delete;
+  recording_host_resource& operator=(const recording_host_resource&) = delete;
 
   /// The next `count` allocations throw gpumem::out_of_memory.
   void fail_next(int count) { failures_left_ = count; }
@@ -83,17 +84,17 @@ class recording_resource final : public gpumem::mr::device_memory_resource {
     if (failures_left_ > 0) {
       --failures_left_;
       leave();
-      throw gpumem::out_of_memory{"recording_resource: injected out of memory"};
+      throw gpumem::out_of_memory{"recording_host_resource: injected out of memory"};
     }
     if (bad_alloc_left_ > 0) {
       --bad_alloc_left_;
       leave();
-      throw gpumem::bad_alloc{"recording_resource: injected failure"};
+      throw gpumem::bad_alloc{"recording_host_resource: injected failure"};
     }
     void* block = std::aligned_alloc(block_alignment, gpumem::align_up(bytes + offset_ + 1, block_alignment));
     if (block == nullptr) {
       leave();
-      throw gpumem::out_of_memory{"recording_resource: host memory exhausted"};
+      throw gpumem::out_of_memory{"recording_host_resource: host memory exhausted"};
     }
     void* ptr = static_cast<char*>(block) + offset_;
     {

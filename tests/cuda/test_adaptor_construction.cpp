@@ -26,7 +26,7 @@ namespace {
 using gpumem::device_async_resource_ref;
 using gpumem::mr::cuda_memory_resource;
 using gpumem::mr::device_memory_resource;
-using gpumem::test::recording_resource;
+using gpumem::test::recording_host_resource;
 
 bool never_retry(std::size_t /*bytes*/, void* /*arg*/) { return false; }
 
@@ -88,8 +88,8 @@ void allocate_and_free_through_a_reference(device_async_resource_ref ref) {
     EXPECT_TRUE(by_pointer.get_upstream_resource() == cuda_ref);                                                  \
     EXPECT_TRUE(deduced_from_resource_ref.get_upstream_resource() == cuda_ref);                                   \
                                                                                                                   \
-    recording_resource first_upstream;                                                                            \
-    recording_resource second_upstream;                                                                           \
+    recording_host_resource first_upstream;                                                                       \
+    recording_host_resource second_upstream;                                                                      \
     Adaptor over_first{first_upstream __VA_OPT__(, ) __VA_ARGS__};                                                \
     Adaptor again_over_first{&first_upstream __VA_OPT__(, ) __VA_ARGS__};                                        \
     Adaptor over_second{second_upstream __VA_OPT__(, ) __VA_ARGS__};                                              \
@@ -113,7 +113,7 @@ GPUMEM_TEST_CONSTRUCTION_FORMS(thread_safe_resource_adaptor)
 GPUMEM_TEST_CONSTRUCTION_FORMS(prefetch_resource_adaptor)
 
 TEST(AdaptorEquality, AdaptorsOfDifferentKindsOverOneUpstreamDiffer) {
-  recording_resource upstream;
+  recording_host_resource upstream;
   std::ostringstream out;
   gpumem::mr::statistics_resource_adaptor statistics{upstream};
   gpumem::mr::tracking_resource_adaptor tracking{upstream};

@@ -6,13 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <cstdint>
 #include <limits>
 #include <map>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "cuda_platform.hpp"
@@ -20,12 +19,14 @@
 #include "gpumem/mr/cuda_memory_resource.hpp"
 #include "gpumem/mr/fixed_size_memory_resource.hpp"
 #include "gpumem/mr/pool_memory_resource.hpp"
+#include "recording_resource.hpp"
 
 namespace {
 
 using gpumem::mr::binning_memory_resource;
 using gpumem::mr::cuda_memory_resource;
 using gpumem::mr::fixed_size_memory_resource;
+using gpumem::test::recording_resource;
 namespace simulator = gpumem::test::simulator;
 
 constexpr std::size_t kKiB = std::size_t{1} << 10;
@@ -35,74 +36,6 @@ constexpr std::size_t kChunkBlocks = 128;  // fixed_size_memory_resource's defau
 static_assert(cuda::mr::async_resource_with<binning_memory_resource<cuda_memory_resource>, cuda::mr::device_accessible>);
 static_assert(cuda::mr::async_resource_with<binning_memory_resource<gpumem::mr::device_memory_resource>,
                                             cuda::mr::device_accessible>);
-
-/**
- * A resource that records what it hands out (over cudaMalloc), used as upstream and as bin
- * resource so tests see where each request went; it throws gpumem::out_of_memory beyond
- * `limit` bytes outstanding.
- */
-class recording_resource final : public gpumem::mr::device_memory_resource {
- public:
-  explicit recording_resource(std::size_t limit = std::numeric_limits<std::size_t>::max()) : limit_{limit} {}
-
-  std::size_t allocations() const {
-    std::lock_guard lock(mutex_);
-    return allocations_;
-  }
-  std::size_t deallocations() const {
-    std::lock_guard lock(mutex_);
-    return deallocations_;
-  }
-  std::vector<std::size_t> allocation_sizes() const {
-    std::lock_guard lock(mutex_);
-    return sizes_;
-  }
-  std::size_t outstanding_bytes() const {
-    std::lock_guard lock(mutex_);
-    return in_use_;
-  }
-  /// The size of the live allocation that holds `ptr` (0 for none).
-  std::size_t holder_size(const void* ptr) const {
-    std::lock_guard lock(mutex_);
-    const auto address = reinterpret_cast<std::uintptr_t>(ptr);
-    auto after = live_.upper_bound(address);
-    if (after == live_.begin()) return 0;
-    --after;
-    return address - after->first < after->second ? after->second : 0;
-  }
-
- private:
-  void* do_allocate(std::size_t bytes, gpumem::cuda_stream_view stream) override {
-    std::lock_guard lock(mutex_);
-    if (bytes > limit_ - in_use_) throw gpumem::out_of_memory{"recording_resource: over the limit"};
-    void* ptr = cuda_.allocate(bytes, stream);
-    live_[reinterpret_cast<std::uintptr_t>(ptr)] = bytes;
-    in_use_ += bytes;
-    ++allocations_;
-    sizes_.push_back(bytes);
-    return ptr;
-  }
-  void do_deallocate(void* ptr, std::size_t bytes, gpumem::cuda_stream_view stream) noexcept override {
-    std::lock_guard lock(mutex_);
-    const auto found = live_.find(reinterpret_cast<std::uintptr_t>(ptr));
-    EXPECT_NE(found, live_.end()) << "free of an unknown pointer";
-    if (found == live_.end()) return;
-    EXPECT_EQ(found->second, bytes) << "free with another size than allocated";
-    in_use_ -= found->second;
-    live_.erase(found);
-    ++deallocations_;
-    cuda_.deallocate(ptr, bytes, stream);
-  }
-
-  cuda_memory_resource cuda_;
-  std::size_t limit_;
-  mutable std::mutex mutex_;
-  std::map<std::uintptr_t, std::size_t> live_;
-  std::vector<std::size_t> sizes_;
-  std::size_t in_use_ = 0;
-  std::size_t allocations_ = 0;
-  std::size_t deallocations_ = 0;
-};
 
 TEST(BinningMemoryResource, ConstructionForms) {
   cuda_memory_resource cuda_mr;

@@ -17,7 +17,7 @@ namespace {
 using gpumem::mr::callback_memory_resource;
 using gpumem::mr::cuda_memory_resource;
 using gpumem::mr::failure_callback_resource_adaptor;
-using gpumem::test::recording_resource;
+using gpumem::test::recording_host_resource;
 
 /// What a failure callback saw; it allows `retries` retries, then gives up.
 struct retry_budget {
@@ -36,9 +36,10 @@ bool retry_while_budget_lasts(std::size_t bytes, void* arg) {
 // --- failure_callback_resource_adaptor
 
 TEST(FailureCallbackAdaptor, RetriesAsLongAsTheCallbackSaysSo) {
-  recording_resource upstream;
+  recording_host_resource upstream;
   retry_budget budget{5};
-  failure_callback_resource_adaptor<recording_resource> retrying{&upstream, retry_while_budget_lasts, &budget};
+  failure_callback_resource_adaptor<recording_host_resource> retrying{
+      &upstream, retry_while_budget_lasts, &budget};
   upstream.fail_next(2);
   void* ptr = retrying.allocate(1000);
   EXPECT_EQ(budget.calls, 2);
@@ -51,7 +52,7 @@ TEST(FailureCallbackAdaptor, RetriesAsLongAsTheCallbackSaysSo) {
 }
 
 TEST(FailureCallbackAdaptor, RethrowsWhenTheCallbackGivesUp) {
-  recording_resource upstream;
+  recording_host_resource upstream;
   retry_budget budget{1};
   failure_callback_resource_adaptor retrying{upstream, retry_while_budget_lasts, &budget};
   upstream.fail_next(10);
@@ -61,7 +62,7 @@ TEST(FailureCallbackAdaptor, RethrowsWhenTheCallbackGivesUp) {
 }
 
 TEST(FailureCallbackAdaptor, OtherExceptionsPropagateWithoutACall) {
-  recording_resource upstream;
+  recording_host_resource upstream;
   retry_budget budget{5};
   failure_callback_resource_adaptor retrying{upstream, retry_while_budget_lasts, &budget};
   upstream.fail_next_with_bad_alloc(1);
@@ -70,9 +71,9 @@ TEST(FailureCallbackAdaptor, OtherExceptionsPropagateWithoutACall) {
 }
 
 TEST(FailureCallbackAdaptor, ExceptionTypeChoosesWhatIsRetried) {
-  recording_resource upstream;
+  recording_host_resource upstream;
   retry_budget budget{5};
-  failure_callback_resource_adaptor<recording_resource, gpumem::bad_alloc> retrying{
+  failure_callback_resource_adaptor<recording_host_resource, gpumem::bad_alloc> retrying{
       upstream, retry_while_budget_lasts, &budget};
   upstream.fail_next_with_bad_alloc(1);
   upstream.fail_next(1);  // out_of_memory is a bad_alloc too

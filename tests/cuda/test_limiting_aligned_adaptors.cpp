@@ -20,7 +20,7 @@ namespace {
 using gpumem::mr::aligned_resource_adaptor;
 using gpumem::mr::cuda_memory_resource;
 using gpumem::mr::limiting_resource_adaptor;
-using gpumem::test::recording_resource;
+using gpumem::test::recording_host_resource;
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
@@ -73,7 +73,7 @@ TEST(LimitingAdaptor, CustomAlignmentRoundsTheCount) {
 }
 
 TEST(LimitingAdaptor, UpstreamFailureGivesTheReservationBack) {
-  recording_resource upstream;
+  recording_host_resource upstream;
   limiting_resource_adaptor limited{upstream, 1 << 20};
   upstream.fail_next(1);
   EXPECT_THROW((void)limited.allocate(4096), gpumem::out_of_memory);
@@ -86,7 +86,7 @@ TEST(LimitingAdaptor, UpstreamFailureGivesTheReservationBack) {
 }
 
 TEST(LimitingAdaptor, ConcurrentThreadsNeverExceedTheLimit) {
-  recording_resource upstream;
+  recording_host_resource upstream;
   constexpr std::size_t limit = 4 * 256;
   limiting_resource_adaptor limited{upstream, limit};
   std::atomic<std::size_t> refused{0};
@@ -128,7 +128,7 @@ TEST(AlignedAdaptor, LargeAllocationsAreAligned) {
 TEST(AlignedAdaptor, OverAllocatesAndFreesTheUpstreamsPointer) {
   // The upstream hands out addresses 256 bytes past a 64 KiB boundary, so aligning to 4 KiB
   // must move the pointer.
-  recording_resource upstream{256};
+  recording_host_resource upstream{256};
   constexpr std::size_t alignment = 4096;
   constexpr std::size_t threshold = 8192;
   aligned_resource_adaptor aligned{upstream, alignment, threshold};
@@ -153,7 +153,7 @@ TEST(AlignedAdaptor, OverAllocatesAndFreesTheUpstreamsPointer) {
 }
 
 TEST(AlignedAdaptor, SmallAllocationsPassThroughUnchanged) {
-  recording_resource upstream{256};
+  recording_host_resource upstream{256};
   aligned_resource_adaptor aligned{upstream, 4096, 8192};
   void* ptr = aligned.allocate(1000);
   const auto allocations = upstream.allocations();
@@ -166,7 +166,7 @@ TEST(AlignedAdaptor, SmallAllocationsPassThroughUnchanged) {
 }
 
 TEST(AlignedAdaptor, DefaultThresholdIs64KiB) {
-  recording_resource upstream{256};
+  recording_host_resource upstream{256};
   aligned_resource_adaptor aligned{upstream, 4096};
   EXPECT_EQ(aligned.get_alignment_threshold(), std::size_t{64} << 10);
   void* below = aligned.allocate((64 << 10) - 256);
@@ -186,7 +186,7 @@ TEST(AlignedAdaptor, AlignmentMustBeAPowerOfTwo) {
 }
 
 TEST(AlignedAdaptor, ConcurrentThreadsGetAlignedBlocksBack) {
-  recording_resource upstream{256};
+  recording_host_resource upstream{256};
   aligned_resource_adaptor aligned{upstream, 4096, 4096};
   std::vector<std::thread> workers;
   std::atomic<int> misaligned{0};

@@ -319,7 +319,7 @@ TEST(LoggingAdaptor, DestructionWritesWhatIsBuffered) {
 
 TEST(LoggingAdaptor, ManyRowsSurviveSeveralBufferWrites) {
   const std::string path = temporary_path("many");
-  gpumem::test::recording_resource upstream;
+  gpumem::test::recording_host_resource upstream;
   constexpr int events = 3000;  // far more than one buffer of rows
   {
     logging_resource_adaptor log_mr{upstream, path};

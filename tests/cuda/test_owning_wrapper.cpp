@@ -20,7 +20,7 @@ namespace {
 
 using gpumem::mr::cuda_memory_resource;
 using gpumem::mr::make_owning_wrapper;
-using gpumem::test::recording_resource;
+using gpumem::test::recording_host_resource;
 
 /// An upstream that says when it is destroyed.
 class witnessed_upstream final : public gpumem::mr::device_memory_resource {
@@ -62,12 +62,13 @@ class witnessed_resource final : public gpumem::mr::device_memory_resource {
 };
 
 TEST(OwningWrapper, KeepsTheUpstreamAliveUntilItIsDestroyed) {
-  auto upstream = std::make_shared<recording_resource>();
-  const std::weak_ptr<recording_resource> watch = upstream;
+  auto upstream = std::make_shared<recording_host_resource>();
+  const std::weak_ptr<recording_host_resource> watch = upstream;
   auto stats = make_owning_wrapper<gpumem::mr::statistics_resource_adaptor>(upstream);
   static_assert(std::is_same_v<decltype(stats)::element_type,
-                               gpumem::mr::owning_wrapper<gpumem::mr::statistics_resource_adaptor<recording_resource>,
-                                                          recording_resource>>);
+                               gpumem::mr::owning_wrapper<
+                                   gpumem::mr::statistics_resource_adaptor<recording_host_resource>,
+                                   recording_host_resource>>);
   upstream.reset();
   ASSERT_FALSE(watch.expired());
   void* ptr = stats->allocate(1000);
@@ -103,7 +104,7 @@ TEST(OwningWrapper, ForwardsTheResourcesArguments) {
 TEST(OwningWrapper, WrapsATemplateWithADefaultedParameter) {
   int calls = 0;
   auto retrying = make_owning_wrapper<gpumem::mr::failure_callback_resource_adaptor>(
-      std::make_shared<recording_resource>(),
+      std::make_shared<recording_host_resource>(),
       [](std::size_t, void* arg) {
         ++*static_cast<int*>(arg);
         return true;
@@ -116,8 +117,8 @@ TEST(OwningWrapper, WrapsATemplateWithADefaultedParameter) {
 }
 
 TEST(OwningWrapper, TupleFormOwnsEveryUpstream) {
-  auto upstream = std::make_shared<recording_resource>();
-  const std::weak_ptr<recording_resource> watch = upstream;
+  auto upstream = std::make_shared<recording_host_resource>();
+  const std::weak_ptr<recording_host_resource> watch = upstream;
   auto stats = make_owning_wrapper<gpumem::mr::statistics_resource_adaptor>(std::make_tuple(std::move(upstream)));
   EXPECT_FALSE(watch.expired());
   EXPECT_EQ(std::get<0>(stats->upstreams()).get(), watch.lock().get());
@@ -126,10 +127,11 @@ TEST(OwningWrapper, TupleFormOwnsEveryUpstream) {
 }
 
 TEST(OwningWrapper, EqualityFollowsTheWrappedResource) {
-  auto upstream = std::make_shared<recording_resource>();
+  auto upstream = std::make_shared<recording_host_resource>();
   auto first = make_owning_wrapper<gpumem::mr::statistics_resource_adaptor>(upstream);
   auto second = make_owning_wrapper<gpumem::mr::statistics_resource_adaptor>(upstream);
-  auto elsewhere = make_owning_wrapper<gpumem::mr::statistics_resource_adaptor>(std::make_shared<recording_resource>());
+  auto elsewhere = make_owning_wrapper<gpumem::mr::statistics_resource_adaptor>(
+      std::make_shared<recording_host_resource>());
   EXPECT_TRUE(first->is_equal(*first));
   EXPECT_TRUE(first->is_equal(*second));  // statistics adaptors over the same upstream
   EXPECT_TRUE(first->is_equal(first->wrapped()));

@@ -12,6 +12,7 @@
 #include "cuda_platform.hpp"
 #include "gpumem/cuda_device.hpp"
 #include "gpumem/mr/cuda_memory_resource.hpp"
+#include "stream_pair.hpp"
 
 namespace {
 
@@ -23,19 +24,7 @@ constexpr std::size_t kMiB = std::size_t{1} << 20;
 
 static_assert(cuda::mr::async_resource_with<pool_memory_resource<cuda_memory_resource>, cuda::mr::device_accessible>);
 
-class StreamPair : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_EQ(cudaStreamCreateWithFlags(&first_, cudaStreamNonBlocking), cudaSuccess);
-    ASSERT_EQ(cudaStreamCreateWithFlags(&second_, cudaStreamNonBlocking), cudaSuccess);
-  }
-  void TearDown() override {
-    EXPECT_EQ(cudaStreamDestroy(first_), cudaSuccess);
-    EXPECT_EQ(cudaStreamDestroy(second_), cudaSuccess);
-  }
-  cudaStream_t first_ = nullptr;
-  cudaStream_t second_ = nullptr;
-};
+using StreamPair = gpumem::test::stream_pair_test;
 
 TEST(PoolMemoryResource, ConstructionForms) {
   cuda_memory_resource cuda_mr;

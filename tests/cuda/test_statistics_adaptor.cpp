@@ -131,8 +131,8 @@ TEST(StatisticsAdaptor, PopWithoutPushThrowsOutOfRange) {
 // must agree with it after every step of a long random sequence of allocations, frees, pushes
 // and pops (three levels deep at most).
 TEST(StatisticsAdaptor, AgreesWithAStackOfCountersOverARandomSequence) {
-  gpumem::test::recording_resource upstream;
-  gpumem::mr::statistics_resource_adaptor<gpumem::test::recording_resource> stats{upstream};
+  gpumem::test::recording_host_resource upstream;
+  gpumem::mr::statistics_resource_adaptor<gpumem::test::recording_host_resource> stats{upstream};
   std::vector<std::pair<counter, counter>> model{{counter{}, counter{}}};
   std::vector<std::pair<void*, std::size_t>> live;
   std::mt19937 random{12345};
@@ -223,11 +223,12 @@ TEST(StatisticsAdaptor, ScopesPushedAndPoppedDuringAllocationsLoseNothing) {
   }
   int scopes = 0;
   std::thread scoping{[&] {
-    while (!done.load()) {
+    // At least one scope, even when the workers finish before this thread first looks.
+    do {
       (void)stats.push_counters();
       (void)stats.pop_counters();
       ++scopes;
-    }
+    } while (!done.load());
   }};
   for (auto& worker : workers) worker.join();
   done.store(true);

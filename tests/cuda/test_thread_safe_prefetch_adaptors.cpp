@@ -20,12 +20,12 @@ using gpumem::mr::cuda_memory_resource;
 using gpumem::mr::prefetch_resource_adaptor;
 using gpumem::mr::thread_safe_resource_adaptor;
 using gpumem::test::managed_test_resource;
-using gpumem::test::recording_resource;
+using gpumem::test::recording_host_resource;
 
 // --- thread_safe_resource_adaptor
 
 TEST(ThreadSafeAdaptor, CallsReachTheUpstreamOneAtATime) {
-  recording_resource upstream;
+  recording_host_resource upstream;
   upstream.linger_inside(true);
   thread_safe_resource_adaptor safe{upstream};
   constexpr int threads = 8;
@@ -58,7 +58,7 @@ TEST(ThreadSafeAdaptor, FailureReleasesTheLock) {
 }
 
 TEST(ThreadSafeAdaptor, PassesArgumentsThrough) {
-  recording_resource upstream;
+  recording_host_resource upstream;
   thread_safe_resource_adaptor safe{&upstream};
   void* ptr = safe.allocate(1000, gpumem::cuda_stream_per_thread);
   safe.deallocate(ptr, 1000, gpumem::cuda_stream_per_thread);

@@ -18,7 +18,7 @@ namespace {
 
 using gpumem::mr::cuda_memory_resource;
 using gpumem::mr::tracking_resource_adaptor;
-using gpumem::test::recording_resource;
+using gpumem::test::recording_host_resource;
 
 std::string pointer_text(const void* ptr) {
   char text[32];
@@ -89,7 +89,7 @@ TEST(TrackingAdaptor, CapturedStacksAppearInTheReport) {
 }
 
 TEST(TrackingAdaptor, FreeOfAnUnknownPointerIsReportedAndNotPassedUpstream) {
-  recording_resource upstream;
+  recording_host_resource upstream;
   tracking_resource_adaptor tracker{upstream};
   void* tracked = tracker.allocate(256);
   int not_allocated_here = 0;
@@ -110,7 +110,7 @@ TEST(TrackingAdaptor, FreeOfAnUnknownPointerIsReportedAndNotPassedUpstream) {
 }
 
 TEST(TrackingAdaptor, FreeWithAnotherSizeIsReportedAndFreedWithTheAllocatedSize) {
-  recording_resource upstream;
+  recording_host_resource upstream;
   tracking_resource_adaptor tracker{&upstream};
   void* ptr = tracker.allocate(4096);
   ::testing::internal::CaptureStderr();

@@ -24,6 +24,30 @@
 
 #include "gpumem/error.hpp"
 
+namespace gpumem::detail {
+
+/**
+ * @brief The failure path of GPUMEM_CUDA_TRY_ALLOC: clears the thread's last CUDA error and
+ * throws with the message "CUDA error <request>at: <place>: <error name> <error string>".
+ * @param status the failed call's result (not cudaSuccess)
+ * @param place "file:line" of the call
+ * @param request what was asked, ending in a space (e.g. "(failed to allocate 64 bytes) "), or
+ * empty
+ * @throws gpumem::out_of_memory for cudaErrorMemoryAllocation
+ * @throws gpumem::bad_alloc for any other error
+ */
+[[noreturn]] inline void throw_allocation_error(cudaError_t status,
+                                                const char* place,
+                                                const std::string& request) {
+  (void)cudaGetLastError();
+  const std::string message = "CUDA error " + request + "at: " + place + ": " +
+                              cudaGetErrorName(status) + " " + cudaGetErrorString(status);
+  if (status == cudaErrorMemoryAllocation) throw ::gpumem::out_of_memory{message};
+  throw ::gpumem::bad_alloc{message};
+}
+
+}  // namespace gpumem::detail
+
 #define GPUMEM_STRINGIFY_DETAIL(x) #x
 #define GPUMEM_STRINGIFY(x) GPUMEM_STRINGIFY_DETAIL(x)
 #define GPUMEM_PLACE __FILE__ ":" GPUMEM_STRINGIFY(__LINE__)
@@ -57,30 +81,22 @@
 
 #define GPUMEM_CUDA_TRY_ALLOC(...) \
   GPUMEM_OVERLOAD_2(__VA_ARGS__, GPUMEM_CUDA_TRY_ALLOC_2, GPUMEM_CUDA_TRY_ALLOC_1)(__VA_ARGS__)
-#define GPUMEM_CUDA_TRY_ALLOC_2(call, bytes)                                                     \
-  do {                                                                                           \
-    const cudaError_t gpumem_status = (call);                                                    \
-    if (gpumem_status != cudaSuccess) [[unlikely]] {                                             \
-      (void)cudaGetLastError();                                                                  \
-      const std::string gpumem_message = std::string{"CUDA error (failed to allocate "} +        \
-                                         std::to_string(bytes) + " bytes) at: " GPUMEM_PLACE ": " + \
-                                         cudaGetErrorName(gpumem_status) + " " +                 \
-                                         cudaGetErrorString(gpumem_status);                      \
-      if (gpumem_status == cudaErrorMemoryAllocation) throw ::gpumem::out_of_memory{gpumem_message}; \
-      throw ::gpumem::bad_alloc{gpumem_message};                                                 \
-    }                                                                                            \
+#define GPUMEM_CUDA_TRY_ALLOC_2(call, bytes)                            \
+  do {                                                                  \
+    const cudaError_t gpumem_status = (call);                           \
+    if (gpumem_status != cudaSuccess) [[unlikely]] {                    \
+      ::gpumem::detail::throw_allocation_error(                         \
+          gpumem_status,                                                \
+          GPUMEM_PLACE,                                                 \
+          "(failed to allocate " + std::to_string(bytes) + " bytes) "); \
+    }                                                                   \
   } while (false)
-#define GPUMEM_CUDA_TRY_ALLOC_1(call)                                                            \
-  do {                                                                                           \
-    const cudaError_t gpumem_status = (call);                                                    \
-    if (gpumem_status != cudaSuccess) [[unlikely]] {                                             \
-      (void)cudaGetLastError();                                                                  \
-      const std::string gpumem_message = std::string{"CUDA error at: " GPUMEM_PLACE ": "} +      \
-                                         cudaGetErrorName(gpumem_status) + " " +                 \
-                                         cudaGetErrorString(gpumem_status);                      \
-      if (gpumem_status == cudaErrorMemoryAllocation) throw ::gpumem::out_of_memory{gpumem_message}; \
-      throw ::gpumem::bad_alloc{gpumem_message};                                                 \
-    }                                                                                            \
+#define GPUMEM_CUDA_TRY_ALLOC_1(call)                                                       \
+  do {                                                                                      \
+    const cudaError_t gpumem_status = (call);                                               \
+    if (gpumem_status != cudaSuccess) [[unlikely]] {                                        \
+      ::gpumem::detail::throw_allocation_error(gpumem_status, GPUMEM_PLACE, std::string{}); \
+    }                                                                                       \
   } while (false)
 
 #ifdef NDEBUG
