@@ -1,0 +1,59 @@
+// The gpumem command.
+//   gpumem check [FILE]   validate a configuration (FILE, or GPUMEM_CONFIG's) with the current
+//                         GPUMEM_* environment and print each device's resolved stack
+//   gpumem help           this text
+
+#include <cuda_runtime_api.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string_view>
+
+#include "cli/check_command.hpp"
+
+namespace {
+
+constexpr std::string_view kUsage =
+    "usage: gpumem <command>\n"
+    "  check [FILE]   validate a configuration (FILE, else the file GPUMEM_CONFIG names) together with\n"
+    "                 the GPUMEM_* environment, and print every device's resolved stack with where each\n"
+    "                 value came from; exit status 0 when valid\n"
+    "  help           this text\n";
+
+std::vector<gpumem::cli::device_memory> find_devices() {
+  std::vector<gpumem::cli::device_memory> devices;
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return devices;
+  }
+  for (int device = 0; device < count; ++device) {
+    cudaDeviceProp properties{};
+    if (cudaGetDeviceProperties(&properties, device) == cudaSuccess) {
+      devices.push_back({device, properties.totalGlobalMem});
+    }
+  }
+  return devices;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string_view command = argc > 1 ? argv[1] : "help";
+  if (command == "check") {
+    if (argc > 3) {
+      std::cerr << "gpumem check: one file at most\n" << kUsage;
+      return 2;
+    }
+    std::optional<std::string> file;
+    if (argc == 3) file = argv[2];
+    const auto configuration = gpumem::config::configuration::load(file, gpumem::config::process_environment());
+    return gpumem::cli::check(configuration, find_devices(), std::cout, std::cerr);
+  }
+  if (command == "help" || command == "--help" || command == "-h") {
+    std::cout << kUsage;
+    return 0;
+  }
+  std::cerr << "gpumem: unknown command '" << command << "'\n" << kUsage;
+  return 2;
+}

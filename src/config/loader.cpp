@@ -1,0 +1,578 @@
+// Reading a configuration: a TOML file (toml++, header-only in this one file) and GPUMEM_*
+// variables, into a configuration with an origin for every value and a message for every
+// problem. Nothing here throws for bad input, and nothing touches CUDA.
+
+#define TOML_HEADER_ONLY 1
+#define TOML_EXCEPTIONS 0
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "config/configuration.hpp"
+#include "config/near_miss.hpp"
+
+extern char** environ;
+
+namespace gpumem::config {
+
+std::string origin::describe() const {
+  switch (from) {
+    case source::default_value: return "default";
+    case source::file: return where;
+    case source::environment: return "environment " + where;
+  }
+  return where;
+}
+
+environment process_environment() {
+  environment variables;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string_view text = *entry;
+    if (!text.starts_with("GPUMEM_")) continue;
+    const auto equals = text.find('=');
+    if (equals == std::string_view::npos) continue;
+    variables.emplace_back(std::string{text.substr(0, equals)}, std::string{text.substr(equals + 1)});
+  }
+  return variables;
+}
+
+const std::vector<std::string>& default_device_stack() {
+  static const std::vector<std::string> stack{"pool", "cuda"};
+  return stack;
+}
+
+const std::vector<std::string>& default_managed_stack() {
+  static const std::vector<std::string> stack{"statistics", "managed"};
+  return stack;
+}
+
+std::uint64_t bytes_of(const core::byte_size& size, std::uint64_t total_bytes) {
+  if (size.bytes) return *size.bytes;
+  if (size.percent) {
+    const auto share = static_cast<std::uint64_t>(static_cast<double>(total_bytes) * *size.percent / 100.0);
+    return share / 256 * 256;
+  }
+  return 0;
+}
+
+namespace {
+
+std::string upper(std::string_view text) {
+  std::string result{text};
+  for (char& c : result) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return result;
+}
+
+std::string lower(std::string_view text) {
+  std::string result{text};
+  for (char& c : result) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return result;
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  return text;
+}
+
+std::vector<std::string> split_list(std::string_view text) {
+  std::vector<std::string> items;
+  while (true) {
+    const auto comma = text.find(',');
+    items.emplace_back(trim(text.substr(0, comma)));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return items;
+}
+
+std::string choices_of(const option_spec& spec) {
+  std::string text;
+  for (const auto choice : spec.choices) text += (text.empty() ? "" : ", ") + std::string{choice};
+  return text;
+}
+
+std::string node_kind(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "a list";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "a whole number";
+    case toml::node_type::floating_point: return "a fraction";
+    case toml::node_type::boolean: return "a boolean";
+    default: return "a date or time";
+  }
+}
+
+/// Converts one value written as text (the environment, a default, a string in a file).
+std::optional<option_value> from_text(std::string_view text, const option_spec& spec, std::string& why) {
+  switch (spec.type) {
+    case option_type::size:
+    case option_type::size_or_share: {
+      if (trim(text).empty() || lower(trim(text)) == "none") return core::byte_size{};
+      auto size = core::parse_byte_size(text, spec.type == option_type::size_or_share, &why);
+      if (!size) return std::nullopt;
+      return *size;
+    }
+    case option_type::size_list: {
+      std::vector<std::uint64_t> sizes;
+      for (const std::string& item : split_list(text)) {
+        auto bytes = core::parse_bytes(item, &why);
+        if (!bytes) {
+          why = "'" + item + "': " + why;
+          return std::nullopt;
+        }
+        sizes.push_back(*bytes);
+      }
+      return sizes;
+    }
+    case option_type::boolean: {
+      const std::string word = lower(trim(text));
+      if (word == "true" || word == "1" || word == "yes" || word == "on") return true;
+      if (word == "false" || word == "0" || word == "no" || word == "off") return false;
+      why = "expected true or false";
+      return std::nullopt;
+    }
+    case option_type::count: {
+      const std::string_view digits = trim(text);
+      std::uint64_t count = 0;
+      if (digits.empty() || digits.size() > 18 || !std::all_of(digits.begin(), digits.end(), ::isdigit)) {
+        why = "expected a whole number";
+        return std::nullopt;
+      }
+      for (const char c : digits) count = count * 10 + static_cast<std::uint64_t>(c - '0');
+      return count;
+    }
+    case option_type::choice: {
+      const std::string word = lower(trim(text));
+      if (std::find(spec.choices.begin(), spec.choices.end(), word) != spec.choices.end()) return word;
+      why = "'" + std::string{text} + "' is not one of " + choices_of(spec);
+      if (auto near = nearest(word, spec.choices)) why += "; did you mean " + *near + "?";
+      return std::nullopt;
+    }
+    case option_type::text: return std::string{text};
+  }
+  return std::nullopt;
+}
+
+/// Converts a TOML value; only the natural TOML types and strings are accepted.
+std::optional<option_value> from_node(const toml::node& node, const option_spec& spec, std::string& why) {
+  if (const auto* text = node.as_string()) return from_text(text->get(), spec, why);
+  switch (spec.type) {
+    case option_type::size:
+    case option_type::size_or_share:
+    case option_type::count:
+      if (const auto* integer = node.as_integer()) {
+        if (integer->get() < 0) {
+          why = "a " + std::string{spec.type == option_type::count ? "count" : "size"} + " cannot be negative";
+          return std::nullopt;
+        }
+        const auto value = static_cast<std::uint64_t>(integer->get());
+        if (spec.type == option_type::count) return value;
+        return core::byte_size{value, std::nullopt};
+      }
+      if (node.is_floating_point()) {
+        why = "a fraction needs a unit, as a string: \"1.5GiB\"";
+        return std::nullopt;
+      }
+      break;
+    case option_type::boolean:
+      if (const auto* flag = node.as_boolean()) return flag->get();
+      break;
+    case option_type::size_list:
+      if (const auto* list = node.as_array()) {
+        std::vector<std::uint64_t> sizes;
+        for (const toml::node& item : *list) {
+          option_spec one = spec;
+          one.type = option_type::size;
+          auto size = from_node(item, one, why);
+          if (!size || !std::get<core::byte_size>(*size).bytes) {
+            if (size) why = "a bin needs a size";
+            return std::nullopt;
+          }
+          sizes.push_back(*std::get<core::byte_size>(*size).bytes);
+        }
+        return sizes;
+      }
+      break;
+    default: break;
+  }
+  why = "expected " + std::string{describe(spec.type)} + ", found " + node_kind(node);
+  return std::nullopt;
+}
+
+std::string position(const std::string& file, const toml::source_region& region) {
+  return file + ":" + std::to_string(region.begin.line) + ":" + std::to_string(region.begin.column);
+}
+
+}  // namespace
+
+/// Fills a configuration from a file and the environment.
+class loader {
+ public:
+  explicit loader(configuration& target) : config_{target} {}
+
+  void read_file(const std::string& path, const std::string& named_by) {
+    config_.file_ = path;
+    std::ifstream stream{path, std::ios::binary};
+    if (!stream) {
+      error(named_by + path, std::string{"cannot read the configuration: "} + std::strerror(errno));
+      return;
+    }
+    std::stringstream contents;
+    contents << stream.rdbuf();
+    const std::string text = contents.str();
+    toml::parse_result parsed = toml::parse(text, path);
+    if (!parsed) {
+      const toml::parse_error& failure = parsed.error();
+      error(position(path, failure.source()), "not valid TOML: " + std::string{failure.description()});
+      return;
+    }
+    read_top_level(parsed.table(), path);
+  }
+
+  void read_environment(const environment& env) {
+    for (const auto& [name, value] : env) {
+      if (trim(value).empty()) continue;  // an empty variable means its default
+      read_variable(name, value);
+    }
+  }
+
+  void validate();
+
+ private:
+  void error(const std::string& where, const std::string& message) {
+    config_.errors_.push_back("gpumem: " + where + ": " + message);
+  }
+
+  // --- the file
+
+  void read_top_level(const toml::table& table, const std::string& path) {
+    for (const auto& [key, node] : table) {
+      const std::string name{key.str()};
+      const std::string where = position(path, node.source());
+      if (const option_spec* spec = find_option(process_options(), name)) {
+        set(config_.process_[name], node, *spec, where, name);
+      } else if (name == "device" || name == "managed") {
+        if (!node.is_table()) {
+          error(where, "[" + name + "] must be a table, found " + node_kind(node));
+          continue;
+        }
+        read_stack_table(*node.as_table(), name == "device" ? config_.device_ : config_.managed_, "[" + name + "]",
+                         path);
+      } else if (name == "devices") {
+        read_devices(node, path, where);
+      } else {
+        std::vector<std::string> known{"device", "managed", "devices"};
+        for (const auto& option : process_options()) known.emplace_back(option.key);
+        unknown(where, "unknown key '" + name + "'", name, known);
+      }
+    }
+  }
+
+  void read_devices(const toml::node& node, const std::string& path, const std::string& where) {
+    if (!node.is_table()) {
+      error(where, "[devices] must hold tables such as [devices.1], found " + node_kind(node));
+      return;
+    }
+    for (const auto& [key, entry] : *node.as_table()) {
+      const std::string name{key.str()};
+      const std::string entry_where = position(path, entry.source());
+      const bool numeric = !name.empty() && name.size() < 4 && std::all_of(name.begin(), name.end(), ::isdigit);
+      if (!numeric) {
+        error(entry_where, "[devices." + name + "]: a device is named by its number, as in [devices.1]");
+        continue;
+      }
+      if (!entry.is_table()) {
+        error(entry_where, "[devices." + name + "] must be a table, found " + node_kind(entry));
+        continue;
+      }
+      read_stack_table(*entry.as_table(), config_.overrides_[std::stoi(name)], "[devices." + name + "]", path);
+    }
+  }
+
+  void read_stack_table(const toml::table& table, stack_settings& stack, const std::string& label,
+                        const std::string& path) {
+    for (const auto& [key, node] : table) {
+      const std::string name{key.str()};
+      const std::string where = position(path, node.source());
+      if (name == "stack") {
+        read_stack_list(node, stack, label, where);
+      } else if (const layer_spec* layer = find_layer(name)) {
+        if (!node.is_table()) {
+          error(where, label + " " + name + ": the options of a layer are a table, as in " + label.substr(0, label.size() - 1) +
+                           "." + name + "], found " + node_kind(node));
+          continue;
+        }
+        for (const auto& [option_key, option_node] : *node.as_table()) {
+          const std::string option_name{option_key.str()};
+          const std::string option_where = position(path, option_node.source());
+          const std::string subject = label.substr(0, label.size() - 1) + "." + name + "] " + option_name;
+          if (const option_spec* spec = find_option(layer->options, option_name)) {
+            set(stack.options[name][option_name], option_node, *spec, option_where, subject);
+          } else if (layer->options.empty()) {
+            error(option_where, subject + ": the " + name + " layer has no options");
+          } else {
+            std::vector<std::string> known;
+            for (const auto& option : layer->options) known.emplace_back(option.key);
+            unknown(option_where, label.substr(0, label.size() - 1) + "." + name + "]: unknown key '" + option_name + "'",
+                    option_name, known);
+          }
+        }
+      } else {
+        std::vector<std::string> known{"stack"};
+        for (const auto& layer_entry : layers()) known.emplace_back(layer_entry.name);
+        unknown(where, label + ": unknown key '" + name + "' (a key is stack or a layer's name)", name, known);
+      }
+    }
+  }
+
+  void read_stack_list(const toml::node& node, stack_settings& stack, const std::string& label,
+                       const std::string& where) {
+    const auto* list = node.as_array();
+    if (list == nullptr) {
+      error(where, label + " stack: expected a list of layers such as [\"statistics\", \"pool\", \"cuda\"], found " +
+                       node_kind(node));
+      return;
+    }
+    std::vector<std::string> layers_named;
+    for (const toml::node& item : *list) {
+      const auto* text = item.as_string();
+      if (text == nullptr) {
+        error(where, label + " stack: each layer is a name in quotes, found " + node_kind(item));
+        return;
+      }
+      layers_named.emplace_back(text->get());
+    }
+    stack.layers = layers_named;
+    stack.layers_from = origin{origin::source::file, where};
+  }
+
+  void set(option_setting& target, const toml::node& node, const option_spec& spec, const std::string& where,
+           const std::string& subject) {
+    std::string why;
+    if (auto value = from_node(node, spec, why)) {
+      target = option_setting{std::move(*value), origin{origin::source::file, where}};
+    } else {
+      error(where, subject + ": " + why + allowed(spec));
+    }
+  }
+
+  static std::string allowed(const option_spec& spec) {
+    if (spec.type == option_type::choice) return " (allowed: " + choices_of(spec) + ")";
+    return "";
+  }
+
+  void unknown(const std::string& where, const std::string& message, const std::string& word,
+               const std::vector<std::string>& known) {
+    std::vector<std::string_view> candidates(known.begin(), known.end());
+    if (auto near = nearest(word, candidates)) {
+      error(where, message + "; did you mean " + *near + "?");
+    } else {
+      std::string list;
+      for (const auto& name : known) list += (list.empty() ? "" : ", ") + name;
+      error(where, message + " (known: " + list + ")");
+    }
+  }
+
+  // --- the environment
+
+  void read_variable(const std::string& name, const std::string& value) {
+    if (name == "GPUMEM_CONFIG" || name == "GPUMEM_LOG_FILE" || name.starts_with("GPUMEM_SIM_") ||
+        name.starts_with("GPUMEM_TEST_")) {
+      return;  // the file's name, the library's CSV default, the simulator's and the tests' own
+    }
+    const std::string where = name + "='" + value + "'";
+    const std::string rest = name.substr(std::string_view{"GPUMEM_"}.size());
+    for (const auto& option : process_options()) {
+      if (rest == upper(option.key)) {
+        set_text(config_.process_[std::string{option.key}], value, option, name, where);
+        return;
+      }
+    }
+    stack_settings* scope = &config_.device_;
+    std::string scoped = rest;
+    if (scoped.starts_with("MANAGED_")) {
+      scope = &config_.managed_;
+      scoped = scoped.substr(8);
+    } else if (scoped.starts_with("DEVICE")) {
+      std::size_t digits = 6;
+      while (digits < scoped.size() && std::isdigit(static_cast<unsigned char>(scoped[digits]))) ++digits;
+      if (digits > 6 && digits < scoped.size() && scoped[digits] == '_' && digits - 6 < 4) {
+        scope = &config_.overrides_[std::stoi(scoped.substr(6, digits - 6))];
+        scoped = scoped.substr(digits + 1);
+      }
+    }
+    if (scoped == "STACK") {
+      scope->layers = split_list(lower(value));
+      scope->layers_from = origin{origin::source::environment, name};
+      return;
+    }
+    // <LAYER>_<KEY>: try the longest layer names first (CUDA_ASYNC before CUDA).
+    std::vector<const layer_spec*> by_length;
+    for (const auto& layer : layers()) by_length.push_back(&layer);
+    std::sort(by_length.begin(), by_length.end(),
+              [](const layer_spec* a, const layer_spec* b) { return a->name.size() > b->name.size(); });
+    for (const layer_spec* layer : by_length) {
+      const std::string prefix = upper(layer->name) + "_";
+      if (!scoped.starts_with(prefix)) continue;
+      const std::string key = lower(scoped.substr(prefix.size()));
+      if (const option_spec* spec = find_option(layer->options, key)) {
+        set_text(scope->options[std::string{layer->name}][key], value, *spec, name, where);
+        return;
+      }
+    }
+    std::vector<std::string> known = known_variables();
+    std::vector<std::string_view> candidates(known.begin(), known.end());
+    std::string message = "unknown variable";
+    if (auto near = nearest(name, candidates)) message += "; did you mean " + *near + "?";
+    else message += " (see README.md, Configuration, for every variable)";
+    error(where, message);
+  }
+
+  void set_text(option_setting& target, const std::string& value, const option_spec& spec, const std::string& name,
+                const std::string& where) {
+    std::string why;
+    if (auto converted = from_text(value, spec, why)) {
+      target = option_setting{std::move(*converted), origin{origin::source::environment, name}};
+    } else {
+      error(where, why + allowed(spec));
+    }
+  }
+
+  static std::vector<std::string> known_variables() {
+    std::vector<std::string> names{"GPUMEM_CONFIG", "GPUMEM_STACK", "GPUMEM_MANAGED_STACK"};
+    for (const auto& option : process_options()) names.push_back("GPUMEM_" + upper(option.key));
+    for (const auto& layer : layers()) {
+      for (const auto& option : layer.options) {
+        names.push_back("GPUMEM_" + upper(layer.name) + "_" + upper(option.key));
+        names.push_back("GPUMEM_MANAGED_" + upper(layer.name) + "_" + upper(option.key));
+      }
+    }
+    return names;
+  }
+
+  configuration& config_;
+};
+
+// --- validation of the stacks, once both sources are read
+
+namespace {
+
+struct scope_view {
+  std::string label;  ///< "[device]", "[managed]", "[devices.1]"
+  const std::vector<std::string>* layers;
+  const origin* layers_from;
+  const stack_settings* options;
+  bool managed;
+};
+
+std::string where_of(const origin& from, const std::string& fallback) {
+  return from.from == origin::source::default_value ? fallback : from.where;
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string text;
+  for (const auto& name : names) text += (text.empty() ? "" : ", ") + name;
+  return text;
+}
+
+}  // namespace
+
+void loader::validate() {
+  std::vector<scope_view> scopes;
+  const auto effective = [](const stack_settings& stack, const std::vector<std::string>& fallback) {
+    return stack.layers ? &*stack.layers : &fallback;
+  };
+  scopes.push_back({"[device]", effective(config_.device_, default_device_stack()), &config_.device_.layers_from,
+                    &config_.device_, false});
+  scopes.push_back({"[managed]", effective(config_.managed_, default_managed_stack()), &config_.managed_.layers_from,
+                    &config_.managed_, true});
+  const std::vector<std::string>& device_layers = *scopes[0].layers;
+  for (const auto& [device, stack] : config_.overrides_) {
+    scopes.push_back({"[devices." + std::to_string(device) + "]", effective(stack, device_layers),
+                      stack.layers ? &stack.layers_from : &config_.device_.layers_from, &stack, false});
+  }
+
+  for (const scope_view& scope : scopes) {
+    const std::string where = where_of(*scope.layers_from, "default stack");
+    const std::vector<std::string>& names = *scope.layers;
+    const std::string described = scope.label + " stack (" + joined(names) + ")";
+    if (names.empty() || (names.size() == 1 && names[0].empty())) {
+      error(where, scope.label + " stack is empty: name its layers down to a memory source, as in " +
+                       (scope.managed ? "statistics,managed" : "statistics,pool,cuda"));
+      continue;
+    }
+    std::set<std::string> seen;
+    bool layers_known = true;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      const layer_spec* layer = find_layer(names[i]);
+      if (layer == nullptr) {
+        layers_known = false;
+        std::vector<std::string_view> candidates;
+        for (const auto& known : layers()) candidates.push_back(known.name);
+        std::string message = described + ": unknown layer '" + names[i] + "'";
+        if (auto near = nearest(names[i], candidates)) message += "; did you mean " + *near + "?";
+        error(where, message);
+        continue;
+      }
+      if (!seen.insert(names[i]).second) error(where, described + ": " + names[i] + " appears twice");
+      if (layer->role == layer_role::source && i + 1 != names.size()) {
+        error(where, described + ": the memory source " + names[i] + " must come last (layers above draw from it)");
+      }
+    }
+    if (!layers_known) continue;
+    const layer_spec* bottom = find_layer(names.back());
+    if (bottom->role != layer_role::source) {
+      error(where, described + " has no memory source: end it with " +
+                       (scope.managed ? std::string{"managed"} : std::string{"cuda or cuda_async"}) + ", as in " +
+                       joined(names) + (scope.managed ? ",managed" : ",cuda"));
+    } else if (scope.managed && bottom->name != "managed") {
+      error(where, described + ": managed allocations must come from managed memory: end the stack with managed");
+    } else if (!scope.managed && bottom->name == "managed") {
+      error(where, described + ": device allocations come from cuda or cuda_async, not managed");
+    }
+    // Options given for a layer this stack does not have.
+    for (const auto& [layer, options] : scope.options->options) {
+      if (std::find(names.begin(), names.end(), layer) != names.end()) continue;
+      for (const auto& [key, setting] : options) {
+        error(setting.from.from == origin::source::file ? setting.from.where : setting.from.where,
+              scope.label.substr(0, scope.label.size() - 1) + "." + layer + "] " + key + " is set, but the " + described +
+                  " has no " + layer);
+      }
+    }
+  }
+}
+
+configuration::configuration() {
+  for (const auto& option : process_options()) {
+    std::string why;
+    auto value = from_text(option.default_text, option, why);
+    process_[std::string{option.key}] = option_setting{value ? std::move(*value) : option_value{std::string{}}, {}};
+  }
+}
+
+configuration configuration::load(std::optional<std::string> file, const environment& env) {
+  configuration config;
+  loader reader{config};
+  if (!file) {
+    for (const auto& [name, value] : env) {
+      if (name == "GPUMEM_CONFIG" && !trim(value).empty()) file = value;
+    }
+    if (file) reader.read_file(*file, "GPUMEM_CONFIG=");
+  } else {
+    reader.read_file(*file, "");
+  }
+  reader.read_environment(env);
+  reader.validate();
+  if (config.valid()) config.validate_layer_options();
+  return config;
+}
+
+}  // namespace gpumem::config

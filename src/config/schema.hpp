@@ -1,0 +1,62 @@
+#pragma once
+// What a gpumem configuration may say: the process options, the layers of a stack and each
+// layer's options, with types, defaults and meanings. One table drives the parser, the
+// validation messages, `gpumem check` and README's table of keys.
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace gpumem::config {
+
+/// The type of an option's value.
+enum class option_type {
+  size,           ///< bytes: 4096, "512MiB", "1.5GB"
+  size_or_share,  ///< bytes, or a share of the device's total memory: "50%"
+  size_list,      ///< a list of sizes: ["256KiB", "1MiB"]
+  boolean,        ///< true / false
+  count,          ///< a whole number >= 0
+  choice,         ///< one of a few words
+  text,           ///< a string (a file name; "{pid}" becomes the process id)
+};
+
+/// One option of the process or of a layer.
+struct option_spec {
+  std::string_view key;
+  option_type type;
+  std::string_view default_text;  ///< the default as written in a file; "" when there is none
+  std::string_view meaning;
+  std::span<const std::string_view> choices = {};  ///< for option_type::choice
+};
+
+/// What a layer is in a stack.
+enum class layer_role {
+  source,        ///< where memory comes from: the bottom of a stack
+  sub_allocator, ///< carves blocks from the memory of the layer below
+  adaptor,       ///< adds something (counting, logging, a limit) in front of the layer below
+};
+
+/// One kind of layer.
+struct layer_spec {
+  std::string_view name;
+  layer_role role;
+  std::string_view meaning;
+  std::span<const option_spec> options;
+};
+
+/// The process options (top-level keys of a file; GPUMEM_<KEY> in the environment).
+std::span<const option_spec> process_options();
+
+/// Every layer a stack may name.
+std::span<const layer_spec> layers();
+
+/// The layer called `name`, or null.
+const layer_spec* find_layer(std::string_view name);
+
+/// The option `key` of a list of options, or null.
+const option_spec* find_option(std::span<const option_spec> options, std::string_view key);
+
+/// The type's name in messages ("a size such as 512MiB").
+std::string_view describe(option_type type);
+
+}  // namespace gpumem::config

@@ -1,0 +1,168 @@
+#include "config/stack_builder.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "gpumem/aligned.hpp"
+#include "gpumem/mr/aligned_resource_adaptor.hpp"
+#include "gpumem/mr/arena_memory_resource.hpp"
+#include "gpumem/mr/binning_memory_resource.hpp"
+#include "gpumem/mr/cuda_async_memory_resource.hpp"
+#include "gpumem/mr/cuda_memory_resource.hpp"
+#include "gpumem/mr/fixed_size_memory_resource.hpp"
+#include "gpumem/mr/limiting_resource_adaptor.hpp"
+#include "gpumem/mr/logging_resource_adaptor.hpp"
+#include "gpumem/mr/managed_memory_resource.hpp"
+#include "gpumem/mr/pool_memory_resource.hpp"
+#include "gpumem/mr/prefetch_resource_adaptor.hpp"
+#include "gpumem/mr/statistics_resource_adaptor.hpp"
+#include "gpumem/mr/tracking_resource_adaptor.hpp"
+
+namespace gpumem::config {
+namespace {
+
+using resource_ptr = std::unique_ptr<mr::device_memory_resource>;
+using upstream_type = mr::device_memory_resource;
+
+/// Reads a resolved layer's options.
+class layer_options {
+ public:
+  layer_options(const resolved_layer& layer, std::uint64_t total_bytes) : layer_{layer}, total_{total_bytes} {}
+
+  [[nodiscard]] const option_setting* find(std::string_view key) const {
+    for (const auto& [spec, value] : layer_.options) {
+      if (spec->key == key && value) return &*value;
+    }
+    return nullptr;
+  }
+  /// A size in bytes (shares resolved against the device); nullopt for "none".
+  [[nodiscard]] std::optional<std::size_t> bytes(std::string_view key) const {
+    const option_setting* setting = find(key);
+    if (setting == nullptr) return std::nullopt;
+    const auto& size = std::get<core::byte_size>(setting->value);
+    if (!size.bytes && !size.percent) return std::nullopt;
+    return static_cast<std::size_t>(bytes_of(size, total_));
+  }
+  /// A size rounded down to CUDA's 256-byte granularity, as the sub-allocators require.
+  [[nodiscard]] std::optional<std::size_t> aligned_bytes(std::string_view key) const {
+    auto value = bytes(key);
+    if (value) *value = align_down(*value, CUDA_ALLOCATION_ALIGNMENT);
+    return value;
+  }
+  [[nodiscard]] bool flag(std::string_view key) const {
+    const option_setting* setting = find(key);
+    return setting != nullptr && std::get<bool>(setting->value);
+  }
+  [[nodiscard]] std::uint64_t count(std::string_view key) const {
+    const option_setting* setting = find(key);
+    return setting == nullptr ? 0 : std::get<std::uint64_t>(setting->value);
+  }
+  [[nodiscard]] std::string text(std::string_view key) const {
+    const option_setting* setting = find(key);
+    return setting == nullptr ? std::string{} : std::get<std::string>(setting->value);
+  }
+  [[nodiscard]] std::vector<std::uint64_t> sizes(std::string_view key) const {
+    const option_setting* setting = find(key);
+    return setting == nullptr ? std::vector<std::uint64_t>{} : std::get<std::vector<std::uint64_t>>(setting->value);
+  }
+
+ private:
+  const resolved_layer& layer_;
+  std::uint64_t total_;
+};
+
+}  // namespace
+
+built_stack::~built_stack() {
+  // Top down: a layer may hand memory back to the one below when it is destroyed.
+  while (!layers_.empty()) layers_.pop_back();
+}
+
+mr::device_memory_resource* built_stack::find(std::string_view name) const {
+  const auto found = std::find_if(layers_.begin(), layers_.end(), [name](const layer& l) { return l.name == name; });
+  return found == layers_.end() ? nullptr : found->resource.get();
+}
+
+std::vector<std::string> built_stack::names() const {
+  std::vector<std::string> names;
+  for (auto it = layers_.rbegin(); it != layers_.rend(); ++it) names.push_back(it->name);
+  return names;
+}
+
+std::string with_pid(std::string text) {
+  const std::string pid = std::to_string(::getpid());
+  for (auto at = text.find("{pid}"); at != std::string::npos; at = text.find("{pid}", at + pid.size())) {
+    text.replace(at, 5, pid);
+  }
+  return text;
+}
+
+source_factory runtime_sources(std::uint64_t device_total_bytes) {
+  return [device_total_bytes](const resolved_layer& layer) -> resource_ptr {
+    const layer_options options{layer, device_total_bytes};
+    if (layer.name == "cuda") return std::make_unique<mr::cuda_memory_resource>();
+    if (layer.name == "managed") return std::make_unique<mr::managed_memory_resource>();
+    if (layer.name == "cuda_async") {
+      return std::make_unique<mr::cuda_async_memory_resource>(options.bytes("initial_size"),
+                                                              options.bytes("release_threshold"));
+    }
+    throw gpumem::logic_error{"gpumem: " + layer.name + " is not a memory source"};
+  };
+}
+
+built_stack build_stack(const resolved_stack& stack, std::uint64_t device_total_bytes, const source_factory& make_source) {
+  built_stack built;
+  // Bottom up: the source first, then each layer over the one below.
+  for (auto it = stack.layers.rbegin(); it != stack.layers.rend(); ++it) {
+    const resolved_layer& layer = *it;
+    const layer_options options{layer, device_total_bytes};
+    resource_ptr made;
+    std::vector<resource_ptr> helpers;
+    if (built.layers_.empty()) {
+      made = make_source(layer);
+    } else {
+      upstream_type& below = *built.layers_.back().resource;
+      if (layer.name == "pool") {
+        made = std::make_unique<mr::pool_memory_resource<upstream_type>>(
+            below, options.aligned_bytes("initial_size").value_or(0), options.aligned_bytes("maximum_size"));
+      } else if (layer.name == "arena") {
+        made = std::make_unique<mr::arena_memory_resource<upstream_type>>(below, options.aligned_bytes("size"),
+                                                                          options.flag("dump_on_failure"));
+      } else if (layer.name == "binning") {
+        auto binning = std::make_unique<mr::binning_memory_resource<upstream_type>>(below);
+        for (const std::uint64_t size : options.sizes("bins")) {
+          // Bins of RMM's default form, but taking `bin_blocks` blocks at a time.
+          auto bin = std::make_unique<mr::fixed_size_memory_resource<upstream_type>>(
+              below, align_up(size, CUDA_ALLOCATION_ALIGNMENT), options.count("bin_blocks"));
+          binning->add_bin(size, device_async_resource_ref{*bin});
+          helpers.push_back(std::move(bin));
+        }
+        made = std::move(binning);
+      } else if (layer.name == "fixed_size") {
+        made = std::make_unique<mr::fixed_size_memory_resource<upstream_type>>(
+            below, options.bytes("block_size").value_or(std::size_t{1} << 20), options.count("blocks"));
+      } else if (layer.name == "statistics") {
+        made = std::make_unique<mr::statistics_resource_adaptor<upstream_type>>(below);
+      } else if (layer.name == "logging") {
+        made = std::make_unique<mr::logging_resource_adaptor<upstream_type>>(below, with_pid(options.text("file")),
+                                                                            options.text("flush") == "every_event");
+      } else if (layer.name == "tracking") {
+        made = std::make_unique<mr::tracking_resource_adaptor<upstream_type>>(below, options.flag("stack_traces"));
+      } else if (layer.name == "limit") {
+        made = std::make_unique<mr::limiting_resource_adaptor<upstream_type>>(below, options.bytes("size").value_or(0));
+      } else if (layer.name == "aligned") {
+        made = std::make_unique<mr::aligned_resource_adaptor<upstream_type>>(
+            below, options.bytes("alignment").value_or(CUDA_ALLOCATION_ALIGNMENT), options.bytes("threshold").value_or(0));
+      } else if (layer.name == "prefetch") {
+        made = std::make_unique<mr::prefetch_resource_adaptor<upstream_type>>(below);
+      } else {
+        throw gpumem::logic_error{"gpumem: cannot build a layer '" + layer.name + "' above another"};
+      }
+    }
+    built.layers_.push_back({layer.name, std::move(helpers), std::move(made)});
+  }
+  return built;
+}
+
+}  // namespace gpumem::config
