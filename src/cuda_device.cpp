@@ -9,14 +9,14 @@ namespace gpumem {
 
 cuda_device_id get_current_cuda_device() {
   int device = 0;
-  GPUMEM_CUDA_TRY(cudaGetDevice(&device));
+  GPUMEM_CUDA_TRY(detail::cuda_calls::get_device(&device));
   return cuda_device_id{device};
 }
 
 int get_num_cuda_devices() {
   int count = 0;
-  if (cudaGetDeviceCount(&count) != cudaSuccess) {
-    (void)cudaGetLastError();
+  if (detail::cuda_calls::device_count(&count) != cudaSuccess) {
+    detail::cuda_calls::clear_last_error();
     return 0;
   }
   return count;
@@ -25,7 +25,7 @@ int get_num_cuda_devices() {
 std::pair<std::size_t, std::size_t> available_device_memory() {
   std::size_t free_bytes = 0;
   std::size_t total_bytes = 0;
-  GPUMEM_CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
+  GPUMEM_CUDA_TRY(detail::cuda_calls::memory_info(&free_bytes, &total_bytes));
   return {free_bytes, total_bytes};
 }
 
@@ -38,11 +38,11 @@ std::size_t percent_of_free_device_memory(int percent) {
 
 cuda_set_device_raii::cuda_set_device_raii(cuda_device_id device)
     : previous_{get_current_cuda_device()}, switched_{previous_ != device} {
-  if (switched_) GPUMEM_CUDA_TRY(cudaSetDevice(device.value()));
+  if (switched_) GPUMEM_CUDA_TRY(detail::cuda_calls::set_device(device.value()));
 }
 
 cuda_set_device_raii::~cuda_set_device_raii() noexcept {
-  if (switched_) GPUMEM_ASSERT_CUDA_SUCCESS(cudaSetDevice(previous_.value()));
+  if (switched_) GPUMEM_ASSERT_CUDA_SUCCESS(detail::cuda_calls::set_device(previous_.value()));
 }
 
 }  // namespace gpumem

@@ -107,7 +107,7 @@ local_arena* arena_resource_core::state_type::owner_of(std::uintptr_t address) {
 void arena_resource_core::state_type::return_free_superblocks() {
   // Blocks freed on a stream may be in use there until it finishes: wait for the device, after
   // which every free superblock is idle and may go back on the default stream.
-  GPUMEM_CUDA_TRY(cudaDeviceSynchronize());
+  GPUMEM_CUDA_TRY(gpumem::detail::cuda_calls::device_synchronize());
   std::shared_lock lock(arenas_mutex);
   for (const auto& arena : arenas) {
     std::vector<core::address_range> superblocks;

@@ -121,7 +121,7 @@ fixed_size_resource_core::fixed_size_resource_core(device_async_resource_ref ups
 
 fixed_size_resource_core::~fixed_size_resource_core() {
   // Blocks may still be in use by work on their streams: wait before giving memory back.
-  GPUMEM_ASSERT_CUDA_SUCCESS(cudaDeviceSynchronize());
+  GPUMEM_ASSERT_CUDA_SUCCESS(gpumem::detail::cuda_calls::device_synchronize());
   for (const std::uintptr_t chunk : state_->chunks) {
     upstream_.deallocate_async(reinterpret_cast<void*>(chunk), block_size_ * blocks_per_chunk_,
                                CUDA_ALLOCATION_ALIGNMENT, cuda_stream_view{});

@@ -87,7 +87,7 @@ pool_resource_core::pool_resource_core(device_async_resource_ref upstream,
 
 pool_resource_core::~pool_resource_core() {
   // Blocks may still be in use by work on their streams: wait before giving memory back.
-  GPUMEM_ASSERT_CUDA_SUCCESS(cudaDeviceSynchronize());
+  GPUMEM_ASSERT_CUDA_SUCCESS(gpumem::detail::cuda_calls::device_synchronize());
   for (const core::address_range& slab : state_->heap.slabs()) {
     upstream_.deallocate_async(reinterpret_cast<void*>(slab.address), slab.size, CUDA_ALLOCATION_ALIGNMENT,
                                cuda_stream_view{});
@@ -116,7 +116,7 @@ pool_state pool_resource_core::state() const {
 
 std::size_t pool_resource_core::release() {
   std::lock_guard lock(state_->mutex);
-  GPUMEM_CUDA_TRY(cudaDeviceSynchronize());
+  GPUMEM_CUDA_TRY(gpumem::detail::cuda_calls::device_synchronize());
   // After the device is idle every free block is free for every stream: gather them in the
   // unowned index, so neighbours freed on different streams merge and whole slabs appear.
   for (const auto& entry : state_->streams.entries()) {

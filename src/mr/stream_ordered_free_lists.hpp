@@ -54,7 +54,7 @@ class stream_ordered_free_lists {
   /// Destroys the events (the owner makes sure no work depends on them any more).
   ~stream_ordered_free_lists() {
     for (const auto& entry : entries_) {
-      if (entry->event != nullptr) GPUMEM_ASSERT_CUDA_SUCCESS(cudaEventDestroy(entry->event));
+      if (entry->event != nullptr) GPUMEM_ASSERT_CUDA_SUCCESS(gpumem::detail::cuda_calls::event_destroy(entry->event));
     }
   }
 
@@ -89,8 +89,8 @@ class stream_ordered_free_lists {
     if (entry.event == nullptr) entry.event = make_event();
     // Recording now covers every free made on the stream so far (see the class comment for
     // the per-thread default stream).
-    GPUMEM_CUDA_TRY(cudaEventRecord(entry.event, entry.per_thread ? cudaStreamLegacy : entry.stream));
-    GPUMEM_CUDA_TRY(cudaStreamWaitEvent(waiter.value(), entry.event, 0));
+    GPUMEM_CUDA_TRY(gpumem::detail::cuda_calls::event_record(entry.event, entry.per_thread ? cudaStreamLegacy : entry.stream));
+    GPUMEM_CUDA_TRY(gpumem::detail::cuda_calls::stream_wait_event(waiter.value(), entry.event));
   }
 
   /// Every entry.
@@ -99,7 +99,7 @@ class stream_ordered_free_lists {
  private:
   static cudaEvent_t make_event() {
     cudaEvent_t event = nullptr;
-    GPUMEM_CUDA_TRY(cudaEventCreateWithFlags(&event, cudaEventDisableTiming));
+    GPUMEM_CUDA_TRY(gpumem::detail::cuda_calls::event_create(&event));
     return event;
   }
 

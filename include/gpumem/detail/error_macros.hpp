@@ -22,6 +22,7 @@
 #include <cassert>
 #include <string>
 
+#include "gpumem/detail/cuda_calls.hpp"
 #include "gpumem/error.hpp"
 
 namespace gpumem::detail {
@@ -39,9 +40,9 @@ namespace gpumem::detail {
 [[noreturn]] inline void throw_allocation_error(cudaError_t status,
                                                 const char* place,
                                                 const std::string& request) {
-  (void)cudaGetLastError();
+  ::gpumem::detail::cuda_calls::clear_last_error();
   const std::string message = "CUDA error " + request + "at: " + place + ": " +
-                              cudaGetErrorName(status) + " " + cudaGetErrorString(status);
+                              ::gpumem::detail::cuda_calls::error_name(status) + " " + ::gpumem::detail::cuda_calls::error_string(status);
   if (status == cudaErrorMemoryAllocation) throw ::gpumem::out_of_memory{message};
   throw ::gpumem::bad_alloc{message};
 }
@@ -72,9 +73,9 @@ namespace gpumem::detail {
   do {                                                                                          \
     const cudaError_t gpumem_status = (call);                                                   \
     if (gpumem_status != cudaSuccess) [[unlikely]] {                                            \
-      (void)cudaGetLastError();                                                                 \
+      ::gpumem::detail::cuda_calls::clear_last_error();                                                                 \
       throw exception_type{std::string{"CUDA error at: " GPUMEM_PLACE ": "} +                   \
-                           cudaGetErrorName(gpumem_status) + " " + cudaGetErrorString(gpumem_status)}; \
+                           ::gpumem::detail::cuda_calls::error_name(gpumem_status) + " " + ::gpumem::detail::cuda_calls::error_string(gpumem_status)}; \
     }                                                                                           \
   } while (false)
 #define GPUMEM_CUDA_TRY_1(call) GPUMEM_CUDA_TRY_2(call, ::gpumem::cuda_error)
