@@ -7,6 +7,7 @@ namespace gpumem::detail::cuda_calls {
 cudaError_t event_create(cudaEvent_t* event) { return cudaEventCreateWithFlags(event, cudaEventDisableTiming); }
 cudaError_t event_record(cudaEvent_t event, cudaStream_t stream) { return cudaEventRecord(event, stream); }
 cudaError_t event_destroy(cudaEvent_t event) { return cudaEventDestroy(event); }
+cudaError_t event_synchronize(cudaEvent_t event) { return cudaEventSynchronize(event); }
 cudaError_t stream_wait_event(cudaStream_t stream, cudaEvent_t event) { return cudaStreamWaitEvent(stream, event, 0); }
 cudaError_t stream_synchronize(cudaStream_t stream) { return cudaStreamSynchronize(stream); }
 cudaError_t device_synchronize() { return cudaDeviceSynchronize(); }

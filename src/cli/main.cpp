@@ -1,6 +1,7 @@
 // The gpumem command.
 //   gpumem check [FILE]   validate a configuration (FILE, or GPUMEM_CONFIG's) with the current
 //                         GPUMEM_* environment and print each device's resolved stack
+//   gpumem keys           print every configuration key as a Markdown table (README.md's)
 //   gpumem help           this text
 
 #include <cuda_runtime_api.h>
@@ -10,6 +11,7 @@
 #include <string_view>
 
 #include "cli/check_command.hpp"
+#include "config/key_table.hpp"
 
 namespace {
 
@@ -18,6 +20,8 @@ constexpr std::string_view kUsage =
     "  check [FILE]   validate a configuration (FILE, else the file GPUMEM_CONFIG names) together with\n"
     "                 the GPUMEM_* environment, and print every device's resolved stack with where each\n"
     "                 value came from; exit status 0 when valid\n"
+    "  keys           print every configuration key (TOML key, GPUMEM_* variable, type, default,\n"
+    "                 meaning) as a Markdown table\n"
     "  help           this text\n";
 
 std::vector<gpumem::cli::device_memory> find_devices() {
@@ -49,6 +53,14 @@ int main(int argc, char** argv) {
     if (argc == 3) file = argv[2];
     const auto configuration = gpumem::config::configuration::load(file, gpumem::config::process_environment());
     return gpumem::cli::check(configuration, find_devices(), std::cout, std::cerr);
+  }
+  if (command == "keys") {
+    if (argc > 2) {
+      std::cerr << "gpumem keys: no arguments\n" << kUsage;
+      return 2;
+    }
+    std::cout << gpumem::config::markdown_key_table();
+    return 0;
   }
   if (command == "help" || command == "--help" || command == "-h") {
     std::cout << kUsage;

@@ -80,28 +80,62 @@ const option_setting* layer_option(const resolved_stack& stack, std::string_view
   return nullptr;
 }
 
+/// Whether `setting` of a device override is the [device] value itself (same file place or
+/// variable): its problems are reported once, for [device].
+bool inherited(const option_setting& setting, const resolved_stack& device, std::string_view layer, std::string_view key) {
+  if (setting.from.from == origin::source::default_value) return false;
+  const option_setting* own = layer_option(device, layer, key);
+  return own != nullptr && own->from.from == setting.from.from && own->from.where == setting.from.where;
+}
+
+/// Where a stack's list of layers was written ("default stack" for a default one).
+std::string where_layers(const resolved_stack& stack) {
+  return stack.layers_from.from == origin::source::default_value ? std::string{"default stack"} : stack.layers_from.where;
+}
+
+/// A size or share as written: "2.0 GiB" or "60%".
+std::string shown_size(const core::byte_size& size) {
+  if (size.bytes) return core::format_bytes(*size.bytes);
+  if (size.percent) {
+    std::string text = std::to_string(*size.percent);
+    text.erase(text.find_last_not_of('0') + 1);
+    if (text.back() == '.') text.pop_back();
+    return text + "%";
+  }
+  return "none";
+}
+
 }  // namespace
 
 void configuration::validate_layer_options() {
   const auto where = [](const option_setting& setting) {
     return setting.from.from == origin::source::default_value ? std::string{"default"} : setting.from.where;
   };
-  std::vector<std::pair<std::string, resolved_stack>> stacks{{"[device]", device_stack(-1)}, {"[managed]", managed_stack()}};
-  for (const int device : overridden_devices()) {
-    stacks.emplace_back("[devices." + std::to_string(device) + "]", device_stack(device));
+  const resolved_stack device_wide = device_stack(-1);
+  struct checked_stack {
+    std::string label;
+    resolved_stack stack;
+    bool override_of_device;  ///< a [devices.N] stack: values it shares with [device] are checked there
+    bool own_layers;          ///< its own list of layers (not [device]'s)
+  };
+  std::vector<checked_stack> stacks{{"[device]", device_wide, false, true}, {"[managed]", managed_stack(), false, true}};
+  for (const auto& [device, settings] : overrides_) {
+    stacks.push_back({"[devices." + std::to_string(device) + "]", device_stack(device), true, settings.layers.has_value()});
   }
-  for (const auto& [label, stack] : stacks) {
+  for (const auto& [label, stack, override_of_device, own_layers] : stacks) {
     const std::string scope = label.substr(0, label.size() - 1);
     for (const resolved_layer& layer : stack.layers) {
       for (const auto& [spec, value] : layer.options) {
         const std::string subject = scope + "." + layer.name + "] " + std::string{spec->key};
         if (!value) {
-          if (layer.name == "limit" && spec->key == "size") {
-            errors_.push_back("gpumem: " + label + " stack: the limit layer needs a size, as in " + scope +
-                              ".limit] size = \"40GiB\" or GPUMEM_LIMIT_SIZE=40GiB");
+          if (layer.name == "limit" && spec->key == "size" && own_layers) {
+            errors_.push_back("gpumem: " + where_layers(stack) + ": " + label + " stack has the limit layer but no size: " +
+                              "set " + scope + ".limit] size = \"40GiB\" or " +
+                              layer_variable(label, "limit", "size") + "=40GiB");
           }
           continue;
         }
+        if (override_of_device && inherited(*value, device_wide, layer.name, spec->key)) continue;
         if (const auto* size = std::get_if<core::byte_size>(&value->value)) {
           if (size->bytes && *size->bytes == 0 && (spec->key == "block_size" || spec->key == "alignment" ||
                                                    (layer.name == "limit" && spec->key == "size"))) {
@@ -124,13 +158,17 @@ void configuration::validate_layer_options() {
       const option_setting* initial = layer_option(stack, "pool", "initial_size");
       const option_setting* maximum = layer_option(stack, "pool", "maximum_size");
       if (initial == nullptr || maximum == nullptr) continue;
+      if (override_of_device && inherited(*initial, device_wide, "pool", "initial_size") &&
+          inherited(*maximum, device_wide, "pool", "maximum_size")) {
+        continue;
+      }
       const auto& low = std::get<core::byte_size>(initial->value);
       const auto& high = std::get<core::byte_size>(maximum->value);
       const bool above = (low.bytes && high.bytes && *low.bytes > *high.bytes) ||
                          (low.percent && high.percent && *low.percent > *high.percent);
       if (above) {
-        errors_.push_back("gpumem: " + where(*initial) + ": " + scope + ".pool] initial_size is above maximum_size (" +
-                          where(*maximum) + ")");
+        errors_.push_back("gpumem: " + where(*initial) + ": " + scope + ".pool] initial_size " + shown_size(low) +
+                          " is above maximum_size " + shown_size(high) + " (" + where(*maximum) + ")");
       }
     }
   }
@@ -177,12 +215,17 @@ std::vector<std::string> configuration::check_for_device(int device, std::uint64
     if (initial == nullptr || maximum == nullptr) continue;
     const auto& maximum_size = std::get<core::byte_size>(maximum->value);
     if (!maximum_size.bytes && !maximum_size.percent) continue;
-    const std::uint64_t initial_bytes = bytes_of(std::get<core::byte_size>(initial->value), total_bytes);
+    const auto& initial_size = std::get<core::byte_size>(initial->value);
+    const std::uint64_t initial_bytes = bytes_of(initial_size, total_bytes);
     const std::uint64_t maximum_bytes = bytes_of(maximum_size, total_bytes);
+    // A share is shown with what it comes to on this device.
+    const auto on_device = [](const core::byte_size& size, std::uint64_t bytes) {
+      return size.percent ? shown_size(size) + " = " + core::format_bytes(bytes) : core::format_bytes(bytes);
+    };
     if (initial_bytes > maximum_bytes) {
       problems.push_back("gpumem: " + where(*initial) + ": device " + std::to_string(device) + " " + layer +
-                         " initial_size " + core::format_bytes(initial_bytes) + " exceeds maximum_size " +
-                         core::format_bytes(maximum_bytes) + " (" + where(*maximum) + ")");
+                         " initial_size " + on_device(initial_size, initial_bytes) + " exceeds maximum_size " +
+                         on_device(maximum_size, maximum_bytes) + " (" + where(*maximum) + ")");
     }
   }
   for (const resolved_layer& layer : stack.layers) {

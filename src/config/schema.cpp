@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 
 namespace gpumem::config {
 namespace {
@@ -126,6 +127,33 @@ std::string_view describe(option_type type) {
     case option_type::text: return "a string";
   }
   return "a value";
+}
+
+namespace {
+
+std::string capitals(std::string_view text) {
+  std::string result{text};
+  for (char& c : result) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return result;
+}
+
+}  // namespace
+
+std::string process_variable(std::string_view key) { return "GPUMEM_" + capitals(key); }
+
+std::string variable_prefix(std::string_view table) {
+  if (table == "[managed]") return "GPUMEM_MANAGED_";
+  constexpr std::string_view kDevices = "[devices.";
+  if (table.starts_with(kDevices) && table.ends_with("]")) {
+    return "GPUMEM_DEVICE" + std::string{table.substr(kDevices.size(), table.size() - kDevices.size() - 1)} + "_";
+  }
+  return "GPUMEM_";
+}
+
+std::string stack_variable(std::string_view table) { return variable_prefix(table) + "STACK"; }
+
+std::string layer_variable(std::string_view table, std::string_view layer, std::string_view key) {
+  return variable_prefix(table) + capitals(layer) + "_" + capitals(key);
 }
 
 }  // namespace gpumem::config

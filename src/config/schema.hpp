@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace gpumem::config {
@@ -58,5 +59,21 @@ const option_spec* find_option(std::span<const option_spec> options, std::string
 
 /// The type's name in messages ("a size such as 512MiB").
 std::string_view describe(option_type type);
+
+/// The environment variable of a process option: GPUMEM_<KEY> ("report" -> GPUMEM_REPORT).
+std::string process_variable(std::string_view key);
+
+/**
+ * @brief The prefix of the variables of a stack's table: "GPUMEM_" for "[device]",
+ * "GPUMEM_MANAGED_" for "[managed]", "GPUMEM_DEVICE<N>_" for "[devices.<N>]".
+ * @param table the table as written in messages, brackets included
+ */
+std::string variable_prefix(std::string_view table);
+
+/// A stack's list: the prefix and STACK (GPUMEM_STACK, GPUMEM_DEVICE1_STACK).
+std::string stack_variable(std::string_view table);
+
+/// A layer's option: the prefix, the layer and the key in capitals (GPUMEM_MANAGED_POOL_INITIAL_SIZE).
+std::string layer_variable(std::string_view table, std::string_view layer, std::string_view key);
 
 }  // namespace gpumem::config

@@ -1,4 +1,5 @@
 #include "config/stack_builder.hpp"
+#include "config/layer_options.hpp"
 
 #include <unistd.h>
 
@@ -8,12 +9,9 @@
 #include "gpumem/mr/aligned_resource_adaptor.hpp"
 #include "gpumem/mr/arena_memory_resource.hpp"
 #include "gpumem/mr/binning_memory_resource.hpp"
-#include "gpumem/mr/cuda_async_memory_resource.hpp"
-#include "gpumem/mr/cuda_memory_resource.hpp"
 #include "gpumem/mr/fixed_size_memory_resource.hpp"
 #include "gpumem/mr/limiting_resource_adaptor.hpp"
 #include "gpumem/mr/logging_resource_adaptor.hpp"
-#include "gpumem/mr/managed_memory_resource.hpp"
 #include "gpumem/mr/pool_memory_resource.hpp"
 #include "gpumem/mr/prefetch_resource_adaptor.hpp"
 #include "gpumem/mr/statistics_resource_adaptor.hpp"
@@ -24,53 +22,6 @@ namespace {
 
 using resource_ptr = std::unique_ptr<mr::device_memory_resource>;
 using upstream_type = mr::device_memory_resource;
-
-/// Reads a resolved layer's options.
-class layer_options {
- public:
-  layer_options(const resolved_layer& layer, std::uint64_t total_bytes) : layer_{layer}, total_{total_bytes} {}
-
-  [[nodiscard]] const option_setting* find(std::string_view key) const {
-    for (const auto& [spec, value] : layer_.options) {
-      if (spec->key == key && value) return &*value;
-    }
-    return nullptr;
-  }
-  /// A size in bytes (shares resolved against the device); nullopt for "none".
-  [[nodiscard]] std::optional<std::size_t> bytes(std::string_view key) const {
-    const option_setting* setting = find(key);
-    if (setting == nullptr) return std::nullopt;
-    const auto& size = std::get<core::byte_size>(setting->value);
-    if (!size.bytes && !size.percent) return std::nullopt;
-    return static_cast<std::size_t>(bytes_of(size, total_));
-  }
-  /// A size rounded down to CUDA's 256-byte granularity, as the sub-allocators require.
-  [[nodiscard]] std::optional<std::size_t> aligned_bytes(std::string_view key) const {
-    auto value = bytes(key);
-    if (value) *value = align_down(*value, CUDA_ALLOCATION_ALIGNMENT);
-    return value;
-  }
-  [[nodiscard]] bool flag(std::string_view key) const {
-    const option_setting* setting = find(key);
-    return setting != nullptr && std::get<bool>(setting->value);
-  }
-  [[nodiscard]] std::uint64_t count(std::string_view key) const {
-    const option_setting* setting = find(key);
-    return setting == nullptr ? 0 : std::get<std::uint64_t>(setting->value);
-  }
-  [[nodiscard]] std::string text(std::string_view key) const {
-    const option_setting* setting = find(key);
-    return setting == nullptr ? std::string{} : std::get<std::string>(setting->value);
-  }
-  [[nodiscard]] std::vector<std::uint64_t> sizes(std::string_view key) const {
-    const option_setting* setting = find(key);
-    return setting == nullptr ? std::vector<std::uint64_t>{} : std::get<std::vector<std::uint64_t>>(setting->value);
-  }
-
- private:
-  const resolved_layer& layer_;
-  std::uint64_t total_;
-};
 
 }  // namespace
 
@@ -96,19 +47,6 @@ std::string with_pid(std::string text) {
     text.replace(at, 5, pid);
   }
   return text;
-}
-
-source_factory runtime_sources(std::uint64_t device_total_bytes) {
-  return [device_total_bytes](const resolved_layer& layer) -> resource_ptr {
-    const layer_options options{layer, device_total_bytes};
-    if (layer.name == "cuda") return std::make_unique<mr::cuda_memory_resource>();
-    if (layer.name == "managed") return std::make_unique<mr::managed_memory_resource>();
-    if (layer.name == "cuda_async") {
-      return std::make_unique<mr::cuda_async_memory_resource>(options.bytes("initial_size"),
-                                                              options.bytes("release_threshold"));
-    }
-    throw gpumem::logic_error{"gpumem: " + layer.name + " is not a memory source"};
-  };
 }
 
 built_stack build_stack(const resolved_stack& stack, std::uint64_t device_total_bytes, const source_factory& make_source) {

@@ -99,16 +99,21 @@ bool resolve(driver_entry_points& table, decltype(&::cuGetProcAddress) get_proc_
   resolve(table.event_query, "cuEventQuery");
   resolve(table.event_synchronize, "cuEventSynchronize");
   resolve(table.event_elapsed_time, "cuEventElapsedTime");
+  resolve(table.get_error_name, "cuGetErrorName");
+  resolve(table.get_error_string, "cuGetErrorString");
+  resolve(table.ctx_push_current, "cuCtxPushCurrent");
+  resolve(table.ctx_pop_current, "cuCtxPopCurrent");
   return resolve.complete();
 }
 
 }  // namespace
 
-driver_library load_driver_library() {
+driver_library load_driver_library(symbol_lookup lookup) {
   driver_library library;
   void* handle = dlopen("libcuda.so.1", RTLD_NOW | RTLD_GLOBAL);
   if (handle == nullptr) return library;
-  auto* entry = reinterpret_cast<decltype(&::cuGetProcAddress)>(dlsym(handle, "cuGetProcAddress_v2"));
+  if (lookup == nullptr) lookup = &dlsym;
+  auto* entry = reinterpret_cast<decltype(&::cuGetProcAddress)>(lookup(handle, "cuGetProcAddress_v2"));
   if (entry == nullptr) return library;
   // Like NVIDIA's runtime, use the cuGetProcAddress that cuGetProcAddress itself returns.
   void* self = nullptr;

@@ -73,6 +73,10 @@ struct driver_entry_points {
   decltype(&::cuEventSynchronize) event_synchronize = nullptr;
   decltype(&::cuEventElapsedTime) event_elapsed_time = nullptr;
   decltype(&::cuGetProcAddress) get_proc_address = nullptr;
+  decltype(&::cuGetErrorName) get_error_name = nullptr;
+  decltype(&::cuGetErrorString) get_error_string = nullptr;
+  decltype(&::cuCtxPushCurrent) ctx_push_current = nullptr;
+  decltype(&::cuCtxPopCurrent) ctx_pop_current = nullptr;
 };
 
 /// The driver as the runtime sees it: both tables, or why it could not be loaded.
@@ -82,8 +86,12 @@ struct driver_library {
   bool loaded = false;             ///< false: libcuda.so.1 or an entry point is missing
 };
 
-/// Loads libcuda.so.1 with dlopen and resolves both tables; `loaded` is false when the
-/// library or an entry point is missing (a message names the missing entry point).
-driver_library load_driver_library();
+/// How a symbol is looked up in a loaded library (dlsym, or a preload's real dlsym).
+using symbol_lookup = void* (*)(void* handle, const char* symbol);
+
+/// Loads libcuda.so.1 with dlopen and resolves both tables, looking up cuGetProcAddress_v2
+/// with `lookup`; `loaded` is false when the library or an entry point is missing (a message
+/// names the missing entry point).
+driver_library load_driver_library(symbol_lookup lookup = nullptr);
 
 }  // namespace gpumem::driver

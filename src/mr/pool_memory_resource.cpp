@@ -109,7 +109,8 @@ pool_state pool_resource_core::state() const {
                       state_->streams.entries().size()};
   for (const auto& entry : state_->streams.entries()) {
     snapshot.free_blocks += entry->free_blocks.index.block_count() + entry->free_blocks.recent.blocks();
-    snapshot.largest_free_block = std::max(snapshot.largest_free_block, entry->free_blocks.index.largest_block());
+    snapshot.largest_free_block = std::max({snapshot.largest_free_block, entry->free_blocks.index.largest_block(),
+                                            entry->free_blocks.recent.largest_block()});
   }
   return snapshot;
 }

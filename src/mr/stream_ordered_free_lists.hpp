@@ -90,6 +90,14 @@ class stream_ordered_free_lists {
     // Recording now covers every free made on the stream so far (see the class comment for
     // the per-thread default stream).
     GPUMEM_CUDA_TRY(gpumem::detail::cuda_calls::event_record(entry.event, entry.per_thread ? cudaStreamLegacy : entry.stream));
+#ifdef GPUMEM_PRELOAD_BUILD
+    // In the shim, cudaMalloc and cudaFree (no stream) use the cudaStreamLegacy handle: their
+    // memory must be idle for every stream once the call returns, so the host waits.
+    if (waiter.value() == cudaStreamLegacy) {
+      GPUMEM_CUDA_TRY(gpumem::detail::cuda_calls::event_synchronize(entry.event));
+      return;
+    }
+#endif
     GPUMEM_CUDA_TRY(gpumem::detail::cuda_calls::stream_wait_event(waiter.value(), entry.event));
   }
 

@@ -20,6 +20,7 @@ namespace gpumem::detail::cuda_calls {
 cudaError_t event_create(cudaEvent_t* event);  ///< an event without timing
 cudaError_t event_record(cudaEvent_t event, cudaStream_t stream);
 cudaError_t event_destroy(cudaEvent_t event);
+cudaError_t event_synchronize(cudaEvent_t event);
 cudaError_t stream_wait_event(cudaStream_t stream, cudaEvent_t event);
 cudaError_t stream_synchronize(cudaStream_t stream);
 cudaError_t device_synchronize();

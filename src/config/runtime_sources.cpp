@@ -1,0 +1,25 @@
+// The library's sources for a configured stack: the CUDA runtime's allocators.
+
+#include "config/layer_options.hpp"
+#include "config/stack_builder.hpp"
+#include "gpumem/error.hpp"
+#include "gpumem/mr/cuda_async_memory_resource.hpp"
+#include "gpumem/mr/cuda_memory_resource.hpp"
+#include "gpumem/mr/managed_memory_resource.hpp"
+
+namespace gpumem::config {
+
+source_factory runtime_sources(std::uint64_t device_total_bytes) {
+  return [device_total_bytes](const resolved_layer& layer) -> std::unique_ptr<mr::device_memory_resource> {
+    const layer_options options{layer, device_total_bytes};
+    if (layer.name == "cuda") return std::make_unique<mr::cuda_memory_resource>();
+    if (layer.name == "managed") return std::make_unique<mr::managed_memory_resource>();
+    if (layer.name == "cuda_async") {
+      return std::make_unique<mr::cuda_async_memory_resource>(options.bytes("initial_size"),
+                                                              options.bytes("release_threshold"));
+    }
+    throw gpumem::logic_error{"gpumem: " + layer.name + " is not a memory source"};
+  };
+}
+
+}  // namespace gpumem::config

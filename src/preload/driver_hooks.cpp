@@ -1,0 +1,208 @@
+// The driver functions the preload serves: exported (programs linked with -lcuda), returned by
+// the preload's dlsym (programs that dlopen libcuda.so.1, CuPy), and by its cuGetProcAddress
+// (the CUDA runtime, static or shared, and everything else that asks the driver for entry
+// points, cuGetProcAddress itself included).
+
+#include <cuda.h>
+#include <dlfcn.h>
+
+#include <cstring>
+
+#include "gpumem/aligned.hpp"
+#include "preload/real_driver.hpp"
+#include "preload/real_symbols.hpp"
+#include "preload/shim.hpp"
+
+#undef cuGetProcAddress
+
+#define GPUMEM_PRELOAD_EXPORT extern "C" __attribute__((visibility("default")))
+
+extern "C" {
+CUresult cuMemAllocAsync_ptsz(CUdeviceptr*, size_t, CUstream);
+CUresult cuMemFreeAsync_ptsz(CUdeviceptr, CUstream);
+CUresult cuGetProcAddress(const char*, void**, int, cuuint64_t);
+}
+
+namespace {
+
+using gpumem::preload::answer;
+using gpumem::preload::request_kind;
+
+const gpumem::driver::driver_entry_points& real_legacy() { return gpumem::preload::real_driver().legacy; }
+const gpumem::driver::driver_entry_points& real_per_thread() { return gpumem::preload::real_driver().per_thread; }
+
+/// Whether the shim may look at this call (not inside a pass-through, a driver found).
+bool intercepting() { return !gpumem::preload::in_pass_through() && gpumem::preload::real_driver().loaded; }
+
+CUresult served_or(answer result, CUdeviceptr* out) {
+  if (result.what == answer::outcome::served) {
+    if (out != nullptr) *out = reinterpret_cast<CUdeviceptr>(result.pointer);
+    return CUDA_SUCCESS;
+  }
+  return result.error;
+}
+
+CUresult alloc_async(CUdeviceptr* pointer, size_t bytes, CUstream stream, bool per_thread) {
+  if (pointer != nullptr && intercepting()) {
+    const answer result = gpumem::preload::allocate(bytes, request_kind::stream_ordered, stream, per_thread);
+    if (result.what != answer::outcome::pass_through) return served_or(result, pointer);
+  }
+  gpumem::preload::pass_through_scope scope;
+  return (per_thread ? real_per_thread() : real_legacy()).mem_alloc_async(pointer, bytes, stream);
+}
+
+CUresult free_async(CUdeviceptr pointer, CUstream stream, bool per_thread) {
+  if (intercepting()) {
+    const answer result =
+        gpumem::preload::deallocate(reinterpret_cast<void*>(pointer), request_kind::stream_ordered, stream, per_thread);
+    if (result.what != answer::outcome::pass_through) return served_or(result, nullptr);
+  }
+  gpumem::preload::pass_through_scope scope;
+  return (per_thread ? real_per_thread() : real_legacy()).mem_free_async(pointer, stream);
+}
+
+}  // namespace
+
+GPUMEM_PRELOAD_EXPORT CUresult cuMemAlloc_v2(CUdeviceptr* pointer, size_t bytes) {
+  if (pointer != nullptr && intercepting()) {
+    const answer result = gpumem::preload::allocate(bytes, request_kind::synchronous);
+    if (result.what != answer::outcome::pass_through) return served_or(result, pointer);
+  }
+  gpumem::preload::pass_through_scope scope;
+  return real_legacy().mem_alloc(pointer, bytes);
+}
+
+GPUMEM_PRELOAD_EXPORT CUresult cuMemFree_v2(CUdeviceptr pointer) {
+  if (intercepting()) {
+    const answer result = gpumem::preload::deallocate(reinterpret_cast<void*>(pointer), request_kind::synchronous);
+    if (result.what != answer::outcome::pass_through) return served_or(result, nullptr);
+  }
+  gpumem::preload::pass_through_scope scope;
+  return real_legacy().mem_free(pointer);
+}
+
+GPUMEM_PRELOAD_EXPORT CUresult cuMemAllocManaged(CUdeviceptr* pointer, size_t bytes, unsigned int flags) {
+  if (pointer != nullptr && flags == CU_MEM_ATTACH_GLOBAL && intercepting()) {
+    const answer result = gpumem::preload::allocate(bytes, request_kind::managed);
+    if (result.what != answer::outcome::pass_through) return served_or(result, pointer);
+  }
+  gpumem::preload::pass_through_scope scope;
+  return real_legacy().mem_alloc_managed(pointer, bytes, flags);
+}
+
+GPUMEM_PRELOAD_EXPORT CUresult cuMemAllocPitch_v2(CUdeviceptr* pointer, size_t* pitch, size_t width, size_t height,
+                                                  unsigned int element_size) {
+  const bool valid = pointer != nullptr && pitch != nullptr && width != 0 && height != 0 &&
+                     (element_size == 4 || element_size == 8 || element_size == 16);
+  if (valid && intercepting()) {
+    CUdevice device = 0;
+    int alignment = 0;
+    if (real_legacy().ctx_get_device(&device) == CUDA_SUCCESS &&
+        real_legacy().device_get_attribute(&alignment, CU_DEVICE_ATTRIBUTE_TEXTURE_PITCH_ALIGNMENT, device) ==
+            CUDA_SUCCESS &&
+        alignment > 0) {
+      const size_t row = gpumem::align_up(width, static_cast<size_t>(alignment));
+      const answer result = gpumem::preload::allocate(row * height, request_kind::synchronous);
+      if (result.what != answer::outcome::pass_through) {
+        if (result.what == answer::outcome::served) *pitch = row;
+        return served_or(result, pointer);
+      }
+    }
+  }
+  gpumem::preload::pass_through_scope scope;
+  return real_legacy().mem_alloc_pitch(pointer, pitch, width, height, element_size);
+}
+
+GPUMEM_PRELOAD_EXPORT CUresult cuMemAllocAsync(CUdeviceptr* pointer, size_t bytes, CUstream stream) {
+  return alloc_async(pointer, bytes, stream, false);
+}
+GPUMEM_PRELOAD_EXPORT CUresult cuMemAllocAsync_ptsz(CUdeviceptr* pointer, size_t bytes, CUstream stream) {
+  return alloc_async(pointer, bytes, stream, true);
+}
+GPUMEM_PRELOAD_EXPORT CUresult cuMemFreeAsync(CUdeviceptr pointer, CUstream stream) {
+  return free_async(pointer, stream, false);
+}
+GPUMEM_PRELOAD_EXPORT CUresult cuMemFreeAsync_ptsz(CUdeviceptr pointer, CUstream stream) {
+  return free_async(pointer, stream, true);
+}
+
+GPUMEM_PRELOAD_EXPORT CUresult cuMemGetInfo_v2(size_t* free_bytes, size_t* total_bytes) {
+  std::size_t free_now = 0;
+  std::size_t total = 0;
+  CUresult status = CUDA_SUCCESS;
+  {
+    gpumem::preload::pass_through_scope scope;
+    status = real_legacy().mem_get_info(&free_now, &total);
+  }
+  if (status != CUDA_SUCCESS) return status;
+  if (intercepting()) gpumem::preload::adjust_memory_info(&free_now, &total);
+  if (free_bytes != nullptr) *free_bytes = free_now;
+  if (total_bytes != nullptr) *total_bytes = total;
+  return CUDA_SUCCESS;
+}
+
+namespace {
+
+/// The preload's function for a real driver function it serves, or the real one itself.
+void* wrapper_for(void* function) {
+  const auto& legacy = real_legacy();
+  const auto& per_thread = real_per_thread();
+  const auto is = [function](auto real) { return real != nullptr && function == reinterpret_cast<void*>(real); };
+  if (is(legacy.mem_alloc)) return reinterpret_cast<void*>(&cuMemAlloc_v2);
+  if (is(legacy.mem_free)) return reinterpret_cast<void*>(&cuMemFree_v2);
+  if (is(legacy.mem_alloc_managed)) return reinterpret_cast<void*>(&cuMemAllocManaged);
+  if (is(legacy.mem_alloc_pitch)) return reinterpret_cast<void*>(&cuMemAllocPitch_v2);
+  if (is(legacy.mem_get_info)) return reinterpret_cast<void*>(&cuMemGetInfo_v2);
+  if (is(legacy.mem_alloc_async)) return reinterpret_cast<void*>(&cuMemAllocAsync);
+  if (is(legacy.mem_free_async)) return reinterpret_cast<void*>(&cuMemFreeAsync);
+  if (is(per_thread.mem_alloc_async)) return reinterpret_cast<void*>(&cuMemAllocAsync_ptsz);
+  if (is(per_thread.mem_free_async)) return reinterpret_cast<void*>(&cuMemFreeAsync_ptsz);
+  if (is(legacy.get_proc_address)) return reinterpret_cast<void*>(&cuGetProcAddress_v2);
+  if (is(gpumem::preload::real_get_proc_address_v1())) return reinterpret_cast<void*>(&cuGetProcAddress);
+  return function;
+}
+
+/// The names dlsym returns the preload's functions for.
+bool served_name(const char* symbol) {
+  static constexpr const char* kNames[] = {
+      "cuGetProcAddress", "cuGetProcAddress_v2", "cuMemAlloc_v2",       "cuMemFree_v2",
+      "cuMemAllocManaged", "cuMemAllocPitch_v2", "cuMemGetInfo_v2",     "cuMemAllocAsync",
+      "cuMemFreeAsync",   "cuMemAllocAsync_ptsz", "cuMemFreeAsync_ptsz",
+  };
+  if (symbol == nullptr || symbol[0] != 'c' || symbol[1] != 'u') return false;
+  for (const char* name : kNames) {
+    if (std::strcmp(name, symbol) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+GPUMEM_PRELOAD_EXPORT CUresult cuGetProcAddress_v2(const char* symbol, void** function, int cuda_version,
+                                                   cuuint64_t flags, CUdriverProcAddressQueryResult* status) {
+  if (!gpumem::preload::real_driver().loaded) return CUDA_ERROR_NOT_INITIALIZED;
+  const CUresult result = real_legacy().get_proc_address(symbol, function, cuda_version, flags, status);
+  if (result == CUDA_SUCCESS && function != nullptr && *function != nullptr) *function = wrapper_for(*function);
+  return result;
+}
+
+GPUMEM_PRELOAD_EXPORT CUresult cuGetProcAddress(const char* symbol, void** function, int cuda_version, cuuint64_t flags) {
+  const auto real = gpumem::preload::real_get_proc_address_v1();
+  if (!gpumem::preload::real_driver().loaded || real == nullptr) return CUDA_ERROR_NOT_INITIALIZED;
+  const CUresult result = real(symbol, function, cuda_version, flags);
+  if (result == CUDA_SUCCESS && function != nullptr && *function != nullptr) *function = wrapper_for(*function);
+  return result;
+}
+
+extern "C" void* gpumem_dlsym_override(void* handle, const char* symbol) {
+  void* found = gpumem::preload::real_dlsym()(handle, symbol);
+  if (found == nullptr || !served_name(symbol)) return found;
+  // The lookup found a driver function the preload serves: hand out the preload's, which calls
+  // the real one (looked up from libcuda.so.1 itself) when it passes a call through.
+  if (!gpumem::preload::real_driver().loaded) return found;
+  const void* ours = wrapper_for(found);
+  if (ours != found) return const_cast<void*>(ours);
+  // Found under this name, but not the real driver's function (another library's): by name.
+  if (std::strcmp(symbol, "cuGetProcAddress_v2") == 0) return reinterpret_cast<void*>(&cuGetProcAddress_v2);
+  return found;
+}

@@ -1,0 +1,119 @@
+#include "preload/driver_sources.hpp"
+
+#include <string>
+
+#include "gpumem/error.hpp"
+#include "gpumem/mr/device_memory_resource.hpp"
+#include "preload/real_driver.hpp"
+
+namespace gpumem::preload {
+namespace {
+
+const driver::driver_entry_points& cu() { return real_driver().legacy; }
+
+[[noreturn]] void throw_allocation_failure(CUresult status, std::size_t bytes, const char* what) {
+  const char* name = nullptr;
+  if (cu().get_error_name != nullptr) (void)cu().get_error_name(status, &name);
+  const std::string message = std::string{what} + " of " + std::to_string(bytes) + " bytes failed: " +
+                              (name != nullptr ? name : "CUDA error " + std::to_string(status));
+  if (status == CUDA_ERROR_OUT_OF_MEMORY) throw gpumem::out_of_memory{message};
+  throw gpumem::bad_alloc{message};
+}
+
+/// cuMemAlloc / cuMemFree.
+class driver_device_memory final : public mr::device_memory_resource {
+  void* do_allocate(std::size_t bytes, cuda_stream_view) override {
+    CUdeviceptr pointer = 0;
+    if (const CUresult status = cu().mem_alloc(&pointer, bytes); status != CUDA_SUCCESS) {
+      throw_allocation_failure(status, bytes, "cuMemAlloc");
+    }
+    return reinterpret_cast<void*>(pointer);
+  }
+  void do_deallocate(void* ptr, std::size_t, cuda_stream_view) noexcept override {
+    (void)cu().mem_free(reinterpret_cast<CUdeviceptr>(ptr));
+  }
+};
+
+/// cuMemAllocManaged / cuMemFree.
+class driver_managed_memory final : public mr::device_memory_resource {
+  void* do_allocate(std::size_t bytes, cuda_stream_view) override {
+    CUdeviceptr pointer = 0;
+    if (const CUresult status = cu().mem_alloc_managed(&pointer, bytes, CU_MEM_ATTACH_GLOBAL); status != CUDA_SUCCESS) {
+      throw_allocation_failure(status, bytes, "cuMemAllocManaged");
+    }
+    return reinterpret_cast<void*>(pointer);
+  }
+  void do_deallocate(void* ptr, std::size_t, cuda_stream_view) noexcept override {
+    (void)cu().mem_free(reinterpret_cast<CUdeviceptr>(ptr));
+  }
+};
+
+/// The driver's stream-ordered allocator on a pool of its own (cuMemPoolCreate).
+class driver_async_pool final : public mr::device_memory_resource {
+ public:
+  driver_async_pool(int device, std::size_t initial_size, std::size_t release_threshold) {
+    CUmemPoolProps properties{};
+    properties.allocType = CU_MEM_ALLOCATION_TYPE_PINNED;
+    properties.location.type = CU_MEM_LOCATION_TYPE_DEVICE;
+    properties.location.id = device;
+    if (const CUresult status = cu().mem_pool_create(&pool_, &properties); status != CUDA_SUCCESS) {
+      throw_allocation_failure(status, 0, "cuMemPoolCreate");
+    }
+    cuuint64_t threshold = release_threshold;
+    (void)cu().mem_pool_set_attribute(pool_, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, &threshold);
+    if (initial_size > 0) {
+      // Reserve the initial size: allocate it once and give it back to the pool.
+      void* block = do_allocate(initial_size, cuda_stream_view{});
+      do_deallocate(block, initial_size, cuda_stream_view{});
+      (void)cu().stream_synchronize(nullptr);
+    }
+  }
+  ~driver_async_pool() override { (void)cu().mem_pool_destroy(pool_); }
+  driver_async_pool(const driver_async_pool&) = delete;
+  driver_async_pool& operator=(const driver_async_pool&) = delete;
+  driver_async_pool(driver_async_pool&&) = delete;
+  driver_async_pool& operator=(driver_async_pool&&) = delete;
+
+ private:
+  void* do_allocate(std::size_t bytes, cuda_stream_view stream) override {
+    CUdeviceptr pointer = 0;
+    if (const CUresult status = cu().mem_alloc_from_pool_async(&pointer, bytes, pool_, stream.value());
+        status != CUDA_SUCCESS) {
+      throw_allocation_failure(status, bytes, "cuMemAllocFromPoolAsync");
+    }
+    return reinterpret_cast<void*>(pointer);
+  }
+  void do_deallocate(void* ptr, std::size_t, cuda_stream_view stream) noexcept override {
+    (void)cu().mem_free_async(reinterpret_cast<CUdeviceptr>(ptr), stream.value());
+  }
+
+  CUmemoryPool pool_ = nullptr;
+};
+
+std::size_t share_of(const config::resolved_layer& layer, std::string_view key, std::uint64_t total_bytes,
+                     std::size_t fallback) {
+  for (const auto& [spec, value] : layer.options) {
+    if (spec->key == key && value) {
+      const auto& size = std::get<core::byte_size>(value->value);
+      if (size.bytes || size.percent) return static_cast<std::size_t>(config::bytes_of(size, total_bytes));
+    }
+  }
+  return fallback;
+}
+
+}  // namespace
+
+config::source_factory driver_sources(int device, std::uint64_t device_total_bytes) {
+  return [device, device_total_bytes](const config::resolved_layer& layer) -> std::unique_ptr<mr::device_memory_resource> {
+    if (layer.name == "cuda") return std::make_unique<driver_device_memory>();
+    if (layer.name == "managed") return std::make_unique<driver_managed_memory>();
+    if (layer.name == "cuda_async") {
+      return std::make_unique<driver_async_pool>(device, share_of(layer, "initial_size", device_total_bytes, 0),
+                                                 share_of(layer, "release_threshold", device_total_bytes,
+                                                          device_total_bytes));
+    }
+    throw gpumem::logic_error{"gpumem: " + layer.name + " is not a memory source"};
+  };
+}
+
+}  // namespace gpumem::preload

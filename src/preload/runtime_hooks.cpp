@@ -1,0 +1,142 @@
+// The CUDA runtime functions the preload exports (programs linked with -cudart=shared, and
+// PyTorch): each asks the shim, and passes the call to the real runtime when the shim says so.
+
+#include <cuda_runtime_api.h>
+
+#include "preload/real_driver.hpp"
+#include "preload/real_symbols.hpp"
+#include "preload/shim.hpp"
+
+#define GPUMEM_PRELOAD_EXPORT extern "C" __attribute__((visibility("default")))
+
+extern "C" {
+cudaError_t cudaMallocAsync_ptsz(void**, size_t, cudaStream_t);
+cudaError_t cudaFreeAsync_ptsz(void*, cudaStream_t);
+}
+
+namespace {
+
+using gpumem::preload::answer;
+using gpumem::preload::request_kind;
+
+/// The real runtime's `Function`, found once after the preload.
+template <typename Function>
+Function real(const char* name) {
+  return reinterpret_cast<Function>(gpumem::preload::next_symbol(name));
+}
+
+/// The runtime creates its context lazily; make sure one is current before the shim reads the
+/// current device (cudaFree(nullptr) is CUDA's own idiom for it).
+void ensure_runtime_context() {
+  CUcontext context = nullptr;
+  const auto& driver = gpumem::preload::real_driver();
+  if (!driver.loaded || (driver.legacy.ctx_get_current(&context) == CUDA_SUCCESS && context != nullptr)) return;
+  static auto* real_free = real<decltype(&cudaFree)>("cudaFree");
+  if (real_free == nullptr) return;
+  gpumem::preload::pass_through_scope scope;
+  (void)real_free(nullptr);
+}
+
+cudaError_t served_or(answer result, void** out) {
+  if (result.what == answer::outcome::served) {
+    if (out != nullptr) *out = result.pointer;
+    return cudaSuccess;
+  }
+  return gpumem::preload::to_runtime_error(result.error);
+}
+
+}  // namespace
+
+GPUMEM_PRELOAD_EXPORT cudaError_t cudaMalloc(void** pointer, size_t bytes) {
+  static auto* next = real<decltype(&cudaMalloc)>("cudaMalloc");
+  if (pointer != nullptr && !gpumem::preload::in_pass_through()) {
+    ensure_runtime_context();
+    const answer result = gpumem::preload::allocate(bytes, request_kind::synchronous);
+    if (result.what != answer::outcome::pass_through) return served_or(result, pointer);
+  }
+  gpumem::preload::pass_through_scope scope;
+  return next(pointer, bytes);
+}
+
+GPUMEM_PRELOAD_EXPORT cudaError_t cudaFree(void* pointer) {
+  static auto* next = real<decltype(&cudaFree)>("cudaFree");
+  if (!gpumem::preload::in_pass_through()) {
+    const answer result = gpumem::preload::deallocate(pointer, request_kind::synchronous);
+    if (result.what != answer::outcome::pass_through) return served_or(result, nullptr);
+  }
+  gpumem::preload::pass_through_scope scope;
+  return next(pointer);
+}
+
+GPUMEM_PRELOAD_EXPORT cudaError_t cudaMallocManaged(void** pointer, size_t bytes, unsigned int flags) {
+  static auto* next = real<decltype(&cudaMallocManaged)>("cudaMallocManaged");
+  // Host-attached managed memory keeps CUDA's own semantics: it is not pooled.
+  if (pointer != nullptr && flags == cudaMemAttachGlobal && !gpumem::preload::in_pass_through()) {
+    ensure_runtime_context();
+    const answer result = gpumem::preload::allocate(bytes, request_kind::managed);
+    if (result.what != answer::outcome::pass_through) return served_or(result, pointer);
+  }
+  gpumem::preload::pass_through_scope scope;
+  return next(pointer, bytes, flags);
+}
+
+namespace {
+
+template <typename Next>
+cudaError_t malloc_async(Next next, void** pointer, size_t bytes, cudaStream_t stream, bool per_thread) {
+  if (pointer != nullptr && !gpumem::preload::in_pass_through()) {
+    ensure_runtime_context();
+    const answer result = gpumem::preload::allocate(bytes, request_kind::stream_ordered, stream, per_thread);
+    if (result.what != answer::outcome::pass_through) return served_or(result, pointer);
+  }
+  gpumem::preload::pass_through_scope scope;
+  return next(pointer, bytes, stream);
+}
+
+template <typename Next>
+cudaError_t free_async(Next next, void* pointer, cudaStream_t stream, bool per_thread) {
+  if (!gpumem::preload::in_pass_through()) {
+    const answer result = gpumem::preload::deallocate(pointer, request_kind::stream_ordered, stream, per_thread);
+    if (result.what != answer::outcome::pass_through) return served_or(result, nullptr);
+  }
+  gpumem::preload::pass_through_scope scope;
+  return next(pointer, stream);
+}
+
+}  // namespace
+
+GPUMEM_PRELOAD_EXPORT cudaError_t cudaMallocAsync(void** pointer, size_t bytes, cudaStream_t stream) {
+  static auto* next = real<decltype(&cudaMallocAsync)>("cudaMallocAsync");
+  return malloc_async(next, pointer, bytes, stream, false);
+}
+
+GPUMEM_PRELOAD_EXPORT cudaError_t cudaMallocAsync_ptsz(void** pointer, size_t bytes, cudaStream_t stream) {
+  static auto* next = real<decltype(&cudaMallocAsync_ptsz)>("cudaMallocAsync_ptsz");
+  return malloc_async(next, pointer, bytes, stream, true);
+}
+
+GPUMEM_PRELOAD_EXPORT cudaError_t cudaFreeAsync(void* pointer, cudaStream_t stream) {
+  static auto* next = real<decltype(&cudaFreeAsync)>("cudaFreeAsync");
+  return free_async(next, pointer, stream, false);
+}
+
+GPUMEM_PRELOAD_EXPORT cudaError_t cudaFreeAsync_ptsz(void* pointer, cudaStream_t stream) {
+  static auto* next = real<decltype(&cudaFreeAsync_ptsz)>("cudaFreeAsync_ptsz");
+  return free_async(next, pointer, stream, true);
+}
+
+GPUMEM_PRELOAD_EXPORT cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
+  static auto* next = real<decltype(&cudaMemGetInfo)>("cudaMemGetInfo");
+  std::size_t free_now = 0;
+  std::size_t total = 0;
+  cudaError_t status = cudaSuccess;
+  {
+    gpumem::preload::pass_through_scope scope;
+    status = next(&free_now, &total);
+  }
+  if (status != cudaSuccess) return status;
+  if (!gpumem::preload::in_pass_through()) gpumem::preload::adjust_memory_info(&free_now, &total);
+  if (free_bytes != nullptr) *free_bytes = free_now;
+  if (total_bytes != nullptr) *total_bytes = total;
+  return cudaSuccess;
+}

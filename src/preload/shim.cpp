@@ -1,0 +1,415 @@
+#include "preload/shim.hpp"
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "config/configuration.hpp"
+#include "config/stack_builder.hpp"
+#include "core/byte_size.hpp"
+#include "gpumem/detail/spin_lock.hpp"
+#include "gpumem/error.hpp"
+#include "gpumem/mr/pool_memory_resource.hpp"
+#include "preload/driver_sources.hpp"
+#include "preload/pointer_registry.hpp"
+#include "preload/real_driver.hpp"
+#include "preload/shim_log.hpp"
+#include "preload/shim_report.hpp"
+
+namespace gpumem::preload {
+namespace {
+
+constexpr int kMaxDevices = 64;
+
+thread_local int pass_through_depth = 0;
+
+const driver::driver_entry_points& cu() { return real_driver().legacy; }
+
+/// The current device, from the current context; nullopt without one.
+std::optional<int> current_device() {
+  CUdevice device = 0;
+  if (!real_driver().loaded || cu().ctx_get_device(&device) != CUDA_SUCCESS) return std::nullopt;
+  return device;
+}
+
+/// Makes `device`'s primary context current for a scope when another one is.
+class device_scope {
+ public:
+  explicit device_scope(int device) {
+    CUdevice current = -1;
+    if (cu().ctx_get_device(&current) == CUDA_SUCCESS && current == device) return;
+    CUcontext context = nullptr;
+    if (cu().primary_ctx_retain(&context, device) == CUDA_SUCCESS && cu().ctx_push_current(context) == CUDA_SUCCESS) {
+      pushed_ = true;
+    }
+  }
+  ~device_scope() {
+    if (pushed_) {
+      CUcontext popped = nullptr;
+      (void)cu().ctx_pop_current(&popped);
+    }
+  }
+  device_scope(const device_scope&) = delete;
+  device_scope& operator=(const device_scope&) = delete;
+  device_scope(device_scope&&) = delete;
+  device_scope& operator=(device_scope&&) = delete;
+
+ private:
+  bool pushed_ = false;
+};
+
+/// Freed blocks waiting for a device barrier before they may be reused (free policy quarantine).
+struct quarantine {
+  struct block {
+    void* pointer;
+    std::size_t size;
+    bool managed;
+  };
+  gpumem::detail::spin_lock lock;
+  std::vector<block> blocks;
+  std::size_t bytes = 0;
+};
+
+/// One device's stacks and what the report needs of them.
+struct device_state {
+  int device;
+  std::uint64_t total_bytes;
+  config::built_stack device_stack;
+  std::mutex managed_mutex;
+  std::unique_ptr<config::built_stack> managed_stack;
+  quarantine held;
+  shim_counters counters;
+};
+
+enum class free_policy { synchronize, quarantine, stream_ordered };
+
+/// The process's shim: created on first use, never destroyed (CUDA goes away at exit before
+/// static destructors could return memory; the driver reclaims it with the context).
+class shim_state {
+ public:
+  shim_state() : config_{config::configuration::load(std::nullopt, config::process_environment())} {
+    log_ = std::make_unique<shim_log>(config_);
+    if (!config_.valid()) {
+      for (const std::string& problem : config_.errors()) log_->error(problem);
+      if (config_.process_text("on_error") == "exit") {
+        log_->error("gpumem: the configuration is not valid: stopping (set GPUMEM_ON_ERROR=warn to run on plain CUDA "
+                    "instead)");
+        std::fflush(stderr);
+        ::_exit(EXIT_FAILURE);
+      }
+      log_->warn("gpumem: the configuration is not valid: every allocation goes to CUDA unchanged");
+      enabled_ = false;
+      return;
+    }
+    const std::string policy = config_.process_text("free_policy");
+    policy_ = policy == "synchronize" ? free_policy::synchronize
+              : policy == "stream_ordered" ? free_policy::stream_ordered
+                                           : free_policy::quarantine;
+    quarantine_limit_ = bytes_setting("quarantine_size", std::size_t{64} << 20);
+    bypass_above_ = bytes_setting("bypass_above", 0);
+  }
+
+  bool enabled() const noexcept { return enabled_ && !shutting_down_.load(std::memory_order_relaxed); }
+  bool shutting_down() const noexcept { return shutting_down_.load(std::memory_order_relaxed); }
+  std::size_t bypass_above() const noexcept { return bypass_above_; }
+  free_policy policy() const noexcept { return policy_; }
+  std::size_t quarantine_limit() const noexcept { return quarantine_limit_; }
+  pointer_registry& registry() noexcept { return registry_; }
+  shim_log& log() noexcept { return *log_; }
+  shim_counters& passed_through() noexcept { return passed_through_; }
+
+  /// The stacks of `device`, built on its first allocation; null when they cannot be built.
+  device_state* device(int device) {
+    if (device < 0 || device >= kMaxDevices) return nullptr;
+    if (device_state* built = devices_[device].load(std::memory_order_acquire); built != nullptr) return built;
+    std::lock_guard lock(build_mutex_);
+    if (device_state* built = devices_[device].load(std::memory_order_acquire); built != nullptr) return built;
+    if (failed_[device]) return nullptr;
+    try {
+      std::size_t total = 0;
+      if (cu().device_total_mem(&total, device) != CUDA_SUCCESS) throw gpumem::cuda_error{"cuDeviceTotalMem failed"};
+      for (const std::string& problem : config_.check_for_device(device, total)) log_->error(problem);
+      auto state = std::make_unique<device_state>();
+      state->device = device;
+      state->total_bytes = total;
+      state->device_stack = config::build_stack(config_.device_stack(device), total, driver_sources(device, total));
+      log_->info("gpumem: device " + std::to_string(device) + " (" + core::format_bytes(total) + "): stack " +
+                 joined(state->device_stack.names()));
+      register_exit_report();
+      devices_[device].store(state.release(), std::memory_order_release);
+      return devices_[device].load();
+    } catch (const std::exception& error) {
+      failed_[device] = true;
+      log_->error(std::string{"gpumem: device "} + std::to_string(device) +
+                  ": the stack cannot be built, its allocations go to CUDA unchanged: " + error.what());
+      return nullptr;
+    }
+  }
+
+  /// The managed stack of a device, built on its first managed allocation.
+  config::built_stack* managed(device_state& state) {
+    std::lock_guard lock(state.managed_mutex);
+    if (!state.managed_stack) {
+      state.managed_stack = std::make_unique<config::built_stack>(
+          config::build_stack(config_.managed_stack(), state.total_bytes, driver_sources(state.device, state.total_bytes)));
+    }
+    return state.managed_stack.get();
+  }
+
+  std::vector<const device_state*> built_devices() const {
+    std::vector<const device_state*> built;
+    for (const auto& slot : devices_) {
+      if (const device_state* state = slot.load(std::memory_order_acquire); state != nullptr) built.push_back(state);
+    }
+    return built;
+  }
+
+  void write_report_now() {
+    shutting_down_.store(true);
+    const std::string kind = config_.process_text("report");
+    if (kind == "off") return;
+    std::vector<device_report> reports;
+    for (const device_state* state : built_devices()) {
+      reports.push_back({state->device, state->total_bytes, &state->device_stack, state->managed_stack.get(),
+                         &state->counters});
+    }
+    write_report(kind, config_.process_text("report_file"), reports, passed_through_, *log_);
+  }
+
+ private:
+  std::size_t bytes_setting(std::string_view key, std::size_t fallback) const {
+    const auto& size = std::get<core::byte_size>(config_.process(key).value);
+    return size.bytes ? static_cast<std::size_t>(*size.bytes) : fallback;
+  }
+
+  static std::string joined(const std::vector<std::string>& names) {
+    std::string text;
+    for (const auto& name : names) text += (text.empty() ? "" : " > ") + name;
+    return text;
+  }
+
+  void register_exit_report();
+
+  config::configuration config_;
+  std::unique_ptr<shim_log> log_;
+  bool enabled_ = true;
+  free_policy policy_ = free_policy::quarantine;
+  std::size_t quarantine_limit_ = 0;
+  std::size_t bypass_above_ = 0;
+  std::atomic<bool> shutting_down_{false};
+  std::atomic<bool> exit_report_registered_{false};
+  std::mutex build_mutex_;
+  std::array<std::atomic<device_state*>, kMaxDevices> devices_{};
+  std::array<bool, kMaxDevices> failed_{};
+  pointer_registry registry_;
+  shim_counters passed_through_;
+};
+
+std::atomic<shim_state*> the_shim{nullptr};
+std::mutex the_shim_mutex;
+
+void reset_in_child() {
+  // CUDA does not survive fork: the child starts without stacks (the parent's are left alone,
+  // their memory belongs to the parent's context).
+  the_shim.store(nullptr);
+  new (&the_shim_mutex) std::mutex();
+}
+
+shim_state& shim() {
+  if (shim_state* state = the_shim.load(std::memory_order_acquire); state != nullptr) return *state;
+  std::lock_guard lock(the_shim_mutex);
+  if (shim_state* state = the_shim.load(std::memory_order_acquire); state != nullptr) return *state;
+  static std::once_flag fork_handler;
+  std::call_once(fork_handler, [] { pthread_atfork(nullptr, nullptr, reset_in_child); });
+  auto* created = new shim_state();
+  the_shim.store(created, std::memory_order_release);
+  return *created;
+}
+
+void write_exit_report() {
+  if (shim_state* state = the_shim.load(); state != nullptr) state->write_report_now();
+}
+
+void shim_state::register_exit_report() {
+  // Registered at the first stack, after the CUDA runtime registered its own teardown, so it
+  // runs before it: the report sees live stacks, and afterwards the shim makes no CUDA call.
+  if (!exit_report_registered_.exchange(true)) std::atexit(write_exit_report);
+}
+
+/// Releases a device's quarantined blocks after one device barrier.
+void release_quarantine(shim_state& state, device_state& device) {
+  std::vector<quarantine::block> blocks;
+  {
+    std::lock_guard lock(device.held.lock);
+    blocks.swap(device.held.blocks);
+    device.held.bytes = 0;
+  }
+  if (blocks.empty()) return;
+  device_scope scope{device.device};
+  // Every stream's work that could still read the blocks completes before any is reused.
+  (void)cu().ctx_synchronize();
+  for (const quarantine::block& block : blocks) {
+    config::built_stack* stack = block.managed ? state.managed(device) : &device.device_stack;
+    stack->top().deallocate(block.pointer, block.size, cuda_stream_view{cudaStreamLegacy});
+  }
+  device.counters.barriers.fetch_add(1, std::memory_order_relaxed);
+}
+
+/// Gives back what a device's stacks hold free, so an allocation can be retried.
+void trim(shim_state& state, device_state& device) {
+  release_quarantine(state, device);
+  device_scope scope{device.device};
+  for (config::built_stack* stack : {&device.device_stack, device.managed_stack.get()}) {
+    if (stack == nullptr) continue;
+    if (auto* pool = dynamic_cast<mr::detail::pool_resource_core*>(stack->find("pool")); pool != nullptr) {
+      (void)pool->release();
+    }
+  }
+}
+
+cuda_stream_view stream_for(request_kind kind, CUstream stream, bool per_thread) {
+  if (kind != request_kind::stream_ordered) return cuda_stream_view{cudaStreamLegacy};
+  if (stream == nullptr && per_thread) return cuda_stream_view{cudaStreamPerThread};
+  return cuda_stream_view{stream};
+}
+
+bool capturing(CUstream stream, bool per_thread) {
+  CUstreamCaptureStatus status = CU_STREAM_CAPTURE_STATUS_NONE;
+  const auto& table = per_thread ? real_driver().per_thread : real_driver().legacy;
+  return table.stream_is_capturing(stream, &status) == CUDA_SUCCESS && status != CU_STREAM_CAPTURE_STATUS_NONE;
+}
+
+}  // namespace
+
+bool in_pass_through() noexcept { return pass_through_depth > 0; }
+pass_through_scope::pass_through_scope() noexcept { ++pass_through_depth; }
+pass_through_scope::~pass_through_scope() { --pass_through_depth; }
+
+answer allocate(std::size_t bytes, request_kind kind, CUstream stream, bool per_thread) noexcept {
+  try {
+    shim_state& state = shim();
+    if (!state.enabled() || bytes == 0) return answer::pass_through();
+    if (state.bypass_above() != 0 && bytes > state.bypass_above()) {
+      state.passed_through().record_pass_through();
+      return answer::pass_through();
+    }
+    // A graph under capture owns its allocations: CUDA makes them graph nodes.
+    if (kind == request_kind::stream_ordered && capturing(stream, per_thread)) {
+      state.passed_through().record_pass_through();
+      return answer::pass_through();
+    }
+    const std::optional<int> device_id = current_device();
+    if (!device_id) return answer::pass_through();  // CUDA reports the missing context
+    device_state* device = state.device(*device_id);
+    if (device == nullptr) return answer::pass_through();
+    config::built_stack* stack = kind == request_kind::managed ? state.managed(*device) : &device->device_stack;
+    const cuda_stream_view on = stream_for(kind, stream, per_thread);
+    void* pointer = nullptr;
+    try {
+      pointer = stack->top().allocate(bytes, on);
+    } catch (const gpumem::out_of_memory&) {
+      trim(state, *device);
+      try {
+        pointer = stack->top().allocate(bytes, on);
+      } catch (const gpumem::out_of_memory& error) {
+        state.log().out_of_memory(*device_id, bytes, error.what(), device_report_line(*stack, device->counters));
+        device->counters.record_failure();
+        return answer::failed(CUDA_ERROR_OUT_OF_MEMORY);
+      }
+    }
+    state.registry().insert(pointer, allocation_record{bytes, *device_id, kind == request_kind::managed,
+                                                       kind == request_kind::stream_ordered});
+    device->counters.record_allocation(bytes);
+    return answer::served(pointer);
+  } catch (const std::exception& error) {
+    // Anything but a lack of memory: let CUDA do it, and say why once.
+    shim().log().warn(std::string{"gpumem: an allocation goes to CUDA unchanged: "} + error.what());
+    return answer::pass_through();
+  }
+}
+
+answer deallocate(void* pointer, request_kind kind, CUstream stream, bool per_thread) noexcept {
+  if (pointer == nullptr) return answer::pass_through();
+  shim_state& state = shim();
+  const std::optional<allocation_record> record = state.registry().take(pointer);
+  if (!record) return answer::pass_through();  // not the shim's: CUDA frees it (or says why not)
+  // At exit, CUDA is being torn down: the driver reclaims the memory with the context.
+  if (state.shutting_down()) return answer::served(nullptr);
+  device_state* device = state.device(record->device);
+  if (device == nullptr) return answer::served(nullptr);
+  device->counters.record_free(record->size);
+  try {
+    device_scope scope{record->device};
+    config::built_stack* stack = record->managed ? state.managed(*device) : &device->device_stack;
+    if (kind == request_kind::stream_ordered && !capturing(stream, per_thread)) {
+      stack->top().deallocate(pointer, record->size, stream_for(kind, stream, per_thread));
+      return answer::served(nullptr);
+    }
+    // cudaFree / cuMemFree (or a free during a capture): the memory may still be in use by
+    // work on any stream, which real CUDA would have waited for.
+    switch (state.policy()) {
+      case free_policy::stream_ordered:
+        stack->top().deallocate(pointer, record->size, cuda_stream_view{cudaStreamLegacy});
+        break;
+      case free_policy::synchronize:
+        (void)cu().ctx_synchronize();
+        stack->top().deallocate(pointer, record->size, cuda_stream_view{cudaStreamLegacy});
+        device->counters.barriers.fetch_add(1, std::memory_order_relaxed);
+        break;
+      case free_policy::quarantine: {
+        bool full = false;
+        {
+          std::lock_guard lock(device->held.lock);
+          device->held.blocks.push_back({pointer, record->size, record->managed});
+          device->held.bytes += record->size;
+          full = device->held.bytes >= state.quarantine_limit();
+        }
+        if (full) release_quarantine(state, *device);
+        break;
+      }
+    }
+    return answer::served(nullptr);
+  } catch (const std::exception& error) {
+    state.log().warn(std::string{"gpumem: a free failed inside the shim: "} + error.what());
+    return answer::served(nullptr);
+  }
+}
+
+void adjust_memory_info(std::size_t* free_bytes, std::size_t* total_bytes) noexcept {
+  try {
+    shim_state& state = shim();
+    if (!state.enabled()) return;
+    const std::optional<int> device_id = current_device();
+    if (!device_id) return;
+    device_state* device = state.device(*device_id);
+    if (device == nullptr) return;
+    const held_memory held = memory_held(device->device_stack);
+    std::size_t quarantined = 0;
+    {
+      std::lock_guard lock(device->held.lock);
+      quarantined = device->held.bytes;
+    }
+    std::size_t free_now = (free_bytes != nullptr ? *free_bytes : 0) + held.free_in_stack + quarantined;
+    std::size_t total = total_bytes != nullptr ? *total_bytes : device->total_bytes;
+    if (held.limit != 0 && held.limit < total) {
+      total = held.limit;
+      const std::size_t in_use = held.limited_in_use;
+      free_now = std::min(free_now, total > in_use ? total - in_use : 0);
+    }
+    if (free_bytes != nullptr) *free_bytes = std::min(free_now, total);
+    if (total_bytes != nullptr) *total_bytes = total;
+  } catch (...) {
+    // Report what CUDA said.
+  }
+}
+
+}  // namespace gpumem::preload

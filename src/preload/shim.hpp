@@ -1,0 +1,68 @@
+#pragma once
+// The shim's core: its configuration, one stack per device (and one for managed memory),
+// the registry of served pointers, the free policy, out-of-memory handling and the report.
+// The interposed functions (runtime_hooks.cpp, driver_hooks.cpp) only translate their
+// arguments into requests here and the answers back into CUDA return codes.
+
+#include <cuda.h>
+
+#include <cstddef>
+
+namespace gpumem::preload {
+
+/// What an interposed allocation or free asks for.
+enum class request_kind {
+  synchronous,     ///< cudaMalloc, cudaFree, cuMemAlloc, cuMemFree: no stream, device-wide
+  stream_ordered,  ///< cudaMallocAsync, cudaFreeAsync, cuMemAllocAsync, cuMemFreeAsync
+  managed,         ///< cudaMallocManaged, cuMemAllocManaged (frees are synchronous)
+};
+
+/// How to answer the call.
+struct answer {
+  enum class outcome {
+    served,        ///< the shim did it; `pointer` holds the allocation
+    pass_through,  ///< let CUDA do it (an unknown pointer, a capture, a bypassed size, ...)
+    failed,        ///< return `error` (out of memory)
+  };
+  outcome what;
+  void* pointer = nullptr;
+  CUresult error = CUDA_SUCCESS;
+
+  static answer served(void* pointer) { return {outcome::served, pointer, CUDA_SUCCESS}; }
+  static answer pass_through() { return {outcome::pass_through, nullptr, CUDA_SUCCESS}; }
+  static answer failed(CUresult error) { return {outcome::failed, nullptr, error}; }
+};
+
+/**
+ * @brief Serves an allocation. Never throws.
+ * @param stream the stream of a stream-ordered request (ignored otherwise)
+ * @param per_thread the request came through a per-thread-default-stream entry point, so
+ *        stream 0 means the calling thread's default stream
+ */
+answer allocate(std::size_t bytes, request_kind kind, CUstream stream = nullptr, bool per_thread = false) noexcept;
+
+/// Frees a pointer the shim served; pass_through for any other. Never throws.
+answer deallocate(void* pointer, request_kind kind, CUstream stream = nullptr, bool per_thread = false) noexcept;
+
+/**
+ * @brief Adjusts what CUDA reports as free and total memory of the current device: memory
+ * held free in the shim's stacks counts as free; under a limit, the limit is the total.
+ */
+void adjust_memory_info(std::size_t* free_bytes, std::size_t* total_bytes) noexcept;
+
+/// Whether the calling thread is inside a pass-through (so interposed functions it reaches,
+/// such as the driver under the runtime, go straight to CUDA).
+bool in_pass_through() noexcept;
+
+/// Marks the calling thread as passing a call through for its lifetime.
+class pass_through_scope {
+ public:
+  pass_through_scope() noexcept;
+  ~pass_through_scope();
+  pass_through_scope(const pass_through_scope&) = delete;
+  pass_through_scope& operator=(const pass_through_scope&) = delete;
+  pass_through_scope(pass_through_scope&&) = delete;
+  pass_through_scope& operator=(pass_through_scope&&) = delete;
+};
+
+}  // namespace gpumem::preload

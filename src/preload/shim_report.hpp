@@ -1,0 +1,64 @@
+#pragma once
+// What the shim counts per device, what its stacks hold, and the report at exit (a text table
+// or JSON).
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config/stack_builder.hpp"
+
+namespace gpumem::preload {
+
+class shim_log;
+
+/// Allocations served by one device's stacks, and what went past them.
+struct shim_counters {
+  std::atomic<std::uint64_t> allocations{0};
+  std::atomic<std::uint64_t> frees{0};
+  std::atomic<std::uint64_t> failures{0};
+  std::atomic<std::uint64_t> pass_throughs{0};
+  std::atomic<std::uint64_t> barriers{0};
+  std::atomic<std::uint64_t> bytes_total{0};
+  std::atomic<std::int64_t> bytes_current{0};
+  std::atomic<std::int64_t> bytes_peak{0};
+
+  void record_allocation(std::size_t bytes) noexcept;
+  void record_free(std::size_t bytes) noexcept;
+  void record_failure() noexcept { failures.fetch_add(1, std::memory_order_relaxed); }
+  void record_pass_through() noexcept { pass_throughs.fetch_add(1, std::memory_order_relaxed); }
+};
+
+/// Memory a stack holds without handing it out, and its limit.
+struct held_memory {
+  std::size_t reserved = 0;        ///< taken from CUDA by sub-allocators
+  std::size_t free_in_stack = 0;   ///< of which not handed out
+  std::size_t largest_free = 0;    ///< the largest free block
+  std::size_t limit = 0;           ///< a limit layer's size (0: none)
+  std::size_t limited_in_use = 0;  ///< bytes counted against the limit
+};
+
+/// What a stack holds (its pool or arena layer, its limit layer).
+held_memory memory_held(const config::built_stack& stack);
+
+/// One line on a stack's state: "reserved 1.0 GiB, in use 512 MiB, largest free block 256 MiB".
+std::string device_report_line(const config::built_stack& stack, const shim_counters& counters);
+
+/// One device in the report.
+struct device_report {
+  int device;
+  std::uint64_t total_bytes;
+  const config::built_stack* device_stack;
+  const config::built_stack* managed_stack;  ///< may be null
+  const shim_counters* counters;
+};
+
+/**
+ * @brief Writes the report: `kind` text (a table) or json; to `file` ("" or "stderr": stderr
+ * for text, gpumem-report-{pid}.json for JSON; {pid} is the process id).
+ */
+void write_report(const std::string& kind, const std::string& file, const std::vector<device_report>& devices,
+                  const shim_counters& process_pass_throughs, shim_log& log);
+
+}  // namespace gpumem::preload
