@@ -89,7 +89,14 @@ class stream_ordered_free_lists {
     if (entry.event == nullptr) entry.event = make_event();
     // Recording now covers every free made on the stream so far (see the class comment for
     // the per-thread default stream).
-    GPUMEM_CUDA_TRY(gpumem::detail::cuda_calls::event_record(entry.event, entry.per_thread ? cudaStreamLegacy : entry.stream));
+    if (gpumem::detail::cuda_calls::event_record(entry.event, entry.per_thread ? cudaStreamLegacy : entry.stream) !=
+        cudaSuccess) {
+      // The stream is gone (destroyed after its last free, which CUDA allows): wait for the
+      // whole device instead, after which its blocks are idle.
+      gpumem::detail::cuda_calls::clear_last_error();
+      GPUMEM_CUDA_TRY(gpumem::detail::cuda_calls::device_synchronize());
+      return;
+    }
 #ifdef GPUMEM_PRELOAD_BUILD
     // In the shim, cudaMalloc and cudaFree (no stream) use the cudaStreamLegacy handle: their
     // memory must be idle for every stream once the call returns, so the host waits.

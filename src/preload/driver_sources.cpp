@@ -1,6 +1,8 @@
 #include "preload/driver_sources.hpp"
 
+#include <mutex>
 #include <string>
+#include <unordered_set>
 
 #include "gpumem/error.hpp"
 #include "gpumem/mr/device_memory_resource.hpp"
@@ -10,6 +12,32 @@ namespace gpumem::preload {
 namespace {
 
 const driver::driver_entry_points& cu() { return real_driver().legacy; }
+
+/// Every allocation the sources hold, so a pass-through free can refuse to free one.
+class stack_memory_set {
+ public:
+  void add(const void* pointer) {
+    std::lock_guard lock(mutex_);
+    pointers_.insert(pointer);
+  }
+  void remove(const void* pointer) {
+    std::lock_guard lock(mutex_);
+    pointers_.erase(pointer);
+  }
+  bool contains(const void* pointer) {
+    std::lock_guard lock(mutex_);
+    return pointers_.contains(pointer);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_set<const void*> pointers_;
+};
+
+stack_memory_set& stack_memory() {
+  static auto* set = new stack_memory_set();  // never destroyed: used until the process ends
+  return *set;
+}
 
 [[noreturn]] void throw_allocation_failure(CUresult status, std::size_t bytes, const char* what) {
   const char* name = nullptr;
@@ -27,9 +55,11 @@ class driver_device_memory final : public mr::device_memory_resource {
     if (const CUresult status = cu().mem_alloc(&pointer, bytes); status != CUDA_SUCCESS) {
       throw_allocation_failure(status, bytes, "cuMemAlloc");
     }
+    stack_memory().add(reinterpret_cast<void*>(pointer));
     return reinterpret_cast<void*>(pointer);
   }
   void do_deallocate(void* ptr, std::size_t, cuda_stream_view) noexcept override {
+    stack_memory().remove(ptr);
     (void)cu().mem_free(reinterpret_cast<CUdeviceptr>(ptr));
   }
 };
@@ -41,9 +71,11 @@ class driver_managed_memory final : public mr::device_memory_resource {
     if (const CUresult status = cu().mem_alloc_managed(&pointer, bytes, CU_MEM_ATTACH_GLOBAL); status != CUDA_SUCCESS) {
       throw_allocation_failure(status, bytes, "cuMemAllocManaged");
     }
+    stack_memory().add(reinterpret_cast<void*>(pointer));
     return reinterpret_cast<void*>(pointer);
   }
   void do_deallocate(void* ptr, std::size_t, cuda_stream_view) noexcept override {
+    stack_memory().remove(ptr);
     (void)cu().mem_free(reinterpret_cast<CUdeviceptr>(ptr));
   }
 };
@@ -81,9 +113,11 @@ class driver_async_pool final : public mr::device_memory_resource {
         status != CUDA_SUCCESS) {
       throw_allocation_failure(status, bytes, "cuMemAllocFromPoolAsync");
     }
+    stack_memory().add(reinterpret_cast<void*>(pointer));
     return reinterpret_cast<void*>(pointer);
   }
   void do_deallocate(void* ptr, std::size_t, cuda_stream_view stream) noexcept override {
+    stack_memory().remove(ptr);
     (void)cu().mem_free_async(reinterpret_cast<CUdeviceptr>(ptr), stream.value());
   }
 
@@ -102,6 +136,14 @@ std::size_t share_of(const config::resolved_layer& layer, std::string_view key, 
 }
 
 }  // namespace
+
+bool is_stack_memory(const void* pointer) noexcept {
+  try {
+    return stack_memory().contains(pointer);
+  } catch (...) {
+    return false;
+  }
+}
 
 config::source_factory driver_sources(int device, std::uint64_t device_total_bytes) {
   return [device, device_total_bytes](const config::resolved_layer& layer) -> std::unique_ptr<mr::device_memory_resource> {

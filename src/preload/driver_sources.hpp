@@ -6,6 +6,10 @@
 
 namespace gpumem::preload {
 
+/// Whether `pointer` is the start of memory a stack took from the driver (a slab): freeing it
+/// behind the shim's back (a double free that reaches CUDA) must not give it away.
+bool is_stack_memory(const void* pointer) noexcept;
+
 /// Makes the source layers (cuda, cuda_async, managed) of `device`, whose memory is
 /// `device_total_bytes` (for shares).
 config::source_factory driver_sources(int device, std::uint64_t device_total_bytes);

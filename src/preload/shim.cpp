@@ -341,7 +341,12 @@ answer deallocate(void* pointer, request_kind kind, CUstream stream, bool per_th
   if (pointer == nullptr) return answer::pass_through();
   shim_state& state = shim();
   const std::optional<allocation_record> record = state.registry().take(pointer);
-  if (!record) return answer::pass_through();  // not the shim's: CUDA frees it (or says why not)
+  if (!record) {
+    // Not handed out by the shim. The start of one of its slabs (a block freed twice, say)
+    // is refused as CUDA refuses a double free; anything else is CUDA's to free.
+    if (is_stack_memory(pointer)) return answer::failed(CUDA_ERROR_INVALID_VALUE);
+    return answer::pass_through();
+  }
   // At exit, CUDA is being torn down: the driver reclaims the memory with the context.
   if (state.shutting_down()) return answer::served(nullptr);
   device_state* device = state.device(record->device);

@@ -1,0 +1,45 @@
+# The shim, run under LD_PRELOAD over programs built as users build them.
+function(gpumem_preload_test name platform target)
+  cmake_parse_arguments(arg "" "" "ARGS;ENVIRONMENT" ${ARGN})
+  set(command ${target})
+  if(platform STREQUAL "gpu" AND NOT TARGET ${target})
+    set(command ${target})
+  endif()
+  gpumem_add_platform_test(${platform}.${name} ${platform} COMMAND ${command} ${arg_ARGS}
+    ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:gpumem_preload>" ${arg_ENVIRONMENT})
+endfunction()
+
+add_executable(test_preload_runtime preload/test_preload_runtime.cpp)
+target_link_libraries(test_preload_runtime PRIVATE gpumem_test_support CUDA::cudart CUDA::toolkit)
+gpumem_target_defaults(test_preload_runtime)
+
+add_executable(test_preload_driver preload/test_preload_driver.cpp)
+target_link_libraries(test_preload_driver PRIVATE gpumem_test_support gpumem_driver_entry_points)
+gpumem_target_defaults(test_preload_driver)
+
+add_executable(preload_exit_program preload/exit_program.cpp)
+target_link_libraries(preload_exit_program PRIVATE CUDA::cudart)
+gpumem_target_defaults(preload_exit_program)
+
+foreach(platform sim gpu)
+  gpumem_preload_test(preload_runtime ${platform} test_preload_runtime
+    ARGS "--gtest_filter=-*BypassSize*:*Limit*")
+  gpumem_preload_test(preload_runtime_bypass ${platform} test_preload_runtime
+    ARGS "--gtest_filter=*BypassSize*" ENVIRONMENT GPUMEM_BYPASS_ABOVE=1MiB)
+  gpumem_preload_test(preload_runtime_limit ${platform} test_preload_runtime
+    ARGS "--gtest_filter=*Limit*" ENVIRONMENT GPUMEM_STACK=limit,pool,cuda GPUMEM_LIMIT_SIZE=64MiB)
+  gpumem_preload_test(preload_driver ${platform} test_preload_driver)
+endforeach()
+gpumem_preload_test(preload_exit sim preload_exit_program ENVIRONMENT GPUMEM_REPORT=text)
+set_tests_properties(sim.preload_exit PROPERTIES
+  PASS_REGULAR_EXPRESSION "exit_program: done.*gpumem report.*allocations served 2")
+gpumem_add_platform_test(gpu.preload_exit gpu COMMAND gpu_or_skip $<TARGET_FILE:preload_exit_program>
+  ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:gpumem_preload>" GPUMEM_REPORT=text)
+set_tests_properties(gpu.preload_exit PROPERTIES PASS_REGULAR_EXPRESSION "exit_program: done.*gpumem report.*allocations served 2|SKIPPED")
+gpumem_preload_test(preload_invalid_config sim preload_exit_program ENVIRONMENT GPUMEM_STACK=pool)
+set_tests_properties(sim.preload_invalid_config PROPERTIES WILL_FAIL FALSE
+  PASS_REGULAR_EXPRESSION "gpumem: GPUMEM_STACK.*no memory source.*stopping")
+gpumem_preload_test(preload_invalid_config_warn sim preload_exit_program
+  ENVIRONMENT GPUMEM_STACK=pool GPUMEM_ON_ERROR=warn)
+set_tests_properties(sim.preload_invalid_config_warn PROPERTIES
+  PASS_REGULAR_EXPRESSION "runs? on plain CUDA|goes to CUDA unchanged.*exit_program: done|exit_program: done")

@@ -1,0 +1,184 @@
+// A program linked with the shared CUDA runtime, run under libgpumem_preload.so (ctest sets
+// LD_PRELOAD and the GPUMEM_* variables each test names). On the simulator and on the GPU.
+// Sub-allocation is seen through CUDA itself: cuMemGetAddressRange reports the allocation a
+// pointer lies in, which for a pooled block is the pool's slab, not the block.
+
+#include <cuda.h>
+#include <cuda_runtime_api.h>
+#include <dlfcn.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "cuda_platform.hpp"
+
+namespace {
+
+namespace simulator = gpumem::test::simulator;
+constexpr std::size_t kMiB = std::size_t{1} << 20;
+
+/// The start and size of the CUDA allocation that holds `pointer`.
+std::pair<void*, std::size_t> allocation_range(void* pointer) {
+  using range_function = CUresult (*)(CUdeviceptr*, size_t*, CUdeviceptr);
+  static auto* range = [] {
+    void* function = nullptr;
+    cudaDriverEntryPointQueryResult status{};
+    (void)cudaGetDriverEntryPointByVersion("cuMemGetAddressRange", &function, 13000, cudaEnableDefault, &status);
+    return reinterpret_cast<range_function>(function);
+  }();
+  CUdeviceptr base = 0;
+  size_t size = 0;
+  if (range == nullptr || range(&base, &size, reinterpret_cast<CUdeviceptr>(pointer)) != CUDA_SUCCESS) return {nullptr, 0};
+  return {reinterpret_cast<void*>(base), size};
+}
+
+bool preloaded() { return dlsym(RTLD_DEFAULT, "gpumem_preload_version") != nullptr; }
+
+class Preload : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(preloaded()) << "run this program with LD_PRELOAD=libgpumem_preload.so"; }
+};
+
+TEST_F(Preload, CudaMallocIsServedFromTheStack) {
+  void* first = nullptr;
+  void* second = nullptr;
+  ASSERT_EQ(cudaMalloc(&first, 1000), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(&second, 1000), cudaSuccess);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(second) % 256, 0U);
+  // Both blocks lie in one larger allocation: a slab of the pool.
+  const auto [base, size] = allocation_range(second);
+  EXPECT_NE(base, second);
+  EXPECT_GT(size, 2000U);
+  EXPECT_EQ(allocation_range(first).first, base);
+  std::vector<int> data(250, 7);
+  ASSERT_EQ(cudaMemcpy(second, data.data(), 1000, cudaMemcpyHostToDevice), cudaSuccess);
+  std::vector<int> back(250);
+  ASSERT_EQ(cudaMemcpy(back.data(), second, 1000, cudaMemcpyDeviceToHost), cudaSuccess);
+  EXPECT_EQ(back, data);
+  EXPECT_EQ(cudaFree(first), cudaSuccess);
+  EXPECT_EQ(cudaFree(second), cudaSuccess);
+}
+
+TEST_F(Preload, SimulatorSeesOneSlabForManyAllocations) {
+  GPUMEM_REQUIRE_SIMULATOR();
+  std::vector<void*> warm(1);
+  ASSERT_EQ(cudaMalloc(&warm[0], 256), cudaSuccess);  // the stack exists now
+  simulator::reset_call_counts();
+  for (int i = 0; i < 100; ++i) {
+    void* block = nullptr;
+    ASSERT_EQ(cudaMalloc(&block, 4096), cudaSuccess);
+    ASSERT_EQ(cudaFree(block), cudaSuccess);
+  }
+  EXPECT_LE(simulator::call_count("cuMemAlloc_v2"), 1U);  // at most one new slab
+  EXPECT_EQ(simulator::call_count("cuMemFree_v2"), 0U);
+  EXPECT_EQ(cudaFree(warm[0]), cudaSuccess);
+}
+
+TEST_F(Preload, FreedMemoryIsNotReusedBeforeADeviceBarrier) {
+  // The default free policy (quarantine): a block freed with cudaFree may still be read by a
+  // kernel on a non-blocking stream; it is not handed out again until the device is idle.
+  void* first = nullptr;
+  ASSERT_EQ(cudaMalloc(&first, 8192), cudaSuccess);
+  ASSERT_EQ(cudaFree(first), cudaSuccess);
+  void* second = nullptr;
+  ASSERT_EQ(cudaMalloc(&second, 8192), cudaSuccess);
+  EXPECT_NE(second, first);
+  EXPECT_EQ(cudaFree(second), cudaSuccess);
+}
+
+TEST_F(Preload, StreamOrderedBlocksAreReusedOnTheirStream) {
+  cudaStream_t stream = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  void* first = nullptr;
+  ASSERT_EQ(cudaMallocAsync(&first, 65536, stream), cudaSuccess);
+  EXPECT_NE(allocation_range(first).first, nullptr);
+  ASSERT_EQ(cudaFreeAsync(first, stream), cudaSuccess);
+  void* second = nullptr;
+  ASSERT_EQ(cudaMallocAsync(&second, 65536, stream), cudaSuccess);
+  EXPECT_EQ(second, first);
+  ASSERT_EQ(cudaFreeAsync(second, stream), cudaSuccess);
+  ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+  EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
+}
+
+TEST_F(Preload, FreesOfForeignPointersGoToCuda) {
+  EXPECT_EQ(cudaFree(nullptr), cudaSuccess);
+  std::vector<char> host(4096);
+  EXPECT_EQ(cudaFree(host.data()), cudaErrorInvalidValue);
+  (void)cudaGetLastError();
+}
+
+TEST_F(Preload, DoubleFreeIsRefusedAndTheStackSurvives) {
+  void* block = nullptr;
+  ASSERT_EQ(cudaMalloc(&block, 4096), cudaSuccess);
+  ASSERT_EQ(cudaFree(block), cudaSuccess);
+  EXPECT_EQ(cudaFree(block), cudaErrorInvalidValue);
+  (void)cudaGetLastError();
+  void* again = nullptr;
+  ASSERT_EQ(cudaMalloc(&again, 4096), cudaSuccess);
+  ASSERT_EQ(cudaMemset(again, 0, 4096), cudaSuccess);
+  EXPECT_EQ(cudaFree(again), cudaSuccess);
+}
+
+TEST_F(Preload, MemoryInfoCountsWhatThePoolHoldsAsFree) {
+  size_t free_before = 0;
+  size_t total = 0;
+  void* warm = nullptr;
+  ASSERT_EQ(cudaMalloc(&warm, 256), cudaSuccess);
+  ASSERT_EQ(cudaMemGetInfo(&free_before, &total), cudaSuccess);
+  void* block = nullptr;
+  ASSERT_EQ(cudaMalloc(&block, 64 * kMiB), cudaSuccess);
+  ASSERT_EQ(cudaFree(block), cudaSuccess);
+  size_t free_after = 0;
+  ASSERT_EQ(cudaMemGetInfo(&free_after, &total), cudaSuccess);
+  // The pool keeps the 64 MiB, but they are free for the program.
+  EXPECT_GE(free_after + 4 * kMiB, free_before);
+  size_t only_total = 0;
+  EXPECT_EQ(cudaMemGetInfo(nullptr, &only_total), cudaSuccess);
+  EXPECT_EQ(only_total, total);
+  EXPECT_EQ(cudaFree(warm), cudaSuccess);
+}
+
+// --- tests run with their own GPUMEM_* variables (ctest runs each alone)
+
+TEST_F(Preload, BypassSizeGoesToCuda) {  // GPUMEM_BYPASS_ABOVE=1MiB
+  void* large = nullptr;
+  ASSERT_EQ(cudaMalloc(&large, 2 * kMiB), cudaSuccess);
+  const auto [base, size] = allocation_range(large);
+  EXPECT_EQ(base, large);
+  EXPECT_GE(size, 2 * kMiB);
+  EXPECT_EQ(cudaFree(large), cudaSuccess);
+}
+
+TEST_F(Preload, LimitIsTheTotalAndOutOfMemoryIsCudasCode) {  // GPUMEM_STACK=limit,pool,cuda GPUMEM_LIMIT_SIZE=64MiB
+  size_t free_bytes = 0;
+  size_t total = 0;
+  void* warm = nullptr;
+  ASSERT_EQ(cudaMalloc(&warm, 256), cudaSuccess);
+  ASSERT_EQ(cudaMemGetInfo(&free_bytes, &total), cudaSuccess);
+  EXPECT_EQ(total, 64 * kMiB);
+  EXPECT_LE(free_bytes, 64 * kMiB);
+  void* block = nullptr;
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(cudaMalloc(&block, 128 * kMiB), cudaErrorMemoryAllocation);
+  const std::string said = testing::internal::GetCapturedStderr();
+  EXPECT_NE(said.find("gpumem: out of memory on device 0: 134217728 bytes requested"), std::string::npos) << said;
+  EXPECT_NE(said.find("largest free block"), std::string::npos) << said;
+  EXPECT_EQ(cudaFree(warm), cudaSuccess);
+}
+
+TEST_F(Preload, CapturedAllocationsGoToCuda) {
+  cudaStream_t stream = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeRelaxed), cudaSuccess);
+  void* captured = nullptr;
+  ASSERT_EQ(cudaMallocAsync(&captured, 4096, stream), cudaSuccess);
+  ASSERT_EQ(cudaFreeAsync(captured, stream), cudaSuccess);
+  cudaGraph_t graph = nullptr;
+  ASSERT_EQ(cudaStreamEndCapture(stream, &graph), cudaSuccess);  // nothing synchronized
+  EXPECT_EQ(cudaGraphDestroy(graph), cudaSuccess);
+  EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
+}
+
+}  // namespace
