@@ -43,3 +43,29 @@ gpumem_preload_test(preload_invalid_config_warn sim preload_exit_program
   ENVIRONMENT GPUMEM_STACK=pool GPUMEM_ON_ERROR=warn)
 set_tests_properties(sim.preload_invalid_config_warn PROPERTIES
   PASS_REGULAR_EXPRESSION "runs? on plain CUDA|goes to CUDA unchanged.*exit_program: done|exit_program: done")
+
+# On the GPU: a program built the way nvcc builds by default (static CUDA runtime), reached
+# only through the driver level, and the non-blocking-stream free hazard under each policy.
+add_executable(runtime_smoke_static programs/runtime_smoke.cu)
+set_target_properties(runtime_smoke_static PROPERTIES CUDA_RUNTIME_LIBRARY Static)
+gpumem_target_defaults(runtime_smoke_static)
+gpumem_add_platform_test(gpu.preload_static_runtime gpu
+  COMMAND gpu_or_skip $<TARGET_FILE:runtime_smoke_static> --launch-kernel
+  ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:gpumem_preload>" GPUMEM_REPORT=text)
+set_tests_properties(gpu.preload_static_runtime PROPERTIES
+  PASS_REGULAR_EXPRESSION "allocations served [1-9]|SKIPPED" FAIL_REGULAR_EXPRESSION "allocations served 0")
+
+add_executable(free_hazard programs/free_hazard.cu)
+set_target_properties(free_hazard PROPERTIES CUDA_RUNTIME_LIBRARY Shared)
+gpumem_target_defaults(free_hazard)
+foreach(policy quarantine synchronize)
+  gpumem_add_platform_test(gpu.preload_free_hazard_${policy} gpu COMMAND gpu_or_skip $<TARGET_FILE:free_hazard>
+    ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:gpumem_preload>" GPUMEM_FREE_POLICY=${policy} GPUMEM_REPORT=text)
+endforeach()
+# The unsafe policy opens the hazard, and the program sees it: it must report corruption
+# there, which shows it would catch a policy that lets freed memory be reused too early.
+gpumem_add_platform_test(gpu.preload_free_hazard_unsafe_is_caught gpu
+  COMMAND gpu_or_skip $<TARGET_FILE:free_hazard>
+  ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:gpumem_preload>" GPUMEM_FREE_POLICY=stream_ordered)
+set_tests_properties(gpu.preload_free_hazard_unsafe_is_caught PROPERTIES
+  PASS_REGULAR_EXPRESSION "free_hazard: CORRUPTION|SKIPPED")

@@ -2,8 +2,9 @@
 #   cmake -DGPUMEM=<gpumem> -DFILE=<file.toml> -DEXPECT=valid -P check_file.cmake
 #     exit status 0, "valid" last, and every `stack = [...]` of the file printed as a resolved
 #     stack whose layers come from that file, in that order;
-#   cmake -DGPUMEM=<gpumem> -DFILE=<file.toml> -DEXPECT=invalid -DMESSAGE=<text> -P check_file.cmake
-#     exit status not 0, MESSAGE on stderr (not stdout), "not valid" last.
+#   cmake -DGPUMEM=<gpumem> -DFILE=<file.toml> -DEXPECT=invalid -DMESSAGES=<text>|<text>... -P check_file.cmake
+#     exit status not 0, each text on stderr (not stdout), "not valid" last. The texts are
+#     separated by | (a ; would split the test's command line).
 foreach(required GPUMEM FILE EXPECT)
   if(NOT DEFINED ${required})
     message(FATAL_ERROR "check_file.cmake needs -D${required}=...")
@@ -17,15 +18,18 @@ if(EXPECT STREQUAL "invalid")
   if(status EQUAL 0)
     message(FATAL_ERROR "a malformed file passed\n${shown}")
   endif()
-  string(FIND "${err}" "${MESSAGE}" on_stderr)
-  string(FIND "${out}" "${MESSAGE}" on_stdout)
-  if(on_stderr EQUAL -1 OR NOT on_stdout EQUAL -1)
-    message(FATAL_ERROR "expected on stderr only: ${MESSAGE}\n${shown}")
-  endif()
+  string(REPLACE "|" ";" texts "${MESSAGES}")
+  foreach(text IN LISTS texts)
+    string(FIND "${err}" "${text}" on_stderr)
+    string(FIND "${out}" "${text}" on_stdout)
+    if(on_stderr EQUAL -1 OR NOT on_stdout EQUAL -1)
+      message(FATAL_ERROR "expected on stderr only: ${text}\n${shown}")
+    endif()
+  endforeach()
   if(NOT out MATCHES "\nnot valid\n$")
     message(FATAL_ERROR "the last line is not 'not valid'\n${shown}")
   endif()
-  message(STATUS "not valid, as expected: ${MESSAGE}")
+  message(STATUS "not valid, as expected: ${MESSAGES}")
   return()
 endif()
 
