@@ -7,7 +7,10 @@
 namespace gpumem::driver {
 namespace {
 
-constexpr int kRuntimeCudaVersion = 13000;
+// The ABI of every entry point in the table is the one cuda.h declares without a version
+// suffix macro, as of CUDA 12.8. CUDA 13.0 added new ABIs under old names (cuCtxGetDevice_v2
+// and cuCtxSynchronize_v2 take a context): asking for 13000 would hand those out.
+constexpr int kRuntimeCudaVersion = 12080;
 
 class entry_point_resolver {
  public:

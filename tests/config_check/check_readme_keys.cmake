@@ -1,5 +1,6 @@
 # README.md holds, between its "gpumem keys" markers, exactly what `gpumem keys` prints.
 #   cmake -DGPUMEM=<gpumem> -DREADME=<README.md> -P check_readme_keys.cmake
+cmake_policy(SET CMP0007 NEW)  # empty lines are lines
 execute_process(COMMAND "${GPUMEM}" keys RESULT_VARIABLE status OUTPUT_VARIABLE table ERROR_VARIABLE err)
 if(NOT status EQUAL 0 OR table STREQUAL "")
   message(FATAL_ERROR "gpumem keys failed (${status}): ${err}")
@@ -25,7 +26,9 @@ if(NOT held STREQUAL table)
   list(LENGTH held_lines held_count)
   set(index 0)
   set(readme_line "(nothing)")
+  set(table_line "(nothing)")
   foreach(line IN LISTS table_lines)
+    set(table_line "${line}")
     if(index GREATER_EQUAL held_count)
       set(readme_line "(nothing)")
       break()
@@ -37,7 +40,7 @@ if(NOT held STREQUAL table)
     math(EXPR index "${index} + 1")
   endforeach()
   message(FATAL_ERROR "README.md's table of keys differs from `gpumem keys` (line ${index} of the table):\n"
-                      "  gpumem keys: ${line}\n  README.md:   ${readme_line}\n"
+                      "  gpumem keys: ${table_line}\n  README.md:   ${readme_line}\n"
                       "Paste the output of `gpumem keys` between the markers.")
 endif()
 message(STATUS "README.md holds the table `gpumem keys` prints")

@@ -29,6 +29,7 @@ class Configuration : public ::testing::Test {
     std::string pattern = (std::filesystem::temp_directory_path() / "gpumem-config-XXXXXX").string();
     ASSERT_NE(mkdtemp(pattern.data()), nullptr);
     folder_ = pattern;
+    path_ = (folder_ / "gpumem.toml").string();
   }
   void TearDown() override {
     std::error_code ignored;
@@ -42,14 +43,14 @@ class Configuration : public ::testing::Test {
     return path;
   }
 
-  /// Loads `text` written as `name`, with `env`.
-  configuration load(const std::string& text, const environment& env = {}, const std::string& name = "gpumem.toml") {
-    path_ = write(name, text);
+  /// Loads `text`, written to path_, with `env`.
+  configuration load(const std::string& text, const environment& env = {}) const {
+    write("gpumem.toml", text);
     return configuration::load(path_, env);
   }
 
   std::filesystem::path folder_;
-  std::string path_;  ///< the last file load() wrote
+  std::string path_;  ///< the file load() writes
 };
 
 configuration load_environment(const environment& env) { return configuration::load(std::nullopt, env); }
