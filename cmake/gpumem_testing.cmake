@@ -11,6 +11,10 @@ function(gpumem_add_platform_test name platform)
     ENVIRONMENT "GPUMEM_TEST_TARGET=${platform};${arg_ENVIRONMENT}"
     SKIP_RETURN_CODE 77
     TIMEOUT 600)
+  if(platform STREQUAL "gpu")
+    # One GPU test at a time: tests that fill or exhaust device memory must not starve others.
+    set_tests_properties(${name} PROPERTIES RESOURCE_LOCK gpu_device)
+  endif()
   if(platform STREQUAL "sim")
     set_tests_properties(${name} PROPERTIES
       ENVIRONMENT_MODIFICATION "LD_LIBRARY_PATH=path_list_prepend:${GPUMEM_SIMULATOR_DIR}")

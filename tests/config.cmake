@@ -25,7 +25,8 @@ foreach(file IN LISTS gpumem_ready_configurations)
   add_test(NAME unit.check_config_${name}
            COMMAND ${CMAKE_COMMAND} -DGPUMEM=$<TARGET_FILE:gpumem_command> -DFILE=${file} -DEXPECT=valid
                    -P ${CMAKE_CURRENT_SOURCE_DIR}/config_check/check_file.cmake)
-  set_tests_properties(unit.check_config_${name} PROPERTIES LABELS unit TIMEOUT 600)
+  # No device, even on a GPU machine: the unit label calls no CUDA device.
+  set_tests_properties(unit.check_config_${name} PROPERTIES LABELS unit TIMEOUT 600 ENVIRONMENT "CUDA_VISIBLE_DEVICES=")
 
   # The first layer of the file's first stack, printed as layer 1 on device 1, then "valid".
   file(STRINGS "${file}" stack_line REGEX "^stack *= *\\[" LIMIT_COUNT 1)
