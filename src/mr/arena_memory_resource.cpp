@@ -23,6 +23,7 @@
 #include "gpumem/detail/error_macros.hpp"
 #include "gpumem/detail/spin_lock.hpp"
 #include "gpumem/mr/pool_memory_resource.hpp"
+#include "mr/stream_retirement.hpp"
 
 namespace gpumem::mr::detail {
 namespace {
@@ -34,6 +35,7 @@ struct alignas(64) local_arena {
 
   gpumem::detail::spin_lock mutex;
   const cudaStream_t stream;
+  std::atomic<bool> retired{false};  ///< its stream was destroyed: no new work comes here
   const std::thread::id thread;  ///< for the per-thread default stream only
   core::segregated_free_index index;
   core::coalescing_heap heap{CUDA_ALLOCATION_ALIGNMENT};
@@ -51,6 +53,7 @@ std::atomic<std::uint64_t> next_resource_id{1};
 /// The arena the calling thread used last, per thread: most threads use one resource and one stream.
 struct cached_arena {
   std::uint64_t resource_id = 0;
+  std::uint64_t generation = 0;
   cudaStream_t stream = nullptr;
   local_arena* arena = nullptr;
 };
@@ -73,13 +76,27 @@ struct arena_resource_core::state_type {
   mutable std::shared_mutex arenas_mutex;
   std::vector<std::unique_ptr<local_arena>> arenas;
   std::atomic<std::size_t> large_bytes{0};
+  /// Bumped when a stream is retired, so thread-local caches of arenas look again.
+  std::atomic<std::uint64_t> generation{0};
+  stream_retirement_subscription retirement{[this](cudaStream_t stream) {
+    std::unique_lock lock(arenas_mutex);
+    for (const auto& arena : arenas) {
+      if (arena->stream == stream) arena->retired.store(true);
+    }
+    generation.fetch_add(1);
+  }};
 };
 
 local_arena& arena_resource_core::state_type::arena_for(cuda_stream_view stream) {
   const cudaStream_t handle = stream.value();
-  if (last_arena.resource_id == id && last_arena.stream == handle) return *last_arena.arena;
+  const std::uint64_t now = generation.load(std::memory_order_relaxed);
+  if (last_arena.resource_id == id && last_arena.stream == handle && last_arena.generation == now) {
+    return *last_arena.arena;
+  }
   const std::thread::id thread = handle == cudaStreamPerThread ? std::this_thread::get_id() : std::thread::id{};
-  const auto matches = [&](const auto& arena) { return arena->stream == handle && arena->thread == thread; };
+  const auto matches = [&](const auto& arena) {
+    return !arena->retired.load() && arena->stream == handle && arena->thread == thread;
+  };
   local_arena* found = nullptr;
   {
     std::shared_lock lock(arenas_mutex);
@@ -91,7 +108,7 @@ local_arena& arena_resource_core::state_type::arena_for(cuda_stream_view stream)
     const auto it = std::find_if(arenas.begin(), arenas.end(), matches);
     found = it != arenas.end() ? it->get() : arenas.emplace_back(std::make_unique<local_arena>(handle, thread)).get();
   }
-  last_arena = cached_arena{id, handle, found};
+  last_arena = cached_arena{id, now, handle, found};
   return *found;
 }
 

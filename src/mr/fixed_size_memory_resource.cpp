@@ -19,6 +19,7 @@
 #include "gpumem/detail/error_macros.hpp"
 #include "gpumem/detail/spin_lock.hpp"
 #include "mr/stream_ordered_free_lists.hpp"
+#include "mr/stream_retirement.hpp"
 
 namespace gpumem::mr::detail {
 namespace {
@@ -67,6 +68,11 @@ struct fixed_size_resource_core::state_type {
   /// The chunks' addresses, ascending (to give them back, and to recognise our blocks).
   std::vector<std::uintptr_t> chunks;
   std::atomic<int> foreign_free_reports{0};
+  /// Last: unsubscribed before the lists it reaches are destroyed.
+  stream_retirement_subscription retirement{[this](cudaStream_t stream) {
+    std::lock_guard lock(mutex);
+    streams.retire(stream);
+  }};
 };
 
 namespace {

@@ -16,6 +16,7 @@
 #include "core/recent_free_cache.hpp"
 #include "core/segregated_free_index.hpp"
 #include "mr/stream_ordered_free_lists.hpp"
+#include "mr/stream_retirement.hpp"
 
 namespace gpumem::mr::detail {
 namespace {
@@ -43,6 +44,11 @@ struct pool_resource_core::state_type {
   core::coalescing_heap heap;
   stream_ordered_free_lists<stream_free_blocks> streams;
   std::atomic<int> unknown_free_reports{0};
+  /// Unsubscribed before the lists it reaches are destroyed (members go in reverse order).
+  stream_retirement_subscription retirement{[this](cudaStream_t stream) {
+    std::lock_guard lock(mutex);
+    streams.retire(stream);
+  }};
 
   /// Frees the recently freed blocks of a stream the normal way (merged into its index).
   void drain_recent(stream_free_blocks& blocks) noexcept {

@@ -44,6 +44,7 @@ class stream_ordered_free_lists {
     bool per_thread;
     FreeList free_blocks;
     cudaEvent_t event = nullptr;
+    bool retired = false;  ///< the stream was destroyed; `event` marks the end of its work
   };
 
   stream_ordered_free_lists() = default;
@@ -60,14 +61,14 @@ class stream_ordered_free_lists {
 
   /// The entry of `stream`, created on first use.
   stream_entry& entry_for(cuda_stream_view stream) {
-    if (last_ != nullptr && last_->stream == stream.value() &&
+    if (last_ != nullptr && !last_->retired && last_->stream == stream.value() &&
         (!last_->per_thread || last_->thread == std::this_thread::get_id())) {
       return *last_;
     }
     const bool per_thread = stream.value() == cudaStreamPerThread;
     const std::thread::id thread = per_thread ? std::this_thread::get_id() : std::thread::id{};
     for (const auto& entry : entries_) {
-      if (entry->stream == stream.value() && entry->thread == thread) {
+      if (!entry->retired && entry->stream == stream.value() && entry->thread == thread) {
         last_ = entry.get();
         return *last_;
       }
@@ -86,6 +87,10 @@ class stream_ordered_free_lists {
    * stream had before its blocks were freed. @throws gpumem::cuda_error on a CUDA failure
    */
   void order_after(stream_entry& entry, cuda_stream_view waiter) {
+    if (entry.retired) {
+      wait(entry, waiter);
+      return;
+    }
     if (entry.event == nullptr) entry.event = make_event();
     // Recording now covers every free made on the stream so far (see the class comment for
     // the per-thread default stream).
@@ -97,6 +102,30 @@ class stream_ordered_free_lists {
       GPUMEM_CUDA_TRY(gpumem::detail::cuda_calls::device_synchronize());
       return;
     }
+    wait(entry, waiter);
+  }
+
+  /**
+   * @brief `stream` is about to be destroyed: records its entry's event on it while it is
+   * still valid, and forgets the handle (a new stream may get the same one). Its blocks stay,
+   * ordered by that event. Does nothing when the stream has no entry.
+   */
+  void retire(cudaStream_t stream) {
+    for (const auto& entry : entries_) {
+      if (entry->retired || entry->per_thread || entry->stream != stream) continue;
+      if (entry->event == nullptr) entry->event = make_event();
+      GPUMEM_CUDA_TRY(gpumem::detail::cuda_calls::event_record(entry->event, stream));
+      entry->retired = true;
+      if (last_ == entry.get()) last_ = nullptr;
+    }
+  }
+
+  /// Every entry.
+  [[nodiscard]] const std::vector<std::unique_ptr<stream_entry>>& entries() const noexcept { return entries_; }
+
+ private:
+  /// Makes `waiter` wait for `entry`'s recorded event.
+  static void wait(stream_entry& entry, cuda_stream_view waiter) {
 #ifdef GPUMEM_PRELOAD_BUILD
     // In the shim, cudaMalloc and cudaFree (no stream) use the cudaStreamLegacy handle: their
     // memory must be idle for every stream once the call returns, so the host waits.
@@ -108,10 +137,6 @@ class stream_ordered_free_lists {
     GPUMEM_CUDA_TRY(gpumem::detail::cuda_calls::stream_wait_event(waiter.value(), entry.event));
   }
 
-  /// Every entry.
-  [[nodiscard]] const std::vector<std::unique_ptr<stream_entry>>& entries() const noexcept { return entries_; }
-
- private:
   static cudaEvent_t make_event() {
     cudaEvent_t event = nullptr;
     GPUMEM_CUDA_TRY(gpumem::detail::cuda_calls::event_create(&event));

@@ -11,6 +11,7 @@
 #include "gpumem/aligned.hpp"
 #include "preload/real_driver.hpp"
 #include "preload/real_symbols.hpp"
+#include "mr/stream_retirement.hpp"
 #include "preload/shim.hpp"
 
 #undef cuGetProcAddress
@@ -126,6 +127,16 @@ GPUMEM_PRELOAD_EXPORT CUresult cuMemFreeAsync_ptsz(CUdeviceptr pointer, CUstream
   return free_async(pointer, stream, true);
 }
 
+GPUMEM_PRELOAD_EXPORT CUresult cuStreamDestroy_v2(CUstream stream) {
+  // The stacks record their last event on the stream while it is still valid.
+  if (!gpumem::preload::in_pass_through() && gpumem::preload::real_driver().loaded) {
+    gpumem::preload::pass_through_scope scope;
+    gpumem::mr::detail::stream_retirement::retire(stream);
+  }
+  gpumem::preload::pass_through_scope scope;
+  return real_legacy().stream_destroy(stream);
+}
+
 GPUMEM_PRELOAD_EXPORT CUresult cuMemGetInfo_v2(size_t* free_bytes, size_t* total_bytes) {
   std::size_t free_now = 0;
   std::size_t total = 0;
@@ -157,6 +168,7 @@ void* wrapper_for(void* function) {
   if (is(legacy.mem_free_async)) return reinterpret_cast<void*>(&cuMemFreeAsync);
   if (is(per_thread.mem_alloc_async)) return reinterpret_cast<void*>(&cuMemAllocAsync_ptsz);
   if (is(per_thread.mem_free_async)) return reinterpret_cast<void*>(&cuMemFreeAsync_ptsz);
+  if (is(legacy.stream_destroy)) return reinterpret_cast<void*>(&cuStreamDestroy_v2);
   if (is(legacy.get_proc_address)) return reinterpret_cast<void*>(&cuGetProcAddress_v2);
   if (is(gpumem::preload::real_get_proc_address_v1())) return reinterpret_cast<void*>(&cuGetProcAddress);
   return function;
@@ -167,7 +179,7 @@ bool served_name(const char* symbol) {
   static constexpr const char* kNames[] = {
       "cuGetProcAddress", "cuGetProcAddress_v2", "cuMemAlloc_v2",       "cuMemFree_v2",
       "cuMemAllocManaged", "cuMemAllocPitch_v2", "cuMemGetInfo_v2",     "cuMemAllocAsync",
-      "cuMemFreeAsync",   "cuMemAllocAsync_ptsz", "cuMemFreeAsync_ptsz",
+      "cuMemFreeAsync",   "cuMemAllocAsync_ptsz", "cuMemFreeAsync_ptsz", "cuStreamDestroy_v2",
   };
   if (symbol == nullptr || symbol[0] != 'c' || symbol[1] != 'u') return false;
   for (const char* name : kNames) {

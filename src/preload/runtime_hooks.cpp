@@ -3,6 +3,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include "mr/stream_retirement.hpp"
 #include "preload/real_driver.hpp"
 #include "preload/real_symbols.hpp"
 #include "preload/shim.hpp"
@@ -139,4 +140,12 @@ GPUMEM_PRELOAD_EXPORT cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* tot
   if (free_bytes != nullptr) *free_bytes = free_now;
   if (total_bytes != nullptr) *total_bytes = total;
   return cudaSuccess;
+}
+
+GPUMEM_PRELOAD_EXPORT cudaError_t cudaStreamDestroy(cudaStream_t stream) {
+  static auto* next = real<decltype(&cudaStreamDestroy)>("cudaStreamDestroy");
+  gpumem::preload::pass_through_scope scope;
+  // The stacks record their last event on the stream while it is still valid.
+  if (gpumem::preload::real_driver().loaded) gpumem::mr::detail::stream_retirement::retire(stream);
+  return next(stream);
 }

@@ -102,6 +102,26 @@ TEST_F(Preload, StreamOrderedBlocksAreReusedOnTheirStream) {
   EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
 }
 
+TEST_F(Preload, BlocksOfADestroyedStreamAreReusedWithoutTouchingIt) {
+  // CUDA lets a program destroy a stream right after freeing on it; the shim records its last
+  // event before the stream goes and never touches the handle again.
+  cudaStream_t stream = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  void* block = nullptr;
+  ASSERT_EQ(cudaMallocAsync(&block, 3 * kMiB, stream), cudaSuccess);
+  ASSERT_EQ(cudaFreeAsync(block, stream), cudaSuccess);
+  ASSERT_EQ(cudaStreamDestroy(stream), cudaSuccess);
+  if (gpumem::test::on_simulator()) simulator::reset_call_counts();
+  testing::internal::CaptureStderr();
+  void* again = nullptr;
+  ASSERT_EQ(cudaMalloc(&again, 3 * kMiB), cudaSuccess);
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+  if (gpumem::test::on_simulator()) {
+    EXPECT_EQ(simulator::call_count("cuCtxSynchronize"), 0U);  // the recorded event was enough
+  }
+  EXPECT_EQ(cudaFree(again), cudaSuccess);
+}
+
 TEST_F(Preload, FreesOfForeignPointersGoToCuda) {
   EXPECT_EQ(cudaFree(nullptr), cudaSuccess);
   std::vector<char> host(4096);
