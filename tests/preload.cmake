@@ -69,3 +69,8 @@ gpumem_add_platform_test(gpu.preload_free_hazard_unsafe_is_caught gpu
   ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:gpumem_preload>" GPUMEM_FREE_POLICY=stream_ordered)
 set_tests_properties(gpu.preload_free_hazard_unsafe_is_caught PROPERTIES
   PASS_REGULAR_EXPRESSION "free_hazard: CORRUPTION|SKIPPED")
+
+# gpumem run puts the preload in front of a program, with a configuration.
+gpumem_add_platform_test(sim.gpumem_run sim
+  COMMAND $<TARGET_FILE:gpumem_command> run --config ${PROJECT_SOURCE_DIR}/config/pool.toml -- $<TARGET_FILE:preload_exit_program>)
+set_tests_properties(sim.gpumem_run PROPERTIES PASS_REGULAR_EXPRESSION "exit_program: done.*stack statistics > pool > cuda")

@@ -2,6 +2,7 @@
 //   gpumem check [FILE]   validate a configuration (FILE, or GPUMEM_CONFIG's) with the current
 //                         GPUMEM_* environment and print each device's resolved stack
 //   gpumem keys           print every configuration key as a Markdown table (README.md's)
+//   gpumem run [--config FILE] -- PROGRAM ARGS...   run a program under the shim
 //   gpumem help           this text
 
 #include <cuda_runtime_api.h>
@@ -11,6 +12,7 @@
 #include <string_view>
 
 #include "cli/check_command.hpp"
+#include "cli/run_command.hpp"
 #include "config/key_table.hpp"
 
 namespace {
@@ -22,6 +24,8 @@ constexpr std::string_view kUsage =
     "                 value came from; exit status 0 when valid\n"
     "  keys           print every configuration key (TOML key, GPUMEM_* variable, type, default,\n"
     "                 meaning) as a Markdown table\n"
+    "  run [--config FILE] -- PROGRAM [ARGS...]\n"
+    "                 run PROGRAM under the shim (libgpumem_preload.so in LD_PRELOAD, GPUMEM_CONFIG=FILE)\n"
     "  help           this text\n";
 
 std::vector<gpumem::cli::device_memory> find_devices() {
@@ -62,6 +66,7 @@ int main(int argc, char** argv) {
     std::cout << gpumem::config::markdown_key_table();
     return 0;
   }
+  if (command == "run") return gpumem::cli::run(argc, argv);
   if (command == "help" || command == "--help" || command == "-h") {
     std::cout << kUsage;
     return 0;
