@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The shim's benchmarks on a GPU machine, side by side: the same programs (shared and static
+# CUDA runtime) plain and under libgpumem_preload.so with each free policy, then PyTorch with
+# and without the preload, and with its own caching allocator.
+#   scripts/bench-shim.sh [OUT_DIR]      (default: build-gpu/bench-shim; needs a build-gpu/ build)
+set -uo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${GPUMEM_BUILD_DIR:-$root/build-gpu}
+out=${1:-$build/bench-shim}
+mkdir -p "$out"
+preload="$build/src/preload/libgpumem_preload.so"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+date -u '+%Y-%m-%d %H:%M UTC'
+for runtime in shared static; do
+  program="$build/bench/bench_cuda_calls_$runtime"
+  echo "== $runtime runtime, plain"
+  "$program" --benchmark_out="$out/${runtime}_plain.json" --benchmark_out_format=json
+  for policy in quarantine synchronize stream_ordered; do
+    echo "== $runtime runtime, gpumem ($policy)"
+    LD_PRELOAD="$preload" GPUMEM_FREE_POLICY=$policy "$program" \
+      --benchmark_out="$out/${runtime}_gpumem_${policy}.json" --benchmark_out_format=json
+  done
+done
+if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
+  script="$root/tests/gpu/pytorch_train.py"
+  echo "== PyTorch, caching allocator"
+  python3 "$script" --steps 300 | tee "$out/pytorch_caching.txt"
+  echo "== PyTorch, PYTORCH_NO_CUDA_MEMORY_CACHING=1"
+  PYTORCH_NO_CUDA_MEMORY_CACHING=1 python3 "$script" --steps 300 | tee "$out/pytorch_nocache.txt"
+  echo "== PyTorch, PYTORCH_NO_CUDA_MEMORY_CACHING=1 under gpumem"
+  PYTORCH_NO_CUDA_MEMORY_CACHING=1 LD_PRELOAD="$preload" GPUMEM_REPORT=text python3 "$script" --steps 300 \
+    | tee "$out/pytorch_gpumem.txt"
+fi
