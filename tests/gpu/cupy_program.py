@@ -3,6 +3,9 @@ allocates and frees arrays in a loop and checks a computation. Prints "cupy_prog
 Run under libgpumem_preload.so with GPUMEM_REPORT=text to see its allocations served."""
 import cupy
 
+# No CuPy pool: every array is a cudaMalloc, so the shim (or CUDA) sees each one.
+cupy.cuda.set_allocator(None)
+
 total = 0.0
 for round_ in range(200):
     a = cupy.arange(100000, dtype=cupy.float64)
