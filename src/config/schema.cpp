@@ -29,6 +29,9 @@ constexpr std::array kProcessOptions{
                 kFreePolicyChoices},
     option_spec{"quarantine_size", option_type::size, "64MiB",
                 "bytes held in quarantine that make the shim wait for the device and release them"},
+    option_spec{"quarantine_blocks", option_type::count, "1024",
+                "freed blocks held in quarantine that make the shim wait for the device and release them "
+                "(whichever of the two limits comes first)"},
     option_spec{"bypass_above", option_type::size, "",
                 "allocations above this size go straight to CUDA (none by default)"},
 };

@@ -115,6 +115,7 @@ class shim_state {
               : policy == "stream_ordered" ? free_policy::stream_ordered
                                            : free_policy::quarantine;
     quarantine_limit_ = bytes_setting("quarantine_size", std::size_t{64} << 20);
+    quarantine_block_limit_ = std::get<std::uint64_t>(config_.process("quarantine_blocks").value);
     bypass_above_ = bytes_setting("bypass_above", 0);
   }
 
@@ -123,6 +124,7 @@ class shim_state {
   std::size_t bypass_above() const noexcept { return bypass_above_; }
   free_policy policy() const noexcept { return policy_; }
   std::size_t quarantine_limit() const noexcept { return quarantine_limit_; }
+  std::size_t quarantine_block_limit() const noexcept { return quarantine_block_limit_; }
   pointer_registry& registry() noexcept { return registry_; }
   shim_log& log() noexcept { return *log_; }
   shim_counters& passed_through() noexcept { return passed_through_; }
@@ -204,6 +206,7 @@ class shim_state {
   bool enabled_ = true;
   free_policy policy_ = free_policy::quarantine;
   std::size_t quarantine_limit_ = 0;
+  std::size_t quarantine_block_limit_ = 0;
   std::size_t bypass_above_ = 0;
   std::atomic<bool> shutting_down_{false};
   std::atomic<bool> exit_report_registered_{false};
@@ -376,7 +379,10 @@ answer deallocate(void* pointer, request_kind kind, CUstream stream, bool per_th
           std::lock_guard lock(device->held.lock);
           device->held.blocks.push_back({pointer, record->size, record->managed});
           device->held.bytes += record->size;
-          full = device->held.bytes >= state.quarantine_limit();
+          // Bounded in bytes and in blocks: a barrier per thousand frees costs little, and the
+          // registry and quarantine stay small enough to stay in cache.
+          full = device->held.bytes >= state.quarantine_limit() ||
+                 device->held.blocks.size() >= state.quarantine_block_limit();
         }
         if (full) release_quarantine(state, *device);
         break;
