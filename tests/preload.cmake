@@ -23,7 +23,9 @@ gpumem_target_defaults(preload_exit_program)
 
 foreach(platform sim gpu)
   gpumem_preload_test(preload_runtime ${platform} test_preload_runtime
-    ARGS "--gtest_filter=-*BypassSize*:*Limit*")
+    ARGS "--gtest_filter=-*BypassSize*:*Limit*:*EachDevice*")
+  gpumem_preload_test(preload_runtime_devices ${platform} test_preload_runtime
+    ARGS "--gtest_filter=*EachDevice*" ENVIRONMENT GPUMEM_SIM_DEVICES=2 GPUMEM_REPORT=text)
   gpumem_preload_test(preload_runtime_bypass ${platform} test_preload_runtime
     ARGS "--gtest_filter=*BypassSize*" ENVIRONMENT GPUMEM_BYPASS_ABOVE=1MiB)
   gpumem_preload_test(preload_runtime_limit ${platform} test_preload_runtime

@@ -162,6 +162,40 @@ TEST_F(Preload, MemoryInfoCountsWhatThePoolHoldsAsFree) {
 
 // --- tests run with their own GPUMEM_* variables (ctest runs each alone)
 
+TEST_F(Preload, EachDeviceHasItsOwnStack) {  // two devices (GPUMEM_SIM_DEVICES=2 on the simulator)
+  int devices = 0;
+  ASSERT_EQ(cudaGetDeviceCount(&devices), cudaSuccess);
+  if (devices < 2) GTEST_SKIP() << "needs two devices";
+  void* on_zero[2] = {};
+  void* on_one[2] = {};
+  ASSERT_EQ(cudaSetDevice(0), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(&on_zero[0], 4096), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(&on_zero[1], 4096), cudaSuccess);
+  ASSERT_EQ(cudaSetDevice(1), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(&on_one[0], 4096), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(&on_one[1], 4096), cudaSuccess);
+  cudaPointerAttributes attributes{};
+  ASSERT_EQ(cudaPointerGetAttributes(&attributes, on_zero[1]), cudaSuccess);
+  EXPECT_EQ(attributes.device, 0);
+  ASSERT_EQ(cudaPointerGetAttributes(&attributes, on_one[1]), cudaSuccess);
+  EXPECT_EQ(attributes.device, 1);
+  // Each device's blocks come from that device's own slab.
+  EXPECT_NE(allocation_range(on_one[1]).first, on_one[1]);
+  EXPECT_EQ(allocation_range(on_one[0]).first, allocation_range(on_one[1]).first);
+  ASSERT_EQ(cudaSetDevice(1), cudaSuccess);
+  EXPECT_NE(allocation_range(on_zero[0]).first, allocation_range(on_one[0]).first);
+  // A free runs with the owning device current, whichever device the caller has.
+  EXPECT_EQ(cudaFree(on_zero[0]), cudaSuccess);
+  EXPECT_EQ(cudaFree(on_zero[1]), cudaSuccess);
+  int current = -1;
+  ASSERT_EQ(cudaGetDevice(&current), cudaSuccess);
+  EXPECT_EQ(current, 1);
+  EXPECT_EQ(cudaFree(on_one[0]), cudaSuccess);
+  EXPECT_EQ(cudaFree(on_one[1]), cudaSuccess);
+  ASSERT_EQ(cudaSetDevice(0), cudaSuccess);
+}
+
+
 TEST_F(Preload, BypassSizeGoesToCuda) {  // GPUMEM_BYPASS_ABOVE=1MiB
   void* large = nullptr;
   ASSERT_EQ(cudaMalloc(&large, 2 * kMiB), cudaSuccess);
