@@ -516,9 +516,13 @@ class loader {
   // --- the environment
 
   void read_variable(const std::string& name, const std::string& value) {
-    if (name == "GPUMEM_CONFIG" || name == "GPUMEM_LOG_FILE" || name.starts_with("GPUMEM_SIM_") ||
+    // The file's name, the library's CSV default, the simulator's and the tests' own, and the
+    // scripts' and `gpumem run`'s settings: not the shim's.
+    static constexpr std::string_view kOthers[] = {"GPUMEM_CONFIG", "GPUMEM_LOG_FILE", "GPUMEM_BUILD_DIR",
+                                                   "GPUMEM_CMAKE_ARGS", "GPUMEM_GPU_DEPS", "GPUMEM_PRELOAD_LIBRARY"};
+    if (std::find(std::begin(kOthers), std::end(kOthers), name) != std::end(kOthers) || name.starts_with("GPUMEM_SIM_") ||
         name.starts_with("GPUMEM_TEST_")) {
-      return;  // the file's name, the library's CSV default, the simulator's and the tests' own
+      return;
     }
     const std::string where = shown(name) + "='" + shown(value) + "'";
     const std::string rest = name.substr(std::string_view{"GPUMEM_"}.size());

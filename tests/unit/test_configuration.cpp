@@ -253,7 +253,11 @@ TEST_F(Configuration, OtherToolsVariablesAreNotReported) {
                                         {"GPUMEM_LOG_FILE", "log.csv"},
                                         {"GPUMEM_SIM_DEVICES", "2"},
                                         {"GPUMEM_SIM_ANYTHING", "x"},
-                                        {"GPUMEM_TEST_TARGET", "sim"}});
+                                        {"GPUMEM_TEST_TARGET", "sim"},
+                                        {"GPUMEM_BUILD_DIR", "build"},
+                                        {"GPUMEM_CMAKE_ARGS", "-DX=1"},
+                                        {"GPUMEM_GPU_DEPS", "libtomlplusplus-dev"},
+                                        {"GPUMEM_PRELOAD_LIBRARY", "/lib/libgpumem_preload.so"}});
   EXPECT_TRUE(config.valid()) << config.errors().front();
 }
 
