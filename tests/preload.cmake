@@ -1,11 +1,7 @@
 # The shim, run under LD_PRELOAD over programs built as users build them.
 function(gpumem_preload_test name platform target)
   cmake_parse_arguments(arg "" "" "ARGS;ENVIRONMENT" ${ARGN})
-  set(command ${target})
-  if(platform STREQUAL "gpu" AND NOT TARGET ${target})
-    set(command ${target})
-  endif()
-  gpumem_add_platform_test(${platform}.${name} ${platform} COMMAND ${command} ${arg_ARGS}
+  gpumem_add_platform_test(${platform}.${name} ${platform} COMMAND ${target} ${arg_ARGS}
     ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:gpumem_preload>" ${arg_ENVIRONMENT})
 endfunction()
 

@@ -212,9 +212,6 @@ extern "C" void* gpumem_dlsym_override(void* handle, const char* symbol) {
   // The lookup found a driver function the preload serves: hand out the preload's, which calls
   // the real one (looked up from libcuda.so.1 itself) when it passes a call through.
   if (!gpumem::preload::real_driver().loaded) return found;
-  const void* ours = wrapper_for(found);
-  if (ours != found) return const_cast<void*>(ours);
-  // Found under this name, but not the real driver's function (another library's): by name.
-  if (std::strcmp(symbol, "cuGetProcAddress_v2") == 0) return reinterpret_cast<void*>(&cuGetProcAddress_v2);
-  return found;
+  // (A lookup that finds the preload's own export, or another library's function, keeps it.)
+  return wrapper_for(found);
 }

@@ -224,6 +224,8 @@ void reset_in_child() {
   // CUDA does not survive fork: the child starts without stacks (the parent's are left alone,
   // their memory belongs to the parent's context).
   the_shim.store(nullptr);
+  // Another thread of the parent may have held the mutex at the fork; in the child that thread
+  // does not exist, so the mutex starts over unlocked.
   new (&the_shim_mutex) std::mutex();
 }
 

@@ -62,13 +62,8 @@ TEST_F(PreloadDriver, PerThreadStreamLookupsGetTheirOwnWrapper) {
             std::string::npos);
   CUdeviceptr block = 0;
   ASSERT_EQ(library().per_thread.mem_alloc_async(&block, 4096, nullptr), CUDA_SUCCESS);
-  CUdeviceptr base = 0;
-  size_t size = 0;
-  ASSERT_EQ(cu().get_proc_address != nullptr, true);
   ASSERT_EQ(library().per_thread.mem_free_async(block, nullptr), CUDA_SUCCESS);
   ASSERT_EQ(library().per_thread.stream_synchronize(nullptr), CUDA_SUCCESS);
-  (void)base;
-  (void)size;
 }
 
 TEST_F(PreloadDriver, DriverAllocationsAreSubAllocated) {
