@@ -19,7 +19,8 @@ gpumem_target_defaults(preload_exit_program)
 
 foreach(platform sim gpu)
   gpumem_preload_test(preload_runtime ${platform} test_preload_runtime
-    ARGS "--gtest_filter=-*BypassSize*:*Limit*:*EachDevice*")
+    ARGS "--gtest_filter=-*BypassSize*:*Limit*:*EachDevice*:*WarningsAreBounded*")
+  gpumem_preload_test(preload_warnings_bounded ${platform} test_preload_runtime ARGS "--gtest_filter=*WarningsAreBounded*")
   gpumem_preload_test(preload_runtime_devices ${platform} test_preload_runtime
     ARGS "--gtest_filter=*EachDevice*" ENVIRONMENT GPUMEM_SIM_DEVICES=2 GPUMEM_REPORT=text)
   gpumem_preload_test(preload_runtime_bypass ${platform} test_preload_runtime
@@ -34,6 +35,18 @@ set_tests_properties(sim.preload_exit PROPERTIES
 gpumem_add_platform_test(gpu.preload_exit gpu COMMAND gpu_or_skip $<TARGET_FILE:preload_exit_program>
   ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:gpumem_preload>" GPUMEM_REPORT=text)
 set_tests_properties(gpu.preload_exit PROPERTIES PASS_REGULAR_EXPRESSION "exit_program: done.*gpumem report.*allocations served 2|SKIPPED")
+# The debug log (spdlog, every line "gpumem: ...") at level info names each device's stack.
+gpumem_preload_test(preload_debug_log sim preload_exit_program ENVIRONMENT GPUMEM_DEBUG_LEVEL=info)
+set_tests_properties(sim.preload_debug_log PROPERTIES
+  PASS_REGULAR_EXPRESSION "gpumem: device 0 \\([^)]+\\): stack pool > cuda.*exit_program: done")
+# The JSON report: one file named with the pid, counts that match what the program did.
+find_package(Python3 COMPONENTS Interpreter REQUIRED)
+gpumem_add_platform_test(sim.preload_json_report sim
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/preload/check_json_report.py $<TARGET_FILE:gpumem_preload>
+          $<TARGET_FILE:preload_exit_program>)
+gpumem_add_platform_test(gpu.preload_json_report gpu
+  COMMAND gpu_or_skip ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/preload/check_json_report.py
+          $<TARGET_FILE:gpumem_preload> $<TARGET_FILE:preload_exit_program>)
 gpumem_preload_test(preload_invalid_config sim preload_exit_program ENVIRONMENT GPUMEM_STACK=pool)
 set_tests_properties(sim.preload_invalid_config PROPERTIES WILL_FAIL FALSE
   PASS_REGULAR_EXPRESSION "gpumem: GPUMEM_STACK.*no memory source.*stopping")
@@ -72,3 +85,11 @@ set_tests_properties(gpu.preload_free_hazard_unsafe_is_caught PROPERTIES
 gpumem_add_platform_test(sim.gpumem_run sim
   COMMAND $<TARGET_FILE:gpumem_command> run --config ${PROJECT_SOURCE_DIR}/config/pool.toml -- $<TARGET_FILE:preload_exit_program>)
 set_tests_properties(sim.gpumem_run PROPERTIES PASS_REGULAR_EXPRESSION "exit_program: done.*stack statistics > pool > cuda")
+
+# PyTorch (caching off: every tensor a cudaMalloc) and CuPy (static runtime, driver by dlsym)
+# under the shim: same losses as plain, the program's own checks pass, allocations served.
+foreach(framework pytorch cupy)
+  gpumem_add_platform_test(gpu.preload_${framework} gpu
+    COMMAND gpu_or_skip ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/gpu/run_under_shim.py ${framework}
+            $<TARGET_FILE:gpumem_preload>)
+endforeach()

@@ -101,12 +101,12 @@ class shim_state {
     if (!config_.valid()) {
       for (const std::string& problem : config_.errors()) log_->error(problem);
       if (config_.process_text("on_error") == "exit") {
-        log_->error("gpumem: the configuration is not valid: stopping (set GPUMEM_ON_ERROR=warn to run on plain CUDA "
+        log_->error("the configuration is not valid: stopping (set GPUMEM_ON_ERROR=warn to run on plain CUDA "
                     "instead)");
-        std::fflush(stderr);
+        log_->flush();
         ::_exit(EXIT_FAILURE);
       }
-      log_->warn("gpumem: the configuration is not valid: every allocation goes to CUDA unchanged");
+      log_->warn("the configuration is not valid: every allocation goes to CUDA unchanged");
       enabled_ = false;
       return;
     }
@@ -144,14 +144,14 @@ class shim_state {
       state->device = device;
       state->total_bytes = total;
       state->device_stack = config::build_stack(config_.device_stack(device), total, driver_sources(device, total));
-      log_->info("gpumem: device " + std::to_string(device) + " (" + core::format_bytes(total) + "): stack " +
+      log_->info("device " + std::to_string(device) + " (" + core::format_bytes(total) + "): stack " +
                  joined(state->device_stack.names()));
       register_exit_report();
       devices_[device].store(state.release(), std::memory_order_release);
       return devices_[device].load();
     } catch (const std::exception& error) {
       failed_[device] = true;
-      log_->error(std::string{"gpumem: device "} + std::to_string(device) +
+      log_->error("device " + std::to_string(device) +
                   ": the stack cannot be built, its allocations go to CUDA unchanged: " + error.what());
       return nullptr;
     }
@@ -305,15 +305,20 @@ answer allocate(std::size_t bytes, request_kind kind, CUstream stream, bool per_
     if (!state.enabled() || bytes == 0) return answer::pass_through();
     if (state.bypass_above() != 0 && bytes > state.bypass_above()) {
       state.passed_through().record_pass_through();
+      if (state.log().debug_enabled()) state.log().debug(std::to_string(bytes) + " bytes: above bypass_above, to CUDA");
       return answer::pass_through();
     }
     // A graph under capture owns its allocations: CUDA makes them graph nodes.
     if (kind == request_kind::stream_ordered && capturing(stream, per_thread)) {
       state.passed_through().record_pass_through();
+      if (state.log().debug_enabled()) state.log().debug(std::to_string(bytes) + " bytes on a capturing stream: to CUDA");
       return answer::pass_through();
     }
     const std::optional<int> device_id = current_device();
-    if (!device_id) return answer::pass_through();  // CUDA reports the missing context
+    if (!device_id) {
+      if (state.log().debug_enabled()) state.log().debug("an allocation without a current context: to CUDA");
+      return answer::pass_through();  // CUDA reports the missing context
+    }
     device_state* device = state.device(*device_id);
     if (device == nullptr) return answer::pass_through();
     config::built_stack* stack = kind == request_kind::managed ? state.managed(*device) : &device->device_stack;
@@ -322,6 +327,8 @@ answer allocate(std::size_t bytes, request_kind kind, CUstream stream, bool per_
     try {
       pointer = stack->top().allocate(bytes, on);
     } catch (const gpumem::out_of_memory&) {
+      state.log().info("device " + std::to_string(*device_id) + ": " + std::to_string(bytes) +
+                       " bytes do not fit; giving back cached memory and trying again");
       trim(state, *device);
       try {
         pointer = stack->top().allocate(bytes, on);
@@ -337,7 +344,7 @@ answer allocate(std::size_t bytes, request_kind kind, CUstream stream, bool per_
     return answer::served(pointer);
   } catch (const std::exception& error) {
     // Anything but a lack of memory: let CUDA do it, and say why once.
-    shim().log().warn(std::string{"gpumem: an allocation goes to CUDA unchanged: "} + error.what());
+    shim().log().warn(std::string{"an allocation goes to CUDA unchanged: "} + error.what());
     return answer::pass_through();
   }
 }
@@ -349,7 +356,12 @@ answer deallocate(void* pointer, request_kind kind, CUstream stream, bool per_th
   if (!record) {
     // Not handed out by the shim. The start of one of its slabs (a block freed twice, say)
     // is refused as CUDA refuses a double free; anything else is CUDA's to free.
-    if (is_stack_memory(pointer)) return answer::failed(CUDA_ERROR_INVALID_VALUE);
+    if (is_stack_memory(pointer)) {
+      state.log().warn("a free of a pointer inside the shim's memory that is not allocated (freed twice?): refused "
+                       "with CUDA_ERROR_INVALID_VALUE");
+      return answer::failed(CUDA_ERROR_INVALID_VALUE);
+    }
+    if (state.log().debug_enabled()) state.log().debug("a free of a pointer the shim did not serve: to CUDA");
     return answer::pass_through();
   }
   // At exit, CUDA is being torn down: the driver reclaims the memory with the context.
@@ -392,7 +404,7 @@ answer deallocate(void* pointer, request_kind kind, CUstream stream, bool per_th
     }
     return answer::served(nullptr);
   } catch (const std::exception& error) {
-    state.log().warn(std::string{"gpumem: a free failed inside the shim: "} + error.what());
+    state.log().warn(std::string{"a free failed inside the shim: "} + error.what());
     return answer::served(nullptr);
   }
 }

@@ -1,57 +1,67 @@
 #include "preload/shim_log.hpp"
 
+#include <string_view>
+
+#include <spdlog/logger.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+
 #include "config/stack_builder.hpp"
 
 namespace gpumem::preload {
+namespace {
 
-shim_log::shim_log(const config::configuration& configuration) {
-  const std::string& name = configuration.process_text("debug_level");
-  level_ = name == "trace"   ? level::trace
-           : name == "debug" ? level::debug
-           : name == "info"  ? level::info
-           : name == "error" ? level::error
-           : name == "off"   ? level::off
-                             : level::warn;
-  const std::string file = config::with_pid(configuration.process_text("debug_file"));
-  if (!file.empty() && file != "stderr") {
-    if (file == "stdout") {
-      file_ = stdout;
-    } else if (std::FILE* opened = std::fopen(file.c_str(), "a"); opened != nullptr) {
-      file_ = opened;
-      owns_file_ = true;
-    } else {
-      std::fprintf(stderr, "gpumem: cannot open the debug log %s; writing to stderr\n", file.c_str());
-    }
+spdlog::sink_ptr sink_for(const std::string& file) {
+  if (file.empty() || file == "stderr") return std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  if (file == "stdout") return std::make_shared<spdlog::sinks::stdout_sink_mt>();
+  try {
+    return std::make_shared<spdlog::sinks::basic_file_sink_mt>(file);
+  } catch (const spdlog::spdlog_ex& error) {
+    std::fprintf(stderr, "gpumem: cannot open the debug log %s (%s); writing to stderr\n", file.c_str(), error.what());
+    return std::make_shared<spdlog::sinks::stderr_sink_mt>();
   }
 }
 
-shim_log::~shim_log() {
-  if (owns_file_) std::fclose(file_);
+/// The logger's pattern starts every line with "gpumem: "; messages made elsewhere for the
+/// command line (configuration problems) carry it already.
+std::string_view unprefixed(std::string_view line) {
+  constexpr std::string_view prefix = "gpumem: ";
+  return line.starts_with(prefix) ? line.substr(prefix.size()) : line;
 }
 
-void shim_log::write(level at, const std::string& line) {
-  if (at < level_ || level_ == level::off) return;
-  std::lock_guard lock(mutex_);
-  std::fprintf(file_, "%s\n", line.c_str());
-  std::fflush(file_);
+}  // namespace
+
+shim_log::shim_log(const config::configuration& configuration) {
+  // Not registered with spdlog's registry: the log is the shim's alone.
+  logger_ = std::make_shared<spdlog::logger>("gpumem", sink_for(config::with_pid(configuration.process_text("debug_file"))));
+  logger_->set_pattern("gpumem: %v");
+  // The choices are spdlog's level names (the schema checked them): trace .. error, off.
+  logger_->set_level(spdlog::level::from_str(configuration.process_text("debug_level")));
+  // Lines reach the file as they are written: a crashing host program must not take the
+  // shim's last words with it.
+  logger_->flush_on(spdlog::level::trace);
 }
 
-void shim_log::error(const std::string& line) { write(level::error, line); }
-void shim_log::info(const std::string& line) { write(level::info, line); }
-void shim_log::debug(const std::string& line) { write(level::debug, line); }
+shim_log::~shim_log() = default;
+
+void shim_log::error(const std::string& line) { logger_->error(unprefixed(line)); }
+void shim_log::info(const std::string& line) { logger_->info(unprefixed(line)); }
+void shim_log::debug(const std::string& line) { logger_->debug(unprefixed(line)); }
+bool shim_log::debug_enabled() const noexcept { return logger_->should_log(spdlog::level::debug); }
+void shim_log::flush() { logger_->flush(); }
 
 void shim_log::warn(const std::string& line) {
-  const int count = warnings_.fetch_add(1);
+  const int count = warnings_.fetch_add(1, std::memory_order_relaxed);
   if (count < kMaxWarnings) {
-    write(level::warn, line);
+    logger_->warn(unprefixed(line));
   } else if (count == kMaxWarnings) {
-    write(level::warn, "gpumem: more warnings follow; not shown (" + std::to_string(kMaxWarnings) + " shown)");
+    logger_->warn("more warnings follow; not shown ({} shown)", kMaxWarnings);
   }
 }
 
 void shim_log::out_of_memory(int device, std::size_t bytes, const std::string& reason, const std::string& stack_state) {
-  warn("gpumem: out of memory on device " + std::to_string(device) + ": " + std::to_string(bytes) +
-       " bytes requested; " + stack_state + "; " + reason);
+  warn("out of memory on device " + std::to_string(device) + ": " + std::to_string(bytes) + " bytes requested; " +
+       stack_state + "; " + reason);
 }
 
 }  // namespace gpumem::preload

@@ -147,7 +147,7 @@ void write_report(const std::string& kind, const std::string& file, const std::v
   } else if (path != "stderr") {
     out = std::fopen(path.c_str(), "w");
     if (out == nullptr) {
-      log.error("gpumem: cannot write the report to " + path);
+      log.error("cannot write the report to " + path);
       return;
     }
   }

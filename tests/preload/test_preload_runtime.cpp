@@ -141,6 +141,24 @@ TEST_F(Preload, DoubleFreeIsRefusedAndTheStackSurvives) {
   EXPECT_EQ(cudaFree(again), cudaSuccess);
 }
 
+// Alone in its process (ctest runs it with a filter): the bound counts every warning of the process.
+TEST_F(Preload, WarningsAreBounded) {
+  void* block = nullptr;
+  ASSERT_EQ(cudaMalloc(&block, 4096), cudaSuccess);
+  ASSERT_EQ(cudaFree(block), cudaSuccess);
+  testing::internal::CaptureStderr();
+  for (int attempt = 0; attempt < 50; ++attempt) EXPECT_EQ(cudaFree(block), cudaErrorInvalidValue);
+  const std::string said = testing::internal::GetCapturedStderr();
+  (void)cudaGetLastError();
+  std::size_t warnings = 0;
+  for (std::size_t at = said.find("freed twice?"); at != std::string::npos; at = said.find("freed twice?", at + 1)) {
+    ++warnings;
+  }
+  EXPECT_EQ(warnings, 20U) << said;
+  EXPECT_NE(said.find("gpumem: more warnings follow; not shown (20 shown)"), std::string::npos) << said;
+  EXPECT_EQ(said.find("more warnings follow"), said.rfind("more warnings follow")) << said;
+}
+
 TEST_F(Preload, MemoryInfoCountsWhatThePoolHoldsAsFree) {
   size_t free_before = 0;
   size_t total = 0;
