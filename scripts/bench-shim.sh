@@ -15,12 +15,19 @@ for runtime in shared static; do
   program="$build/bench/bench_cuda_calls_$runtime"
   echo "== $runtime runtime, plain"
   "$program" --benchmark_out="$out/${runtime}_plain.json" --benchmark_out_format=json
-  for policy in quarantine synchronize stream_ordered; do
-    echo "== $runtime runtime, gpumem ($policy)"
-    LD_PRELOAD="$preload" GPUMEM_FREE_POLICY=$policy "$program" \
-      --benchmark_out="$out/${runtime}_gpumem_${policy}.json" --benchmark_out_format=json
+  # Each free policy; the default (quarantine) also with a smaller quarantine, to show what
+  # the number of blocks held between device barriers costs.
+  for variant in quarantine quarantine-64 synchronize stream_ordered; do
+    policy=${variant%%-*}
+    blocks=1024
+    [[ $variant == *-* ]] && blocks=${variant##*-}
+    echo "== $runtime runtime, gpumem ($policy, quarantine_blocks $blocks)"
+    LD_PRELOAD="$preload" GPUMEM_FREE_POLICY=$policy GPUMEM_QUARANTINE_BLOCKS=$blocks "$program" \
+      --benchmark_out="$out/${runtime}_gpumem_${variant}.json" --benchmark_out_format=json
   done
 done
+echo "== side by side"
+python3 "$root/scripts/compare-shim-bench.py" "$out" | tee "$out/comparison.md"
 if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
   script="$root/tests/gpu/pytorch_train.py"
   echo "== PyTorch, caching allocator"

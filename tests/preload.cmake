@@ -19,7 +19,9 @@ gpumem_target_defaults(preload_exit_program)
 
 foreach(platform sim gpu)
   gpumem_preload_test(preload_runtime ${platform} test_preload_runtime
-    ARGS "--gtest_filter=-*BypassSize*:*Limit*:*EachDevice*:*WarningsAreBounded*")
+    ARGS "--gtest_filter=-*BypassSize*:*Limit*:*EachDevice*:*WarningsAreBounded*:*DuringCapture*")
+  gpumem_preload_test(preload_capture_barrier ${platform} test_preload_runtime
+    ARGS "--gtest_filter=*DuringCapture*" ENVIRONMENT GPUMEM_QUARANTINE_BLOCKS=1)
   gpumem_preload_test(preload_warnings_bounded ${platform} test_preload_runtime ARGS "--gtest_filter=*WarningsAreBounded*")
   gpumem_preload_test(preload_runtime_devices ${platform} test_preload_runtime
     ARGS "--gtest_filter=*EachDevice*" ENVIRONMENT GPUMEM_SIM_DEVICES=2 GPUMEM_REPORT=text)

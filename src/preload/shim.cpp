@@ -30,7 +30,9 @@ namespace {
 
 constexpr int kMaxDevices = 64;
 
-thread_local int pass_through_depth = 0;
+// Initial-exec: read on every interposed call, and the preload is loaded at start-up, so the
+// variable sits in the static TLS block instead of behind __tls_get_addr.
+__attribute__((tls_model("initial-exec"))) thread_local int pass_through_depth = 0;
 
 const driver::driver_entry_points& cu() { return real_driver().legacy; }
 
@@ -260,8 +262,19 @@ void release_quarantine(shim_state& state, device_state& device) {
   }
   if (blocks.empty()) return;
   device_scope scope{device.device};
-  // Every stream's work that could still read the blocks completes before any is reused.
-  (void)cu().ctx_synchronize();
+  // Every stream's work that could still read the blocks completes before any is reused. The
+  // barrier fails while a stream of the device is capturing a graph (CUDA forbids a device
+  // synchronization then): the blocks stay in quarantine until a later barrier succeeds.
+  if (const CUresult status = cu().ctx_synchronize(); status != CUDA_SUCCESS) {
+    std::lock_guard lock(device.held.lock);
+    for (const quarantine::block& block : blocks) device.held.bytes += block.size;
+    device.held.blocks.insert(device.held.blocks.end(), blocks.begin(), blocks.end());
+    if (state.log().debug_enabled()) {
+      state.log().debug("device " + std::to_string(device.device) + ": the barrier failed (CUresult " +
+                        std::to_string(status) + "); " + std::to_string(blocks.size()) + " freed blocks wait for the next");
+    }
+    return;
+  }
   for (const quarantine::block& block : blocks) {
     config::built_stack* stack = block.managed ? state.managed(device) : &device.device_stack;
     stack->top().deallocate(block.pointer, block.size, cuda_stream_view{cudaStreamLegacy});
@@ -370,23 +383,28 @@ answer deallocate(void* pointer, request_kind kind, CUstream stream, bool per_th
   if (device == nullptr) return answer::served(nullptr);
   device->counters.record_free(record->size);
   try {
-    device_scope scope{record->device};
     config::built_stack* stack = record->managed ? state.managed(*device) : &device->device_stack;
     if (kind == request_kind::stream_ordered && !capturing(stream, per_thread)) {
+      device_scope scope{record->device};
       stack->top().deallocate(pointer, record->size, stream_for(kind, stream, per_thread));
       return answer::served(nullptr);
     }
     // cudaFree / cuMemFree (or a free during a capture): the memory may still be in use by
-    // work on any stream, which real CUDA would have waited for.
+    // work on any stream, which real CUDA would have waited for. Only the policies that reach
+    // CUDA now need the owning device current; the quarantine's release makes it current.
     switch (state.policy()) {
-      case free_policy::stream_ordered:
+      case free_policy::stream_ordered: {
+        device_scope scope{record->device};
         stack->top().deallocate(pointer, record->size, cuda_stream_view{cudaStreamLegacy});
         break;
-      case free_policy::synchronize:
+      }
+      case free_policy::synchronize: {
+        device_scope scope{record->device};
         (void)cu().ctx_synchronize();
         stack->top().deallocate(pointer, record->size, cuda_stream_view{cudaStreamLegacy});
         device->counters.barriers.fetch_add(1, std::memory_order_relaxed);
         break;
+      }
       case free_policy::quarantine: {
         bool full = false;
         {

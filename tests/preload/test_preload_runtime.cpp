@@ -253,4 +253,23 @@ TEST_F(Preload, CapturedAllocationsGoToCuda) {
   EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
 }
 
+// GPUMEM_QUARANTINE_BLOCKS=1: every cudaFree asks for a device barrier, which CUDA refuses
+// while a stream captures a graph; the freed block must then wait, not be handed out again.
+TEST_F(Preload, BarrierRefusedDuringCaptureKeepsBlocksQuarantined) {
+  void* block = nullptr;
+  ASSERT_EQ(cudaMalloc(&block, 4096), cudaSuccess);
+  cudaStream_t stream = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal), cudaSuccess);
+  EXPECT_EQ(cudaFree(block), cudaSuccess);  // held by the shim: no barrier possible now
+  cudaGraph_t graph = nullptr;
+  if (cudaStreamEndCapture(stream, &graph) == cudaSuccess && graph != nullptr) (void)cudaGraphDestroy(graph);
+  (void)cudaGetLastError();
+  void* next = nullptr;
+  ASSERT_EQ(cudaMalloc(&next, 4096), cudaSuccess);
+  EXPECT_NE(next, block) << "a block freed during a capture was reused without a device barrier";
+  EXPECT_EQ(cudaFree(next), cudaSuccess);  // a barrier now succeeds and releases both
+  EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
+}
+
 }  // namespace
