@@ -37,4 +37,7 @@ if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
   echo "== PyTorch, PYTORCH_NO_CUDA_MEMORY_CACHING=1 under gpumem"
   PYTORCH_NO_CUDA_MEMORY_CACHING=1 LD_PRELOAD="$preload" GPUMEM_REPORT=text python3 "$script" --steps 300 \
     | tee "$out/pytorch_gpumem.txt"
+  echo "== PyTorch, PYTORCH_NO_CUDA_MEMORY_CACHING=1 under gpumem, quarantine_blocks 64"
+  PYTORCH_NO_CUDA_MEMORY_CACHING=1 LD_PRELOAD="$preload" GPUMEM_QUARANTINE_BLOCKS=64 python3 "$script" --steps 300 \
+    | tee "$out/pytorch_gpumem_quarantine64.txt"
 fi
