@@ -29,7 +29,7 @@ constexpr int kMaxUnknownFreeReports = 8;
 /// One stream's free blocks: merged ones by size, and recently freed ones kept whole.
 struct stream_free_blocks {
   core::segregated_free_index index;
-  core::recent_free_cache recent;
+  core::recent_free_cache recent{core::recent_free_cache::kMaxDepth};  // bursts of frees come back whole
 };
 
 }  // namespace

@@ -23,7 +23,7 @@ TEST(RecentFreeCache, GivesBackExactSizesLastInFirstOut) {
 TEST(RecentFreeCache, RefusesWhatExceedsItsBounds) {
   recent_free_cache cache;
   EXPECT_FALSE(cache.put(0x1000, recent_free_cache::kLargestBlock + 256));
-  for (std::size_t i = 0; i < recent_free_cache::kDepth; ++i) EXPECT_TRUE(cache.put(0x1000 * (i + 1), 4096));
+  for (std::size_t i = 0; i < cache.depth(); ++i) EXPECT_TRUE(cache.put(0x1000 * (i + 1), 4096));
   EXPECT_FALSE(cache.put(0x100000, 4096));  // the slot is full
   // A size that maps to the same slot while it holds another size.
   EXPECT_FALSE(cache.put(0x200000, 4096 + 256 * recent_free_cache::kSlots));
@@ -49,3 +49,21 @@ TEST(RecentFreeCache, DrainHandsBackEverything) {
 }
 
 }  // namespace
+
+TEST(RecentFreeCache, DeepCacheKeepsABurstOfSameSizedFrees) {
+  recent_free_cache shallow;
+  recent_free_cache deep{recent_free_cache::kMaxDepth};
+  EXPECT_EQ(shallow.depth(), recent_free_cache::kDefaultDepth);
+  EXPECT_EQ(recent_free_cache{1 << 20}.depth(), recent_free_cache::kMaxDepth);
+  std::size_t kept_shallow = 0;
+  std::size_t kept_deep = 0;
+  for (std::uintptr_t i = 1; i <= 2000; ++i) {
+    kept_shallow += shallow.put(i << 12, 256) ? 1 : 0;
+    kept_deep += deep.put(i << 12, 256) ? 1 : 0;
+  }
+  EXPECT_EQ(kept_shallow, recent_free_cache::kDefaultDepth);
+  EXPECT_EQ(kept_deep, recent_free_cache::kMaxDepth);
+  // Most recently freed first.
+  EXPECT_EQ(deep.take(256), std::uintptr_t{recent_free_cache::kMaxDepth} << 12);
+  EXPECT_EQ(deep.blocks(), recent_free_cache::kMaxDepth - 1);
+}
