@@ -26,16 +26,22 @@ Function real(const char* name) {
   return reinterpret_cast<Function>(gpumem::preload::next_symbol(name));
 }
 
-/// The runtime creates its context lazily; make sure one is current before the shim reads the
-/// current device (cudaFree(nullptr) is CUDA's own idiom for it).
-void ensure_runtime_context() {
-  CUcontext context = nullptr;
-  const auto& driver = gpumem::preload::real_driver();
-  if (!driver.loaded || (driver.legacy.ctx_get_current(&context) == CUDA_SUCCESS && context != nullptr)) return;
+/// The runtime creates its context lazily, at its first call that needs one; an allocation
+/// the shim serves is such a call. cudaFree(nullptr) is CUDA's own idiom for it. True when a
+/// context is current now.
+bool make_runtime_context() {
   static auto* real_free = real<decltype(&cudaFree)>("cudaFree");
-  if (real_free == nullptr) return;
+  if (real_free == nullptr) return false;
   gpumem::preload::pass_through_scope scope;
-  (void)real_free(nullptr);
+  return real_free(nullptr) == cudaSuccess;
+}
+
+/// The shim's answer to an allocation, after making the runtime's context where none is current.
+answer allocate_with_context(std::size_t bytes, request_kind kind, cudaStream_t stream = nullptr,
+                             bool per_thread = false) {
+  answer result = gpumem::preload::allocate(bytes, kind, stream, per_thread);
+  if (result.no_context && make_runtime_context()) result = gpumem::preload::allocate(bytes, kind, stream, per_thread);
+  return result;
 }
 
 cudaError_t served_or(answer result, void** out) {
@@ -51,8 +57,7 @@ cudaError_t served_or(answer result, void** out) {
 GPUMEM_PRELOAD_EXPORT cudaError_t cudaMalloc(void** pointer, size_t bytes) {
   static auto* next = real<decltype(&cudaMalloc)>("cudaMalloc");
   if (pointer != nullptr && !gpumem::preload::in_pass_through()) {
-    ensure_runtime_context();
-    const answer result = gpumem::preload::allocate(bytes, request_kind::synchronous);
+    const answer result = allocate_with_context(bytes, request_kind::synchronous);
     if (result.what != answer::outcome::pass_through) return served_or(result, pointer);
   }
   gpumem::preload::pass_through_scope scope;
@@ -73,8 +78,7 @@ GPUMEM_PRELOAD_EXPORT cudaError_t cudaMallocManaged(void** pointer, size_t bytes
   static auto* next = real<decltype(&cudaMallocManaged)>("cudaMallocManaged");
   // Host-attached managed memory keeps CUDA's own semantics: it is not pooled.
   if (pointer != nullptr && flags == cudaMemAttachGlobal && !gpumem::preload::in_pass_through()) {
-    ensure_runtime_context();
-    const answer result = gpumem::preload::allocate(bytes, request_kind::managed);
+    const answer result = allocate_with_context(bytes, request_kind::managed);
     if (result.what != answer::outcome::pass_through) return served_or(result, pointer);
   }
   gpumem::preload::pass_through_scope scope;
@@ -86,8 +90,7 @@ namespace {
 template <typename Next>
 cudaError_t malloc_async(Next next, void** pointer, size_t bytes, cudaStream_t stream, bool per_thread) {
   if (pointer != nullptr && !gpumem::preload::in_pass_through()) {
-    ensure_runtime_context();
-    const answer result = gpumem::preload::allocate(bytes, request_kind::stream_ordered, stream, per_thread);
+    const answer result = allocate_with_context(bytes, request_kind::stream_ordered, stream, per_thread);
     if (result.what != answer::outcome::pass_through) return served_or(result, pointer);
   }
   gpumem::preload::pass_through_scope scope;

@@ -36,19 +36,45 @@ __attribute__((tls_model("initial-exec"))) thread_local int pass_through_depth =
 
 const driver::driver_entry_points& cu() { return real_driver().legacy; }
 
-/// The current device, from the current context; nullopt without one.
-std::optional<int> current_device() {
+/// The primary context of each device whose stack is built (retained, so the handle stays).
+std::array<std::atomic<CUcontext>, kMaxDevices> primary_contexts{};
+
+/// The calling thread's last current context and its device: asking the driver for the device
+/// on every call costs more than the rest of a pooled allocation. Trusted only for a primary
+/// context the shim recorded, whose handle is never reused for another device.
+struct context_device {
+  CUcontext context = nullptr;
+  int device = -1;
+};
+__attribute__((tls_model("initial-exec"))) thread_local context_device last_context;
+
+/// Whether there is a current context, and the device of it.
+struct current_context {
+  bool exists = false;
+  std::optional<int> device;
+};
+
+current_context current_device() {
+  CUcontext context = nullptr;
+  if (!real_driver().loaded || cu().ctx_get_current(&context) != CUDA_SUCCESS || context == nullptr) return {};
+  const context_device cached = last_context;
+  if (cached.context == context && cached.device >= 0 &&
+      primary_contexts[cached.device].load(std::memory_order_relaxed) == context) {
+    return {true, cached.device};
+  }
   CUdevice device = 0;
-  if (!real_driver().loaded || cu().ctx_get_device(&device) != CUDA_SUCCESS) return std::nullopt;
-  return device;
+  if (cu().ctx_get_device(&device) != CUDA_SUCCESS) return {true, std::nullopt};
+  if (device >= 0 && device < kMaxDevices && primary_contexts[device].load(std::memory_order_relaxed) == context) {
+    last_context = {context, device};
+  }
+  return {true, device};
 }
 
 /// Makes `device`'s primary context current for a scope when another one is.
 class device_scope {
  public:
   explicit device_scope(int device) {
-    CUdevice current = -1;
-    if (cu().ctx_get_device(&current) == CUDA_SUCCESS && current == device) return;
+    if (current_device().device == device) return;
     CUcontext context = nullptr;
     if (cu().primary_ctx_retain(&context, device) == CUDA_SUCCESS && cu().ctx_push_current(context) == CUDA_SUCCESS) {
       pushed_ = true;
@@ -146,6 +172,9 @@ class shim_state {
       state->device = device;
       state->total_bytes = total;
       state->device_stack = config::build_stack(config_.device_stack(device), total, driver_sources(device, total));
+      if (CUcontext primary = nullptr; cu().primary_ctx_retain(&primary, device) == CUDA_SUCCESS) {
+        primary_contexts[device].store(primary, std::memory_order_relaxed);
+      }
       log_->info("device " + std::to_string(device) + " (" + core::format_bytes(total) + "): stack " +
                  joined(state->device_stack.names()));
       register_exit_report();
@@ -226,6 +255,7 @@ void reset_in_child() {
   // CUDA does not survive fork: the child starts without stacks (the parent's are left alone,
   // their memory belongs to the parent's context).
   the_shim.store(nullptr);
+  for (auto& context : primary_contexts) context.store(nullptr);
   // Another thread of the parent may have held the mutex at the fork; in the child that thread
   // does not exist, so the mutex starts over unlocked.
   new (&the_shim_mutex) std::mutex();
@@ -327,11 +357,10 @@ answer allocate(std::size_t bytes, request_kind kind, CUstream stream, bool per_
       if (state.log().debug_enabled()) state.log().debug(std::to_string(bytes) + " bytes on a capturing stream: to CUDA");
       return answer::pass_through();
     }
-    const std::optional<int> device_id = current_device();
-    if (!device_id) {
-      if (state.log().debug_enabled()) state.log().debug("an allocation without a current context: to CUDA");
-      return answer::pass_through();  // CUDA reports the missing context
-    }
+    const current_context current = current_device();
+    if (!current.exists) return answer::without_context();  // the runtime makes one; the driver reports it
+    const std::optional<int> device_id = current.device;
+    if (!device_id) return answer::pass_through();
     device_state* device = state.device(*device_id);
     if (device == nullptr) return answer::pass_through();
     config::built_stack* stack = kind == request_kind::managed ? state.managed(*device) : &device->device_stack;
@@ -431,7 +460,7 @@ void adjust_memory_info(std::size_t* free_bytes, std::size_t* total_bytes) noexc
   try {
     shim_state& state = shim();
     if (!state.enabled()) return;
-    const std::optional<int> device_id = current_device();
+    const std::optional<int> device_id = current_device().device;
     if (!device_id) return;
     device_state* device = state.device(*device_id);
     if (device == nullptr) return;

@@ -27,9 +27,11 @@ struct answer {
   outcome what;
   void* pointer = nullptr;
   CUresult error = CUDA_SUCCESS;
+  bool no_context = false;  ///< pass_through because no context is current (the runtime makes one)
 
   static answer served(void* pointer) { return {outcome::served, pointer, CUDA_SUCCESS}; }
   static answer pass_through() { return {outcome::pass_through, nullptr, CUDA_SUCCESS}; }
+  static answer without_context() { return {outcome::pass_through, nullptr, CUDA_SUCCESS, true}; }
   static answer failed(CUresult error) { return {outcome::failed, nullptr, error}; }
 };
 
