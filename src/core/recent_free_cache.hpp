@@ -19,9 +19,9 @@ namespace gpumem::core {
  * asks for a deep cache because frees come in bursts: the shim's quarantine hands back up to
  * 1 024 blocks after one device barrier, and a program that frees a batch of same-sized
  * buffers reuses them next. The arena keeps the default depth, so idle superblocks empty out
- * and go back to its global arena. A slot's storage grows only as deep as it is used (at most
- * 8 KiB). What does not fit
- * is freed the normal way (merged with its neighbours), and drain() hands everything
+ * and go back to its global arena. Past the first kDefaultDepth blocks of a size, a slot's
+ * storage grows only as deep as it is used (at most 8 KiB). What does not fit is freed the
+ * normal way (merged with its neighbours), and drain() hands everything
  * back when the owner needs whole blocks (to give memory to another stream, to release it,
  * before failing with out of memory). Not thread safe; one cache per stream.
  */
@@ -43,11 +43,15 @@ class recent_free_cache {
   bool put(std::uintptr_t address, std::size_t size) noexcept {
     if (size > kLargestBlock || bytes_ + size > kMaxBytes) return false;
     slot& home = slots_[slot_of(size)];
-    if (home.blocks.size() == depth_ || (!home.blocks.empty() && home.size != size)) return false;
-    try {
-      home.blocks.push_back(address);
-    } catch (const std::bad_alloc&) {
-      return false;  // no host memory to remember it: free it the normal way
+    if (home.count() == depth_ || (home.count() != 0 && home.size != size)) return false;
+    if (home.near_count < kDefaultDepth) {
+      home.near[home.near_count++] = address;
+    } else {
+      try {
+        home.deep.push_back(address);
+      } catch (const std::bad_alloc&) {
+        return false;  // no host memory to remember it: free it the normal way
+      }
     }
     home.size = size;
     bytes_ += size;
@@ -55,15 +59,13 @@ class recent_free_cache {
     return true;
   }
 
-  /// A kept block of exactly `size` bytes, or 0.
+  /// A kept block of exactly `size` bytes (the most recently freed), or 0.
   std::uintptr_t take(std::size_t size) noexcept {
     slot& home = slots_[slot_of(size)];
-    if (home.blocks.empty() || home.size != size) return 0;
+    if (home.count() == 0 || home.size != size) return 0;
     bytes_ -= size;
     --blocks_;
-    const std::uintptr_t address = home.blocks.back();
-    home.blocks.pop_back();
-    return address;
+    return home.pop();
   }
 
   /// Bytes kept.
@@ -72,7 +74,7 @@ class recent_free_cache {
   [[nodiscard]] std::size_t largest_block() const noexcept {
     std::size_t largest = 0;
     for (const slot& entry : slots_) {
-      if (!entry.blocks.empty() && entry.size > largest) largest = entry.size;
+      if (entry.count() != 0 && entry.size > largest) largest = entry.size;
     }
     return largest;
   }
@@ -84,20 +86,31 @@ class recent_free_cache {
   template <typename Release>
   void drain(Release&& release) {
     for (slot& entry : slots_) {
-      while (!entry.blocks.empty()) {
-        const std::uintptr_t address = entry.blocks.back();
-        entry.blocks.pop_back();
-        release(address, entry.size);
-      }
+      while (entry.count() != 0) release(entry.pop(), entry.size);
     }
     bytes_ = 0;
     blocks_ = 0;
   }
 
  private:
+  /// One size's blocks, a stack (the most recently freed is reused first): the first
+  /// kDefaultDepth inline, where the common case stays in one cache line or two; deeper ones,
+  /// only in a deep cache, in a vector.
   struct slot {
     std::size_t size = 0;
-    std::vector<std::uintptr_t> blocks;  // a stack: the most recently freed block is reused first
+    std::size_t near_count = 0;
+    std::array<std::uintptr_t, kDefaultDepth> near{};
+    std::vector<std::uintptr_t> deep;
+
+    [[nodiscard]] std::size_t count() const noexcept { return near_count + deep.size(); }
+    std::uintptr_t pop() noexcept {
+      if (!deep.empty()) {
+        const std::uintptr_t address = deep.back();
+        deep.pop_back();
+        return address;
+      }
+      return near[--near_count];
+    }
   };
 
   static std::size_t slot_of(std::size_t size) noexcept { return (size >> 8) % kSlots; }
