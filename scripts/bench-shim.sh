@@ -11,10 +11,13 @@ mkdir -p "$out"
 preload="$build/src/preload/libgpumem_preload.so"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 date -u '+%Y-%m-%d %H:%M UTC'
+# Each benchmark repeated; the comparison takes the medians (the driver's own costs vary from
+# run to run by tens of percent).
+repeat=(--benchmark_repetitions="${GPUMEM_BENCH_REPETITIONS:-5}" --benchmark_report_aggregates_only=true)
 for runtime in shared static; do
   program="$build/bench/bench_cuda_calls_$runtime"
   echo "== $runtime runtime, plain"
-  "$program" --benchmark_out="$out/${runtime}_plain.json" --benchmark_out_format=json
+  "$program" "${repeat[@]}" --benchmark_out="$out/${runtime}_plain.json" --benchmark_out_format=json
   # Each free policy; the default (quarantine) also with a smaller quarantine, to show what
   # the number of blocks held between device barriers costs.
   for variant in quarantine quarantine-64 synchronize stream_ordered; do
@@ -22,7 +25,7 @@ for runtime in shared static; do
     blocks=1024
     [[ $variant == *-* ]] && blocks=${variant##*-}
     echo "== $runtime runtime, gpumem ($policy, quarantine_blocks $blocks)"
-    LD_PRELOAD="$preload" GPUMEM_FREE_POLICY=$policy GPUMEM_QUARANTINE_BLOCKS=$blocks "$program" \
+    LD_PRELOAD="$preload" GPUMEM_FREE_POLICY=$policy GPUMEM_QUARANTINE_BLOCKS=$blocks "$program" "${repeat[@]}" \
       --benchmark_out="$out/${runtime}_gpumem_${variant}.json" --benchmark_out_format=json
   done
 done

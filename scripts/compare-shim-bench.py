@@ -2,7 +2,7 @@
 """Prints the shim's benchmark runs side by side (scripts/bench-shim.sh writes them): for each
 CUDA runtime and size, the real cudaMalloc+cudaFree pair, the warm cudaMallocAsync pair, and
 the interposed pair under each free policy, with the ratios of targets T3/T4
-(../docs/performance.md).
+(../docs/performance.md). Where the runs repeated each benchmark, the medians.
 
     compare-shim-bench.py OUT_DIR
 """
@@ -17,8 +17,11 @@ def pair_times(path):
         return {}
     runs = json.loads(path.read_text())["benchmarks"]
     scale = {"ns": 1.0, "us": 1e3, "ms": 1e6}
-    return {run["name"].split("/min_time")[0]: run["real_time"] * scale[run["time_unit"]]
-            for run in runs if run.get("run_type", "iteration") == "iteration"}
+    # With repetitions, the median of them; else the one run.
+    medians = [run for run in runs if run.get("aggregate_name") == "median"]
+    chosen = medians or [run for run in runs if run.get("run_type", "iteration") == "iteration"]
+    return {run["run_name"].split("/min_time")[0] if "run_name" in run else run["name"].split("/min_time")[0]:
+            run["real_time"] * scale[run["time_unit"]] for run in chosen}
 
 
 def shown(ns):
