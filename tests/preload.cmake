@@ -19,7 +19,9 @@ gpumem_target_defaults(preload_exit_program)
 
 foreach(platform sim gpu)
   gpumem_preload_test(preload_runtime ${platform} test_preload_runtime
-    ARGS "--gtest_filter=-*BypassSize*:*Limit*:*EachDevice*:*WarningsAreBounded*:*DuringCapture*")
+    ARGS "--gtest_filter=-*BypassSize*:*Limit*:*EachDevice*:*WarningsAreBounded*:*DuringCapture*:*DeviceReset*")
+  gpumem_preload_test(preload_device_reset ${platform} test_preload_runtime ARGS "--gtest_filter=*DeviceReset*"
+    ENVIRONMENT GPUMEM_REPORT=text)
   gpumem_preload_test(preload_capture_barrier ${platform} test_preload_runtime
     ARGS "--gtest_filter=*DuringCapture*" ENVIRONMENT GPUMEM_QUARANTINE_BLOCKS=1)
   gpumem_preload_test(preload_warnings_bounded ${platform} test_preload_runtime ARGS "--gtest_filter=*WarningsAreBounded*")

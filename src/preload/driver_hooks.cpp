@@ -137,6 +137,15 @@ GPUMEM_PRELOAD_EXPORT CUresult cuStreamDestroy_v2(CUstream stream) {
   return real_legacy().stream_destroy(stream);
 }
 
+GPUMEM_PRELOAD_EXPORT CUresult cuDevicePrimaryCtxReset_v2(CUdevice device) {
+  // cudaDeviceReset comes here too (both runtimes reach the driver through cuGetProcAddress).
+  if (!gpumem::preload::in_pass_through() && gpumem::preload::real_driver().loaded) {
+    gpumem::preload::forget_device(device);
+  }
+  gpumem::preload::pass_through_scope scope;
+  return real_legacy().primary_ctx_reset(device);
+}
+
 GPUMEM_PRELOAD_EXPORT CUresult cuMemGetInfo_v2(size_t* free_bytes, size_t* total_bytes) {
   std::size_t free_now = 0;
   std::size_t total = 0;
@@ -169,6 +178,7 @@ void* wrapper_for(void* function) {
   if (is(per_thread.mem_alloc_async)) return reinterpret_cast<void*>(&cuMemAllocAsync_ptsz);
   if (is(per_thread.mem_free_async)) return reinterpret_cast<void*>(&cuMemFreeAsync_ptsz);
   if (is(legacy.stream_destroy)) return reinterpret_cast<void*>(&cuStreamDestroy_v2);
+  if (is(legacy.primary_ctx_reset)) return reinterpret_cast<void*>(&cuDevicePrimaryCtxReset_v2);
   if (is(legacy.get_proc_address)) return reinterpret_cast<void*>(&cuGetProcAddress_v2);
   if (is(gpumem::preload::real_get_proc_address_v1())) return reinterpret_cast<void*>(&cuGetProcAddress);
   return function;

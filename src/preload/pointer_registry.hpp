@@ -21,6 +21,7 @@ struct allocation_record {
   std::int32_t device = -1;
   bool managed = false;       ///< from the managed stack
   bool stream_ordered = false;  ///< by cudaMallocAsync / cuMemAllocAsync
+  std::uint32_t generation = 0;  ///< the device's stack generation (a device reset starts a new one)
 };
 
 /// Concurrent map of served allocations.

@@ -110,6 +110,7 @@ struct quarantine {
 /// One device's stacks and what the report needs of them.
 struct device_state {
   int device;
+  std::uint32_t generation;  ///< how many resets of the device came before this stack
   std::uint64_t total_bytes;
   config::built_stack device_stack;
   std::mutex managed_mutex;
@@ -170,6 +171,10 @@ class shim_state {
       for (const std::string& problem : config_.check_for_device(device, total)) log_->error(problem);
       auto state = std::make_unique<device_state>();
       state->device = device;
+      state->generation = generations_[device];
+      for (const device_state* retired : retired_) {
+        if (retired->device == device) state->counters.carry_over(retired->counters);
+      }
       state->total_bytes = total;
       state->device_stack = config::build_stack(config_.device_stack(device), total, driver_sources(device, total));
       if (CUcontext primary = nullptr; cu().primary_ctx_retain(&primary, device) == CUDA_SUCCESS) {
@@ -185,6 +190,28 @@ class shim_state {
       log_->error("device " + std::to_string(device) +
                   ": the stack cannot be built, its allocations go to CUDA unchanged: " + error.what());
       return nullptr;
+    }
+  }
+
+  /// The stacks of `device` if they are built (never builds them).
+  device_state* built(int device) const noexcept {
+    if (device < 0 || device >= kMaxDevices) return nullptr;
+    return devices_[device].load(std::memory_order_acquire);
+  }
+
+  /// Sets the stacks of `device` aside before its context is reset (see forget_device).
+  void forget(int device) {
+    if (device < 0 || device >= kMaxDevices) return;
+    std::lock_guard lock(build_mutex_);
+    primary_contexts[device].store(nullptr);
+    ++generations_[device];
+    failed_[device] = false;
+    if (device_state* old = devices_[device].exchange(nullptr); old != nullptr) {
+      // Kept, not destroyed: destroying would free slabs that the reset frees, and another
+      // thread may still be inside the old stack (a race the program made, not a crash we make).
+      retired_.push_back(old);
+      log_->info("device " + std::to_string(device) + ": reset; its stack is set aside, the next allocation builds "
+                 "a new one");
     }
   }
 
@@ -244,6 +271,8 @@ class shim_state {
   std::mutex build_mutex_;
   std::array<std::atomic<device_state*>, kMaxDevices> devices_{};
   std::array<bool, kMaxDevices> failed_{};
+  std::array<std::uint32_t, kMaxDevices> generations_{};
+  std::vector<device_state*> retired_;  // stacks of reset devices, never freed
   pointer_registry registry_;
   shim_counters passed_through_;
 };
@@ -338,6 +367,14 @@ bool capturing(CUstream stream, bool per_thread) {
 
 }  // namespace
 
+void forget_device(int device) noexcept {
+  try {
+    if (shim_state* state = the_shim.load(std::memory_order_acquire); state != nullptr) state->forget(device);
+  } catch (...) {
+    // Nothing was built, or the log could not be written: nothing to set aside.
+  }
+}
+
 bool in_pass_through() noexcept { return pass_through_depth > 0; }
 pass_through_scope::pass_through_scope() noexcept { ++pass_through_depth; }
 pass_through_scope::~pass_through_scope() { --pass_through_depth; }
@@ -381,7 +418,7 @@ answer allocate(std::size_t bytes, request_kind kind, CUstream stream, bool per_
       }
     }
     state.registry().insert(pointer, allocation_record{bytes, *device_id, kind == request_kind::managed,
-                                                       kind == request_kind::stream_ordered});
+                                                       kind == request_kind::stream_ordered, device->generation});
     device->counters.record_allocation(bytes);
     return answer::served(pointer);
   } catch (const std::exception& error) {
@@ -394,7 +431,10 @@ answer allocate(std::size_t bytes, request_kind kind, CUstream stream, bool per_
 answer deallocate(void* pointer, request_kind kind, CUstream stream, bool per_thread) noexcept {
   if (pointer == nullptr) return answer::pass_through();
   shim_state& state = shim();
-  const std::optional<allocation_record> record = state.registry().take(pointer);
+  std::optional<allocation_record> record = state.registry().take(pointer);
+  device_state* device = record ? state.built(record->device) : nullptr;
+  // A block served before its device was reset went with the context: it is unknown now.
+  if (record && (device == nullptr || device->generation != record->generation)) record.reset();
   if (!record) {
     // Not handed out by the shim. The start of one of its slabs (a block freed twice, say)
     // is refused as CUDA refuses a double free; anything else is CUDA's to free.
@@ -408,8 +448,6 @@ answer deallocate(void* pointer, request_kind kind, CUstream stream, bool per_th
   }
   // At exit, CUDA is being torn down: the driver reclaims the memory with the context.
   if (state.shutting_down()) return answer::served(nullptr);
-  device_state* device = state.device(record->device);
-  if (device == nullptr) return answer::served(nullptr);
   device->counters.record_free(record->size);
   try {
     config::built_stack* stack = record->managed ? state.managed(*device) : &device->device_stack;

@@ -52,6 +52,15 @@ answer deallocate(void* pointer, request_kind kind, CUstream stream = nullptr, b
  */
 void adjust_memory_info(std::size_t* free_bytes, std::size_t* total_bytes) noexcept;
 
+/**
+ * @brief Called before `device`'s primary context is reset (cudaDeviceReset,
+ * cuDevicePrimaryCtxReset): its stacks' memory goes with the context. The stacks are set aside,
+ * never used or freed again (their counts carry over to the report); the device's next
+ * allocation builds new ones, and frees of blocks served before go to CUDA, as any unknown
+ * pointer does.
+ */
+void forget_device(int device) noexcept;
+
 /// Whether the calling thread is inside a pass-through (so interposed functions it reaches,
 /// such as the driver under the runtime, go straight to CUDA).
 bool in_pass_through() noexcept;

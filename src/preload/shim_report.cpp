@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <utility>
 #include <cstdio>
 #include <sstream>
 
@@ -28,6 +29,15 @@ void shim_counters::record_allocation(std::size_t bytes) noexcept {
 void shim_counters::record_free(std::size_t bytes) noexcept {
   frees.fetch_add(1, std::memory_order_relaxed);
   bytes_current.fetch_sub(static_cast<std::int64_t>(bytes), std::memory_order_relaxed);
+}
+
+void shim_counters::carry_over(const shim_counters& retired) noexcept {
+  for (auto [into, from] : {std::pair{&allocations, &retired.allocations}, std::pair{&frees, &retired.frees},
+                            std::pair{&failures, &retired.failures}, std::pair{&pass_throughs, &retired.pass_throughs},
+                            std::pair{&barriers, &retired.barriers}, std::pair{&bytes_total, &retired.bytes_total}}) {
+    into->fetch_add(from->load(std::memory_order_relaxed), std::memory_order_relaxed);
+  }
+  bytes_peak.store(std::max(bytes_peak.load(), retired.bytes_peak.load()), std::memory_order_relaxed);
 }
 
 held_memory memory_held(const config::built_stack& stack) {

@@ -28,6 +28,9 @@ struct shim_counters {
   void record_free(std::size_t bytes) noexcept;
   void record_failure() noexcept { failures.fetch_add(1, std::memory_order_relaxed); }
   void record_pass_through() noexcept { pass_throughs.fetch_add(1, std::memory_order_relaxed); }
+  /// Takes over the counts of a stack that went with a device reset (its memory, and so its
+  /// current bytes, went with it).
+  void carry_over(const shim_counters& retired) noexcept;
 };
 
 /// Memory a stack holds without handing it out, and its limit.

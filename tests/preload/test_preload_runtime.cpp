@@ -272,4 +272,30 @@ TEST_F(Preload, BarrierRefusedDuringCaptureKeepsBlocksQuarantined) {
   EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
 }
 
+// Alone in its process (ctest runs it with a filter): a device reset ends everything else.
+TEST_F(Preload, DeviceResetStartsAFreshStack) {
+  void* before = nullptr;
+  ASSERT_EQ(cudaMalloc(&before, 4096), cudaSuccess);
+  ASSERT_EQ(cudaDeviceReset(), cudaSuccess);  // the stack's slabs go with the context
+  // The block from before the reset went with it: CUDA answers its free, as for any unknown
+  // pointer. (Freed later, it could alias a new block at the same address, as with CUDA alone.)
+  EXPECT_EQ(cudaFree(before), cudaErrorInvalidValue);
+  (void)cudaGetLastError();
+  // New blocks are usable memory, sub-allocated from a new stack.
+  std::vector<void*> after(3);
+  bool sub_allocated = false;
+  for (void*& block : after) {
+    ASSERT_EQ(cudaMalloc(&block, 4096), cudaSuccess);
+    std::vector<int> data(1024, 5);
+    ASSERT_EQ(cudaMemcpy(block, data.data(), 4096, cudaMemcpyHostToDevice), cudaSuccess);
+    std::vector<int> back(1024);
+    ASSERT_EQ(cudaMemcpy(back.data(), block, 4096, cudaMemcpyDeviceToHost), cudaSuccess);
+    EXPECT_EQ(back, data);
+    const auto [base, size] = allocation_range(block);
+    sub_allocated = sub_allocated || (base != nullptr && base != block && size > 4096);
+  }
+  EXPECT_TRUE(sub_allocated) << "no allocation after the reset came from a pool slab";
+  for (void* block : after) EXPECT_EQ(cudaFree(block), cudaSuccess);
+}
+
 }  // namespace
