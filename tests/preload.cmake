@@ -97,3 +97,20 @@ foreach(framework pytorch cupy)
     COMMAND gpu_or_skip ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/gpu/run_under_shim.py ${framework}
             $<TARGET_FILE:gpumem_preload>)
 endforeach()
+
+# A device reset in the middle of a program, with each CUDA runtime: the shim's stack from
+# before must not be used again.
+foreach(runtime Shared Static)
+  string(TOLOWER ${runtime} runtime_name)
+  add_executable(device_reset_${runtime_name} programs/device_reset.cu)
+  set_target_properties(device_reset_${runtime_name} PROPERTIES CUDA_RUNTIME_LIBRARY ${runtime})
+  gpumem_target_defaults(device_reset_${runtime_name})
+  gpumem_add_platform_test(gpu.preload_device_reset_${runtime_name}_runtime gpu
+    COMMAND gpu_or_skip $<TARGET_FILE:device_reset_${runtime_name}>
+    ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:gpumem_preload>" GPUMEM_REPORT=text GPUMEM_DEBUG_LEVEL=info)
+  set_tests_properties(gpu.preload_device_reset_${runtime_name}_runtime PROPERTIES
+    PASS_REGULAR_EXPRESSION "device_reset: ok|SKIPPED" FAIL_REGULAR_EXPRESSION "FAILED")
+endforeach()
+gpumem_preload_test(preload_device_reset_program sim device_reset_shared ENVIRONMENT GPUMEM_DEBUG_LEVEL=info)
+set_tests_properties(sim.preload_device_reset_program PROPERTIES
+  PASS_REGULAR_EXPRESSION "device 0: reset; its stack is set aside.*device_reset: ok" FAIL_REGULAR_EXPRESSION "FAILED")

@@ -3,6 +3,8 @@
 
 #include <cuda_runtime_api.h>
 
+#include <optional>
+
 #include "mr/stream_retirement.hpp"
 #include "preload/real_driver.hpp"
 #include "preload/real_symbols.hpp"
@@ -143,6 +145,17 @@ GPUMEM_PRELOAD_EXPORT cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* tot
   if (free_bytes != nullptr) *free_bytes = free_now;
   if (total_bytes != nullptr) *total_bytes = total;
   return cudaSuccess;
+}
+
+GPUMEM_PRELOAD_EXPORT cudaError_t cudaDeviceReset() {
+  static auto* next = real<decltype(&cudaDeviceReset)>("cudaDeviceReset");
+  // NVIDIA's runtime resets the primary context without the driver entry point the preload
+  // wraps, so the shim hears of it here: the current device's stack goes with its context.
+  if (!gpumem::preload::in_pass_through()) {
+    if (const std::optional<int> device = gpumem::preload::current_device_id()) gpumem::preload::forget_device(*device);
+  }
+  gpumem::preload::pass_through_scope scope;
+  return next();
 }
 
 GPUMEM_PRELOAD_EXPORT cudaError_t cudaStreamDestroy(cudaStream_t stream) {

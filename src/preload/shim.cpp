@@ -367,6 +367,14 @@ bool capturing(CUstream stream, bool per_thread) {
 
 }  // namespace
 
+std::optional<int> current_device_id() noexcept {
+  try {
+    return current_device().device;
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
 void forget_device(int device) noexcept {
   try {
     if (shim_state* state = the_shim.load(std::memory_order_acquire); state != nullptr) state->forget(device);

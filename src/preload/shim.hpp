@@ -7,6 +7,7 @@
 #include <cuda.h>
 
 #include <cstddef>
+#include <optional>
 
 namespace gpumem::preload {
 
@@ -60,6 +61,9 @@ void adjust_memory_info(std::size_t* free_bytes, std::size_t* total_bytes) noexc
  * pointer does.
  */
 void forget_device(int device) noexcept;
+
+/// The device of the calling thread's current context; nullopt without one.
+std::optional<int> current_device_id() noexcept;
 
 /// Whether the calling thread is inside a pass-through (so interposed functions it reaches,
 /// such as the driver under the runtime, go straight to CUDA).
