@@ -55,6 +55,7 @@ bool resolve(driver_entry_points& table, decltype(&::cuGetProcAddress) get_proc_
   resolve(table.ctx_set_current, "cuCtxSetCurrent");
   resolve(table.ctx_get_device, "cuCtxGetDevice");
   resolve(table.ctx_synchronize, "cuCtxSynchronize");
+  resolve(table.ctx_get_id, "cuCtxGetId");
   resolve(table.mem_alloc, "cuMemAlloc");
   resolve(table.mem_alloc_pitch, "cuMemAllocPitch");
   resolve(table.mem_free, "cuMemFree");

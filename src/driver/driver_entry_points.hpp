@@ -25,6 +25,7 @@ struct driver_entry_points {
   decltype(&::cuCtxSetCurrent) ctx_set_current = nullptr;
   decltype(&::cuCtxGetDevice) ctx_get_device = nullptr;
   decltype(&::cuCtxSynchronize) ctx_synchronize = nullptr;
+  decltype(&::cuCtxGetId) ctx_get_id = nullptr;
   decltype(&::cuMemAlloc) mem_alloc = nullptr;
   decltype(&::cuMemAllocPitch) mem_alloc_pitch = nullptr;
   decltype(&::cuMemFree) mem_free = nullptr;

@@ -45,7 +45,7 @@ CUresult served_or(answer result, CUdeviceptr* out) {
 
 CUresult alloc_async(CUdeviceptr* pointer, size_t bytes, CUstream stream, bool per_thread) {
   if (pointer != nullptr && intercepting()) {
-    const answer result = gpumem::preload::allocate(bytes, request_kind::stream_ordered, stream, per_thread);
+    const answer result = gpumem::preload::allocate(bytes, request_kind::stream_ordered, stream, per_thread, true);
     if (result.what != answer::outcome::pass_through) return served_or(result, pointer);
   }
   gpumem::preload::pass_through_scope scope;
@@ -66,7 +66,7 @@ CUresult free_async(CUdeviceptr pointer, CUstream stream, bool per_thread) {
 
 GPUMEM_PRELOAD_EXPORT CUresult cuMemAlloc_v2(CUdeviceptr* pointer, size_t bytes) {
   if (pointer != nullptr && intercepting()) {
-    const answer result = gpumem::preload::allocate(bytes, request_kind::synchronous);
+    const answer result = gpumem::preload::allocate(bytes, request_kind::synchronous, nullptr, false, true);
     if (result.what != answer::outcome::pass_through) return served_or(result, pointer);
   }
   gpumem::preload::pass_through_scope scope;
@@ -84,7 +84,7 @@ GPUMEM_PRELOAD_EXPORT CUresult cuMemFree_v2(CUdeviceptr pointer) {
 
 GPUMEM_PRELOAD_EXPORT CUresult cuMemAllocManaged(CUdeviceptr* pointer, size_t bytes, unsigned int flags) {
   if (pointer != nullptr && flags == CU_MEM_ATTACH_GLOBAL && intercepting()) {
-    const answer result = gpumem::preload::allocate(bytes, request_kind::managed);
+    const answer result = gpumem::preload::allocate(bytes, request_kind::managed, nullptr, false, true);
     if (result.what != answer::outcome::pass_through) return served_or(result, pointer);
   }
   gpumem::preload::pass_through_scope scope;
@@ -103,7 +103,7 @@ GPUMEM_PRELOAD_EXPORT CUresult cuMemAllocPitch_v2(CUdeviceptr* pointer, size_t* 
             CUDA_SUCCESS &&
         alignment > 0) {
       const size_t row = gpumem::align_up(width, static_cast<size_t>(alignment));
-      const answer result = gpumem::preload::allocate(row * height, request_kind::synchronous);
+      const answer result = gpumem::preload::allocate(row * height, request_kind::synchronous, nullptr, false, true);
       if (result.what != answer::outcome::pass_through) {
         if (result.what == answer::outcome::served) *pitch = row;
         return served_or(result, pointer);

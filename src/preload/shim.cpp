@@ -111,6 +111,8 @@ struct quarantine {
 struct device_state {
   int device;
   std::uint32_t generation;  ///< how many resets of the device came before this stack
+  CUcontext primary = nullptr;      ///< the device's primary context
+  unsigned long long context_id = 0;  ///< its cuCtxGetId when the stack was built (0: unknown)
   std::uint64_t total_bytes;
   config::built_stack device_stack;
   std::mutex managed_mutex;
@@ -179,6 +181,10 @@ class shim_state {
       state->device_stack = config::build_stack(config_.device_stack(device), total, driver_sources(device, total));
       if (CUcontext primary = nullptr; cu().primary_ctx_retain(&primary, device) == CUDA_SUCCESS) {
         primary_contexts[device].store(primary, std::memory_order_relaxed);
+        state->primary = primary;
+        if (cu().ctx_get_id == nullptr || cu().ctx_get_id(primary, &state->context_id) != CUDA_SUCCESS) {
+          state->context_id = 0;
+        }
       }
       log_->info("device " + std::to_string(device) + " (" + core::format_bytes(total) + "): stack " +
                  joined(state->device_stack.names()));
@@ -311,6 +317,16 @@ void shim_state::register_exit_report() {
   if (!exit_report_registered_.exchange(true)) std::atexit(write_exit_report);
 }
 
+/// Whether the device's primary context was reset since its stack was built: the reset makes
+/// it a new context, with a new id. Asked on allocations that reach the shim through the driver
+/// only (a statically linked runtime resets without any entry point the preload sees; the
+/// shared runtime's cudaDeviceReset is hooked).
+bool context_was_reset(const device_state& device) {
+  if (device.context_id == 0) return false;
+  unsigned long long id = 0;
+  return cu().ctx_get_id(device.primary, &id) != CUDA_SUCCESS || id != device.context_id;
+}
+
 /// Releases a device's quarantined blocks after one device barrier.
 void release_quarantine(shim_state& state, device_state& device) {
   std::vector<quarantine::block> blocks;
@@ -387,7 +403,7 @@ bool in_pass_through() noexcept { return pass_through_depth > 0; }
 pass_through_scope::pass_through_scope() noexcept { ++pass_through_depth; }
 pass_through_scope::~pass_through_scope() { --pass_through_depth; }
 
-answer allocate(std::size_t bytes, request_kind kind, CUstream stream, bool per_thread) noexcept {
+answer allocate(std::size_t bytes, request_kind kind, CUstream stream, bool per_thread, bool check_reset) noexcept {
   try {
     shim_state& state = shim();
     if (!state.enabled() || bytes == 0) return answer::pass_through();
@@ -407,6 +423,10 @@ answer allocate(std::size_t bytes, request_kind kind, CUstream stream, bool per_
     const std::optional<int> device_id = current.device;
     if (!device_id) return answer::pass_through();
     device_state* device = state.device(*device_id);
+    if (device != nullptr && check_reset && context_was_reset(*device)) {
+      state.forget(*device_id);
+      device = state.device(*device_id);
+    }
     if (device == nullptr) return answer::pass_through();
     config::built_stack* stack = kind == request_kind::managed ? state.managed(*device) : &device->device_stack;
     const cuda_stream_view on = stream_for(kind, stream, per_thread);

@@ -41,8 +41,12 @@ struct answer {
  * @param stream the stream of a stream-ordered request (ignored otherwise)
  * @param per_thread the request came through a per-thread-default-stream entry point, so
  *        stream 0 means the calling thread's default stream
+ * @param check_reset first ask the driver whether the device's context was reset since its
+ *        stack was built (one more driver call; for requests through the driver, where a
+ *        statically linked runtime's cudaDeviceReset is not seen)
  */
-answer allocate(std::size_t bytes, request_kind kind, CUstream stream = nullptr, bool per_thread = false) noexcept;
+answer allocate(std::size_t bytes, request_kind kind, CUstream stream = nullptr, bool per_thread = false,
+                bool check_reset = false) noexcept;
 
 /// Frees a pointer the shim served; pass_through for any other. Never throws.
 answer deallocate(void* pointer, request_kind kind, CUstream stream = nullptr, bool per_thread = false) noexcept;

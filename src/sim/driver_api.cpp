@@ -415,6 +415,15 @@ GPUMEM_SIM_EXPORT CUresult cuCtxGetDevice(CUdevice* device) {
   return CUDA_SUCCESS;
 }
 
+GPUMEM_SIM_EXPORT CUresult cuCtxGetId(CUcontext context, unsigned long long* id) {
+  enter(__func__);
+  if (const CUresult status = require_initialized(); status != CUDA_SUCCESS) return status;
+  if (id == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  if (context == nullptr) context = current_context;
+  if (context == nullptr) return CUDA_ERROR_INVALID_CONTEXT;
+  return machine().context_id(context, id);
+}
+
 GPUMEM_SIM_EXPORT CUresult cuCtxSynchronize() {
   enter(__func__);
   int device = 0;
@@ -984,6 +993,7 @@ GPUMEM_SIM_EXPORT uint64_t gpumemSimCallCount(const char* function_name) {
   return function_name == nullptr ? 0 : machine().call_count(function_name);
 }
 GPUMEM_SIM_EXPORT void gpumemSimResetCallCounts(void) { machine().reset_call_counts(); }
+GPUMEM_SIM_EXPORT void gpumemSimResetDeviceInternally(int device) { machine().reset_device(device); }
 GPUMEM_SIM_EXPORT void gpumemSimFailAllocation(uint64_t n) { machine().fail_allocation_number(n); }
 GPUMEM_SIM_EXPORT void gpumemSimFailAbove(uint64_t bytes) { machine().fail_above(bytes); }
 GPUMEM_SIM_EXPORT void gpumemSimHideMemory(uint64_t bytes) { machine().hide_memory(bytes); }

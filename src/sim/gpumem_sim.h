@@ -41,6 +41,11 @@ void gpumemSimFailAbove(uint64_t bytes);
 /** Reports `bytes` less free memory on every device, as if another process used them. */
 void gpumemSimHideMemory(uint64_t bytes);
 
+/** Resets a device's primary context the way a statically linked runtime's cudaDeviceReset
+ * does, without calling a driver entry point (its memory, streams and events go; the context
+ * gets a new cuCtxGetId). */
+void gpumemSimResetDeviceInternally(int device);
+
 #ifdef __cplusplus
 }
 #endif

@@ -81,6 +81,7 @@ const std::array kEntries{
     proc_entry{"cuCtxPopCurrent", 4000, address(&cuCtxPopCurrent_v2), nullptr},
     proc_entry{"cuCtxGetDevice", 2000, address(&cuCtxGetDevice), nullptr},
     proc_entry{"cuCtxSynchronize", 2000, address(&cuCtxSynchronize), nullptr},
+    proc_entry{"cuCtxGetId", 12000, address(&cuCtxGetId), nullptr},
     proc_entry{"cuMemAlloc", 3020, address(&cuMemAlloc_v2), nullptr},
     proc_entry{"cuMemAllocPitch", 3020, address(&cuMemAllocPitch_v2), nullptr},
     proc_entry{"cuMemFree", 3020, address(&cuMemFree_v2), nullptr},

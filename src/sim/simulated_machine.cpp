@@ -131,7 +131,7 @@ simulated_machine::simulated_machine() : settings_(machine_settings::from_enviro
     device.total = size;
   }
   for (std::size_t i = 0; i < devices_.size(); ++i) {
-    devices_[i].context = std::make_unique<CUctx_st>(CUctx_st{static_cast<int>(i)});
+    devices_[i].context = std::make_unique<CUctx_st>(CUctx_st{static_cast<int>(i), i + 1});
     devices_[i].default_pool = std::make_unique<CUmemPoolHandle_st>(
         CUmemPoolHandle_st{static_cast<int>(i), /*is_default=*/true, /*max_size=*/0});
     devices_[i].current_pool = devices_[i].default_pool.get();
@@ -185,6 +185,19 @@ void simulated_machine::reset_device(int device) {
   std::erase_if(events_, [&](const auto& entry) { return entry.second->context == state.context.get(); });
   std::erase_if(pools_, [&](const auto& entry) { return entry.second->device == device; });
   state.current_pool = state.default_pool.get();
+  // The primary context keeps its handle and starts over as a new context, as CUDA's does.
+  state.context->id += devices_.size();
+}
+
+CUresult simulated_machine::context_id(CUcontext context, unsigned long long* id) {
+  std::lock_guard lock(mutex_);
+  for (const device_state& state : devices_) {
+    if (state.context.get() == context) {
+      *id = state.context->id;
+      return CUDA_SUCCESS;
+    }
+  }
+  return CUDA_ERROR_INVALID_CONTEXT;
 }
 
 CUresult simulated_machine::injected_failure(std::size_t size) {

@@ -23,6 +23,7 @@
 /// A context: the simulator has one primary context per device and no others.
 struct CUctx_st {
   int device;
+  unsigned long long id = 0;  ///< cuCtxGetId: new after each reset of the primary context
 };
 
 /// A created stream (the special handles 0, CU_STREAM_LEGACY and CU_STREAM_PER_THREAD are
@@ -109,6 +110,8 @@ class simulated_machine {
   [[nodiscard]] bool valid_context(CUcontext context) const;
   /// Frees everything that belongs to the device (cuDevicePrimaryCtxReset).
   void reset_device(int device);
+  /// cuCtxGetId of a context; CUDA_ERROR_INVALID_CONTEXT for an unknown one.
+  CUresult context_id(CUcontext context, unsigned long long* id);
 
   // --- memory
   CUresult allocate(int device, std::size_t size, memory_kind kind, CUmemoryPool pool, void** out);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <vector>
 
 #include "cuda_platform.hpp"
 #include "driver/driver_entry_points.hpp"
@@ -108,6 +109,26 @@ TEST_F(PreloadDriver, RtldNextFromTheProgramStillFindsTheNextDefinition) {
   EXPECT_NE(object_of(next).find("libgpumem_preload"), std::string::npos) << object_of(next);
   void* next_malloc = dlsym(RTLD_NEXT, "malloc");
   EXPECT_NE(next_malloc, nullptr);
+}
+
+// Last of the driver tests: the device starts over. A statically linked runtime's
+// cudaDeviceReset calls no entry point the preload sees; the shim finds out from the context's
+// new id at the next allocation and builds a new stack instead of handing out freed slabs.
+TEST_F(PreloadDriver, AResetTheShimDidNotSeeIsFoundAtTheNextAllocation) {
+  GPUMEM_REQUIRE_SIMULATOR();  // the internal reset is the simulator's
+  CUdeviceptr before = 0;
+  ASSERT_EQ(cu().mem_alloc(&before, 4096), CUDA_SUCCESS);
+  gpumem::test::simulator::reset_device_internally(0);
+  for (int round = 0; round < 3; ++round) {
+    CUdeviceptr block = 0;
+    ASSERT_EQ(cu().mem_alloc(&block, 4096), CUDA_SUCCESS);
+    std::vector<int> data(1024, round + 1);
+    std::vector<int> back(1024);
+    ASSERT_EQ(cu().memcpy_htod(block, data.data(), 4096), CUDA_SUCCESS) << "a block in a slab the reset freed";
+    ASSERT_EQ(cu().memcpy_dtoh(back.data(), block, 4096), CUDA_SUCCESS);
+    EXPECT_EQ(back, data);
+    EXPECT_EQ(cu().mem_free(block), CUDA_SUCCESS);
+  }
 }
 
 TEST_F(PreloadDriver, AChildAfterForkStartsAFreshShim) {

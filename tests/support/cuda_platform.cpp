@@ -80,6 +80,9 @@ void reset_call_counts() { simulator_function<void (*)()>("gpumemSimResetCallCou
 void fail_allocation(std::uint64_t n) { simulator_function<void (*)(std::uint64_t)>("gpumemSimFailAllocation")(n); }
 void fail_above(std::uint64_t bytes) { simulator_function<void (*)(std::uint64_t)>("gpumemSimFailAbove")(bytes); }
 void hide_memory(std::uint64_t bytes) { simulator_function<void (*)(std::uint64_t)>("gpumemSimHideMemory")(bytes); }
+void reset_device_internally(int device) {
+  simulator_function<void (*)(int)>("gpumemSimResetDeviceInternally")(device);
+}
 }  // namespace simulator
 
 }  // namespace gpumem::test

@@ -30,6 +30,8 @@ void reset_call_counts();
 void fail_allocation(std::uint64_t n);
 void fail_above(std::uint64_t bytes);
 void hide_memory(std::uint64_t bytes);
+/// Resets a device as a statically linked runtime does: no driver entry point is called.
+void reset_device_internally(int device);
 }  // namespace simulator
 
 }  // namespace gpumem::test
