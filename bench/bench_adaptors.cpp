@@ -33,7 +33,8 @@ enum class adaptor_kind { none, statistics, logging, tracking, limiting };
 void make(const benchmark::State& state) {
   pool = std::make_unique<pool_type>(cuda_mr, std::size_t{1} << 30);
   switch (static_cast<adaptor_kind>(state.range(0))) {
-    case adaptor_kind::none: break;
+    case adaptor_kind::none:
+      break;
     case adaptor_kind::statistics:
       adaptor = std::make_unique<gpumem::mr::statistics_resource_adaptor<pool_type>>(*pool);
       break;
@@ -44,7 +45,8 @@ void make(const benchmark::State& state) {
       adaptor = std::make_unique<gpumem::mr::tracking_resource_adaptor<pool_type>>(*pool);
       break;
     case adaptor_kind::limiting:
-      adaptor = std::make_unique<gpumem::mr::limiting_resource_adaptor<pool_type>>(*pool, std::size_t{1} << 40);
+      adaptor = std::make_unique<gpumem::mr::limiting_resource_adaptor<pool_type>>(
+          *pool, std::size_t{1} << 40);
       break;
   }
 }
@@ -64,20 +66,26 @@ void BM_adaptor_pair(benchmark::State& state) {
   }
   // Two events (allocate and free) per iteration.
   state.counters["ns_per_event"] =
-      benchmark::Counter(static_cast<double>(state.iterations()) * 2, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+      benchmark::Counter(static_cast<double>(state.iterations()) * 2,
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (gpumem::get_num_cuda_devices() == 0 || cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking) != cudaSuccess) {
+  if (gpumem::get_num_cuda_devices() == 0 ||
+      cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking) != cudaSuccess) {
     std::fprintf(stderr, "bench_adaptors: no CUDA device\n");
     return 1;
   }
   const char* names[] = {"none", "statistics", "logging", "tracking", "limiting"};
   for (int kind = 0; kind < 5; ++kind) {
-    benchmark::RegisterBenchmark((std::string{"adaptor_pair/"} + names[kind]).c_str(), BM_adaptor_pair)
-        ->Arg(kind)->Setup(make)->Teardown(destroy)->MinTime(0.3);
+    benchmark::RegisterBenchmark((std::string{"adaptor_pair/"} + names[kind]).c_str(),
+                                 BM_adaptor_pair)
+        ->Arg(kind)
+        ->Setup(make)
+        ->Teardown(destroy)
+        ->MinTime(0.3);
   }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

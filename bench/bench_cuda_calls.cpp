@@ -27,7 +27,8 @@ void BM_malloc_free_async(benchmark::State& state) {
   const auto bytes = static_cast<std::size_t>(state.range(0));
   for (auto _ : state) {
     void* block = nullptr;
-    if (cudaMallocAsync(&block, bytes, stream) != cudaSuccess) state.SkipWithError("cudaMallocAsync failed");
+    if (cudaMallocAsync(&block, bytes, stream) != cudaSuccess)
+      state.SkipWithError("cudaMallocAsync failed");
     benchmark::DoNotOptimize(block);
     if (cudaFreeAsync(block, stream) != cudaSuccess) state.SkipWithError("cudaFreeAsync failed");
   }

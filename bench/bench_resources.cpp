@@ -2,8 +2,8 @@
 // and the driver's stream-ordered pool (cuda_async_memory_resource), in one run:
 //   pair/<resource>/<bytes>        one allocate+deallocate pair on one stream (target T1)
 //   random/<resource>/<n>          RMM's random-allocation workload with n allocations (T2)
-//   threads/<resource>             pairs per second on 1..16 threads, per-thread default stream (T5)
-//   streams/<resource>             pairs round-robin over 4 streams
+//   threads/<resource>             pairs per second on 1..16 threads, per-thread default stream
+//   (T5) streams/<resource>             pairs round-robin over 4 streams
 // Run it on the GPU machine; scripts/bench.sh records the results.
 
 #include <benchmark/benchmark.h>
@@ -37,9 +37,12 @@ void make_small(const benchmark::State& state) {
 }
 void make_large(const benchmark::State& state) {
   // The random workload keeps tens of GiB live at 100 000 allocations.
-  current = make_resource(static_cast<resource_kind>(state.range(0)), gpumem::percent_of_free_device_memory(90));
+  current = make_resource(static_cast<resource_kind>(state.range(0)),
+                          gpumem::percent_of_free_device_memory(90));
 }
-void destroy(const benchmark::State&) { current.reset(); }
+void destroy(const benchmark::State&) {
+  current.reset();
+}
 
 void BM_pair(benchmark::State& state) {
   const auto bytes = static_cast<std::size_t>(state.range(1));
@@ -50,7 +53,8 @@ void BM_pair(benchmark::State& state) {
     resource.deallocate(block, bytes, bench_stream);
   }
   state.SetLabel(resource_name(static_cast<resource_kind>(state.range(0))));
-  state.counters["pairs_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["pairs_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
 /// RMM's random-allocation workload: each step allocates (73 %) a size uniform in [1, 1 MiB] or
@@ -90,21 +94,23 @@ void BM_random(benchmark::State& state) {
   for (auto _ : state) {
     for (const auto& step : workload.steps) {
       if (step.allocate) {
-        live.emplace_back(resource.allocate(step.size_or_victim, bench_stream), step.size_or_victim);
+        live.emplace_back(resource.allocate(step.size_or_victim, bench_stream),
+                          step.size_or_victim);
       } else {
         std::swap(live[step.size_or_victim], live.back());
         resource.deallocate(live.back().first, live.back().second, bench_stream);
         live.pop_back();
       }
     }
-    for (const auto& [block, size] : live) resource.deallocate(block, size, bench_stream);
+    for (const auto& [block, size] : live)
+      resource.deallocate(block, size, bench_stream);
     operations += workload.steps.size() + live.size();
     live.clear();
   }
   state.SetLabel(resource_name(static_cast<resource_kind>(state.range(0))));
   // Seconds per operation (allocations and frees), printed with an SI prefix (n, u, m).
-  state.counters["s_per_op"] = benchmark::Counter(static_cast<double>(operations),
-                                                  benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["s_per_op"] = benchmark::Counter(
+      static_cast<double>(operations), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
 void BM_threads(benchmark::State& state) {
@@ -115,7 +121,8 @@ void BM_threads(benchmark::State& state) {
     resource.deallocate(block, 256, gpumem::cuda_stream_per_thread);
   }
   state.SetLabel(resource_name(static_cast<resource_kind>(state.range(0))));
-  state.counters["pairs_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["pairs_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
 std::vector<cudaStream_t> four_streams;
@@ -138,20 +145,34 @@ void register_benchmarks() {
     const std::string name = resource_name(kind);
     for (const std::int64_t bytes : {256L, 4096L, 65536L, 1L << 20, 4L << 20, 16L << 20}) {
       benchmark::RegisterBenchmark(("pair/" + name).c_str(), BM_pair)
-          ->Args({index, bytes})->Setup(make_small)->Teardown(destroy)->MinTime(0.2);
+          ->Args({index, bytes})
+          ->Setup(make_small)
+          ->Teardown(destroy)
+          ->MinTime(0.2);
     }
     for (const std::int64_t allocations : {1000L, 10000L, 100000L}) {
       if (kind == resource_kind::cuda && allocations > 10000) continue;  // minutes of cudaFree
       benchmark::RegisterBenchmark(("random/" + name).c_str(), BM_random)
-          ->Args({index, allocations})->Setup(make_large)->Teardown(destroy)->Unit(benchmark::kMillisecond)
+          ->Args({index, allocations})
+          ->Setup(make_large)
+          ->Teardown(destroy)
+          ->Unit(benchmark::kMillisecond)
           ->Iterations(allocations >= 100000 ? 1 : 3);
     }
     if (kind != resource_kind::cuda) {
       benchmark::RegisterBenchmark(("threads/" + name).c_str(), BM_threads)
-          ->Arg(index)->Setup(make_small)->Teardown(destroy)->ThreadRange(1, 16)->UseRealTime()->MinTime(0.2);
+          ->Arg(index)
+          ->Setup(make_small)
+          ->Teardown(destroy)
+          ->ThreadRange(1, 16)
+          ->UseRealTime()
+          ->MinTime(0.2);
     }
     benchmark::RegisterBenchmark(("streams/" + name).c_str(), BM_streams)
-        ->Arg(index)->Setup(make_small)->Teardown(destroy)->MinTime(0.2);
+        ->Arg(index)
+        ->Setup(make_small)
+        ->Teardown(destroy)
+        ->MinTime(0.2);
   }
 }
 

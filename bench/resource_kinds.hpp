@@ -13,10 +13,12 @@ namespace gpumem::bench {
 /// A resource under test. The upstream of the sub-allocators is cudaMalloc.
 enum class resource_kind : int {
   cuda,        ///< cuda_memory_resource: cudaMalloc / cudaFree
-  cuda_async,  ///< cuda_async_memory_resource: the driver's pool, release threshold at maximum (warm)
+  cuda_async,  ///< cuda_async_memory_resource: the driver's pool, release threshold at maximum
+               ///< (warm)
   pool,        ///< pool_memory_resource
   arena,       ///< arena_memory_resource
-  binning,     ///< binning_memory_resource: fixed-size bins of 256 KiB .. 4 MiB over a pool (RMM's usual setup)
+  binning,     ///< binning_memory_resource: fixed-size bins of 256 KiB .. 4 MiB over a pool (RMM's
+               ///< usual setup)
 };
 
 /// Every kind, in the order results are reported.

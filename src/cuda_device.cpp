@@ -30,7 +30,8 @@ std::pair<std::size_t, std::size_t> available_device_memory() {
 }
 
 std::size_t percent_of_free_device_memory(int percent) {
-  GPUMEM_EXPECTS(percent > 0 && percent <= 100, "percent_of_free_device_memory: percent must be in (0, 100]");
+  GPUMEM_EXPECTS(percent > 0 && percent <= 100,
+                 "percent_of_free_device_memory: percent must be in (0, 100]");
   const auto free_bytes = available_device_memory().first;
   const auto share = static_cast<std::size_t>(static_cast<double>(free_bytes) * percent / 100.0);
   return align_down(share, CUDA_ALLOCATION_ALIGNMENT);

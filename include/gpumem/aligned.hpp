@@ -45,8 +45,8 @@ inline constexpr std::size_t CUDA_ALLOCATION_ALIGNMENT{256};
 }
 
 /// Whether `pointer` is a multiple of `alignment` (a power of two; default: CUDA's).
-[[nodiscard]] inline bool is_pointer_aligned(const void* pointer,
-                                             std::size_t alignment = CUDA_ALLOCATION_ALIGNMENT) noexcept {
+[[nodiscard]] inline bool is_pointer_aligned(
+    const void* pointer, std::size_t alignment = CUDA_ALLOCATION_ALIGNMENT) noexcept {
   return is_aligned(reinterpret_cast<std::uintptr_t>(pointer), alignment);
 }
 

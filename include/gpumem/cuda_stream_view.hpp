@@ -25,9 +25,11 @@ class cuda_stream_view {
   /// The default stream.
   constexpr cuda_stream_view() noexcept = default;
   /// A view of `stream`.
-  constexpr cuda_stream_view(cudaStream_t stream) noexcept : stream_{stream} {}  // NOLINT(google-explicit-constructor)
+  constexpr cuda_stream_view(cudaStream_t stream) noexcept
+      : stream_{stream} {}  // NOLINT(google-explicit-constructor)
   /// A view of the stream a CCCL `cuda::stream_ref` refers to.
-  constexpr cuda_stream_view(cuda::stream_ref stream) noexcept  // NOLINT(google-explicit-constructor)
+  constexpr cuda_stream_view(
+      cuda::stream_ref stream) noexcept  // NOLINT(google-explicit-constructor)
       : stream_{stream.get()} {}
   /// Forbidden: `0` is ambiguous; say `cuda_stream_view{}` for the default stream.
   cuda_stream_view(int) = delete;
@@ -37,9 +39,13 @@ class cuda_stream_view {
   /// The stream.
   [[nodiscard]] constexpr cudaStream_t value() const noexcept { return stream_; }
   /// The stream, implicitly.
-  constexpr operator cudaStream_t() const noexcept { return stream_; }  // NOLINT(google-explicit-constructor)
+  constexpr operator cudaStream_t() const noexcept {
+    return stream_;
+  }  // NOLINT(google-explicit-constructor)
   /// The stream as a CCCL `cuda::stream_ref`.
-  constexpr operator cuda::stream_ref() const noexcept { return cuda::stream_ref{stream_}; }  // NOLINT
+  constexpr operator cuda::stream_ref() const noexcept {
+    return cuda::stream_ref{stream_};
+  }  // NOLINT
 
   /// Whether this is the per-thread default stream (also stream 0 in code built with
   /// `--default-stream per-thread`).
@@ -86,7 +92,9 @@ inline const cuda_stream_view cuda_stream_per_thread{cudaStreamPerThread};
   return lhs.value() == rhs.value();
 }
 /// Views differ when they view different streams.
-[[nodiscard]] inline bool operator!=(cuda_stream_view lhs, cuda_stream_view rhs) noexcept { return !(lhs == rhs); }
+[[nodiscard]] inline bool operator!=(cuda_stream_view lhs, cuda_stream_view rhs) noexcept {
+  return !(lhs == rhs);
+}
 
 /// Writes the stream handle, as a pointer.
 inline std::ostream& operator<<(std::ostream& os, cuda_stream_view stream) {

@@ -29,7 +29,8 @@ class cuda_error : public std::runtime_error {
 class bad_alloc : public std::bad_alloc {
  public:
   /// @param message what failed; what() returns "std::bad_alloc: " followed by it
-  explicit bad_alloc(const char* message) : what_{std::string{std::bad_alloc::what()} + ": " + message} {}
+  explicit bad_alloc(const char* message)
+      : what_{std::string{std::bad_alloc::what()} + ": " + message} {}
   /// @copydoc bad_alloc(const char*)
   explicit bad_alloc(const std::string& message) : bad_alloc{message.c_str()} {}
   /// The message given at construction, after "std::bad_alloc: ".

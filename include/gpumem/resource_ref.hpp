@@ -21,7 +21,8 @@ using host_async_resource_ref = cuda::mr::async_resource_ref<cuda::mr::host_acce
 using host_device_async_resource_ref =
     cuda::mr::async_resource_ref<cuda::mr::host_accessible, cuda::mr::device_accessible>;
 /// A reference to a resource of memory accessible from host and device.
-using host_device_resource_ref = cuda::mr::resource_ref<cuda::mr::host_accessible, cuda::mr::device_accessible>;
+using host_device_resource_ref =
+    cuda::mr::resource_ref<cuda::mr::host_accessible, cuda::mr::device_accessible>;
 
 /**
  * @brief A reference to `resource`, whatever its form: a resource, a pointer to one, or a
@@ -37,7 +38,8 @@ template <typename Resource>
   return device_async_resource_ref{*resource};
 }
 /// @copydoc to_device_async_resource_ref(Resource&)
-[[nodiscard]] inline device_async_resource_ref to_device_async_resource_ref(device_async_resource_ref resource) {
+[[nodiscard]] inline device_async_resource_ref to_device_async_resource_ref(
+    device_async_resource_ref resource) {
   return resource;
 }
 

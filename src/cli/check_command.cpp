@@ -16,13 +16,15 @@ std::string show(const config::option_setting& setting, std::optional<std::uint6
           if (value.percent) {
             std::ostringstream text;
             text << value.percent.value() << "%";
-            if (total_bytes) text << " = " << core::format_bytes(config::bytes_of(value, *total_bytes));
+            if (total_bytes)
+              text << " = " << core::format_bytes(config::bytes_of(value, *total_bytes));
             return text.str();
           }
           return "none";
         } else if constexpr (std::is_same_v<value_type, std::vector<std::uint64_t>>) {
           std::string text;
-          for (const auto size : value) text += (text.empty() ? "" : ", ") + core::format_bytes(size);
+          for (const auto size : value)
+            text += (text.empty() ? "" : ", ") + core::format_bytes(size);
           return "[" + text + "]";
         } else if constexpr (std::is_same_v<value_type, bool>) {
           return value ? "true" : "false";
@@ -35,35 +37,43 @@ std::string show(const config::option_setting& setting, std::optional<std::uint6
       setting.value);
 }
 
-void print_stack(const config::resolved_stack& stack, std::optional<std::uint64_t> total_bytes, std::ostream& out) {
+void print_stack(const config::resolved_stack& stack,
+                 std::optional<std::uint64_t> total_bytes,
+                 std::ostream& out) {
   out << "  layers from " << stack.layers_from.describe() << "\n";
   int number = 1;
   for (const config::resolved_layer& layer : stack.layers) {
     out << "  " << number++ << ". " << std::left << std::setw(12) << layer.name
-        << (layer.spec != nullptr ? std::string{layer.spec->meaning} : std::string{"(unknown layer)"}) << "\n";
+        << (layer.spec != nullptr ? std::string{layer.spec->meaning}
+                                  : std::string{"(unknown layer)"})
+        << "\n";
     for (const auto& [spec, value] : layer.options) {
       out << "       " << std::left << std::setw(18) << spec->key << std::setw(28)
-          << (value ? show(*value, total_bytes) : std::string{"none"}) << (value ? value->from.describe() : "default")
-          << "\n";
+          << (value ? show(*value, total_bytes) : std::string{"none"})
+          << (value ? value->from.describe() : "default") << "\n";
     }
   }
 }
 
 }  // namespace
 
-int check(const config::configuration& configuration, const std::vector<device_memory>& devices, std::ostream& out,
+int check(const config::configuration& configuration,
+          const std::vector<device_memory>& devices,
+          std::ostream& out,
           std::ostream& errors) {
-  out << "gpumem check: " << (configuration.file() ? "file " + *configuration.file() : std::string{"no file"})
+  out << "gpumem check: "
+      << (configuration.file() ? "file " + *configuration.file() : std::string{"no file"})
       << ", and the GPUMEM_* environment\n\nprocess\n";
   for (const auto& option : config::process_options()) {
     const auto& setting = configuration.process(option.key);
-    out << "       " << std::left << std::setw(18) << option.key << std::setw(28) << show(setting, std::nullopt)
-        << setting.from.describe() << "\n";
+    out << "       " << std::left << std::setw(18) << option.key << std::setw(28)
+        << show(setting, std::nullopt) << setting.from.describe() << "\n";
   }
   std::vector<std::string> problems = configuration.errors();
   if (configuration.valid()) {
     if (devices.empty()) {
-      out << "\ndevice memory (cudaMalloc, cudaMallocAsync), every device (no CUDA device found here: shares "
+      out << "\ndevice memory (cudaMalloc, cudaMallocAsync), every device (no CUDA device found "
+             "here: shares "
              "are shown as written)\n";
       print_stack(configuration.device_stack(-1), std::nullopt, out);
       for (const int device : configuration.overridden_devices()) {
@@ -79,18 +89,26 @@ int check(const config::configuration& configuration, const std::vector<device_m
       problems.insert(problems.end(), found.begin(), found.end());
     }
     for (const int device : configuration.overridden_devices()) {
-      const bool exists = std::any_of(devices.begin(), devices.end(), [device](const device_memory& d) { return d.device == device; });
+      const bool exists =
+          std::any_of(devices.begin(), devices.end(), [device](const device_memory& d) {
+            return d.device == device;
+          });
       if (!devices.empty() && !exists) {
-        errors << "gpumem: warning: [devices." << device << "] names a device this machine does not have ("
-               << devices.size() << " devices)\n";
+        errors << "gpumem: warning: [devices." << device
+               << "] names a device this machine does not have (" << devices.size()
+               << " devices)\n";
       }
     }
     out << "\nmanaged memory (cudaMallocManaged)\n";
-    print_stack(configuration.managed_stack(), devices.empty() ? std::nullopt : std::optional{devices.front().total_bytes},
+    print_stack(configuration.managed_stack(),
+                devices.empty() ? std::nullopt : std::optional{devices.front().total_bytes},
                 out);
   }
-  for (const std::string& problem : problems) errors << problem << "\n";
-  out << "\n" << (problems.empty() ? "valid" : std::to_string(problems.size()) + " problem(s): not valid") << "\n";
+  for (const std::string& problem : problems)
+    errors << problem << "\n";
+  out << "\n"
+      << (problems.empty() ? "valid" : std::to_string(problems.size()) + " problem(s): not valid")
+      << "\n";
   return problems.empty() ? 0 : 1;
 }
 

@@ -2,8 +2,8 @@
 // `gpumem check [FILE]`: validates a configuration with the current environment and prints
 // the resolved stack of every device.
 
-#include <ostream>
 #include <optional>
+#include <ostream>
 #include <string>
 
 #include "config/configuration.hpp"
@@ -22,7 +22,9 @@ struct device_memory {
  * @param devices the devices found (empty: none, shares stay as written)
  * @return 0 when valid, 1 otherwise
  */
-int check(const config::configuration& configuration, const std::vector<device_memory>& devices, std::ostream& out,
+int check(const config::configuration& configuration,
+          const std::vector<device_memory>& devices,
+          std::ostream& out,
           std::ostream& errors);
 
 }  // namespace gpumem::cli

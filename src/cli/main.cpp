@@ -19,13 +19,16 @@ namespace {
 
 constexpr std::string_view kUsage =
     "usage: gpumem <command>\n"
-    "  check [FILE]   validate a configuration (FILE, else the file GPUMEM_CONFIG names) together with\n"
-    "                 the GPUMEM_* environment, and print every device's resolved stack with where each\n"
+    "  check [FILE]   validate a configuration (FILE, else the file GPUMEM_CONFIG names) together "
+    "with\n"
+    "                 the GPUMEM_* environment, and print every device's resolved stack with where "
+    "each\n"
     "                 value came from; exit status 0 when valid\n"
     "  keys           print every configuration key (TOML key, GPUMEM_* variable, type, default,\n"
     "                 meaning) as a Markdown table\n"
     "  run [--config FILE] -- PROGRAM [ARGS...]\n"
-    "                 run PROGRAM under the shim (libgpumem_preload.so in LD_PRELOAD, GPUMEM_CONFIG=FILE)\n"
+    "                 run PROGRAM under the shim (libgpumem_preload.so in LD_PRELOAD, "
+    "GPUMEM_CONFIG=FILE)\n"
     "  help           this text\n";
 
 std::vector<gpumem::cli::device_memory> find_devices() {
@@ -55,7 +58,8 @@ int main(int argc, char** argv) {
     }
     std::optional<std::string> file;
     if (argc == 3) file = argv[2];
-    const auto configuration = gpumem::config::configuration::load(file, gpumem::config::process_environment());
+    const auto configuration =
+        gpumem::config::configuration::load(file, gpumem::config::process_environment());
     return gpumem::cli::check(configuration, find_devices(), std::cout, std::cerr);
   }
   if (command == "keys") {

@@ -16,11 +16,13 @@ namespace {
 constexpr std::string_view kUsage = "usage: gpumem run [--config FILE] -- PROGRAM [ARGS...]\n";
 
 std::filesystem::path find_preload() {
-  if (const char* named = std::getenv("GPUMEM_PRELOAD_LIBRARY"); named != nullptr && *named != '\0') return named;
+  if (const char* named = std::getenv("GPUMEM_PRELOAD_LIBRARY"); named != nullptr && *named != '\0')
+    return named;
   std::error_code error;
   const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
   if (error) return {};
-  for (const char* relative : {"../lib/libgpumem_preload.so", "../src/preload/libgpumem_preload.so"}) {
+  for (const char* relative :
+       {"../lib/libgpumem_preload.so", "../src/preload/libgpumem_preload.so"}) {
     const std::filesystem::path candidate = self.parent_path() / relative;
     if (std::filesystem::exists(candidate)) return std::filesystem::canonical(candidate);
   }
@@ -59,7 +61,9 @@ int run(int argc, char** argv) {
     setenv("GPUMEM_CONFIG", std::filesystem::absolute(config).c_str(), 1);
   }
   const char* existing = std::getenv("LD_PRELOAD");
-  const std::string preloads = preload.string() + (existing != nullptr && *existing != '\0' ? ":" + std::string{existing} : "");
+  const std::string preloads =
+      preload.string() +
+      (existing != nullptr && *existing != '\0' ? ":" + std::string{existing} : "");
   setenv("LD_PRELOAD", preloads.c_str(), 1);
   execvp(argv[next], argv + next);
   std::cerr << "gpumem run: cannot run " << argv[next] << ": " << std::strerror(errno) << "\n";

@@ -26,7 +26,8 @@ struct origin {
 };
 
 /// A value of an option: a size or share, a list of sizes, a boolean, a count or a word/text.
-using option_value = std::variant<core::byte_size, std::vector<std::uint64_t>, bool, std::uint64_t, std::string>;
+using option_value =
+    std::variant<core::byte_size, std::vector<std::uint64_t>, bool, std::uint64_t, std::string>;
 
 /// An option's value and where it came from.
 struct option_setting {
@@ -51,7 +52,8 @@ environment process_environment();
 struct resolved_layer {
   std::string name;
   const layer_spec* spec;
-  std::vector<std::pair<const option_spec*, std::optional<option_setting>>> options;  ///< nullopt: no value (none)
+  std::vector<std::pair<const option_spec*, std::optional<option_setting>>>
+      options;  ///< nullopt: no value (none)
 };
 
 /// The stack a device's allocations go through, every value effective.
@@ -96,7 +98,8 @@ class configuration {
    * @brief Checks what needs the device's memory size (a share, initial against maximum)
    * for `device` with `total_bytes`; returns the problems (none when valid).
    */
-  [[nodiscard]] std::vector<std::string> check_for_device(int device, std::uint64_t total_bytes) const;
+  [[nodiscard]] std::vector<std::string> check_for_device(int device,
+                                                          std::uint64_t total_bytes) const;
 
  private:
   friend class loader;

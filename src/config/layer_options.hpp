@@ -14,7 +14,8 @@ namespace gpumem::config {
 /// Reads a resolved layer's options.
 class layer_options {
  public:
-  layer_options(const resolved_layer& layer, std::uint64_t total_bytes) : layer_{layer}, total_{total_bytes} {}
+  layer_options(const resolved_layer& layer, std::uint64_t total_bytes)
+      : layer_{layer}, total_{total_bytes} {}
 
   [[nodiscard]] const option_setting* find(std::string_view key) const {
     for (const auto& [spec, value] : layer_.options) {
@@ -50,13 +51,13 @@ class layer_options {
   }
   [[nodiscard]] std::vector<std::uint64_t> sizes(std::string_view key) const {
     const option_setting* setting = find(key);
-    return setting == nullptr ? std::vector<std::uint64_t>{} : std::get<std::vector<std::uint64_t>>(setting->value);
+    return setting == nullptr ? std::vector<std::uint64_t>{}
+                              : std::get<std::vector<std::uint64_t>>(setting->value);
   }
 
  private:
   const resolved_layer& layer_;
   std::uint64_t total_;
 };
-
 
 }  // namespace gpumem::config

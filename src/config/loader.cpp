@@ -24,9 +24,12 @@ namespace gpumem::config {
 
 std::string origin::describe() const {
   switch (from) {
-    case source::default_value: return "default";
-    case source::file: return where;
-    case source::environment: return "environment " + where;
+    case source::default_value:
+      return "default";
+    case source::file:
+      return where;
+    case source::environment:
+      return "environment " + where;
   }
   return where;
 }
@@ -38,7 +41,8 @@ environment process_environment() {
     if (!text.starts_with("GPUMEM_")) continue;
     const auto equals = text.find('=');
     if (equals == std::string_view::npos) continue;
-    variables.emplace_back(std::string{text.substr(0, equals)}, std::string{text.substr(equals + 1)});
+    variables.emplace_back(std::string{text.substr(0, equals)},
+                           std::string{text.substr(equals + 1)});
   }
   return variables;
 }
@@ -56,7 +60,8 @@ const std::vector<std::string>& default_managed_stack() {
 std::uint64_t bytes_of(const core::byte_size& size, std::uint64_t total_bytes) {
   if (size.bytes) return *size.bytes;
   if (size.percent) {
-    const auto share = static_cast<std::uint64_t>(static_cast<double>(total_bytes) * *size.percent / 100.0);
+    const auto share =
+        static_cast<std::uint64_t>(static_cast<double>(total_bytes) * *size.percent / 100.0);
     return share / 256 * 256;
   }
   return 0;
@@ -66,19 +71,23 @@ namespace {
 
 std::string upper(std::string_view text) {
   std::string result{text};
-  for (char& c : result) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (char& c : result)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return result;
 }
 
 std::string lower(std::string_view text) {
   std::string result{text};
-  for (char& c : result) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : result)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return result;
 }
 
 std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+    text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+    text.remove_suffix(1);
   return text;
 }
 
@@ -96,7 +105,11 @@ std::vector<std::string> split_list(std::string_view text) {
 /// The length of the UTF-8 sequence at the start of `text`, or 0 when it is not one.
 std::size_t utf8_sequence(std::string_view text) {
   const auto lead = static_cast<unsigned char>(text[0]);
-  const std::size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xe ? 3 : (lead >> 3) == 0x1e ? 4 : 0;
+  const std::size_t length = lead < 0x80           ? 1
+                             : (lead >> 5) == 0x6  ? 2
+                             : (lead >> 4) == 0xe  ? 3
+                             : (lead >> 3) == 0x1e ? 4
+                                                   : 0;
   if (length == 0 || length > text.size()) return 0;
   for (std::size_t i = 1; i < length; ++i) {
     if ((static_cast<unsigned char>(text[i]) & 0xc0) != 0x80) return 0;
@@ -130,30 +143,41 @@ std::string shown(std::string_view text) {
   constexpr std::size_t kLongest = 60;
   if (text.size() <= kLongest) return escaped(text);
   std::size_t cut = kLongest;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80) --cut;  // not inside a character
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80)
+    --cut;  // not inside a character
   return escaped(text.substr(0, cut)) + "...";
 }
 
 std::string choices_of(const option_spec& spec) {
   std::string text;
-  for (const auto choice : spec.choices) text += (text.empty() ? "" : ", ") + std::string{choice};
+  for (const auto choice : spec.choices)
+    text += (text.empty() ? "" : ", ") + std::string{choice};
   return text;
 }
 
 std::string node_kind(const toml::node& node) {
   switch (node.type()) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "a list";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "a whole number";
-    case toml::node_type::floating_point: return "a fraction";
-    case toml::node_type::boolean: return "a boolean";
-    default: return "a date or time";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "a list";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "a whole number";
+    case toml::node_type::floating_point:
+      return "a fraction";
+    case toml::node_type::boolean:
+      return "a boolean";
+    default:
+      return "a date or time";
   }
 }
 
 /// Converts one value written as text (the environment, a default, a string in a file).
-std::optional<option_value> from_text(std::string_view text, const option_spec& spec, std::string& why) {
+std::optional<option_value> from_text(std::string_view text,
+                                      const option_spec& spec,
+                                      std::string& why) {
   switch (spec.type) {
     case option_type::size:
     case option_type::size_or_share: {
@@ -171,7 +195,8 @@ std::optional<option_value> from_text(std::string_view text, const option_spec& 
       for (const std::string& item : split_list(text)) {
         auto bytes = core::parse_bytes(item, &why);
         if (!bytes) {
-          why = item.empty() ? "an empty item in the list (two commas?)" : "'" + shown(item) + "': " + why;
+          why = item.empty() ? "an empty item in the list (two commas?)"
+                             : "'" + shown(item) + "': " + why;
           return std::nullopt;
         }
         sizes.push_back(*bytes);
@@ -196,23 +221,28 @@ std::optional<option_value> from_text(std::string_view text, const option_spec& 
         why = "a count has at most 18 digits";
         return std::nullopt;
       }
-      for (const char c : digits) count = count * 10 + static_cast<std::uint64_t>(c - '0');
+      for (const char c : digits)
+        count = count * 10 + static_cast<std::uint64_t>(c - '0');
       return count;
     }
     case option_type::choice: {
       const std::string word = lower(trim(text));
-      if (std::find(spec.choices.begin(), spec.choices.end(), word) != spec.choices.end()) return word;
+      if (std::find(spec.choices.begin(), spec.choices.end(), word) != spec.choices.end())
+        return word;
       why = "not one of " + choices_of(spec);
       if (auto near = nearest(word, spec.choices)) why += "; did you mean " + *near + "?";
       return std::nullopt;
     }
-    case option_type::text: return std::string{text};
+    case option_type::text:
+      return std::string{text};
   }
   return std::nullopt;
 }
 
 /// Converts a TOML value; only the natural TOML types and strings are accepted.
-std::optional<option_value> from_node(const toml::node& node, const option_spec& spec, std::string& why) {
+std::optional<option_value> from_node(const toml::node& node,
+                                      const option_spec& spec,
+                                      std::string& why) {
   if (const auto* text = node.as_string()) return from_text(text->get(), spec, why);
   switch (spec.type) {
     case option_type::size:
@@ -220,7 +250,8 @@ std::optional<option_value> from_node(const toml::node& node, const option_spec&
     case option_type::count:
       if (const auto* integer = node.as_integer()) {
         if (integer->get() < 0) {
-          why = "a " + std::string{spec.type == option_type::count ? "count" : "size"} + " cannot be negative";
+          why = "a " + std::string{spec.type == option_type::count ? "count" : "size"} +
+                " cannot be negative";
           return std::nullopt;
         }
         const auto value = static_cast<std::uint64_t>(integer->get());
@@ -247,7 +278,8 @@ std::optional<option_value> from_node(const toml::node& node, const option_spec&
             if (size) why = "a bin needs a size";
             // Name the item: the position points at the list.
             const auto* text = item.as_string();
-            why = "item " + std::to_string(sizes.size() + 1) + (text ? " \"" + shown(text->get()) + "\"" : "") + ": " + why;
+            why = "item " + std::to_string(sizes.size() + 1) +
+                  (text ? " \"" + shown(text->get()) + "\"" : "") + ": " + why;
             return std::nullopt;
           }
           sizes.push_back(*std::get<core::byte_size>(*size).bytes);
@@ -255,7 +287,8 @@ std::optional<option_value> from_node(const toml::node& node, const option_spec&
         return sizes;
       }
       break;
-    default: break;
+    default:
+      break;
   }
   if (spec.type == option_type::choice) {
     why = "expected one of " + choices_of(spec) + ", found " + node_kind(node);
@@ -274,8 +307,10 @@ bool at_line_end(std::string_view text, const toml::source_position& place) {
   }
   text = text.substr(0, text.find('\n'));
   if (text.ends_with('\r')) text.remove_suffix(1);
-  const auto characters = static_cast<std::size_t>(
-      std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
+  const auto characters =
+      static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+        return (static_cast<unsigned char>(c) & 0xc0) != 0x80;
+      }));
   return place.column > characters;
 }
 
@@ -331,7 +366,9 @@ class loader {
       if (description.find("utf-8") != std::string::npos) {
         description += " (the file must be UTF-8)";
       } else if (description.find("not representable in 64 bits") != std::string::npos) {
-        description = "a whole number is at most 2^63-1; write a large size as a string with a unit, as in \"4TiB\"";
+        description =
+            "a whole number is at most 2^63-1; write a large size as a string with a unit, as in "
+            "\"4TiB\"";
       } else if (description.find("unescaped control characters") != std::string::npos &&
                  at_line_end(text, failure.source().begin)) {
         description = "a string is not closed: its closing \" is missing on this line";
@@ -367,8 +404,10 @@ class loader {
       return line_column;
     };
     auto& errors = config_.errors_;
-    std::stable_sort(errors.begin() + static_cast<std::ptrdiff_t>(first), errors.end(),
-                     [&place](const std::string& a, const std::string& b) { return place(a) < place(b); });
+    std::stable_sort(
+        errors.begin() + static_cast<std::ptrdiff_t>(first),
+        errors.end(),
+        [&place](const std::string& a, const std::string& b) { return place(a) < place(b); });
   }
 
   void error(const std::string& where, const std::string& message) {
@@ -382,19 +421,23 @@ class loader {
       const std::string name{key.str()};
       const std::string where = position(path, node.source());
       if (const option_spec* spec = find_option(process_options(), name)) {
-        if (auto setting = convert(node, *spec, where, name)) config_.process_[name] = std::move(*setting);
+        if (auto setting = convert(node, *spec, where, name))
+          config_.process_[name] = std::move(*setting);
       } else if (name == "device" || name == "managed") {
         if (!node.is_table()) {
           error(where, "[" + name + "] must be a table, found " + node_kind(node));
           continue;
         }
-        read_stack_table(*node.as_table(), name == "device" ? config_.device_ : config_.managed_, "[" + name + "]",
+        read_stack_table(*node.as_table(),
+                         name == "device" ? config_.device_ : config_.managed_,
+                         "[" + name + "]",
                          path);
       } else if (name == "devices") {
         read_devices(node, path, where);
       } else {
         std::vector<std::string> known{"device", "managed", "devices"};
-        for (const auto& option : process_options()) known.emplace_back(option.key);
+        for (const auto& option : process_options())
+          known.emplace_back(option.key);
         unknown(position(path, key.source()), "unknown key '" + shown(name) + "'", name, known);
       }
     }
@@ -415,18 +458,22 @@ class loader {
         continue;
       }
       if (name.size() > 3) {
-        error(position(path, key.source()), "[devices." + shown(name) + "]: a device number is 0 to 999");
+        error(position(path, key.source()),
+              "[devices." + shown(name) + "]: a device number is 0 to 999");
         continue;
       }
       if (!entry.is_table()) {
         error(entry_where, "[devices." + name + "] must be a table, found " + node_kind(entry));
         continue;
       }
-      read_stack_table(*entry.as_table(), config_.overrides_[std::stoi(name)], "[devices." + name + "]", path);
+      read_stack_table(
+          *entry.as_table(), config_.overrides_[std::stoi(name)], "[devices." + name + "]", path);
     }
   }
 
-  void read_stack_table(const toml::table& table, stack_settings& stack, const std::string& label,
+  void read_stack_table(const toml::table& table,
+                        stack_settings& stack,
+                        const std::string& label,
                         const std::string& path) {
     for (const auto& [key, node] : table) {
       const std::string name{key.str()};
@@ -435,53 +482,68 @@ class loader {
         read_stack_list(node, stack, label, where);
       } else if (const layer_spec* layer = find_layer(name)) {
         if (!node.is_table()) {
-          error(where, label + " " + name + ": the options of a layer are a table, as in " + label.substr(0, label.size() - 1) +
-                           "." + name + "], found " + node_kind(node));
+          error(where,
+                label + " " + name + ": the options of a layer are a table, as in " +
+                    label.substr(0, label.size() - 1) + "." + name + "], found " + node_kind(node));
           continue;
         }
         for (const auto& [option_key, option_node] : *node.as_table()) {
           const std::string option_name{option_key.str()};
           const std::string option_where = position(path, option_node.source());
-          const std::string subject = label.substr(0, label.size() - 1) + "." + name + "] " + option_name;
+          const std::string subject =
+              label.substr(0, label.size() - 1) + "." + name + "] " + option_name;
           const std::string key_where = position(path, option_key.source());
           if (const option_spec* spec = find_option(layer->options, option_name)) {
             if (auto setting = convert(option_node, *spec, option_where, subject)) {
               stack.options[name][option_name] = std::move(*setting);
             }
           } else if (layer->options.empty()) {
-            error(key_where, label.substr(0, label.size() - 1) + "." + name + "] " + shown(option_name) + ": the " +
-                                 name + " layer has no options");
+            error(key_where,
+                  label.substr(0, label.size() - 1) + "." + name + "] " + shown(option_name) +
+                      ": the " + name + " layer has no options");
           } else {
             std::vector<std::string> known;
-            for (const auto& option : layer->options) known.emplace_back(option.key);
+            for (const auto& option : layer->options)
+              known.emplace_back(option.key);
             unknown(key_where,
-                    label.substr(0, label.size() - 1) + "." + name + "]: unknown key '" + shown(option_name) + "'",
-                    option_name, known);
+                    label.substr(0, label.size() - 1) + "." + name + "]: unknown key '" +
+                        shown(option_name) + "'",
+                    option_name,
+                    known);
           }
         }
       } else {
         std::vector<std::string> known{"stack"};
-        for (const auto& layer_entry : layers()) known.emplace_back(layer_entry.name);
+        for (const auto& layer_entry : layers())
+          known.emplace_back(layer_entry.name);
         unknown(position(path, key.source()),
-                label + ": unknown key '" + shown(name) + "': a key is stack or a layer's name", name, known);
+                label + ": unknown key '" + shown(name) + "': a key is stack or a layer's name",
+                name,
+                known);
       }
     }
   }
 
-  void read_stack_list(const toml::node& node, stack_settings& stack, const std::string& label,
+  void read_stack_list(const toml::node& node,
+                       stack_settings& stack,
+                       const std::string& label,
                        const std::string& where) {
     const auto* list = node.as_array();
     if (list == nullptr) {
-      error(where, label + " stack: expected a list of layers such as [\"statistics\", \"pool\", \"cuda\"], found " +
-                       node_kind(node));
+      error(where,
+            label +
+                " stack: expected a list of layers such as [\"statistics\", \"pool\", \"cuda\"], "
+                "found " +
+                node_kind(node));
       return;
     }
     std::vector<std::string> layers_named;
     for (const toml::node& item : *list) {
       const auto* text = item.as_string();
       if (text == nullptr) {
-        error(where, label + " stack: each layer is a name in quotes, as in [\"pool\", \"cuda\"], found " +
-                         node_kind(item));
+        error(where,
+              label + " stack: each layer is a name in quotes, as in [\"pool\", \"cuda\"], found " +
+                  node_kind(item));
         return;
       }
       layers_named.emplace_back(text->get());
@@ -491,15 +553,20 @@ class loader {
   }
 
   /// A file's value as a setting, or a message (and nothing) when it is not one.
-  std::optional<option_setting> convert(const toml::node& node, const option_spec& spec, const std::string& where,
+  std::optional<option_setting> convert(const toml::node& node,
+                                        const option_spec& spec,
+                                        const std::string& where,
                                         const std::string& subject) {
     std::string why;
-    if (auto value = from_node(node, spec, why)) return option_setting{std::move(*value), origin{origin::source::file, where}};
+    if (auto value = from_node(node, spec, why))
+      return option_setting{std::move(*value), origin{origin::source::file, where}};
     error(where, subject + written_value(node) + ": " + why);
     return std::nullopt;
   }
 
-  void unknown(const std::string& where, const std::string& message, const std::string& word,
+  void unknown(const std::string& where,
+               const std::string& message,
+               const std::string& word,
                const std::vector<std::string>& known) {
     std::vector<std::string_view> candidates(known.begin(), known.end());
     if (auto near = nearest(word, candidates); near && *near != word) {
@@ -507,10 +574,13 @@ class loader {
       return;
     }
     std::string list;
-    for (const auto& name : known) list += (list.empty() ? "" : ", ") + name;
+    for (const auto& name : known)
+      list += (list.empty() ? "" : ", ") + name;
     // A long list would not fit on a line; the command lists every key.
     constexpr std::size_t kLongestList = 80;
-    error(where, message + (list.size() <= kLongestList ? " (known: " + list + ")" : " (`gpumem keys` lists every key)"));
+    error(where,
+          message + (list.size() <= kLongestList ? " (known: " + list + ")"
+                                                 : " (`gpumem keys` lists every key)"));
   }
 
   // --- the environment
@@ -518,17 +588,22 @@ class loader {
   void read_variable(const std::string& name, const std::string& value) {
     // The file's name, the library's CSV default, the simulator's and the tests' own, and the
     // scripts' and `gpumem run`'s settings: not the shim's.
-    static constexpr std::string_view kOthers[] = {"GPUMEM_CONFIG", "GPUMEM_LOG_FILE", "GPUMEM_BUILD_DIR",
-                                                   "GPUMEM_CMAKE_ARGS", "GPUMEM_GPU_DEPS", "GPUMEM_PRELOAD_LIBRARY"};
-    if (std::find(std::begin(kOthers), std::end(kOthers), name) != std::end(kOthers) || name.starts_with("GPUMEM_SIM_") ||
-        name.starts_with("GPUMEM_TEST_")) {
+    static constexpr std::string_view kOthers[] = {"GPUMEM_CONFIG",
+                                                   "GPUMEM_LOG_FILE",
+                                                   "GPUMEM_BUILD_DIR",
+                                                   "GPUMEM_CMAKE_ARGS",
+                                                   "GPUMEM_GPU_DEPS",
+                                                   "GPUMEM_PRELOAD_LIBRARY"};
+    if (std::find(std::begin(kOthers), std::end(kOthers), name) != std::end(kOthers) ||
+        name.starts_with("GPUMEM_SIM_") || name.starts_with("GPUMEM_TEST_")) {
       return;
     }
     const std::string where = shown(name) + "='" + shown(value) + "'";
     const std::string rest = name.substr(std::string_view{"GPUMEM_"}.size());
     for (const auto& option : process_options()) {
       if (rest == upper(option.key)) {
-        if (auto setting = convert_text(value, option, name, where)) config_.process_[std::string{option.key}] = *setting;
+        if (auto setting = convert_text(value, option, name, where))
+          config_.process_[std::string{option.key}] = *setting;
         return;
       }
     }
@@ -541,7 +616,8 @@ class loader {
       scoped = scoped.substr(8);
     } else if (scoped.starts_with("DEVICE")) {
       std::size_t digits = 6;
-      while (digits < scoped.size() && std::isdigit(static_cast<unsigned char>(scoped[digits]))) ++digits;
+      while (digits < scoped.size() && std::isdigit(static_cast<unsigned char>(scoped[digits])))
+        ++digits;
       if (digits > 6 && digits < scoped.size() && scoped[digits] == '_') {
         if (digits - 6 > 3) {
           error(where, "a device number is 0 to 999, as in GPUMEM_DEVICE1_STACK");
@@ -552,13 +628,15 @@ class loader {
         scoped = scoped.substr(digits + 1);
         // The override exists only once something of it is known, so a misspelt variable
         // leaves no empty override behind.
-        if (scoped == "STACK" || layer_option_of(scoped).has_value()) scope = &config_.overrides_[device];
+        if (scoped == "STACK" || layer_option_of(scoped).has_value())
+          scope = &config_.overrides_[device];
       }
     }
     if (scoped == "STACK") {
       std::vector<std::string> names = split_list(lower(value));
       // "," or " , " names nothing: the stack is empty, as [] is in a file.
-      if (std::all_of(names.begin(), names.end(), [](const std::string& n) { return n.empty(); })) names.clear();
+      if (std::all_of(names.begin(), names.end(), [](const std::string& n) { return n.empty(); }))
+        names.clear();
       scope->layers = std::move(names);
       scope->layers_from = origin{origin::source::environment, name};
       return;
@@ -573,22 +651,29 @@ class loader {
     std::vector<std::string> known = known_variables(table);
     std::vector<std::string_view> candidates(known.begin(), known.end());
     std::string message = "unknown variable";
-    if (auto near = nearest(name, candidates)) message += "; did you mean " + *near + "?";
-    else message += " (see README.md, Configuration keys, for every variable)";
+    if (auto near = nearest(name, candidates))
+      message += "; did you mean " + *near + "?";
+    else
+      message += " (see README.md, Configuration keys, for every variable)";
     error(where, message);
   }
 
   /// The layer and option that <LAYER>_<KEY> names, if any.
-  static std::optional<std::pair<const layer_spec*, const option_spec*>> layer_option_of(const std::string& scoped) {
+  static std::optional<std::pair<const layer_spec*, const option_spec*>> layer_option_of(
+      const std::string& scoped) {
     // The longest layer names first (CUDA_ASYNC before CUDA).
     std::vector<const layer_spec*> by_length;
-    for (const auto& layer : layers()) by_length.push_back(&layer);
-    std::stable_sort(by_length.begin(), by_length.end(),
-                     [](const layer_spec* a, const layer_spec* b) { return a->name.size() > b->name.size(); });
+    for (const auto& layer : layers())
+      by_length.push_back(&layer);
+    std::stable_sort(
+        by_length.begin(), by_length.end(), [](const layer_spec* a, const layer_spec* b) {
+          return a->name.size() > b->name.size();
+        });
     for (const layer_spec* layer : by_length) {
       const std::string prefix = upper(layer->name) + "_";
       if (!scoped.starts_with(prefix)) continue;
-      if (const option_spec* spec = find_option(layer->options, lower(scoped.substr(prefix.size())))) {
+      if (const option_spec* spec =
+              find_option(layer->options, lower(scoped.substr(prefix.size())))) {
         return std::pair{layer, spec};
       }
     }
@@ -596,7 +681,9 @@ class loader {
   }
 
   /// A variable's value as a setting, or a message (and nothing) when it is not one.
-  std::optional<option_setting> convert_text(const std::string& value, const option_spec& spec, const std::string& name,
+  std::optional<option_setting> convert_text(const std::string& value,
+                                             const option_spec& spec,
+                                             const std::string& name,
                                              const std::string& where) {
     std::string why;
     if (auto converted = from_text(value, spec, why)) {
@@ -610,13 +697,15 @@ class loader {
   /// the device it names ("[devices.1]": GPUMEM_DEVICE1_*).
   static std::vector<std::string> known_variables(const std::string& table) {
     std::vector<std::string> names{"GPUMEM_CONFIG"};
-    for (const auto& option : process_options()) names.push_back(process_variable(option.key));
+    for (const auto& option : process_options())
+      names.push_back(process_variable(option.key));
     std::vector<std::string> tables{"[device]", "[managed]"};
     if (table.starts_with("[devices.")) tables.push_back(table);
     for (const std::string& scope : tables) {
       names.push_back(stack_variable(scope));
       for (const auto& layer : layers()) {
-        for (const auto& option : layer.options) names.push_back(layer_variable(scope, layer.name, option.key));
+        for (const auto& option : layer.options)
+          names.push_back(layer_variable(scope, layer.name, option.key));
       }
     }
     return names;
@@ -644,7 +733,8 @@ std::string where_of(const origin& from, const std::string& fallback) {
 
 std::string joined(const std::vector<std::string>& names) {
   std::string text;
-  for (const auto& name : names) text += (text.empty() ? "" : ", ") + shown(name);
+  for (const auto& name : names)
+    text += (text.empty() ? "" : ", ") + shown(name);
   return text;
 }
 
@@ -667,14 +757,25 @@ void loader::validate() {
   const auto effective = [](const stack_settings& stack, const std::vector<std::string>& fallback) {
     return stack.layers ? &*stack.layers : &fallback;
   };
-  scopes.push_back({"[device]", effective(config_.device_, default_device_stack()), &config_.device_.layers_from,
-                    &config_.device_, false, true});
-  scopes.push_back({"[managed]", effective(config_.managed_, default_managed_stack()), &config_.managed_.layers_from,
-                    &config_.managed_, true, true});
+  scopes.push_back({"[device]",
+                    effective(config_.device_, default_device_stack()),
+                    &config_.device_.layers_from,
+                    &config_.device_,
+                    false,
+                    true});
+  scopes.push_back({"[managed]",
+                    effective(config_.managed_, default_managed_stack()),
+                    &config_.managed_.layers_from,
+                    &config_.managed_,
+                    true,
+                    true});
   const std::vector<std::string>& device_layers = *scopes[0].layers;
   for (const auto& [device, stack] : config_.overrides_) {
-    scopes.push_back({"[devices." + std::to_string(device) + "]", effective(stack, device_layers),
-                      stack.layers ? &stack.layers_from : &config_.device_.layers_from, &stack, false,
+    scopes.push_back({"[devices." + std::to_string(device) + "]",
+                      effective(stack, device_layers),
+                      stack.layers ? &stack.layers_from : &config_.device_.layers_from,
+                      &stack,
+                      false,
                       stack.layers.has_value()});
   }
 
@@ -687,8 +788,9 @@ void loader::validate() {
         const std::vector<std::string> example =
             scope.managed ? std::vector<std::string>{"statistics", "managed"}
                           : std::vector<std::string>{"statistics", "pool", "cuda"};
-        error(where, scope.label + " stack is empty: name its layers down to a memory source, as in " +
-                         written(example, *scope.layers_from));
+        error(where,
+              scope.label + " stack is empty: name its layers down to a memory source, as in " +
+                  written(example, *scope.layers_from));
         continue;
       }
       std::set<std::string> seen;
@@ -702,13 +804,15 @@ void loader::validate() {
             continue;
           }
           std::vector<std::string_view> candidates;
-          for (const auto& known : layers()) candidates.push_back(known.name);
+          for (const auto& known : layers())
+            candidates.push_back(known.name);
           std::string message = described + ": unknown layer '" + shown(names[i]) + "'";
           if (auto near = nearest(names[i], candidates)) {
             message += "; did you mean " + *near + "?";
           } else {
             std::string list;
-            for (const auto candidate : candidates) list += (list.empty() ? "" : ", ") + std::string{candidate};
+            for (const auto candidate : candidates)
+              list += (list.empty() ? "" : ", ") + std::string{candidate};
             message += " (layers: " + list + ")";
           }
           error(where, message);
@@ -721,7 +825,9 @@ void loader::validate() {
         }
         if (layer->role == layer_role::source && i + 1 != names.size()) {
           shape_known = false;
-          error(where, described + ": the memory source " + names[i] + " must come last (layers above draw from it)");
+          error(where,
+                described + ": the memory source " + names[i] +
+                    " must come last (layers above draw from it)");
         }
       }
       if (shape_known) {
@@ -729,13 +835,17 @@ void loader::validate() {
         if (bottom->role != layer_role::source) {
           std::vector<std::string> completed = names;
           completed.emplace_back(scope.managed ? "managed" : "cuda");
-          error(where, described + " has no memory source: end it with " +
-                           (scope.managed ? std::string{"managed"} : std::string{"cuda or cuda_async"}) + ", as in " +
-                           written(completed, *scope.layers_from));
+          error(where,
+                described + " has no memory source: end it with " +
+                    (scope.managed ? std::string{"managed"} : std::string{"cuda or cuda_async"}) +
+                    ", as in " + written(completed, *scope.layers_from));
         } else if (scope.managed && bottom->name != "managed") {
-          error(where, described + ": managed allocations come from managed memory: end the stack with managed");
+          error(where,
+                described +
+                    ": managed allocations come from managed memory: end the stack with managed");
         } else if (!scope.managed && bottom->name == "managed") {
-          error(where, described + ": device allocations come from cuda or cuda_async, not managed");
+          error(where,
+                described + ": device allocations come from cuda or cuda_async, not managed");
         }
       }
     }
@@ -743,8 +853,9 @@ void loader::validate() {
     for (const auto& [layer, options] : scope.options->options) {
       if (std::find(names.begin(), names.end(), layer) != names.end()) continue;
       for (const auto& [key, setting] : options) {
-        error(setting.from.where, scope.label.substr(0, scope.label.size() - 1) + "." + layer + "] " + key +
-                                      " is set, but the " + described + " has no " + layer);
+        error(setting.from.where,
+              scope.label.substr(0, scope.label.size() - 1) + "." + layer + "] " + key +
+                  " is set, but the " + described + " has no " + layer);
       }
     }
   }
@@ -754,7 +865,8 @@ configuration::configuration() {
   for (const auto& option : process_options()) {
     std::string why;
     auto value = from_text(option.default_text, option, why);
-    process_[std::string{option.key}] = option_setting{value ? std::move(*value) : option_value{std::string{}}, {}};
+    process_[std::string{option.key}] =
+        option_setting{value ? std::move(*value) : option_value{std::string{}}, {}};
   }
 }
 

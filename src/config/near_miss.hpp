@@ -14,6 +14,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 
 /// The candidate nearest `word`, when it is near enough to be a typo of it (a third of the
 /// word's letters, at least one and at most three edits).
-std::optional<std::string> nearest(std::string_view word, std::span<const std::string_view> candidates);
+std::optional<std::string> nearest(std::string_view word,
+                                   std::span<const std::string_view> candidates);
 
 }  // namespace gpumem::config

@@ -9,7 +9,9 @@
 namespace gpumem::config {
 namespace {
 
-const option_setting* find_setting(const stack_settings& stack, const std::string& layer, std::string_view key) {
+const option_setting* find_setting(const stack_settings& stack,
+                                   const std::string& layer,
+                                   std::string_view key) {
   const auto options = stack.options.find(layer);
   if (options == stack.options.end()) return nullptr;
   const auto setting = options->second.find(std::string{key});
@@ -37,15 +39,20 @@ std::optional<option_setting> default_setting(const option_spec& spec) {
       }
       return option_setting{sizes, {}};
     }
-    case option_type::boolean: return option_setting{spec.default_text == "true", {}};
-    case option_type::count: return option_setting{static_cast<std::uint64_t>(std::stoull(std::string{spec.default_text})), {}};
+    case option_type::boolean:
+      return option_setting{spec.default_text == "true", {}};
+    case option_type::count:
+      return option_setting{static_cast<std::uint64_t>(std::stoull(std::string{spec.default_text})),
+                            {}};
     case option_type::choice:
-    case option_type::text: return option_setting{std::string{spec.default_text}, {}};
+    case option_type::text:
+      return option_setting{std::string{spec.default_text}, {}};
   }
   return std::nullopt;
 }
 
-resolved_stack resolve(const std::vector<std::string>& names, const origin& from,
+resolved_stack resolve(const std::vector<std::string>& names,
+                       const origin& from,
                        std::initializer_list<const stack_settings*> scopes) {
   resolved_stack stack{{}, from};
   for (const std::string& name : names) {
@@ -70,7 +77,9 @@ resolved_stack resolve(const std::vector<std::string>& names, const origin& from
   return stack;
 }
 
-const option_setting* layer_option(const resolved_stack& stack, std::string_view layer, std::string_view key) {
+const option_setting* layer_option(const resolved_stack& stack,
+                                   std::string_view layer,
+                                   std::string_view key) {
   for (const resolved_layer& entry : stack.layers) {
     if (entry.name != layer) continue;
     for (const auto& [spec, value] : entry.options) {
@@ -82,15 +91,20 @@ const option_setting* layer_option(const resolved_stack& stack, std::string_view
 
 /// Whether `setting` of a device override is the [device] value itself (same file place or
 /// variable): its problems are reported once, for [device].
-bool inherited(const option_setting& setting, const resolved_stack& device, std::string_view layer, std::string_view key) {
+bool inherited(const option_setting& setting,
+               const resolved_stack& device,
+               std::string_view layer,
+               std::string_view key) {
   if (setting.from.from == origin::source::default_value) return false;
   const option_setting* own = layer_option(device, layer, key);
-  return own != nullptr && own->from.from == setting.from.from && own->from.where == setting.from.where;
+  return own != nullptr && own->from.from == setting.from.from &&
+         own->from.where == setting.from.where;
 }
 
 /// Where a stack's list of layers was written ("default stack" for a default one).
 std::string where_layers(const resolved_stack& stack) {
-  return stack.layers_from.from == origin::source::default_value ? std::string{"default stack"} : stack.layers_from.where;
+  return stack.layers_from.from == origin::source::default_value ? std::string{"default stack"}
+                                                                 : stack.layers_from.where;
 }
 
 /// A size or share as written: "2.0 GiB" or "60%".
@@ -109,18 +123,24 @@ std::string shown_size(const core::byte_size& size) {
 
 void configuration::validate_layer_options() {
   const auto where = [](const option_setting& setting) {
-    return setting.from.from == origin::source::default_value ? std::string{"default"} : setting.from.where;
+    return setting.from.from == origin::source::default_value ? std::string{"default"}
+                                                              : setting.from.where;
   };
   const resolved_stack device_wide = device_stack(-1);
   struct checked_stack {
     std::string label;
     resolved_stack stack;
-    bool override_of_device;  ///< a [devices.N] stack: values it shares with [device] are checked there
+    bool override_of_device;  ///< a [devices.N] stack: values it shares with [device] are checked
+                              ///< there
     bool own_layers;          ///< its own list of layers (not [device]'s)
   };
-  std::vector<checked_stack> stacks{{"[device]", device_wide, false, true}, {"[managed]", managed_stack(), false, true}};
+  std::vector<checked_stack> stacks{{"[device]", device_wide, false, true},
+                                    {"[managed]", managed_stack(), false, true}};
   for (const auto& [device, settings] : overrides_) {
-    stacks.push_back({"[devices." + std::to_string(device) + "]", device_stack(device), true, settings.layers.has_value()});
+    stacks.push_back({"[devices." + std::to_string(device) + "]",
+                      device_stack(device),
+                      true,
+                      settings.layers.has_value()});
   }
   for (const auto& [label, stack, override_of_device, own_layers] : stacks) {
     const std::string scope = label.substr(0, label.size() - 1);
@@ -129,27 +149,31 @@ void configuration::validate_layer_options() {
         const std::string subject = scope + "." + layer.name + "] " + std::string{spec->key};
         if (!value) {
           if (layer.name == "limit" && spec->key == "size" && own_layers) {
-            errors_.push_back("gpumem: " + where_layers(stack) + ": " + label + " stack has the limit layer but no size: " +
-                              "set " + scope + ".limit] size = \"40GiB\" or " +
+            errors_.push_back("gpumem: " + where_layers(stack) + ": " + label +
+                              " stack has the limit layer but no size: " + "set " + scope +
+                              ".limit] size = \"40GiB\" or " +
                               layer_variable(label, "limit", "size") + "=40GiB");
           }
           continue;
         }
         if (override_of_device && inherited(*value, device_wide, layer.name, spec->key)) continue;
         if (const auto* size = std::get_if<core::byte_size>(&value->value)) {
-          if (size->bytes && *size->bytes == 0 && (spec->key == "block_size" || spec->key == "alignment" ||
-                                                   (layer.name == "limit" && spec->key == "size"))) {
+          if (size->bytes && *size->bytes == 0 &&
+              (spec->key == "block_size" || spec->key == "alignment" ||
+               (layer.name == "limit" && spec->key == "size"))) {
             errors_.push_back("gpumem: " + where(*value) + ": " + subject + " must be more than 0");
           }
           if (spec->key == "alignment" && size->bytes && (*size->bytes & (*size->bytes - 1)) != 0) {
-            errors_.push_back("gpumem: " + where(*value) + ": " + subject + " must be a power of two, found " +
-                              std::to_string(*size->bytes));
+            errors_.push_back("gpumem: " + where(*value) + ": " + subject +
+                              " must be a power of two, found " + std::to_string(*size->bytes));
           }
         } else if (const auto* count = std::get_if<std::uint64_t>(&value->value)) {
-          if (*count == 0) errors_.push_back("gpumem: " + where(*value) + ": " + subject + " must be at least 1");
+          if (*count == 0)
+            errors_.push_back("gpumem: " + where(*value) + ": " + subject + " must be at least 1");
         } else if (const auto* sizes = std::get_if<std::vector<std::uint64_t>>(&value->value)) {
           if (sizes->empty() || std::find(sizes->begin(), sizes->end(), 0) != sizes->end()) {
-            errors_.push_back("gpumem: " + where(*value) + ": " + subject + " needs at least one size, none of them 0");
+            errors_.push_back("gpumem: " + where(*value) + ": " + subject +
+                              " needs at least one size, none of them 0");
           }
         }
       }
@@ -167,8 +191,9 @@ void configuration::validate_layer_options() {
       const bool above = (low.bytes && high.bytes && *low.bytes > *high.bytes) ||
                          (low.percent && high.percent && *low.percent > *high.percent);
       if (above) {
-        errors_.push_back("gpumem: " + where(*initial) + ": " + scope + ".pool] initial_size " + shown_size(low) +
-                          " is above maximum_size " + shown_size(high) + " (" + where(*maximum) + ")");
+        errors_.push_back("gpumem: " + where(*initial) + ": " + scope + ".pool] initial_size " +
+                          shown_size(low) + " is above maximum_size " + shown_size(high) + " (" +
+                          where(*maximum) + ")");
       }
     }
   }
@@ -176,7 +201,8 @@ void configuration::validate_layer_options() {
 
 const option_setting& configuration::process(std::string_view key) const {
   const auto found = process_.find(key);
-  if (found == process_.end()) throw std::out_of_range{"gpumem: no process option " + std::string{key}};
+  if (found == process_.end())
+    throw std::out_of_range{"gpumem: no process option " + std::string{key}};
   return found->second;
 }
 
@@ -186,28 +212,34 @@ const std::string& configuration::process_text(std::string_view key) const {
 
 resolved_stack configuration::device_stack(int device) const {
   const auto override_entry = overrides_.find(device);
-  const stack_settings* own = override_entry == overrides_.end() ? nullptr : &override_entry->second;
-  if (own != nullptr && own->layers) return resolve(*own->layers, own->layers_from, {own, &device_});
+  const stack_settings* own =
+      override_entry == overrides_.end() ? nullptr : &override_entry->second;
+  if (own != nullptr && own->layers)
+    return resolve(*own->layers, own->layers_from, {own, &device_});
   const std::vector<std::string>& names = device_.layers ? *device_.layers : default_device_stack();
   return resolve(names, device_.layers_from, {own, &device_});
 }
 
 resolved_stack configuration::managed_stack() const {
-  const std::vector<std::string>& names = managed_.layers ? *managed_.layers : default_managed_stack();
+  const std::vector<std::string>& names =
+      managed_.layers ? *managed_.layers : default_managed_stack();
   return resolve(names, managed_.layers_from, {&managed_});
 }
 
 std::vector<int> configuration::overridden_devices() const {
   std::vector<int> devices;
-  for (const auto& [device, stack] : overrides_) devices.push_back(device);
+  for (const auto& [device, stack] : overrides_)
+    devices.push_back(device);
   return devices;
 }
 
-std::vector<std::string> configuration::check_for_device(int device, std::uint64_t total_bytes) const {
+std::vector<std::string> configuration::check_for_device(int device,
+                                                         std::uint64_t total_bytes) const {
   std::vector<std::string> problems;
   const resolved_stack stack = device_stack(device);
   const auto where = [](const option_setting& setting) {
-    return setting.from.from == origin::source::default_value ? std::string{"default"} : setting.from.where;
+    return setting.from.from == origin::source::default_value ? std::string{"default"}
+                                                              : setting.from.where;
   };
   for (const char* layer : {"pool"}) {
     const option_setting* initial = layer_option(stack, layer, "initial_size");
@@ -220,21 +252,25 @@ std::vector<std::string> configuration::check_for_device(int device, std::uint64
     const std::uint64_t maximum_bytes = bytes_of(maximum_size, total_bytes);
     // A share is shown with what it comes to on this device.
     const auto on_device = [](const core::byte_size& size, std::uint64_t bytes) {
-      return size.percent ? shown_size(size) + " = " + core::format_bytes(bytes) : core::format_bytes(bytes);
+      return size.percent ? shown_size(size) + " = " + core::format_bytes(bytes)
+                          : core::format_bytes(bytes);
     };
     if (initial_bytes > maximum_bytes) {
-      problems.push_back("gpumem: " + where(*initial) + ": device " + std::to_string(device) + " " + layer +
-                         " initial_size " + on_device(initial_size, initial_bytes) + " exceeds maximum_size " +
-                         on_device(maximum_size, maximum_bytes) + " (" + where(*maximum) + ")");
+      problems.push_back("gpumem: " + where(*initial) + ": device " + std::to_string(device) + " " +
+                         layer + " initial_size " + on_device(initial_size, initial_bytes) +
+                         " exceeds maximum_size " + on_device(maximum_size, maximum_bytes) + " (" +
+                         where(*maximum) + ")");
     }
   }
   for (const resolved_layer& layer : stack.layers) {
     for (const auto& [spec, value] : layer.options) {
-      if (!value || (spec->type != option_type::size_or_share && spec->type != option_type::size)) continue;
+      if (!value || (spec->type != option_type::size_or_share && spec->type != option_type::size))
+        continue;
       const std::uint64_t bytes = bytes_of(std::get<core::byte_size>(value->value), total_bytes);
       if (bytes > total_bytes && spec->key != "release_threshold") {
-        problems.push_back("gpumem: " + where(*value) + ": device " + std::to_string(device) + " " + layer.name + " " +
-                           std::string{spec->key} + " " + core::format_bytes(bytes) + " exceeds the device's " +
+        problems.push_back("gpumem: " + where(*value) + ": device " + std::to_string(device) + " " +
+                           layer.name + " " + std::string{spec->key} + " " +
+                           core::format_bytes(bytes) + " exceeds the device's " +
                            core::format_bytes(total_bytes));
       }
     }

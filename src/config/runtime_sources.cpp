@@ -10,7 +10,8 @@
 namespace gpumem::config {
 
 source_factory runtime_sources(std::uint64_t device_total_bytes) {
-  return [device_total_bytes](const resolved_layer& layer) -> std::unique_ptr<mr::device_memory_resource> {
+  return [device_total_bytes](
+             const resolved_layer& layer) -> std::unique_ptr<mr::device_memory_resource> {
     const layer_options options{layer, device_total_bytes};
     if (layer.name == "cuda") return std::make_unique<mr::cuda_memory_resource>();
     if (layer.name == "managed") return std::make_unique<mr::managed_memory_resource>();

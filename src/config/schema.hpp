@@ -32,9 +32,9 @@ struct option_spec {
 
 /// What a layer is in a stack.
 enum class layer_role {
-  source,        ///< where memory comes from: the bottom of a stack
-  sub_allocator, ///< carves blocks from the memory of the layer below
-  adaptor,       ///< adds something (counting, logging, a limit) in front of the layer below
+  source,         ///< where memory comes from: the bottom of a stack
+  sub_allocator,  ///< carves blocks from the memory of the layer below
+  adaptor,        ///< adds something (counting, logging, a limit) in front of the layer below
 };
 
 /// One kind of layer.
@@ -73,7 +73,8 @@ std::string variable_prefix(std::string_view table);
 /// A stack's list: the prefix and STACK (GPUMEM_STACK, GPUMEM_DEVICE1_STACK).
 std::string stack_variable(std::string_view table);
 
-/// A layer's option: the prefix, the layer and the key in capitals (GPUMEM_MANAGED_POOL_INITIAL_SIZE).
+/// A layer's option: the prefix, the layer and the key in capitals
+/// (GPUMEM_MANAGED_POOL_INITIAL_SIZE).
 std::string layer_variable(std::string_view table, std::string_view layer, std::string_view key);
 
 }  // namespace gpumem::config

@@ -35,8 +35,10 @@ class built_stack {
   [[nodiscard]] std::vector<std::string> names() const;
 
  private:
-  friend built_stack build_stack(const resolved_stack&, std::uint64_t,
-                                 const std::function<std::unique_ptr<mr::device_memory_resource>(const resolved_layer&)>&);
+  friend built_stack build_stack(
+      const resolved_stack&,
+      std::uint64_t,
+      const std::function<std::unique_ptr<mr::device_memory_resource>(const resolved_layer&)>&);
 
   struct layer {
     std::string name;
@@ -49,7 +51,8 @@ class built_stack {
 };
 
 /// Makes a stack's source (its bottom layer: cuda, cuda_async or managed).
-using source_factory = std::function<std::unique_ptr<mr::device_memory_resource>(const resolved_layer&)>;
+using source_factory =
+    std::function<std::unique_ptr<mr::device_memory_resource>(const resolved_layer&)>;
 
 /// The library's sources: cudaMalloc, the driver pool through cudaMallocAsync, cudaMallocManaged.
 source_factory runtime_sources(std::uint64_t device_total_bytes);
@@ -61,7 +64,9 @@ source_factory runtime_sources(std::uint64_t device_total_bytes);
  * @throws gpumem::out_of_memory when a layer cannot take its initial memory
  * @throws gpumem::logic_error when a value is refused by a layer
  */
-built_stack build_stack(const resolved_stack& stack, std::uint64_t device_total_bytes, const source_factory& make_source);
+built_stack build_stack(const resolved_stack& stack,
+                        std::uint64_t device_total_bytes,
+                        const source_factory& make_source);
 
 /// `text` with every "{pid}" replaced by the process id.
 std::string with_pid(std::string text);

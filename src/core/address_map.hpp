@@ -48,7 +48,8 @@ class address_map {
     for (std::size_t j = next(i);; j = next(j)) {
       if (slots_[j].address == 0) break;
       const std::size_t wanted = home(slots_[j].address);
-      const bool movable = hole <= j ? (wanted <= hole || wanted > j) : (wanted <= hole && wanted > j);
+      const bool movable =
+          hole <= j ? (wanted <= hole || wanted > j) : (wanted <= hole && wanted > j);
       if (movable) {
         slots_[hole] = slots_[j];
         hole = j;
@@ -82,7 +83,9 @@ class address_map {
     // Fibonacci hashing; the low 8 bits of a 256-byte aligned address carry nothing.
     return static_cast<std::size_t>(((address >> 8) * 0x9E3779B97F4A7C15ULL) >> shift_);
   }
-  [[nodiscard]] std::size_t next(std::size_t index) const noexcept { return (index + 1) & (slots_.size() - 1); }
+  [[nodiscard]] std::size_t next(std::size_t index) const noexcept {
+    return (index + 1) & (slots_.size() - 1);
+  }
 
   void place(std::uintptr_t address, Value value) noexcept {
     for (std::size_t i = home(address);; i = next(i)) {

@@ -22,13 +22,13 @@ constexpr std::array<unit, 14> kUnits{{
     {"gb", 1000ULL * 1000 * 1000},
     {"tb", 1000ULL * 1000 * 1000 * 1000},
     {"kib", kKi},
-    {"mib", kKi * kKi},
-    {"gib", kKi * kKi * kKi},
-    {"tib", kKi * kKi * kKi * kKi},
+    {"mib", kKi* kKi},
+    {"gib", kKi* kKi* kKi},
+    {"tib", kKi* kKi* kKi* kKi},
     {"k", kKi},
-    {"m", kKi * kKi},
-    {"g", kKi * kKi * kKi},
-    {"t", kKi * kKi * kKi * kKi},
+    {"m", kKi* kKi},
+    {"g", kKi* kKi* kKi},
+    {"t", kKi* kKi* kKi* kKi},
     {"", 1},
 }};
 
@@ -109,7 +109,8 @@ std::optional<byte_size> parse_byte_size(std::string_view text,
       return fail(why, "size is larger than 2^64-1 bytes");
     }
     std::uint64_t bytes = whole * u.multiplier;
-    const auto extra = static_cast<std::uint64_t>(std::floor(fraction * static_cast<double>(u.multiplier)));
+    const auto extra =
+        static_cast<std::uint64_t>(std::floor(fraction * static_cast<double>(u.multiplier)));
     if (bytes > std::numeric_limits<std::uint64_t>::max() - extra) {
       return fail(why, "size is larger than 2^64-1 bytes");
     }

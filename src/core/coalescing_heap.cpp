@@ -2,7 +2,9 @@
 
 namespace gpumem::core {
 
-void coalescing_heap::add_slab(std::uintptr_t address, std::size_t size, segregated_free_index& index) {
+void coalescing_heap::add_slab(std::uintptr_t address,
+                               std::size_t size,
+                               segregated_free_index& index) {
   memory_block* block = records_.make();
   block->address = address;
   block->size = size;
@@ -65,7 +67,8 @@ std::size_t coalescing_heap::free(std::uintptr_t address, segregated_free_index&
   return free_block(address, index).size;
 }
 
-coalescing_heap::freed_block coalescing_heap::free_block(std::uintptr_t address, segregated_free_index& index) noexcept {
+coalescing_heap::freed_block coalescing_heap::free_block(std::uintptr_t address,
+                                                         segregated_free_index& index) noexcept {
   memory_block* block = allocated_.take(address, nullptr);
   if (block == nullptr) return {0, {0, 0}};
   const std::size_t size = block->size;
@@ -73,7 +76,8 @@ coalescing_heap::freed_block coalescing_heap::free_block(std::uintptr_t address,
   index.insert(block);
   const memory_block* merged = merge_with_neighbours(block, index);
   const slab& home = slabs_[merged->slab];
-  if (merged == home.first && merged->size == home.size) return {size, {merged->address, merged->size}};
+  if (merged == home.first && merged->size == home.size)
+    return {size, {merged->address, merged->size}};
   return {size, {0, 0}};
 }
 
@@ -82,7 +86,8 @@ std::size_t coalescing_heap::allocated_size(std::uintptr_t address) const noexce
   return block == nullptr ? 0 : block->size;
 }
 
-memory_block* coalescing_heap::merge_with_neighbours(memory_block* block, segregated_free_index& index) noexcept {
+memory_block* coalescing_heap::merge_with_neighbours(memory_block* block,
+                                                     segregated_free_index& index) noexcept {
   memory_block* next = block->next_in_memory;
   if (mergeable(next, index)) {
     index.remove(block);

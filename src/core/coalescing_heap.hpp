@@ -54,8 +54,8 @@ class coalescing_heap {
 
   /// What free_block() did.
   struct freed_block {
-    std::size_t size;                ///< the freed block's size; 0 when the address was not allocated
-    address_range whole_free_slab;   ///< the slab, when it became entirely free; {0, 0} otherwise
+    std::size_t size;  ///< the freed block's size; 0 when the address was not allocated
+    address_range whole_free_slab;  ///< the slab, when it became entirely free; {0, 0} otherwise
   };
 
   /// Like free(), and tells whether the block's slab became entirely free (one block).
@@ -95,8 +95,10 @@ class coalescing_heap {
   memory_block* merge_with_neighbours(memory_block* block, segregated_free_index& index) noexcept;
 
   /// Whether a free neighbour may merge into a block of `index`.
-  [[nodiscard]] bool mergeable(const memory_block* neighbour, const segregated_free_index& index) const noexcept {
-    return neighbour != nullptr && (neighbour->owner == &index || (unowned_ != nullptr && neighbour->owner == unowned_));
+  [[nodiscard]] bool mergeable(const memory_block* neighbour,
+                               const segregated_free_index& index) const noexcept {
+    return neighbour != nullptr &&
+           (neighbour->owner == &index || (unowned_ != nullptr && neighbour->owner == unowned_));
   }
 
   std::size_t granularity_;

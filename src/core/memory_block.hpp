@@ -24,8 +24,9 @@ struct memory_block {
   memory_block* next_in_memory = nullptr;
   memory_block* previous_free = nullptr;
   memory_block* next_free = nullptr;
-  segregated_free_index* owner = nullptr;  ///< the index holding this free block; null when allocated
-  std::uint32_t slab = 0;                  ///< which slab the block belongs to
+  segregated_free_index* owner =
+      nullptr;             ///< the index holding this free block; null when allocated
+  std::uint32_t slab = 0;  ///< which slab the block belongs to
 
   [[nodiscard]] bool is_free() const noexcept { return owner != nullptr; }
   [[nodiscard]] std::uintptr_t end() const noexcept { return address + size; }
@@ -64,7 +65,8 @@ class memory_block_records {
 
   void add_chunk() {
     auto chunk = std::make_unique<memory_block[]>(kChunkRecords);
-    for (std::size_t i = 0; i < kChunkRecords; ++i) recycle(&chunk[i]);
+    for (std::size_t i = 0; i < kChunkRecords; ++i)
+      recycle(&chunk[i]);
     chunks_.push_back(std::move(chunk));
   }
 

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <array>
-#include <new>
-#include <vector>
 #include <cstddef>
 #include <cstdint>
+#include <new>
+#include <vector>
 
 namespace gpumem::core {
 
@@ -34,7 +34,8 @@ class recent_free_cache {
   static constexpr std::size_t kMaxBytes = std::size_t{64} << 20;
 
   /// A cache that keeps at most `depth` (at most kMaxDepth) blocks of one size.
-  explicit recent_free_cache(std::size_t depth = kDefaultDepth) noexcept : depth_{std::min(depth, kMaxDepth)} {}
+  explicit recent_free_cache(std::size_t depth = kDefaultDepth) noexcept
+      : depth_{std::min(depth, kMaxDepth)} {}
 
   /// The most blocks of one size kept.
   [[nodiscard]] std::size_t depth() const noexcept { return depth_; }
@@ -86,7 +87,8 @@ class recent_free_cache {
   template <typename Release>
   void drain(Release&& release) {
     for (slot& entry : slots_) {
-      while (entry.count() != 0) release(entry.pop(), entry.size);
+      while (entry.count() != 0)
+        release(entry.pop(), entry.size);
     }
     bytes_ = 0;
     blocks_ = 0;

@@ -29,7 +29,8 @@ void segregated_free_index::remove(memory_block* block) noexcept {
   if (block->next_free != nullptr) block->next_free->previous_free = block->previous_free;
   if (head == nullptr) {
     second_level_maps_[where.first] &= ~(1U << where.second);
-    if (second_level_maps_[where.first] == 0) first_level_map_ &= ~(std::uint64_t{1} << where.first);
+    if (second_level_maps_[where.first] == 0)
+      first_level_map_ &= ~(std::uint64_t{1} << where.first);
   }
   block->owner = nullptr;
   block->previous_free = nullptr;
@@ -38,13 +39,15 @@ void segregated_free_index::remove(memory_block* block) noexcept {
   free_bytes_ -= block->size;
 }
 
-segregated_free_index::size_class segregated_free_index::first_nonempty_from(size_class from) const noexcept {
+segregated_free_index::size_class segregated_free_index::first_nonempty_from(
+    size_class from) const noexcept {
   if (from.first >= kFirstLevels) return {kFirstLevels, 0};
   const std::uint32_t second_here =
       from.second >= kSecondLevels ? 0U : second_level_maps_[from.first] & (~0U << from.second);
   if (second_here != 0) return {from.first, static_cast<unsigned>(std::countr_zero(second_here))};
   const std::uint64_t first_above =
-      from.first + 1 >= kFirstLevels ? 0 : first_level_map_ & (~std::uint64_t{0} << (from.first + 1));
+      from.first + 1 >= kFirstLevels ? 0
+                                     : first_level_map_ & (~std::uint64_t{0} << (from.first + 1));
   if (first_above == 0) return {kFirstLevels, 0};
   const auto first = static_cast<unsigned>(std::countr_zero(first_above));
   return {first, static_cast<unsigned>(std::countr_zero(second_level_maps_[first]))};
@@ -58,7 +61,8 @@ memory_block* segregated_free_index::find(std::size_t size) const noexcept {
   memory_block* const own_head = lists_[own.first][own.second];
   memory_block* best = nullptr;
   memory_block* block = own_head;
-  for (unsigned probed = 0; block != nullptr && probed < kBestFitProbe; block = block->next_free, ++probed) {
+  for (unsigned probed = 0; block != nullptr && probed < kBestFitProbe;
+       block = block->next_free, ++probed) {
     if (block->size >= size && (best == nullptr || block->size < best->size)) {
       best = block;
       if (block->size == size) return best;
@@ -84,7 +88,8 @@ std::size_t segregated_free_index::largest_block() const noexcept {
   const auto first = static_cast<unsigned>(std::bit_width(first_level_map_)) - 1;
   const auto second = static_cast<unsigned>(std::bit_width(second_level_maps_[first])) - 1;
   std::size_t largest = 0;
-  for (const memory_block* block = lists_[first][second]; block != nullptr; block = block->next_free) {
+  for (const memory_block* block = lists_[first][second]; block != nullptr;
+       block = block->next_free) {
     largest = std::max(largest, block->size);
   }
   return largest;

@@ -82,7 +82,8 @@ class segregated_free_index {
   static size_class class_of(std::size_t size) noexcept {
     const unsigned first = static_cast<unsigned>(std::bit_width(size)) - 1;
     if (first < kSecondLevelBits) return {first, static_cast<unsigned>(size) & (kSecondLevels - 1)};
-    const auto second = static_cast<unsigned>(size >> (first - kSecondLevelBits)) & (kSecondLevels - 1);
+    const auto second =
+        static_cast<unsigned>(size >> (first - kSecondLevelBits)) & (kSecondLevels - 1);
     return {first, second};
   }
 

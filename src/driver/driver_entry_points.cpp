@@ -38,7 +38,9 @@ class entry_point_resolver {
   bool complete_ = true;
 };
 
-bool resolve(driver_entry_points& table, decltype(&::cuGetProcAddress) get_proc_address, cuuint64_t flags) {
+bool resolve(driver_entry_points& table,
+             decltype(&::cuGetProcAddress) get_proc_address,
+             cuuint64_t flags) {
   entry_point_resolver resolve{get_proc_address, flags};
   table.get_proc_address = get_proc_address;
   resolve(table.init, "cuInit");
@@ -117,17 +119,20 @@ driver_library load_driver_library(symbol_lookup lookup) {
   void* handle = dlopen("libcuda.so.1", RTLD_NOW | RTLD_GLOBAL);
   if (handle == nullptr) return library;
   if (lookup == nullptr) lookup = &dlsym;
-  auto* entry = reinterpret_cast<decltype(&::cuGetProcAddress)>(lookup(handle, "cuGetProcAddress_v2"));
+  auto* entry =
+      reinterpret_cast<decltype(&::cuGetProcAddress)>(lookup(handle, "cuGetProcAddress_v2"));
   if (entry == nullptr) return library;
   // Like NVIDIA's runtime, use the cuGetProcAddress that cuGetProcAddress itself returns.
   void* self = nullptr;
-  if (entry("cuGetProcAddress", &self, kRuntimeCudaVersion, CU_GET_PROC_ADDRESS_DEFAULT, nullptr) != CUDA_SUCCESS ||
+  if (entry("cuGetProcAddress", &self, kRuntimeCudaVersion, CU_GET_PROC_ADDRESS_DEFAULT, nullptr) !=
+          CUDA_SUCCESS ||
       self == nullptr) {
     return library;
   }
   auto* get_proc_address = reinterpret_cast<decltype(&::cuGetProcAddress)>(self);
-  library.loaded = resolve(library.legacy, get_proc_address, CU_GET_PROC_ADDRESS_LEGACY_STREAM) &&
-                   resolve(library.per_thread, get_proc_address, CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM);
+  library.loaded =
+      resolve(library.legacy, get_proc_address, CU_GET_PROC_ADDRESS_LEGACY_STREAM) &&
+      resolve(library.per_thread, get_proc_address, CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM);
   return library;
 }
 

@@ -8,12 +8,15 @@
 
 namespace gpumem::mr::detail {
 
-aligned_adaptor_core::aligned_adaptor_core(device_async_resource_ref upstream, std::size_t alignment,
+aligned_adaptor_core::aligned_adaptor_core(device_async_resource_ref upstream,
+                                           std::size_t alignment,
                                            std::size_t alignment_threshold)
-    : resource_adaptor_core{upstream}, alignment_{alignment}, alignment_threshold_{alignment_threshold} {
+    : resource_adaptor_core{upstream},
+      alignment_{alignment},
+      alignment_threshold_{alignment_threshold} {
   if (!is_supported_alignment(alignment)) {
-    throw gpumem::logic_error{"gpumem: aligned_resource_adaptor: the alignment " + std::to_string(alignment) +
-                              " is not a power of two"};
+    throw gpumem::logic_error{"gpumem: aligned_resource_adaptor: the alignment " +
+                              std::to_string(alignment) + " is not a power of two"};
   }
 }
 
@@ -30,8 +33,9 @@ std::size_t aligned_adaptor_core::upstream_size(std::size_t bytes) const noexcep
 void* aligned_adaptor_core::do_allocate(std::size_t bytes, cuda_stream_view stream) {
   if (passes_through(bytes)) return allocate_upstream(bytes, stream);
   if (bytes > std::numeric_limits<std::size_t>::max() - alignment_) {
-    throw gpumem::out_of_memory{"gpumem: aligned_resource_adaptor: cannot allocate " + std::to_string(bytes) +
-                                " B aligned to " + std::to_string(alignment_) + ": the size does not fit"};
+    throw gpumem::out_of_memory{"gpumem: aligned_resource_adaptor: cannot allocate " +
+                                std::to_string(bytes) + " B aligned to " +
+                                std::to_string(alignment_) + ": the size does not fit"};
   }
   const std::size_t size = upstream_size(bytes);
   void* upstream_pointer = allocate_upstream(size, stream);
@@ -49,14 +53,17 @@ void* aligned_adaptor_core::do_allocate(std::size_t bytes, cuda_stream_view stre
   return aligned;
 }
 
-void aligned_adaptor_core::do_deallocate(void* ptr, std::size_t bytes, cuda_stream_view stream) noexcept {
+void aligned_adaptor_core::do_deallocate(void* ptr,
+                                         std::size_t bytes,
+                                         cuda_stream_view stream) noexcept {
   if (passes_through(bytes)) {
     deallocate_upstream(ptr, bytes, stream);
     return;
   }
   void* upstream_pointer = ptr;
   {
-    // Forgotten before the upstream frees, so an address handed out again afterwards keeps its entry.
+    // Forgotten before the upstream frees, so an address handed out again afterwards keeps its
+    // entry.
     std::lock_guard lock{mutex_};
     if (const auto position = upstream_pointers_.find(ptr); position != upstream_pointers_.end()) {
       upstream_pointer = position->second;

@@ -36,7 +36,7 @@ struct alignas(64) local_arena {
   gpumem::detail::spin_lock mutex;
   const cudaStream_t stream;
   std::atomic<bool> retired{false};  ///< its stream was destroyed: no new work comes here
-  const std::thread::id thread;  ///< for the per-thread default stream only
+  const std::thread::id thread;      ///< for the per-thread default stream only
   core::segregated_free_index index;
   core::coalescing_heap heap{CUDA_ALLOCATION_ALIGNMENT};
   core::recent_free_cache recent;
@@ -50,7 +50,8 @@ struct alignas(64) local_arena {
 /// Distinguishes resources in the thread-local cache even when one is created where another was.
 std::atomic<std::uint64_t> next_resource_id{1};
 
-/// The arena the calling thread used last, per thread: most threads use one resource and one stream.
+/// The arena the calling thread used last, per thread: most threads use one resource and one
+/// stream.
 struct cached_arena {
   std::uint64_t resource_id = 0;
   std::uint64_t generation = 0;
@@ -93,7 +94,8 @@ local_arena& arena_resource_core::state_type::arena_for(cuda_stream_view stream)
   if (last_arena.resource_id == id && last_arena.stream == handle && last_arena.generation == now) {
     return *last_arena.arena;
   }
-  const std::thread::id thread = handle == cudaStreamPerThread ? std::this_thread::get_id() : std::thread::id{};
+  const std::thread::id thread =
+      handle == cudaStreamPerThread ? std::this_thread::get_id() : std::thread::id{};
   const auto matches = [&](const auto& arena) {
     return !arena->retired.load() && arena->stream == handle && arena->thread == thread;
   };
@@ -106,7 +108,9 @@ local_arena& arena_resource_core::state_type::arena_for(cuda_stream_view stream)
   if (found == nullptr) {
     std::unique_lock lock(arenas_mutex);
     const auto it = std::find_if(arenas.begin(), arenas.end(), matches);
-    found = it != arenas.end() ? it->get() : arenas.emplace_back(std::make_unique<local_arena>(handle, thread)).get();
+    found = it != arenas.end()
+                ? it->get()
+                : arenas.emplace_back(std::make_unique<local_arena>(handle, thread)).get();
   }
   last_arena = cached_arena{id, now, handle, found};
   return *found;
@@ -134,7 +138,8 @@ void arena_resource_core::state_type::return_free_superblocks() {
       superblocks = arena->heap.take_free_slabs();
     }
     for (const auto& superblock : superblocks) {
-      global.deallocate(reinterpret_cast<void*>(superblock.address), superblock.size, cuda_stream_view{});
+      global.deallocate(
+          reinterpret_cast<void*>(superblock.address), superblock.size, cuda_stream_view{});
     }
   }
 }
@@ -146,7 +151,8 @@ arena_resource_core::arena_resource_core(device_async_resource_ref upstream,
       dump_log_on_failure_{dump_log_on_failure},
       state_{std::make_unique<state_type>(
           upstream,
-          align_down(arena_size.value_or(percent_of_free_device_memory(50)), CUDA_ALLOCATION_ALIGNMENT))} {}
+          align_down(arena_size.value_or(percent_of_free_device_memory(50)),
+                     CUDA_ALLOCATION_ALIGNMENT))} {}
 
 arena_resource_core::~arena_resource_core() {
   // The global pool synchronizes the device and returns everything upstream when destroyed;
@@ -174,8 +180,9 @@ std::string arena_resource_core::dump() const {
   std::ostringstream text;
   const pool_state global = state_->global.state();
   text << "gpumem arena: global arena " << core::format_bytes(global.pool_size) << ", of which "
-       << core::format_bytes(global.allocated_bytes) << " handed out (superblocks and large blocks, "
-       << global.allocated_blocks << " blocks), " << global.free_blocks << " free blocks, largest free "
+       << core::format_bytes(global.allocated_bytes)
+       << " handed out (superblocks and large blocks, " << global.allocated_blocks << " blocks), "
+       << global.free_blocks << " free blocks, largest free "
        << core::format_bytes(global.largest_free_block) << "; large blocks in use "
        << core::format_bytes(state_->large_bytes.load()) << "\n";
   std::shared_lock lock(state_->arenas_mutex);
@@ -186,8 +193,9 @@ std::string arena_resource_core::dump() const {
     text << ": " << arena->heap.slab_bytes() / superblock_size << " superblocks, "
          << core::format_bytes(arena->heap.allocated_bytes() - arena->recent.bytes()) << " in "
          << arena->heap.allocated_blocks() - arena->recent.blocks() << " blocks, "
-         << core::format_bytes(arena->index.free_bytes()) << " free in " << arena->index.block_count()
-         << " blocks (largest " << core::format_bytes(arena->index.largest_block()) << "), "
+         << core::format_bytes(arena->index.free_bytes()) << " free in "
+         << arena->index.block_count() << " blocks (largest "
+         << core::format_bytes(arena->index.largest_block()) << "), "
          << core::format_bytes(arena->recent.bytes()) << " freed lately and kept whole\n";
   }
   return text.str();
@@ -202,7 +210,8 @@ void* arena_resource_core::do_allocate(std::size_t bytes, cuda_stream_view strea
   if (!large) {
     arena = &shared.arena_for(stream);
     std::lock_guard lock(arena->mutex);
-    if (const std::uintptr_t address = arena->recent.take(size); address != 0) return reinterpret_cast<void*>(address);
+    if (const std::uintptr_t address = arena->recent.take(size); address != 0)
+      return reinterpret_cast<void*>(address);
     if (const std::uintptr_t address = arena->heap.allocate(arena->index, size); address != 0) {
       return reinterpret_cast<void*>(address);
     }
@@ -227,15 +236,17 @@ void* arena_resource_core::do_allocate(std::size_t bytes, cuda_stream_view strea
   if (block == nullptr) {
     std::ostringstream message;
     const arena_state snapshot = this->state();
-    message << "arena_memory_resource: cannot allocate " << core::format_bytes(bytes) << " (" << bytes
-            << " bytes) on stream " << stream << ": arena size " << core::format_bytes(snapshot.arena_size)
-            << ", in use " << core::format_bytes(snapshot.allocated_bytes) << ", " << snapshot.local_arenas
+    message << "arena_memory_resource: cannot allocate " << core::format_bytes(bytes) << " ("
+            << bytes << " bytes) on stream " << stream << ": arena size "
+            << core::format_bytes(snapshot.arena_size) << ", in use "
+            << core::format_bytes(snapshot.allocated_bytes) << ", " << snapshot.local_arenas
             << " local arenas holding " << snapshot.superblocks << " superblocks; " << failure;
     if (dump_log_on_failure_) {
       const std::string path = "gpumem_arena_dump_" + std::to_string(::getpid()) + ".log";
       std::ofstream file{path};
       file << message.str() << "\n" << dump();
-      message << (file ? "; state written to " + path : "; could not write " + path + ": " + std::strerror(errno));
+      message << (file ? "; state written to " + path
+                       : "; could not write " + path + ": " + std::strerror(errno));
     }
     throw gpumem::out_of_memory{message.str()};
   }
@@ -248,7 +259,9 @@ void* arena_resource_core::do_allocate(std::size_t bytes, cuda_stream_view strea
   return reinterpret_cast<void*>(arena->heap.allocate(arena->index, size));
 }
 
-void arena_resource_core::do_deallocate(void* ptr, std::size_t bytes, cuda_stream_view stream) noexcept {
+void arena_resource_core::do_deallocate(void* ptr,
+                                        std::size_t bytes,
+                                        cuda_stream_view stream) noexcept {
   if (ptr == nullptr) return;
   const std::size_t size = align_up(bytes, CUDA_ALLOCATION_ALIGNMENT);
   state_type& shared = *state_;
@@ -291,8 +304,12 @@ void arena_resource_core::do_deallocate(void* ptr, std::size_t bytes, cuda_strea
     owner->heap.free(address, owner->index);
     return;
   }
-  std::fprintf(stderr, "gpumem: arena_memory_resource: deallocate of %p (%zu bytes), which this arena did not "
-                       "allocate; ignored\n", ptr, bytes);
+  std::fprintf(
+      stderr,
+      "gpumem: arena_memory_resource: deallocate of %p (%zu bytes), which this arena did not "
+      "allocate; ignored\n",
+      ptr,
+      bytes);
 }
 
 }  // namespace gpumem::mr::detail

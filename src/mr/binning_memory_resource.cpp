@@ -47,7 +47,8 @@ binning_resource_core::binning_resource_core(device_async_resource_ref upstream,
   if (min_size_exponent > max_size_exponent) return;
   GPUMEM_EXPECTS(min_size_exponent >= 0 && max_size_exponent < 64,
                  "binning_memory_resource: bin size exponents must lie in [0, 63], got " +
-                     std::to_string(min_size_exponent) + " .. " + std::to_string(max_size_exponent));
+                     std::to_string(min_size_exponent) + " .. " +
+                     std::to_string(max_size_exponent));
   for (int exponent = min_size_exponent; exponent <= max_size_exponent; ++exponent) {
     add_bin(std::size_t{1} << exponent);
   }
@@ -55,11 +56,15 @@ binning_resource_core::binning_resource_core(device_async_resource_ref upstream,
 
 binning_resource_core::~binning_resource_core() = default;
 
-void binning_resource_core::add_bin(std::size_t allocation_size, std::optional<device_async_resource_ref> bin_resource) {
+void binning_resource_core::add_bin(std::size_t allocation_size,
+                                    std::optional<device_async_resource_ref> bin_resource) {
   const std::size_t size = align_up(allocation_size, CUDA_ALLOCATION_ALIGNMENT);
   // align_up wraps to 0 for sizes within 255 bytes of the largest size_t.
-  GPUMEM_EXPECTS(size != 0, "binning_memory_resource: a bin size must be positive and representable once rounded "
-                            "up to 256 bytes, got " + std::to_string(allocation_size));
+  GPUMEM_EXPECTS(
+      size != 0,
+      "binning_memory_resource: a bin size must be positive and representable once rounded "
+      "up to 256 bytes, got " +
+          std::to_string(allocation_size));
   std::lock_guard lock(state_->add_mutex);
   const bin_table& current = *state_->current.load(std::memory_order_acquire);
   const auto position = std::lower_bound(current.sizes.begin(), current.sizes.end(), size);
@@ -73,7 +78,8 @@ void binning_resource_core::add_bin(std::size_t allocation_size, std::optional<d
   state_->tables.reserve(state_->tables.size() + 1);
   state_->owned_bins.reserve(state_->owned_bins.size() + 1);
   if (!bin_resource) {
-    state_->owned_bins.push_back(std::make_unique<fixed_size_memory_resource<device_memory_resource>>(upstream_, size));
+    state_->owned_bins.push_back(
+        std::make_unique<fixed_size_memory_resource<device_memory_resource>>(upstream_, size));
     bin_resource = device_async_resource_ref{*state_->owned_bins.back()};
   }
   next->sizes.insert(next->sizes.begin() + index, size);
@@ -94,7 +100,9 @@ void* binning_resource_core::do_allocate(std::size_t bytes, cuda_stream_view str
   return resource_for(bytes).allocate_async(bytes, CUDA_ALLOCATION_ALIGNMENT, stream);
 }
 
-void binning_resource_core::do_deallocate(void* ptr, std::size_t bytes, cuda_stream_view stream) noexcept {
+void binning_resource_core::do_deallocate(void* ptr,
+                                          std::size_t bytes,
+                                          cuda_stream_view stream) noexcept {
   if (ptr == nullptr) return;
   resource_for(bytes).deallocate_async(ptr, bytes, CUDA_ALLOCATION_ALIGNMENT, stream);
 }

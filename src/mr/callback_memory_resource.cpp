@@ -7,7 +7,8 @@
 namespace gpumem::mr {
 
 callback_memory_resource::callback_memory_resource(allocate_callback_t allocate_callback,
-                                                   deallocate_callback_t deallocate_callback, void* allocate_arg,
+                                                   deallocate_callback_t deallocate_callback,
+                                                   void* allocate_arg,
                                                    void* deallocate_arg)
     : allocate_callback_{std::move(allocate_callback)},
       deallocate_callback_{std::move(deallocate_callback)},
@@ -22,7 +23,9 @@ void* callback_memory_resource::do_allocate(std::size_t bytes, cuda_stream_view 
   return allocate_callback_(bytes, stream, allocate_arg_);
 }
 
-void callback_memory_resource::do_deallocate(void* ptr, std::size_t bytes, cuda_stream_view stream) noexcept {
+void callback_memory_resource::do_deallocate(void* ptr,
+                                             std::size_t bytes,
+                                             cuda_stream_view stream) noexcept {
   deallocate_callback_(ptr, bytes, stream, deallocate_arg_);
 }
 

@@ -15,11 +15,16 @@ using handle_type = cuda_async_memory_resource::allocation_handle_type;
 
 std::string name_of(handle_type type) {
   switch (type) {
-    case handle_type::none: return "none";
-    case handle_type::posix_file_descriptor: return "posix_file_descriptor";
-    case handle_type::win32: return "win32";
-    case handle_type::win32_kmt: return "win32_kmt";
-    case handle_type::fabric: return "fabric";
+    case handle_type::none:
+      return "none";
+    case handle_type::posix_file_descriptor:
+      return "posix_file_descriptor";
+    case handle_type::win32:
+      return "win32";
+    case handle_type::win32_kmt:
+      return "win32_kmt";
+    case handle_type::fabric:
+      return "fabric";
   }
   return "unknown (" + std::to_string(static_cast<std::int32_t>(type)) + ")";
 }
@@ -28,7 +33,8 @@ std::string name_of(handle_type type) {
 /// cudaMemAllocationHandleType bits.
 int supported_handle_types(int device) {
   int mask = 0;
-  const cudaError_t status = cudaDeviceGetAttribute(&mask, cudaDevAttrMemoryPoolSupportedHandleTypes, device);
+  const cudaError_t status =
+      cudaDeviceGetAttribute(&mask, cudaDevAttrMemoryPoolSupportedHandleTypes, device);
   if (status == cudaErrorInvalidValue) {
     // A driver that does not know the attribute supports no export at all.
     (void)cudaGetLastError();
@@ -43,9 +49,11 @@ cudaMemPool_t create_pool(std::optional<handle_type> export_handle_type) {
   const int device = get_current_cuda_device().value();
 
   int pools_supported = 0;
-  GPUMEM_CUDA_TRY(cudaDeviceGetAttribute(&pools_supported, cudaDevAttrMemoryPoolsSupported, device));
-  GPUMEM_EXPECTS(pools_supported == 1, "cuda_async_memory_resource: device " + std::to_string(device) +
-                                           " does not support memory pools (cudaMallocAsync)");
+  GPUMEM_CUDA_TRY(
+      cudaDeviceGetAttribute(&pools_supported, cudaDevAttrMemoryPoolsSupported, device));
+  GPUMEM_EXPECTS(pools_supported == 1,
+                 "cuda_async_memory_resource: device " + std::to_string(device) +
+                     " does not support memory pools (cudaMallocAsync)");
 
   const handle_type requested = export_handle_type.value_or(handle_type::none);
   if (requested != handle_type::none) {
@@ -53,7 +61,8 @@ cudaMemPool_t create_pool(std::optional<handle_type> export_handle_type) {
     const int mask = supported_handle_types(device);
     GPUMEM_EXPECTS((mask & requested_bits) == requested_bits,
                    "cuda_async_memory_resource: device " + std::to_string(device) +
-                       " does not support the requested IPC export handle type " + name_of(requested) +
+                       " does not support the requested IPC export handle type " +
+                       name_of(requested) +
                        " (supported handle type mask: " + std::to_string(mask) + ")");
   }
 
@@ -69,14 +78,17 @@ cudaMemPool_t create_pool(std::optional<handle_type> export_handle_type) {
 
 }  // namespace
 
-cuda_async_memory_resource::cuda_async_memory_resource(std::optional<std::size_t> initial_pool_size,
-                                                       std::optional<std::size_t> release_threshold,
-                                                       std::optional<allocation_handle_type> export_handle_type)
+cuda_async_memory_resource::cuda_async_memory_resource(
+    std::optional<std::size_t> initial_pool_size,
+    std::optional<std::size_t> release_threshold,
+    std::optional<allocation_handle_type> export_handle_type)
     : pool_{create_pool(export_handle_type)} {
   // The destructor does not run for a constructor that throws: the pool is destroyed here.
   try {
-    std::uint64_t threshold = release_threshold.has_value() ? *release_threshold : available_device_memory().second;
-    GPUMEM_CUDA_TRY(cudaMemPoolSetAttribute(pool_handle(), cudaMemPoolAttrReleaseThreshold, &threshold));
+    std::uint64_t threshold =
+        release_threshold.has_value() ? *release_threshold : available_device_memory().second;
+    GPUMEM_CUDA_TRY(
+        cudaMemPoolSetAttribute(pool_handle(), cudaMemPoolAttrReleaseThreshold, &threshold));
     if (initial_pool_size.has_value()) {
       // Memory freed to a pool stays in it up to the release threshold, so one allocation of
       // the whole size leaves the pool holding it.
@@ -97,7 +109,9 @@ void* cuda_async_memory_resource::do_allocate(std::size_t bytes, cuda_stream_vie
   return pool_.allocate(bytes, stream);
 }
 
-void cuda_async_memory_resource::do_deallocate(void* ptr, std::size_t bytes, cuda_stream_view stream) noexcept {
+void cuda_async_memory_resource::do_deallocate(void* ptr,
+                                               std::size_t bytes,
+                                               cuda_stream_view stream) noexcept {
   pool_.deallocate(ptr, bytes, stream);
 }
 

@@ -8,7 +8,8 @@
 namespace gpumem::mr {
 
 cuda_async_view_memory_resource::cuda_async_view_memory_resource(cudaMemPool_t pool) : pool_{pool} {
-  GPUMEM_EXPECTS(pool != nullptr, "cuda_async_view_memory_resource: the memory pool handle is null");
+  GPUMEM_EXPECTS(pool != nullptr,
+                 "cuda_async_view_memory_resource: the memory pool handle is null");
 }
 
 void* cuda_async_view_memory_resource::do_allocate(std::size_t bytes, cuda_stream_view stream) {
@@ -20,13 +21,15 @@ void* cuda_async_view_memory_resource::do_allocate(std::size_t bytes, cuda_strea
   return pointer;
 }
 
-void cuda_async_view_memory_resource::do_deallocate(void* ptr, std::size_t /*bytes*/,
+void cuda_async_view_memory_resource::do_deallocate(void* ptr,
+                                                    std::size_t /*bytes*/,
                                                     cuda_stream_view stream) noexcept {
   if (ptr == nullptr) return;
   GPUMEM_ASSERT_CUDA_SUCCESS(cudaFreeAsync(ptr, stream.value()));
 }
 
-bool cuda_async_view_memory_resource::do_is_equal(const device_memory_resource& other) const noexcept {
+bool cuda_async_view_memory_resource::do_is_equal(
+    const device_memory_resource& other) const noexcept {
   if (const auto* view = dynamic_cast<const cuda_async_view_memory_resource*>(&other)) {
     return view->pool_handle() == pool_;
   }

@@ -12,7 +12,9 @@ void* cuda_memory_resource::do_allocate(std::size_t bytes, cuda_stream_view /*st
   return pointer;
 }
 
-void cuda_memory_resource::do_deallocate(void* ptr, std::size_t /*bytes*/, cuda_stream_view /*stream*/) noexcept {
+void cuda_memory_resource::do_deallocate(void* ptr,
+                                         std::size_t /*bytes*/,
+                                         cuda_stream_view /*stream*/) noexcept {
   GPUMEM_ASSERT_CUDA_SUCCESS(cudaFree(ptr));
 }
 

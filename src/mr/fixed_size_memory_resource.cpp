@@ -77,19 +77,21 @@ struct fixed_size_resource_core::state_type {
 
 namespace {
 
-/// Takes one chunk from `upstream` on `stream`. @throws gpumem::out_of_memory saying which chunk failed
+/// Takes one chunk from `upstream` on `stream`. @throws gpumem::out_of_memory saying which chunk
+/// failed
 std::uintptr_t take_chunk(device_async_resource_ref upstream,
                           std::size_t block_size,
                           std::size_t blocks,
                           cuda_stream_view stream) {
   const std::size_t bytes = block_size * blocks;
   try {
-    return reinterpret_cast<std::uintptr_t>(upstream.allocate_async(bytes, CUDA_ALLOCATION_ALIGNMENT, stream));
+    return reinterpret_cast<std::uintptr_t>(
+        upstream.allocate_async(bytes, CUDA_ALLOCATION_ALIGNMENT, stream));
   } catch (const gpumem::out_of_memory& error) {
     std::ostringstream message;
     message << "fixed_size_memory_resource: cannot take a chunk of " << blocks << " blocks of "
-            << core::format_bytes(block_size) << " (" << bytes << " bytes) from the upstream on stream " << stream
-            << ": " << error.what();
+            << core::format_bytes(block_size) << " (" << bytes
+            << " bytes) from the upstream on stream " << stream << ": " << error.what();
     throw gpumem::out_of_memory{message.str()};
   }
 }
@@ -104,33 +106,41 @@ fixed_size_resource_core::fixed_size_resource_core(device_async_resource_ref ups
       blocks_per_chunk_{blocks_to_preallocate},
       state_{std::make_unique<state_type>()} {
   // align_up wraps to 0 for sizes within 255 bytes of the largest size_t.
-  GPUMEM_EXPECTS(block_size_ != 0, "fixed_size_memory_resource: the block size (" + std::to_string(block_size) +
-                                       " bytes) must be positive and representable once rounded up to 256 bytes");
-  GPUMEM_EXPECTS(blocks_per_chunk_ != 0, "fixed_size_memory_resource: blocks_to_preallocate must be positive");
+  GPUMEM_EXPECTS(block_size_ != 0,
+                 "fixed_size_memory_resource: the block size (" + std::to_string(block_size) +
+                     " bytes) must be positive and representable once rounded up to 256 bytes");
+  GPUMEM_EXPECTS(blocks_per_chunk_ != 0,
+                 "fixed_size_memory_resource: blocks_to_preallocate must be positive");
   GPUMEM_EXPECTS(blocks_per_chunk_ <= std::numeric_limits<std::size_t>::max() / block_size_,
-                 "fixed_size_memory_resource: a chunk of " + std::to_string(blocks_per_chunk_) + " blocks of " +
-                     std::to_string(block_size_) + " bytes overflows size_t");
-  const std::uintptr_t chunk = take_chunk(upstream_, block_size_, blocks_per_chunk_, cuda_stream_view{});
+                 "fixed_size_memory_resource: a chunk of " + std::to_string(blocks_per_chunk_) +
+                     " blocks of " + std::to_string(block_size_) + " bytes overflows size_t");
+  const std::uintptr_t chunk =
+      take_chunk(upstream_, block_size_, blocks_per_chunk_, cuda_stream_view{});
   try {
     // Once the default stream has made the chunk (a stream-ordered upstream allocates on it),
     // every stream may use its blocks without waiting.
     cuda_stream_view{}.synchronize();
   } catch (...) {
-    upstream_.deallocate_async(reinterpret_cast<void*>(chunk), block_size_ * blocks_per_chunk_,
-                               CUDA_ALLOCATION_ALIGNMENT, cuda_stream_view{});
+    upstream_.deallocate_async(reinterpret_cast<void*>(chunk),
+                               block_size_ * blocks_per_chunk_,
+                               CUDA_ALLOCATION_ALIGNMENT,
+                               cuda_stream_view{});
     throw;
   }
   state_->chunks.push_back(chunk);
   // Pushed from the top, so the lowest addresses are handed out first.
-  for (std::size_t i = blocks_per_chunk_; i-- > 0;) state_->unowned.push(chunk + i * block_size_);
+  for (std::size_t i = blocks_per_chunk_; i-- > 0;)
+    state_->unowned.push(chunk + i * block_size_);
 }
 
 fixed_size_resource_core::~fixed_size_resource_core() {
   // Blocks may still be in use by work on their streams: wait before giving memory back.
   GPUMEM_ASSERT_CUDA_SUCCESS(gpumem::detail::cuda_calls::device_synchronize());
   for (const std::uintptr_t chunk : state_->chunks) {
-    upstream_.deallocate_async(reinterpret_cast<void*>(chunk), block_size_ * blocks_per_chunk_,
-                               CUDA_ALLOCATION_ALIGNMENT, cuda_stream_view{});
+    upstream_.deallocate_async(reinterpret_cast<void*>(chunk),
+                               block_size_ * blocks_per_chunk_,
+                               CUDA_ALLOCATION_ALIGNMENT,
+                               cuda_stream_view{});
   }
 }
 
@@ -138,9 +148,10 @@ void* fixed_size_resource_core::do_allocate(std::size_t bytes, cuda_stream_view 
   if (bytes == 0) return nullptr;
   // block_size_ is a multiple of 256, so this also holds for bytes rounded up to 256.
   if (bytes > block_size_) {
-    throw gpumem::out_of_memory{"fixed_size_memory_resource: cannot allocate " + core::format_bytes(bytes) + " (" +
-                                std::to_string(bytes) + " bytes): the maximum allocation size is the block size, " +
-                                core::format_bytes(block_size_) + " (" + std::to_string(block_size_) + " bytes)"};
+    throw gpumem::out_of_memory{
+        "fixed_size_memory_resource: cannot allocate " + core::format_bytes(bytes) + " (" +
+        std::to_string(bytes) + " bytes): the maximum allocation size is the block size, " +
+        core::format_bytes(block_size_) + " (" + std::to_string(block_size_) + " bytes)"};
   }
   std::lock_guard lock(state_->mutex);
   auto& own = state_->streams.entry_for(stream);
@@ -159,33 +170,43 @@ void* fixed_size_resource_core::do_allocate(std::size_t bytes, cuda_stream_view 
   // Every block is in use: another chunk, made on this stream, so its blocks belong to it.
   const std::uintptr_t chunk = take_chunk(upstream_, block_size_, blocks_per_chunk_, stream);
   try {
-    state_->chunks.insert(std::upper_bound(state_->chunks.begin(), state_->chunks.end(), chunk), chunk);
-    for (std::size_t i = blocks_per_chunk_; i-- > 1;) own.free_blocks.push(chunk + i * block_size_);
+    state_->chunks.insert(std::upper_bound(state_->chunks.begin(), state_->chunks.end(), chunk),
+                          chunk);
+    for (std::size_t i = blocks_per_chunk_; i-- > 1;)
+      own.free_blocks.push(chunk + i * block_size_);
   } catch (...) {
     // Only host memory can fail here. A recorded chunk goes back at destruction (blocks not
     // yet pushed stay unused until then); an unrecorded one goes back now.
     if (!std::binary_search(state_->chunks.begin(), state_->chunks.end(), chunk)) {
-      upstream_.deallocate_async(reinterpret_cast<void*>(chunk), block_size_ * blocks_per_chunk_,
-                                 CUDA_ALLOCATION_ALIGNMENT, stream);
+      upstream_.deallocate_async(reinterpret_cast<void*>(chunk),
+                                 block_size_ * blocks_per_chunk_,
+                                 CUDA_ALLOCATION_ALIGNMENT,
+                                 stream);
     }
     throw;
   }
   return reinterpret_cast<void*>(chunk);
 }
 
-void fixed_size_resource_core::do_deallocate(void* ptr, std::size_t /*bytes*/, cuda_stream_view stream) noexcept {
+void fixed_size_resource_core::do_deallocate(void* ptr,
+                                             std::size_t /*bytes*/,
+                                             cuda_stream_view stream) noexcept {
   if (ptr == nullptr) return;
   const auto address = reinterpret_cast<std::uintptr_t>(ptr);
   std::lock_guard lock(state_->mutex);
   // A block lies in a chunk at a multiple of the block size: a binary search over the chunks
   // (few) keeps a foreign pointer out of the free lists, where it would be handed out later.
   const auto after = std::upper_bound(state_->chunks.begin(), state_->chunks.end(), address);
-  const bool ours = after != state_->chunks.begin() && address - *std::prev(after) < block_size_ * blocks_per_chunk_ &&
+  const bool ours = after != state_->chunks.begin() &&
+                    address - *std::prev(after) < block_size_ * blocks_per_chunk_ &&
                     (address - *std::prev(after)) % block_size_ == 0;
   if (!ours) {
     if (state_->foreign_free_reports.fetch_add(1) < kMaxForeignFreeReports) {
-      std::fprintf(stderr, "gpumem: fixed_size_memory_resource: deallocate of %p, which this resource did not "
-                           "allocate; ignored\n", ptr);
+      std::fprintf(
+          stderr,
+          "gpumem: fixed_size_memory_resource: deallocate of %p, which this resource did not "
+          "allocate; ignored\n",
+          ptr);
     }
     return;
   }
@@ -194,7 +215,8 @@ void fixed_size_resource_core::do_deallocate(void* ptr, std::size_t /*bytes*/, c
     entry.free_blocks.push(address);
   } catch (const std::exception& error) {
     // Host memory ran out; the block is lost until destruction, which returns whole chunks anyway.
-    std::fprintf(stderr, "gpumem: fixed_size_memory_resource: deallocate of %p: %s\n", ptr, error.what());
+    std::fprintf(
+        stderr, "gpumem: fixed_size_memory_resource: deallocate of %p: %s\n", ptr, error.what());
   }
 }
 

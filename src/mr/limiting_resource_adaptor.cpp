@@ -7,19 +7,21 @@
 
 namespace gpumem::mr::detail {
 
-limiting_adaptor_core::limiting_adaptor_core(device_async_resource_ref upstream, std::size_t allocation_limit,
+limiting_adaptor_core::limiting_adaptor_core(device_async_resource_ref upstream,
+                                             std::size_t allocation_limit,
                                              std::size_t alignment)
     : resource_adaptor_core{upstream}, allocation_limit_{allocation_limit}, alignment_{alignment} {
   if (!is_supported_alignment(alignment)) {
-    throw gpumem::logic_error{"gpumem: limiting_resource_adaptor: the alignment " + std::to_string(alignment) +
-                              " is not a power of two"};
+    throw gpumem::logic_error{"gpumem: limiting_resource_adaptor: the alignment " +
+                              std::to_string(alignment) + " is not a power of two"};
   }
 }
 
 std::size_t limiting_adaptor_core::counted_size(std::size_t bytes) const noexcept {
   // A size within an alignment of the address space's end cannot be rounded up; it counts as
   // everything, which no limit admits.
-  if (bytes > std::numeric_limits<std::size_t>::max() - alignment_) return std::numeric_limits<std::size_t>::max();
+  if (bytes > std::numeric_limits<std::size_t>::max() - alignment_)
+    return std::numeric_limits<std::size_t>::max();
   return align_up(bytes, alignment_);
 }
 
@@ -28,12 +30,13 @@ void* limiting_adaptor_core::do_allocate(std::size_t bytes, cuda_stream_view str
   std::size_t in_use = allocated_bytes_.load(std::memory_order_relaxed);
   do {
     if (size > allocation_limit_ || in_use > allocation_limit_ - size) {
-      throw gpumem::out_of_memory{"gpumem: limiting_resource_adaptor: cannot allocate " + std::to_string(bytes) +
-                                  " B (" + std::to_string(size) + " B counted): the limit is " +
-                                  std::to_string(allocation_limit_) + " B and " + std::to_string(in_use) +
-                                  " B are in use"};
+      throw gpumem::out_of_memory{"gpumem: limiting_resource_adaptor: cannot allocate " +
+                                  std::to_string(bytes) + " B (" + std::to_string(size) +
+                                  " B counted): the limit is " + std::to_string(allocation_limit_) +
+                                  " B and " + std::to_string(in_use) + " B are in use"};
     }
-  } while (!allocated_bytes_.compare_exchange_weak(in_use, in_use + size, std::memory_order_relaxed));
+  } while (
+      !allocated_bytes_.compare_exchange_weak(in_use, in_use + size, std::memory_order_relaxed));
   try {
     return allocate_upstream(bytes, stream);
   } catch (...) {
@@ -42,7 +45,9 @@ void* limiting_adaptor_core::do_allocate(std::size_t bytes, cuda_stream_view str
   }
 }
 
-void limiting_adaptor_core::do_deallocate(void* ptr, std::size_t bytes, cuda_stream_view stream) noexcept {
+void limiting_adaptor_core::do_deallocate(void* ptr,
+                                          std::size_t bytes,
+                                          cuda_stream_view stream) noexcept {
   deallocate_upstream(ptr, bytes, stream);
   allocated_bytes_.fetch_sub(counted_size(bytes), std::memory_order_relaxed);
 }

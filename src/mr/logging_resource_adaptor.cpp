@@ -61,14 +61,15 @@ char* append_stream(char* out, cudaStream_t stream) noexcept {
 
 }  // namespace
 
-logging_adaptor_core::logging_adaptor_core(device_async_resource_ref upstream, const std::string& filename,
+logging_adaptor_core::logging_adaptor_core(device_async_resource_ref upstream,
+                                           const std::string& filename,
                                            bool auto_flush)
     : resource_adaptor_core{upstream}, auto_flush_{auto_flush}, buffer_{new char[buffer_capacity]} {
   file_descriptor_ = ::open(filename.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (file_descriptor_ < 0) {
     const int error = errno;
-    throw gpumem::logic_error{"gpumem: logging_resource_adaptor: cannot open the log file '" + filename +
-                              "': " + std::strerror(error)};
+    throw gpumem::logic_error{"gpumem: logging_resource_adaptor: cannot open the log file '" +
+                              filename + "': " + std::strerror(error)};
   }
   std::lock_guard lock{mutex_};
   char* out = append(buffer_.get(), csv_header);
@@ -77,8 +78,13 @@ logging_adaptor_core::logging_adaptor_core(device_async_resource_ref upstream, c
   if (auto_flush_) write_out_locked();
 }
 
-logging_adaptor_core::logging_adaptor_core(device_async_resource_ref upstream, std::ostream& stream, bool auto_flush)
-    : resource_adaptor_core{upstream}, stream_{&stream}, auto_flush_{auto_flush}, buffer_{new char[buffer_capacity]} {
+logging_adaptor_core::logging_adaptor_core(device_async_resource_ref upstream,
+                                           std::ostream& stream,
+                                           bool auto_flush)
+    : resource_adaptor_core{upstream},
+      stream_{&stream},
+      auto_flush_{auto_flush},
+      buffer_{new char[buffer_capacity]} {
   std::lock_guard lock{mutex_};
   char* out = append(buffer_.get(), csv_header);
   *out++ = '\n';
@@ -97,14 +103,17 @@ void logging_adaptor_core::flush() {
   write_out_locked();
 }
 
-std::string logging_adaptor_core::header() const { return std::string{csv_header}; }
+std::string logging_adaptor_core::header() const {
+  return std::string{csv_header};
+}
 
 std::string logging_adaptor_core::get_default_filename() {
   for (const char* variable : {"GPUMEM_LOG_FILE", "RMM_LOG_FILE"}) {
     if (const char* filename = std::getenv(variable); filename != nullptr) return filename;
   }
   throw gpumem::logic_error{
-      "gpumem: logging_resource_adaptor: no log file name was given, and neither GPUMEM_LOG_FILE nor "
+      "gpumem: logging_resource_adaptor: no log file name was given, and neither GPUMEM_LOG_FILE "
+      "nor "
       "RMM_LOG_FILE is set"};
 }
 
@@ -120,7 +129,9 @@ void* logging_adaptor_core::do_allocate(std::size_t bytes, cuda_stream_view stre
   return ptr;
 }
 
-void logging_adaptor_core::do_deallocate(void* ptr, std::size_t bytes, cuda_stream_view stream) noexcept {
+void logging_adaptor_core::do_deallocate(void* ptr,
+                                         std::size_t bytes,
+                                         cuda_stream_view stream) noexcept {
   // Logged first: once the upstream has the memory back, another thread may receive the same
   // address, and its allocate row must come after this free row.
   log_event("free", ptr, bytes, stream);
@@ -131,7 +142,9 @@ bool logging_adaptor_core::do_is_equal(const device_memory_resource& other) cons
   return same_core_and_upstream<logging_adaptor_core>(other);
 }
 
-void logging_adaptor_core::log_event(std::string_view action, const void* ptr, std::size_t bytes,
+void logging_adaptor_core::log_event(std::string_view action,
+                                     const void* ptr,
+                                     std::size_t bytes,
                                      cuda_stream_view stream) noexcept {
   const std::uint64_t thread = this_thread_id();
   std::lock_guard lock{mutex_};
@@ -212,8 +225,11 @@ void logging_adaptor_core::write_to_sink(const char* data, std::size_t size) noe
   }
   if (!written && !write_failed_) {
     write_failed_ = true;
-    std::fprintf(stderr, "gpumem: logging_resource_adaptor: writing the log failed%s%s; later rows may be lost\n",
-                 error != 0 ? ": " : "", error != 0 ? std::strerror(error) : "");
+    std::fprintf(
+        stderr,
+        "gpumem: logging_resource_adaptor: writing the log failed%s%s; later rows may be lost\n",
+        error != 0 ? ": " : "",
+        error != 0 ? std::strerror(error) : "");
   }
 }
 

@@ -15,7 +15,9 @@ void* managed_memory_resource::do_allocate(std::size_t bytes, cuda_stream_view /
   return pointer;
 }
 
-void managed_memory_resource::do_deallocate(void* ptr, std::size_t /*bytes*/, cuda_stream_view /*stream*/) noexcept {
+void managed_memory_resource::do_deallocate(void* ptr,
+                                            std::size_t /*bytes*/,
+                                            cuda_stream_view /*stream*/) noexcept {
   if (ptr == nullptr) return;
   GPUMEM_ASSERT_CUDA_SUCCESS(cudaFree(ptr));
 }

@@ -9,7 +9,8 @@ namespace {
 
 /// The alignment actually used for a requested one: the same on allocation and deallocation.
 std::align_val_t effective_alignment(std::size_t alignment) noexcept {
-  return std::align_val_t{is_supported_alignment(alignment) ? alignment : alignof(std::max_align_t)};
+  return std::align_val_t{is_supported_alignment(alignment) ? alignment
+                                                            : alignof(std::max_align_t)};
 }
 
 }  // namespace
@@ -20,7 +21,9 @@ void* new_delete_resource::do_allocate(std::size_t bytes, std::size_t alignment)
   return ::operator new(bytes, effective_alignment(alignment));
 }
 
-void new_delete_resource::do_deallocate(void* ptr, std::size_t bytes, std::size_t alignment) noexcept {
+void new_delete_resource::do_deallocate(void* ptr,
+                                        std::size_t bytes,
+                                        std::size_t alignment) noexcept {
   ::operator delete(ptr, bytes, effective_alignment(alignment));
 }
 

@@ -30,7 +30,9 @@ class per_device_table {
     return function(it->second);
   }
 
-  static entry initial_entry() { return entry{&initial_resource(), device_async_resource_ref{initial_resource()}}; }
+  static entry initial_entry() {
+    return entry{&initial_resource(), device_async_resource_ref{initial_resource()}};
+  }
 
  private:
   // cuda_memory_resource is stateless, so one instance serves every device.
@@ -49,7 +51,8 @@ device_memory_resource* get_per_device_resource(cuda_device_id device) {
   return per_device_table::instance().with_entry(device, [](auto& entry) { return entry.pointer; });
 }
 
-device_memory_resource* set_per_device_resource(cuda_device_id device, device_memory_resource* new_resource) {
+device_memory_resource* set_per_device_resource(cuda_device_id device,
+                                                device_memory_resource* new_resource) {
   return per_device_table::instance().with_entry(device, [new_resource](auto& entry) {
     auto* previous = entry.pointer;
     entry = new_resource == nullptr
@@ -59,17 +62,21 @@ device_memory_resource* set_per_device_resource(cuda_device_id device, device_me
   });
 }
 
-device_memory_resource* get_current_device_resource() { return get_per_device_resource(get_current_cuda_device()); }
+device_memory_resource* get_current_device_resource() {
+  return get_per_device_resource(get_current_cuda_device());
+}
 
 device_memory_resource* set_current_device_resource(device_memory_resource* new_resource) {
   return set_per_device_resource(get_current_cuda_device(), new_resource);
 }
 
 device_async_resource_ref get_per_device_resource_ref(cuda_device_id device) {
-  return per_device_table::instance().with_entry(device, [](auto& entry) { return entry.reference; });
+  return per_device_table::instance().with_entry(device,
+                                                 [](auto& entry) { return entry.reference; });
 }
 
-device_async_resource_ref set_per_device_resource_ref(cuda_device_id device, device_async_resource_ref new_resource) {
+device_async_resource_ref set_per_device_resource_ref(cuda_device_id device,
+                                                      device_async_resource_ref new_resource) {
   return per_device_table::instance().with_entry(device, [new_resource](auto& entry) {
     const device_async_resource_ref previous = entry.reference;
     entry.reference = new_resource;

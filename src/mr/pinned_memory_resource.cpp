@@ -13,7 +13,9 @@
 namespace gpumem::mr {
 namespace detail {
 
-void* allocate_pinned_aligned(std::size_t bytes, std::size_t alignment, pinned_allocate_function allocate) {
+void* allocate_pinned_aligned(std::size_t bytes,
+                              std::size_t alignment,
+                              pinned_allocate_function allocate) {
   if (alignment <= CUDA_ALLOCATION_ALIGNMENT) return allocate(bytes);
   // Room to move the start up to the alignment, and below it the start of the underlying
   // allocation, which deallocation needs.
@@ -23,12 +25,15 @@ void* allocate_pinned_aligned(std::size_t bytes, std::size_t alignment, pinned_a
                      std::to_string(alignment) + " overflows std::size_t",
                  ::gpumem::bad_alloc);
   void* underlying = allocate(bytes + alignment + header);
-  const std::uintptr_t aligned = align_up(reinterpret_cast<std::uintptr_t>(underlying) + header, alignment);
+  const std::uintptr_t aligned =
+      align_up(reinterpret_cast<std::uintptr_t>(underlying) + header, alignment);
   std::memcpy(reinterpret_cast<void*>(aligned - header), &underlying, header);
   return reinterpret_cast<void*>(aligned);
 }
 
-void deallocate_pinned_aligned(void* ptr, std::size_t alignment, pinned_free_function free) noexcept {
+void deallocate_pinned_aligned(void* ptr,
+                               std::size_t alignment,
+                               pinned_free_function free) noexcept {
   if (alignment <= CUDA_ALLOCATION_ALIGNMENT) {
     free(ptr);
     return;
@@ -52,7 +57,9 @@ void* malloc_host(std::size_t bytes) {
   return pointer;
 }
 
-void free_host(void* ptr) noexcept { GPUMEM_ASSERT_CUDA_SUCCESS(cudaFreeHost(ptr)); }
+void free_host(void* ptr) noexcept {
+  GPUMEM_ASSERT_CUDA_SUCCESS(cudaFreeHost(ptr));
+}
 
 }  // namespace
 
@@ -61,7 +68,9 @@ void* pinned_memory_resource::do_allocate(std::size_t bytes, std::size_t alignme
   return detail::allocate_pinned_aligned(bytes, effective_alignment(alignment), malloc_host);
 }
 
-void pinned_memory_resource::do_deallocate(void* ptr, std::size_t /*bytes*/, std::size_t alignment) noexcept {
+void pinned_memory_resource::do_deallocate(void* ptr,
+                                           std::size_t /*bytes*/,
+                                           std::size_t alignment) noexcept {
   if (ptr == nullptr) return;
   detail::deallocate_pinned_aligned(ptr, effective_alignment(alignment), free_host);
 }

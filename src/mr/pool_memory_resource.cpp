@@ -10,11 +10,11 @@
 
 #include "core/byte_size.hpp"
 #include "core/coalescing_heap.hpp"
+#include "core/recent_free_cache.hpp"
+#include "core/segregated_free_index.hpp"
 #include "gpumem/aligned.hpp"
 #include "gpumem/detail/error_macros.hpp"
 #include "gpumem/detail/spin_lock.hpp"
-#include "core/recent_free_cache.hpp"
-#include "core/segregated_free_index.hpp"
 #include "mr/stream_ordered_free_lists.hpp"
 #include "mr/stream_retirement.hpp"
 
@@ -29,7 +29,8 @@ constexpr int kMaxUnknownFreeReports = 8;
 /// One stream's free blocks: merged ones by size, and recently freed ones kept whole.
 struct stream_free_blocks {
   core::segregated_free_index index;
-  core::recent_free_cache recent{core::recent_free_cache::kMaxDepth};  // bursts of frees come back whole
+  core::recent_free_cache recent{
+      core::recent_free_cache::kMaxDepth};  // bursts of frees come back whole
 };
 
 }  // namespace
@@ -52,19 +53,22 @@ struct pool_resource_core::state_type {
 
   /// Frees the recently freed blocks of a stream the normal way (merged into its index).
   void drain_recent(stream_free_blocks& blocks) noexcept {
-    blocks.recent.drain([&](std::uintptr_t address, std::size_t) { heap.free(address, blocks.index); });
+    blocks.recent.drain(
+        [&](std::uintptr_t address, std::size_t) { heap.free(address, blocks.index); });
   }
 
   /// Bytes of blocks kept whole in recent-free caches (allocated for the heap, free for users).
   [[nodiscard]] std::size_t recent_bytes() const noexcept {
     std::size_t bytes = 0;
-    for (const auto& entry : streams.entries()) bytes += entry->free_blocks.recent.bytes();
+    for (const auto& entry : streams.entries())
+      bytes += entry->free_blocks.recent.bytes();
     return bytes;
   }
   /// Blocks kept whole in recent-free caches.
   [[nodiscard]] std::size_t recent_blocks() const noexcept {
     std::size_t blocks = 0;
-    for (const auto& entry : streams.entries()) blocks += entry->free_blocks.recent.blocks();
+    for (const auto& entry : streams.entries())
+      blocks += entry->free_blocks.recent.blocks();
     return blocks;
   }
 };
@@ -74,20 +78,24 @@ pool_resource_core::pool_resource_core(device_async_resource_ref upstream,
                                        std::optional<std::size_t> maximum_pool_size)
     : upstream_{upstream}, maximum_{maximum_pool_size}, state_{std::make_unique<state_type>()} {
   GPUMEM_EXPECTS(is_aligned(initial_pool_size, CUDA_ALLOCATION_ALIGNMENT),
-                 "pool_memory_resource: the initial pool size (" + std::to_string(initial_pool_size) +
-                     " bytes) must be a multiple of 256 bytes");
+                 "pool_memory_resource: the initial pool size (" +
+                     std::to_string(initial_pool_size) + " bytes) must be a multiple of 256 bytes");
   GPUMEM_EXPECTS(!maximum_ || is_aligned(*maximum_, CUDA_ALLOCATION_ALIGNMENT),
-                 "pool_memory_resource: the maximum pool size (" + std::to_string(maximum_.value_or(0)) +
+                 "pool_memory_resource: the maximum pool size (" +
+                     std::to_string(maximum_.value_or(0)) +
                      " bytes) must be a multiple of 256 bytes");
   GPUMEM_EXPECTS(!maximum_ || initial_pool_size <= *maximum_,
-                 "pool_memory_resource: the initial pool size (" + core::format_bytes(initial_pool_size) +
-                     ") exceeds the maximum pool size (" + core::format_bytes(maximum_.value_or(0)) + ")");
+                 "pool_memory_resource: the initial pool size (" +
+                     core::format_bytes(initial_pool_size) + ") exceeds the maximum pool size (" +
+                     core::format_bytes(maximum_.value_or(0)) + ")");
   if (initial_pool_size > 0) {
-    void* slab = upstream_.allocate_async(initial_pool_size, CUDA_ALLOCATION_ALIGNMENT, cuda_stream_view{});
+    void* slab =
+        upstream_.allocate_async(initial_pool_size, CUDA_ALLOCATION_ALIGNMENT, cuda_stream_view{});
     // Once the default stream has made the slab (a stream-ordered upstream allocates on it),
     // every stream may use it without waiting.
     cuda_stream_view{}.synchronize();
-    state_->heap.add_slab(reinterpret_cast<std::uintptr_t>(slab), initial_pool_size, state_->unowned);
+    state_->heap.add_slab(
+        reinterpret_cast<std::uintptr_t>(slab), initial_pool_size, state_->unowned);
   }
 }
 
@@ -95,7 +103,9 @@ pool_resource_core::~pool_resource_core() {
   // Blocks may still be in use by work on their streams: wait before giving memory back.
   GPUMEM_ASSERT_CUDA_SUCCESS(gpumem::detail::cuda_calls::device_synchronize());
   for (const core::address_range& slab : state_->heap.slabs()) {
-    upstream_.deallocate_async(reinterpret_cast<void*>(slab.address), slab.size, CUDA_ALLOCATION_ALIGNMENT,
+    upstream_.deallocate_async(reinterpret_cast<void*>(slab.address),
+                               slab.size,
+                               CUDA_ALLOCATION_ALIGNMENT,
                                cuda_stream_view{});
   }
 }
@@ -114,8 +124,10 @@ pool_state pool_resource_core::state() const {
                       state_->unowned.largest_block(),
                       state_->streams.entries().size()};
   for (const auto& entry : state_->streams.entries()) {
-    snapshot.free_blocks += entry->free_blocks.index.block_count() + entry->free_blocks.recent.blocks();
-    snapshot.largest_free_block = std::max({snapshot.largest_free_block, entry->free_blocks.index.largest_block(),
+    snapshot.free_blocks +=
+        entry->free_blocks.index.block_count() + entry->free_blocks.recent.blocks();
+    snapshot.largest_free_block = std::max({snapshot.largest_free_block,
+                                            entry->free_blocks.index.largest_block(),
                                             entry->free_blocks.recent.largest_block()});
   }
   return snapshot;
@@ -132,7 +144,9 @@ std::size_t pool_resource_core::release() {
   }
   std::size_t released = 0;
   for (const core::address_range& slab : state_->heap.take_free_slabs()) {
-    upstream_.deallocate_async(reinterpret_cast<void*>(slab.address), slab.size, CUDA_ALLOCATION_ALIGNMENT,
+    upstream_.deallocate_async(reinterpret_cast<void*>(slab.address),
+                               slab.size,
+                               CUDA_ALLOCATION_ALIGNMENT,
                                cuda_stream_view{});
     released += slab.size;
   }
@@ -186,7 +200,8 @@ void* pool_resource_core::do_allocate(std::size_t bytes, cuda_stream_view stream
   const std::size_t headroom = maximum_ ? *maximum_ - std::min(*maximum_, current) : SIZE_MAX;
   std::string upstream_failure;
   if (size <= headroom) {
-    const std::size_t generous = std::min(headroom, align_up(std::max(size, current), kSlabGranularity));
+    const std::size_t generous =
+        std::min(headroom, align_up(std::max(size, current), kSlabGranularity));
     for (const std::size_t slab_size : {generous, size}) {
       try {
         void* slab = upstream_.allocate_async(slab_size, CUDA_ALLOCATION_ALIGNMENT, stream);
@@ -204,7 +219,8 @@ void* pool_resource_core::do_allocate(std::size_t bytes, cuda_stream_view stream
   // Fragments on several streams may together form a large enough block: gather them all
   // (with event waits) and try once more before failing.
   for (const auto& other : state_->streams.entries()) {
-    if (other.get() != &own && (!other->free_blocks.index.empty() || other->free_blocks.recent.bytes() != 0)) {
+    if (other.get() != &own &&
+        (!other->free_blocks.index.empty() || other->free_blocks.recent.bytes() != 0)) {
       take_from(*other);
     }
   }
@@ -218,14 +234,17 @@ void* pool_resource_core::do_allocate(std::size_t bytes, cuda_stream_view stream
   }
   std::ostringstream message;
   message << "pool_memory_resource: cannot allocate " << core::format_bytes(bytes) << " (" << bytes
-          << " bytes) on stream " << stream << ": pool size " << core::format_bytes(current) << ", maximum "
-          << (maximum_ ? core::format_bytes(*maximum_) : std::string{"none"}) << ", in use "
-          << core::format_bytes(heap.allocated_bytes() - state_->recent_bytes()) << ", largest free block "
-          << core::format_bytes(largest_free) << "; upstream: " << upstream_failure;
+          << " bytes) on stream " << stream << ": pool size " << core::format_bytes(current)
+          << ", maximum " << (maximum_ ? core::format_bytes(*maximum_) : std::string{"none"})
+          << ", in use " << core::format_bytes(heap.allocated_bytes() - state_->recent_bytes())
+          << ", largest free block " << core::format_bytes(largest_free)
+          << "; upstream: " << upstream_failure;
   throw gpumem::out_of_memory{message.str()};
 }
 
-void pool_resource_core::do_deallocate(void* ptr, std::size_t /*bytes*/, cuda_stream_view stream) noexcept {
+void pool_resource_core::do_deallocate(void* ptr,
+                                       std::size_t /*bytes*/,
+                                       cuda_stream_view stream) noexcept {
   if (ptr == nullptr) return;
   const auto address = reinterpret_cast<std::uintptr_t>(ptr);
   std::lock_guard lock(state_->mutex);
@@ -234,12 +253,16 @@ void pool_resource_core::do_deallocate(void* ptr, std::size_t /*bytes*/, cuda_st
   const std::size_t size = state_->heap.allocated_size(address);
   if (size == 0) {
     if (state_->unknown_free_reports.fetch_add(1) < kMaxUnknownFreeReports) {
-      std::fprintf(stderr, "gpumem: pool_memory_resource: deallocate of %p, which this pool did not allocate; "
-                           "ignored\n", ptr);
+      std::fprintf(
+          stderr,
+          "gpumem: pool_memory_resource: deallocate of %p, which this pool did not allocate; "
+          "ignored\n",
+          ptr);
     }
     return;
   }
-  if (!entry.free_blocks.recent.put(address, size)) state_->heap.free(address, entry.free_blocks.index);
+  if (!entry.free_blocks.recent.put(address, size))
+    state_->heap.free(address, entry.free_blocks.index);
 }
 
 }  // namespace gpumem::mr::detail

@@ -20,12 +20,14 @@ void* prefetch_adaptor_core::do_allocate(std::size_t bytes, cuda_stream_view str
   // Memory that is not managed cannot be prefetched; that is not an error of the allocation.
   if (status == cudaErrorInvalidValue) return ptr;
   deallocate_upstream(ptr, bytes, stream);
-  throw gpumem::cuda_error{std::string{"gpumem: prefetch_resource_adaptor: prefetching "} + std::to_string(bytes) +
-                           " B to the current device failed: " + cuda::error_name(status) + " " +
-                           cuda::error_string(status)};
+  throw gpumem::cuda_error{std::string{"gpumem: prefetch_resource_adaptor: prefetching "} +
+                           std::to_string(bytes) + " B to the current device failed: " +
+                           cuda::error_name(status) + " " + cuda::error_string(status)};
 }
 
-void prefetch_adaptor_core::do_deallocate(void* ptr, std::size_t bytes, cuda_stream_view stream) noexcept {
+void prefetch_adaptor_core::do_deallocate(void* ptr,
+                                          std::size_t bytes,
+                                          cuda_stream_view stream) noexcept {
   deallocate_upstream(ptr, bytes, stream);
 }
 

@@ -20,19 +20,23 @@ statistics_adaptor_core::counter statistics_adaptor_core::get_allocations_counte
   return allocations_;
 }
 
-std::pair<statistics_adaptor_core::counter, statistics_adaptor_core::counter> statistics_adaptor_core::push_counters() {
+std::pair<statistics_adaptor_core::counter, statistics_adaptor_core::counter>
+statistics_adaptor_core::push_counters() {
   std::lock_guard lock{lock_};
-  // Growing the stack may allocate under the lock; pushes are rare, and a failed push changes nothing.
+  // Growing the stack may allocate under the lock; pushes are rare, and a failed push changes
+  // nothing.
   enclosing_scopes_.emplace_back(bytes_, allocations_);
   bytes_ = counter{};
   allocations_ = counter{};
   return enclosing_scopes_.back();
 }
 
-std::pair<statistics_adaptor_core::counter, statistics_adaptor_core::counter> statistics_adaptor_core::pop_counters() {
+std::pair<statistics_adaptor_core::counter, statistics_adaptor_core::counter>
+statistics_adaptor_core::pop_counters() {
   std::lock_guard lock{lock_};
   if (enclosing_scopes_.empty()) {
-    throw gpumem::out_of_range{"gpumem: statistics_resource_adaptor::pop_counters: no scope was pushed"};
+    throw gpumem::out_of_range{
+        "gpumem: statistics_resource_adaptor::pop_counters: no scope was pushed"};
   }
   const std::pair<counter, counter> inner{bytes_, allocations_};
   bytes_ = enclosing_scopes_.back().first;
@@ -51,7 +55,9 @@ void* statistics_adaptor_core::do_allocate(std::size_t bytes, cuda_stream_view s
   return ptr;
 }
 
-void statistics_adaptor_core::do_deallocate(void* ptr, std::size_t bytes, cuda_stream_view stream) noexcept {
+void statistics_adaptor_core::do_deallocate(void* ptr,
+                                            std::size_t bytes,
+                                            cuda_stream_view stream) noexcept {
   deallocate_upstream(ptr, bytes, stream);
   std::lock_guard lock{lock_};
   bytes_ -= static_cast<std::int64_t>(bytes);

@@ -55,7 +55,8 @@ class stream_ordered_free_lists {
   /// Destroys the events (the owner makes sure no work depends on them any more).
   ~stream_ordered_free_lists() {
     for (const auto& entry : entries_) {
-      if (entry->event != nullptr) GPUMEM_ASSERT_CUDA_SUCCESS(gpumem::detail::cuda_calls::event_destroy(entry->event));
+      if (entry->event != nullptr)
+        GPUMEM_ASSERT_CUDA_SUCCESS(gpumem::detail::cuda_calls::event_destroy(entry->event));
     }
   }
 
@@ -94,8 +95,8 @@ class stream_ordered_free_lists {
     if (entry.event == nullptr) entry.event = make_event();
     // Recording now covers every free made on the stream so far (see the class comment for
     // the per-thread default stream).
-    if (gpumem::detail::cuda_calls::event_record(entry.event, entry.per_thread ? cudaStreamLegacy : entry.stream) !=
-        cudaSuccess) {
+    if (gpumem::detail::cuda_calls::event_record(
+            entry.event, entry.per_thread ? cudaStreamLegacy : entry.stream) != cudaSuccess) {
       // The stream is gone (destroyed after its last free, which CUDA allows): wait for the
       // whole device instead, after which its blocks are idle.
       gpumem::detail::cuda_calls::clear_last_error();
@@ -121,7 +122,9 @@ class stream_ordered_free_lists {
   }
 
   /// Every entry.
-  [[nodiscard]] const std::vector<std::unique_ptr<stream_entry>>& entries() const noexcept { return entries_; }
+  [[nodiscard]] const std::vector<std::unique_ptr<stream_entry>>& entries() const noexcept {
+    return entries_;
+  }
 
  private:
   /// Makes `waiter` wait for `entry`'s recorded event.

@@ -7,7 +7,9 @@ void* thread_safe_adaptor_core::do_allocate(std::size_t bytes, cuda_stream_view 
   return allocate_upstream(bytes, stream);
 }
 
-void thread_safe_adaptor_core::do_deallocate(void* ptr, std::size_t bytes, cuda_stream_view stream) noexcept {
+void thread_safe_adaptor_core::do_deallocate(void* ptr,
+                                             std::size_t bytes,
+                                             cuda_stream_view stream) noexcept {
   std::lock_guard lock{mutex_};
   deallocate_upstream(ptr, bytes, stream);
 }

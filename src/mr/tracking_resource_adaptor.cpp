@@ -4,9 +4,9 @@
 
 #include <array>
 #include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstdint>
 
 namespace gpumem {
 namespace detail {
@@ -34,7 +34,11 @@ std::string stack_trace::to_string() const {
       text += symbols.get()[frame];
     } else {
       char address[2 + 16];
-      auto* end = std::to_chars(address, address + sizeof address, reinterpret_cast<std::uintptr_t>(frames_[frame]), 16).ptr;
+      auto* end = std::to_chars(address,
+                                address + sizeof address,
+                                reinterpret_cast<std::uintptr_t>(frames_[frame]),
+                                16)
+                      .ptr;
       text += "0x";
       text.append(address, end);
     }
@@ -61,10 +65,12 @@ struct pointer_text {
 
 }  // namespace
 
-tracking_adaptor_core::tracking_adaptor_core(device_async_resource_ref upstream, bool capture_stacks)
+tracking_adaptor_core::tracking_adaptor_core(device_async_resource_ref upstream,
+                                             bool capture_stacks)
     : resource_adaptor_core{upstream}, capture_stacks_{capture_stacks} {}
 
-std::map<void*, tracking_adaptor_core::allocation_info> tracking_adaptor_core::get_outstanding_allocations() const {
+std::map<void*, tracking_adaptor_core::allocation_info>
+tracking_adaptor_core::get_outstanding_allocations() const {
   std::lock_guard lock{mutex_};
   return allocations_;
 }
@@ -90,7 +96,8 @@ std::string tracking_adaptor_core::get_outstanding_allocations_str() const {
 void tracking_adaptor_core::log_outstanding_allocations() const {
   const auto allocations = get_outstanding_allocations();
   std::size_t bytes = 0;
-  for (const auto& entry : allocations) bytes += entry.second.allocation_size;
+  for (const auto& entry : allocations)
+    bytes += entry.second.allocation_size;
   std::string report = "gpumem: tracking_resource_adaptor: " + std::to_string(allocations.size()) +
                        " outstanding allocation(s), " + std::to_string(bytes) + " B\n";
   report += get_outstanding_allocations_str();
@@ -101,13 +108,16 @@ void tracking_adaptor_core::log_outstanding_allocations() const {
 void* tracking_adaptor_core::do_allocate(std::size_t bytes, cuda_stream_view stream) {
   // The stack is taken before the upstream call, so a failed allocation costs no capture.
   std::shared_ptr<const gpumem::detail::stack_trace> trace;
-  if (capture_stacks_) trace = std::make_shared<const gpumem::detail::stack_trace>(gpumem::detail::stack_trace::capture());
+  if (capture_stacks_)
+    trace =
+        std::make_shared<const gpumem::detail::stack_trace>(gpumem::detail::stack_trace::capture());
   void* ptr = allocate_upstream(bytes, stream);
   std::size_t stale_bytes = 0;
   bool was_tracked = false;
   try {
     std::lock_guard lock{mutex_};
-    auto [position, inserted] = allocations_.try_emplace(ptr, allocation_info{std::move(trace), bytes});
+    auto [position, inserted] =
+        allocations_.try_emplace(ptr, allocation_info{std::move(trace), bytes});
     if (!inserted) {
       // The upstream handed out an address this adaptor still tracks: it was freed around the
       // adaptor. The new allocation replaces the stale entry.
@@ -123,14 +133,19 @@ void* tracking_adaptor_core::do_allocate(std::size_t bytes, cuda_stream_view str
   if (was_tracked) {
     allocated_bytes_.fetch_sub(stale_bytes, std::memory_order_relaxed);
     std::fprintf(stderr,
-                 "gpumem: tracking_resource_adaptor: the upstream returned %s (%zu B), which was still tracked "
+                 "gpumem: tracking_resource_adaptor: the upstream returned %s (%zu B), which was "
+                 "still tracked "
                  "with %zu B: it was freed without this adaptor\n",
-                 pointer_text(ptr).c_str(), bytes, stale_bytes);
+                 pointer_text(ptr).c_str(),
+                 bytes,
+                 stale_bytes);
   }
   return ptr;
 }
 
-void tracking_adaptor_core::do_deallocate(void* ptr, std::size_t bytes, cuda_stream_view stream) noexcept {
+void tracking_adaptor_core::do_deallocate(void* ptr,
+                                          std::size_t bytes,
+                                          cuda_stream_view stream) noexcept {
   std::size_t allocated_size = 0;
   std::size_t outstanding = 0;
   bool found = false;
@@ -148,16 +163,23 @@ void tracking_adaptor_core::do_deallocate(void* ptr, std::size_t bytes, cuda_str
   }
   if (!found) {
     std::fprintf(stderr,
-                 "gpumem: tracking_resource_adaptor: free of %s (%zu B), which this adaptor did not allocate or "
+                 "gpumem: tracking_resource_adaptor: free of %s (%zu B), which this adaptor did "
+                 "not allocate or "
                  "freed already (%zu allocations outstanding); not passed to the upstream\n",
-                 ptr == nullptr ? "a null pointer" : pointer_text(ptr).c_str(), bytes, outstanding);
+                 ptr == nullptr ? "a null pointer" : pointer_text(ptr).c_str(),
+                 bytes,
+                 outstanding);
     return;
   }
   if (allocated_size != bytes) {
     std::fprintf(stderr,
-                 "gpumem: tracking_resource_adaptor: free of %s with %zu B, but it was allocated with %zu B; freed "
+                 "gpumem: tracking_resource_adaptor: free of %s with %zu B, but it was allocated "
+                 "with %zu B; freed "
                  "with %zu B\n",
-                 pointer_text(ptr).c_str(), bytes, allocated_size, allocated_size);
+                 pointer_text(ptr).c_str(),
+                 bytes,
+                 allocated_size,
+                 allocated_size);
   }
   allocated_bytes_.fetch_sub(allocated_size, std::memory_order_relaxed);
   deallocate_upstream(ptr, allocated_size, stream);

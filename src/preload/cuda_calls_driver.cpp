@@ -7,22 +7,36 @@
 namespace gpumem::detail::cuda_calls {
 namespace {
 
-const driver::driver_entry_points& cu() { return preload::real_driver().legacy; }
-cudaError_t result(CUresult status) { return preload::to_runtime_error(status); }
+const driver::driver_entry_points& cu() {
+  return preload::real_driver().legacy;
+}
+cudaError_t result(CUresult status) {
+  return preload::to_runtime_error(status);
+}
 
 }  // namespace
 
-cudaError_t event_create(cudaEvent_t* event) { return result(cu().event_create(event, CU_EVENT_DISABLE_TIMING)); }
+cudaError_t event_create(cudaEvent_t* event) {
+  return result(cu().event_create(event, CU_EVENT_DISABLE_TIMING));
+}
 cudaError_t event_record(cudaEvent_t event, cudaStream_t stream) {
   return result(cu().event_record_with_flags(event, stream, 0));
 }
-cudaError_t event_destroy(cudaEvent_t event) { return result(cu().event_destroy(event)); }
-cudaError_t event_synchronize(cudaEvent_t event) { return result(cu().event_synchronize(event)); }
+cudaError_t event_destroy(cudaEvent_t event) {
+  return result(cu().event_destroy(event));
+}
+cudaError_t event_synchronize(cudaEvent_t event) {
+  return result(cu().event_synchronize(event));
+}
 cudaError_t stream_wait_event(cudaStream_t stream, cudaEvent_t event) {
   return result(cu().stream_wait_event(stream, event, 0));
 }
-cudaError_t stream_synchronize(cudaStream_t stream) { return result(cu().stream_synchronize(stream)); }
-cudaError_t device_synchronize() { return result(cu().ctx_synchronize()); }
+cudaError_t stream_synchronize(cudaStream_t stream) {
+  return result(cu().stream_synchronize(stream));
+}
+cudaError_t device_synchronize() {
+  return result(cu().ctx_synchronize());
+}
 cudaError_t get_device(int* device) {
   CUdevice current = 0;
   const CUresult status = cu().ctx_get_device(&current);
@@ -31,10 +45,13 @@ cudaError_t get_device(int* device) {
 }
 cudaError_t set_device(int device) {
   CUcontext context = nullptr;
-  if (const CUresult status = cu().primary_ctx_retain(&context, device); status != CUDA_SUCCESS) return result(status);
+  if (const CUresult status = cu().primary_ctx_retain(&context, device); status != CUDA_SUCCESS)
+    return result(status);
   return result(cu().ctx_set_current(context));
 }
-cudaError_t device_count(int* count) { return result(cu().device_get_count(count)); }
+cudaError_t device_count(int* count) {
+  return result(cu().device_get_count(count));
+}
 cudaError_t memory_info(std::size_t* free_bytes, std::size_t* total_bytes) {
   return result(cu().mem_get_info(free_bytes, total_bytes));
 }
@@ -42,19 +59,22 @@ cudaError_t prefetch(const void* pointer, std::size_t bytes, int device, cudaStr
   CUmemLocation location{};
   location.type = CU_MEM_LOCATION_TYPE_DEVICE;
   location.id = device;
-  return result(cu().mem_prefetch_async(reinterpret_cast<CUdeviceptr>(pointer), bytes, location, 0, stream));
+  return result(
+      cu().mem_prefetch_async(reinterpret_cast<CUdeviceptr>(pointer), bytes, location, 0, stream));
 }
 const char* error_name(cudaError_t error) {
   // Most runtime codes equal the driver's; the names differ in spelling but not in meaning.
   const char* name = nullptr;
-  if (cu().get_error_name != nullptr && cu().get_error_name(static_cast<CUresult>(error), &name) == CUDA_SUCCESS) {
+  if (cu().get_error_name != nullptr &&
+      cu().get_error_name(static_cast<CUresult>(error), &name) == CUDA_SUCCESS) {
     return name;
   }
   return "unknown CUDA error";
 }
 const char* error_string(cudaError_t error) {
   const char* text = nullptr;
-  if (cu().get_error_string != nullptr && cu().get_error_string(static_cast<CUresult>(error), &text) == CUDA_SUCCESS) {
+  if (cu().get_error_string != nullptr &&
+      cu().get_error_string(static_cast<CUresult>(error), &text) == CUDA_SUCCESS) {
     return text;
   }
   return "";

@@ -9,9 +9,9 @@
 #include <cstring>
 
 #include "gpumem/aligned.hpp"
+#include "mr/stream_retirement.hpp"
 #include "preload/real_driver.hpp"
 #include "preload/real_symbols.hpp"
-#include "mr/stream_retirement.hpp"
 #include "preload/shim.hpp"
 
 #undef cuGetProcAddress
@@ -29,11 +29,17 @@ namespace {
 using gpumem::preload::answer;
 using gpumem::preload::request_kind;
 
-const gpumem::driver::driver_entry_points& real_legacy() { return gpumem::preload::real_driver().legacy; }
-const gpumem::driver::driver_entry_points& real_per_thread() { return gpumem::preload::real_driver().per_thread; }
+const gpumem::driver::driver_entry_points& real_legacy() {
+  return gpumem::preload::real_driver().legacy;
+}
+const gpumem::driver::driver_entry_points& real_per_thread() {
+  return gpumem::preload::real_driver().per_thread;
+}
 
 /// Whether the shim may look at this call (not inside a pass-through, a driver found).
-bool intercepting() { return !gpumem::preload::in_pass_through() && gpumem::preload::real_driver().loaded; }
+bool intercepting() {
+  return !gpumem::preload::in_pass_through() && gpumem::preload::real_driver().loaded;
+}
 
 CUresult served_or(answer result, CUdeviceptr* out) {
   if (result.what == answer::outcome::served) {
@@ -45,7 +51,8 @@ CUresult served_or(answer result, CUdeviceptr* out) {
 
 CUresult alloc_async(CUdeviceptr* pointer, size_t bytes, CUstream stream, bool per_thread) {
   if (pointer != nullptr && intercepting()) {
-    const answer result = gpumem::preload::allocate(bytes, request_kind::stream_ordered, stream, per_thread, true);
+    const answer result =
+        gpumem::preload::allocate(bytes, request_kind::stream_ordered, stream, per_thread, true);
     if (result.what != answer::outcome::pass_through) return served_or(result, pointer);
   }
   gpumem::preload::pass_through_scope scope;
@@ -54,8 +61,8 @@ CUresult alloc_async(CUdeviceptr* pointer, size_t bytes, CUstream stream, bool p
 
 CUresult free_async(CUdeviceptr pointer, CUstream stream, bool per_thread) {
   if (intercepting()) {
-    const answer result =
-        gpumem::preload::deallocate(reinterpret_cast<void*>(pointer), request_kind::stream_ordered, stream, per_thread);
+    const answer result = gpumem::preload::deallocate(
+        reinterpret_cast<void*>(pointer), request_kind::stream_ordered, stream, per_thread);
     if (result.what != answer::outcome::pass_through) return served_or(result, nullptr);
   }
   gpumem::preload::pass_through_scope scope;
@@ -66,7 +73,8 @@ CUresult free_async(CUdeviceptr pointer, CUstream stream, bool per_thread) {
 
 GPUMEM_PRELOAD_EXPORT CUresult cuMemAlloc_v2(CUdeviceptr* pointer, size_t bytes) {
   if (pointer != nullptr && intercepting()) {
-    const answer result = gpumem::preload::allocate(bytes, request_kind::synchronous, nullptr, false, true);
+    const answer result =
+        gpumem::preload::allocate(bytes, request_kind::synchronous, nullptr, false, true);
     if (result.what != answer::outcome::pass_through) return served_or(result, pointer);
   }
   gpumem::preload::pass_through_scope scope;
@@ -75,35 +83,40 @@ GPUMEM_PRELOAD_EXPORT CUresult cuMemAlloc_v2(CUdeviceptr* pointer, size_t bytes)
 
 GPUMEM_PRELOAD_EXPORT CUresult cuMemFree_v2(CUdeviceptr pointer) {
   if (intercepting()) {
-    const answer result = gpumem::preload::deallocate(reinterpret_cast<void*>(pointer), request_kind::synchronous);
+    const answer result =
+        gpumem::preload::deallocate(reinterpret_cast<void*>(pointer), request_kind::synchronous);
     if (result.what != answer::outcome::pass_through) return served_or(result, nullptr);
   }
   gpumem::preload::pass_through_scope scope;
   return real_legacy().mem_free(pointer);
 }
 
-GPUMEM_PRELOAD_EXPORT CUresult cuMemAllocManaged(CUdeviceptr* pointer, size_t bytes, unsigned int flags) {
+GPUMEM_PRELOAD_EXPORT CUresult cuMemAllocManaged(CUdeviceptr* pointer,
+                                                 size_t bytes,
+                                                 unsigned int flags) {
   if (pointer != nullptr && flags == CU_MEM_ATTACH_GLOBAL && intercepting()) {
-    const answer result = gpumem::preload::allocate(bytes, request_kind::managed, nullptr, false, true);
+    const answer result =
+        gpumem::preload::allocate(bytes, request_kind::managed, nullptr, false, true);
     if (result.what != answer::outcome::pass_through) return served_or(result, pointer);
   }
   gpumem::preload::pass_through_scope scope;
   return real_legacy().mem_alloc_managed(pointer, bytes, flags);
 }
 
-GPUMEM_PRELOAD_EXPORT CUresult cuMemAllocPitch_v2(CUdeviceptr* pointer, size_t* pitch, size_t width, size_t height,
-                                                  unsigned int element_size) {
+GPUMEM_PRELOAD_EXPORT CUresult cuMemAllocPitch_v2(
+    CUdeviceptr* pointer, size_t* pitch, size_t width, size_t height, unsigned int element_size) {
   const bool valid = pointer != nullptr && pitch != nullptr && width != 0 && height != 0 &&
                      (element_size == 4 || element_size == 8 || element_size == 16);
   if (valid && intercepting()) {
     CUdevice device = 0;
     int alignment = 0;
     if (real_legacy().ctx_get_device(&device) == CUDA_SUCCESS &&
-        real_legacy().device_get_attribute(&alignment, CU_DEVICE_ATTRIBUTE_TEXTURE_PITCH_ALIGNMENT, device) ==
-            CUDA_SUCCESS &&
+        real_legacy().device_get_attribute(
+            &alignment, CU_DEVICE_ATTRIBUTE_TEXTURE_PITCH_ALIGNMENT, device) == CUDA_SUCCESS &&
         alignment > 0) {
       const size_t row = gpumem::align_up(width, static_cast<size_t>(alignment));
-      const answer result = gpumem::preload::allocate(row * height, request_kind::synchronous, nullptr, false, true);
+      const answer result =
+          gpumem::preload::allocate(row * height, request_kind::synchronous, nullptr, false, true);
       if (result.what != answer::outcome::pass_through) {
         if (result.what == answer::outcome::served) *pitch = row;
         return served_or(result, pointer);
@@ -114,10 +127,14 @@ GPUMEM_PRELOAD_EXPORT CUresult cuMemAllocPitch_v2(CUdeviceptr* pointer, size_t* 
   return real_legacy().mem_alloc_pitch(pointer, pitch, width, height, element_size);
 }
 
-GPUMEM_PRELOAD_EXPORT CUresult cuMemAllocAsync(CUdeviceptr* pointer, size_t bytes, CUstream stream) {
+GPUMEM_PRELOAD_EXPORT CUresult cuMemAllocAsync(CUdeviceptr* pointer,
+                                               size_t bytes,
+                                               CUstream stream) {
   return alloc_async(pointer, bytes, stream, false);
 }
-GPUMEM_PRELOAD_EXPORT CUresult cuMemAllocAsync_ptsz(CUdeviceptr* pointer, size_t bytes, CUstream stream) {
+GPUMEM_PRELOAD_EXPORT CUresult cuMemAllocAsync_ptsz(CUdeviceptr* pointer,
+                                                    size_t bytes,
+                                                    CUstream stream) {
   return alloc_async(pointer, bytes, stream, true);
 }
 GPUMEM_PRELOAD_EXPORT CUresult cuMemFreeAsync(CUdeviceptr pointer, CUstream stream) {
@@ -167,7 +184,9 @@ namespace {
 void* wrapper_for(void* function) {
   const auto& legacy = real_legacy();
   const auto& per_thread = real_per_thread();
-  const auto is = [function](auto real) { return real != nullptr && function == reinterpret_cast<void*>(real); };
+  const auto is = [function](auto real) {
+    return real != nullptr && function == reinterpret_cast<void*>(real);
+  };
   if (is(legacy.mem_alloc)) return reinterpret_cast<void*>(&cuMemAlloc_v2);
   if (is(legacy.mem_free)) return reinterpret_cast<void*>(&cuMemFree_v2);
   if (is(legacy.mem_alloc_managed)) return reinterpret_cast<void*>(&cuMemAllocManaged);
@@ -180,16 +199,26 @@ void* wrapper_for(void* function) {
   if (is(legacy.stream_destroy)) return reinterpret_cast<void*>(&cuStreamDestroy_v2);
   if (is(legacy.primary_ctx_reset)) return reinterpret_cast<void*>(&cuDevicePrimaryCtxReset_v2);
   if (is(legacy.get_proc_address)) return reinterpret_cast<void*>(&cuGetProcAddress_v2);
-  if (is(gpumem::preload::real_get_proc_address_v1())) return reinterpret_cast<void*>(&cuGetProcAddress);
+  if (is(gpumem::preload::real_get_proc_address_v1()))
+    return reinterpret_cast<void*>(&cuGetProcAddress);
   return function;
 }
 
 /// The names dlsym returns the preload's functions for.
 bool served_name(const char* symbol) {
   static constexpr const char* kNames[] = {
-      "cuGetProcAddress", "cuGetProcAddress_v2", "cuMemAlloc_v2",       "cuMemFree_v2",
-      "cuMemAllocManaged", "cuMemAllocPitch_v2", "cuMemGetInfo_v2",     "cuMemAllocAsync",
-      "cuMemFreeAsync",   "cuMemAllocAsync_ptsz", "cuMemFreeAsync_ptsz", "cuStreamDestroy_v2",
+      "cuGetProcAddress",
+      "cuGetProcAddress_v2",
+      "cuMemAlloc_v2",
+      "cuMemFree_v2",
+      "cuMemAllocManaged",
+      "cuMemAllocPitch_v2",
+      "cuMemGetInfo_v2",
+      "cuMemAllocAsync",
+      "cuMemFreeAsync",
+      "cuMemAllocAsync_ptsz",
+      "cuMemFreeAsync_ptsz",
+      "cuStreamDestroy_v2",
   };
   if (symbol == nullptr || symbol[0] != 'c' || symbol[1] != 'u') return false;
   for (const char* name : kNames) {
@@ -200,19 +229,28 @@ bool served_name(const char* symbol) {
 
 }  // namespace
 
-GPUMEM_PRELOAD_EXPORT CUresult cuGetProcAddress_v2(const char* symbol, void** function, int cuda_version,
-                                                   cuuint64_t flags, CUdriverProcAddressQueryResult* status) {
+GPUMEM_PRELOAD_EXPORT CUresult cuGetProcAddress_v2(const char* symbol,
+                                                   void** function,
+                                                   int cuda_version,
+                                                   cuuint64_t flags,
+                                                   CUdriverProcAddressQueryResult* status) {
   if (!gpumem::preload::real_driver().loaded) return CUDA_ERROR_NOT_INITIALIZED;
-  const CUresult result = real_legacy().get_proc_address(symbol, function, cuda_version, flags, status);
-  if (result == CUDA_SUCCESS && function != nullptr && *function != nullptr) *function = wrapper_for(*function);
+  const CUresult result =
+      real_legacy().get_proc_address(symbol, function, cuda_version, flags, status);
+  if (result == CUDA_SUCCESS && function != nullptr && *function != nullptr)
+    *function = wrapper_for(*function);
   return result;
 }
 
-GPUMEM_PRELOAD_EXPORT CUresult cuGetProcAddress(const char* symbol, void** function, int cuda_version, cuuint64_t flags) {
+GPUMEM_PRELOAD_EXPORT CUresult cuGetProcAddress(const char* symbol,
+                                                void** function,
+                                                int cuda_version,
+                                                cuuint64_t flags) {
   const auto real = gpumem::preload::real_get_proc_address_v1();
   if (!gpumem::preload::real_driver().loaded || real == nullptr) return CUDA_ERROR_NOT_INITIALIZED;
   const CUresult result = real(symbol, function, cuda_version, flags);
-  if (result == CUDA_SUCCESS && function != nullptr && *function != nullptr) *function = wrapper_for(*function);
+  if (result == CUDA_SUCCESS && function != nullptr && *function != nullptr)
+    *function = wrapper_for(*function);
   return result;
 }
 

@@ -11,7 +11,9 @@
 namespace gpumem::preload {
 namespace {
 
-const driver::driver_entry_points& cu() { return real_driver().legacy; }
+const driver::driver_entry_points& cu() {
+  return real_driver().legacy;
+}
 
 /// Every allocation the sources hold, so a pass-through free can refuse to free one.
 class stack_memory_set {
@@ -42,8 +44,9 @@ stack_memory_set& stack_memory() {
 [[noreturn]] void throw_allocation_failure(CUresult status, std::size_t bytes, const char* what) {
   const char* name = nullptr;
   if (cu().get_error_name != nullptr) (void)cu().get_error_name(status, &name);
-  const std::string message = std::string{what} + " of " + std::to_string(bytes) + " bytes failed: " +
-                              (name != nullptr ? name : "CUDA error " + std::to_string(status));
+  const std::string message =
+      std::string{what} + " of " + std::to_string(bytes) +
+      " bytes failed: " + (name != nullptr ? name : "CUDA error " + std::to_string(status));
   if (status == CUDA_ERROR_OUT_OF_MEMORY) throw gpumem::out_of_memory{message};
   throw gpumem::bad_alloc{message};
 }
@@ -68,7 +71,8 @@ class driver_device_memory final : public mr::device_memory_resource {
 class driver_managed_memory final : public mr::device_memory_resource {
   void* do_allocate(std::size_t bytes, cuda_stream_view) override {
     CUdeviceptr pointer = 0;
-    if (const CUresult status = cu().mem_alloc_managed(&pointer, bytes, CU_MEM_ATTACH_GLOBAL); status != CUDA_SUCCESS) {
+    if (const CUresult status = cu().mem_alloc_managed(&pointer, bytes, CU_MEM_ATTACH_GLOBAL);
+        status != CUDA_SUCCESS) {
       throw_allocation_failure(status, bytes, "cuMemAllocManaged");
     }
     stack_memory().add(reinterpret_cast<void*>(pointer));
@@ -109,7 +113,8 @@ class driver_async_pool final : public mr::device_memory_resource {
  private:
   void* do_allocate(std::size_t bytes, cuda_stream_view stream) override {
     CUdeviceptr pointer = 0;
-    if (const CUresult status = cu().mem_alloc_from_pool_async(&pointer, bytes, pool_, stream.value());
+    if (const CUresult status =
+            cu().mem_alloc_from_pool_async(&pointer, bytes, pool_, stream.value());
         status != CUDA_SUCCESS) {
       throw_allocation_failure(status, bytes, "cuMemAllocFromPoolAsync");
     }
@@ -124,12 +129,15 @@ class driver_async_pool final : public mr::device_memory_resource {
   CUmemoryPool pool_ = nullptr;
 };
 
-std::size_t share_of(const config::resolved_layer& layer, std::string_view key, std::uint64_t total_bytes,
+std::size_t share_of(const config::resolved_layer& layer,
+                     std::string_view key,
+                     std::uint64_t total_bytes,
                      std::size_t fallback) {
   for (const auto& [spec, value] : layer.options) {
     if (spec->key == key && value) {
       const auto& size = std::get<core::byte_size>(value->value);
-      if (size.bytes || size.percent) return static_cast<std::size_t>(config::bytes_of(size, total_bytes));
+      if (size.bytes || size.percent)
+        return static_cast<std::size_t>(config::bytes_of(size, total_bytes));
     }
   }
   return fallback;
@@ -146,13 +154,15 @@ bool is_stack_memory(const void* pointer) noexcept {
 }
 
 config::source_factory driver_sources(int device, std::uint64_t device_total_bytes) {
-  return [device, device_total_bytes](const config::resolved_layer& layer) -> std::unique_ptr<mr::device_memory_resource> {
+  return [device, device_total_bytes](
+             const config::resolved_layer& layer) -> std::unique_ptr<mr::device_memory_resource> {
     if (layer.name == "cuda") return std::make_unique<driver_device_memory>();
     if (layer.name == "managed") return std::make_unique<driver_managed_memory>();
     if (layer.name == "cuda_async") {
-      return std::make_unique<driver_async_pool>(device, share_of(layer, "initial_size", device_total_bytes, 0),
-                                                 share_of(layer, "release_threshold", device_total_bytes,
-                                                          device_total_bytes));
+      return std::make_unique<driver_async_pool>(
+          device,
+          share_of(layer, "initial_size", device_total_bytes, 0),
+          share_of(layer, "release_threshold", device_total_bytes, device_total_bytes));
     }
     throw gpumem::logic_error{"gpumem: " + layer.name + " is not a memory source"};
   };

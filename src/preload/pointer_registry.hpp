@@ -17,11 +17,12 @@ namespace gpumem::preload {
 
 /// What the registry knows of an allocation.
 struct allocation_record {
-  std::size_t size = 0;       ///< bytes requested (0 marks "absent" in the map)
+  std::size_t size = 0;  ///< bytes requested (0 marks "absent" in the map)
   std::int32_t device = -1;
-  bool managed = false;       ///< from the managed stack
+  bool managed = false;         ///< from the managed stack
   bool stream_ordered = false;  ///< by cudaMallocAsync / cuMemAllocAsync
-  std::uint32_t generation = 0;  ///< the device's stack generation (a device reset starts a new one)
+  std::uint32_t generation =
+      0;  ///< the device's stack generation (a device reset starts a new one)
 };
 
 /// Concurrent map of served allocations.

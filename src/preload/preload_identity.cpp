@@ -4,4 +4,6 @@
 #define GPUMEM_PRELOAD_EXPORT extern "C" __attribute__((visibility("default")))
 
 /// The version of the loaded preload, "major.minor.patch".
-GPUMEM_PRELOAD_EXPORT const char* gpumem_preload_version() { return GPUMEM_VERSION_STRING; }
+GPUMEM_PRELOAD_EXPORT const char* gpumem_preload_version() {
+  return GPUMEM_VERSION_STRING;
+}

@@ -15,28 +15,43 @@ const driver::driver_library& real_driver() {
 get_proc_address_v1 real_get_proc_address_v1() {
   static const get_proc_address_v1 function = [] {
     void* handle = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
-    return handle == nullptr ? nullptr
-                             : reinterpret_cast<get_proc_address_v1>(real_dlsym()(handle, "cuGetProcAddress"));
+    return handle == nullptr
+               ? nullptr
+               : reinterpret_cast<get_proc_address_v1>(real_dlsym()(handle, "cuGetProcAddress"));
   }();
   return function;
 }
 
 cudaError_t to_runtime_error(CUresult result) {
   switch (result) {
-    case CUDA_SUCCESS: return cudaSuccess;
-    case CUDA_ERROR_INVALID_VALUE: return cudaErrorInvalidValue;
-    case CUDA_ERROR_OUT_OF_MEMORY: return cudaErrorMemoryAllocation;
-    case CUDA_ERROR_NOT_INITIALIZED: return cudaErrorInitializationError;
-    case CUDA_ERROR_DEINITIALIZED: return cudaErrorCudartUnloading;
-    case CUDA_ERROR_NO_DEVICE: return cudaErrorNoDevice;
-    case CUDA_ERROR_INVALID_DEVICE: return cudaErrorInvalidDevice;
-    case CUDA_ERROR_INVALID_CONTEXT: return cudaErrorDeviceUninitialized;
-    case CUDA_ERROR_INVALID_HANDLE: return cudaErrorInvalidResourceHandle;
-    case CUDA_ERROR_NOT_READY: return cudaErrorNotReady;
-    case CUDA_ERROR_NOT_SUPPORTED: return cudaErrorNotSupported;
-    case CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED: return cudaErrorStreamCaptureUnsupported;
-    case CUDA_ERROR_STREAM_CAPTURE_INVALIDATED: return cudaErrorStreamCaptureInvalidated;
-    default: return cudaErrorUnknown;
+    case CUDA_SUCCESS:
+      return cudaSuccess;
+    case CUDA_ERROR_INVALID_VALUE:
+      return cudaErrorInvalidValue;
+    case CUDA_ERROR_OUT_OF_MEMORY:
+      return cudaErrorMemoryAllocation;
+    case CUDA_ERROR_NOT_INITIALIZED:
+      return cudaErrorInitializationError;
+    case CUDA_ERROR_DEINITIALIZED:
+      return cudaErrorCudartUnloading;
+    case CUDA_ERROR_NO_DEVICE:
+      return cudaErrorNoDevice;
+    case CUDA_ERROR_INVALID_DEVICE:
+      return cudaErrorInvalidDevice;
+    case CUDA_ERROR_INVALID_CONTEXT:
+      return cudaErrorDeviceUninitialized;
+    case CUDA_ERROR_INVALID_HANDLE:
+      return cudaErrorInvalidResourceHandle;
+    case CUDA_ERROR_NOT_READY:
+      return cudaErrorNotReady;
+    case CUDA_ERROR_NOT_SUPPORTED:
+      return cudaErrorNotSupported;
+    case CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED:
+      return cudaErrorStreamCaptureUnsupported;
+    case CUDA_ERROR_STREAM_CAPTURE_INVALIDATED:
+      return cudaErrorStreamCaptureInvalidated;
+    default:
+      return cudaErrorUnknown;
   }
 }
 

@@ -16,8 +16,12 @@ void* gpumem_resolve_real_dlsym() {
 
 namespace gpumem::preload {
 
-dlsym_function real_dlsym() { return reinterpret_cast<dlsym_function>(gpumem_resolve_real_dlsym()); }
+dlsym_function real_dlsym() {
+  return reinterpret_cast<dlsym_function>(gpumem_resolve_real_dlsym());
+}
 
-void* next_symbol(const char* name) { return real_dlsym()(RTLD_NEXT, name); }
+void* next_symbol(const char* name) {
+  return real_dlsym()(RTLD_NEXT, name);
+}
 
 }  // namespace gpumem::preload

@@ -39,10 +39,13 @@ bool make_runtime_context() {
 }
 
 /// The shim's answer to an allocation, after making the runtime's context where none is current.
-answer allocate_with_context(std::size_t bytes, request_kind kind, cudaStream_t stream = nullptr,
+answer allocate_with_context(std::size_t bytes,
+                             request_kind kind,
+                             cudaStream_t stream = nullptr,
                              bool per_thread = false) {
   answer result = gpumem::preload::allocate(bytes, kind, stream, per_thread);
-  if (result.no_context && make_runtime_context()) result = gpumem::preload::allocate(bytes, kind, stream, per_thread);
+  if (result.no_context && make_runtime_context())
+    result = gpumem::preload::allocate(bytes, kind, stream, per_thread);
   return result;
 }
 
@@ -76,7 +79,9 @@ GPUMEM_PRELOAD_EXPORT cudaError_t cudaFree(void* pointer) {
   return next(pointer);
 }
 
-GPUMEM_PRELOAD_EXPORT cudaError_t cudaMallocManaged(void** pointer, size_t bytes, unsigned int flags) {
+GPUMEM_PRELOAD_EXPORT cudaError_t cudaMallocManaged(void** pointer,
+                                                    size_t bytes,
+                                                    unsigned int flags) {
   static auto* next = real<decltype(&cudaMallocManaged)>("cudaMallocManaged");
   // Host-attached managed memory keeps CUDA's own semantics: it is not pooled.
   if (pointer != nullptr && flags == cudaMemAttachGlobal && !gpumem::preload::in_pass_through()) {
@@ -90,9 +95,11 @@ GPUMEM_PRELOAD_EXPORT cudaError_t cudaMallocManaged(void** pointer, size_t bytes
 namespace {
 
 template <typename Next>
-cudaError_t malloc_async(Next next, void** pointer, size_t bytes, cudaStream_t stream, bool per_thread) {
+cudaError_t malloc_async(
+    Next next, void** pointer, size_t bytes, cudaStream_t stream, bool per_thread) {
   if (pointer != nullptr && !gpumem::preload::in_pass_through()) {
-    const answer result = allocate_with_context(bytes, request_kind::stream_ordered, stream, per_thread);
+    const answer result =
+        allocate_with_context(bytes, request_kind::stream_ordered, stream, per_thread);
     if (result.what != answer::outcome::pass_through) return served_or(result, pointer);
   }
   gpumem::preload::pass_through_scope scope;
@@ -102,7 +109,8 @@ cudaError_t malloc_async(Next next, void** pointer, size_t bytes, cudaStream_t s
 template <typename Next>
 cudaError_t free_async(Next next, void* pointer, cudaStream_t stream, bool per_thread) {
   if (!gpumem::preload::in_pass_through()) {
-    const answer result = gpumem::preload::deallocate(pointer, request_kind::stream_ordered, stream, per_thread);
+    const answer result =
+        gpumem::preload::deallocate(pointer, request_kind::stream_ordered, stream, per_thread);
     if (result.what != answer::outcome::pass_through) return served_or(result, nullptr);
   }
   gpumem::preload::pass_through_scope scope;
@@ -111,12 +119,16 @@ cudaError_t free_async(Next next, void* pointer, cudaStream_t stream, bool per_t
 
 }  // namespace
 
-GPUMEM_PRELOAD_EXPORT cudaError_t cudaMallocAsync(void** pointer, size_t bytes, cudaStream_t stream) {
+GPUMEM_PRELOAD_EXPORT cudaError_t cudaMallocAsync(void** pointer,
+                                                  size_t bytes,
+                                                  cudaStream_t stream) {
   static auto* next = real<decltype(&cudaMallocAsync)>("cudaMallocAsync");
   return malloc_async(next, pointer, bytes, stream, false);
 }
 
-GPUMEM_PRELOAD_EXPORT cudaError_t cudaMallocAsync_ptsz(void** pointer, size_t bytes, cudaStream_t stream) {
+GPUMEM_PRELOAD_EXPORT cudaError_t cudaMallocAsync_ptsz(void** pointer,
+                                                       size_t bytes,
+                                                       cudaStream_t stream) {
   static auto* next = real<decltype(&cudaMallocAsync_ptsz)>("cudaMallocAsync_ptsz");
   return malloc_async(next, pointer, bytes, stream, true);
 }
@@ -152,7 +164,8 @@ GPUMEM_PRELOAD_EXPORT cudaError_t cudaDeviceReset() {
   // NVIDIA's runtime resets the primary context without the driver entry point the preload
   // wraps, so the shim hears of it here: the current device's stack goes with its context.
   if (!gpumem::preload::in_pass_through()) {
-    if (const std::optional<int> device = gpumem::preload::current_device_id()) gpumem::preload::forget_device(*device);
+    if (const std::optional<int> device = gpumem::preload::current_device_id())
+      gpumem::preload::forget_device(*device);
   }
   gpumem::preload::pass_through_scope scope;
   return next();

@@ -34,7 +34,9 @@ constexpr int kMaxDevices = 64;
 // variable sits in the static TLS block instead of behind __tls_get_addr.
 __attribute__((tls_model("initial-exec"))) thread_local int pass_through_depth = 0;
 
-const driver::driver_entry_points& cu() { return real_driver().legacy; }
+const driver::driver_entry_points& cu() {
+  return real_driver().legacy;
+}
 
 /// The primary context of each device whose stack is built (retained, so the handle stays).
 std::array<std::atomic<CUcontext>, kMaxDevices> primary_contexts{};
@@ -56,7 +58,8 @@ struct current_context {
 
 current_context current_device() {
   CUcontext context = nullptr;
-  if (!real_driver().loaded || cu().ctx_get_current(&context) != CUDA_SUCCESS || context == nullptr) return {};
+  if (!real_driver().loaded || cu().ctx_get_current(&context) != CUDA_SUCCESS || context == nullptr)
+    return {};
   const context_device cached = last_context;
   if (cached.context == context && cached.device >= 0 &&
       primary_contexts[cached.device].load(std::memory_order_relaxed) == context) {
@@ -64,7 +67,8 @@ current_context current_device() {
   }
   CUdevice device = 0;
   if (cu().ctx_get_device(&device) != CUDA_SUCCESS) return {true, std::nullopt};
-  if (device >= 0 && device < kMaxDevices && primary_contexts[device].load(std::memory_order_relaxed) == context) {
+  if (device >= 0 && device < kMaxDevices &&
+      primary_contexts[device].load(std::memory_order_relaxed) == context) {
     last_context = {context, device};
   }
   return {true, device};
@@ -76,7 +80,8 @@ class device_scope {
   explicit device_scope(int device) {
     if (current_device().device == device) return;
     CUcontext context = nullptr;
-    if (cu().primary_ctx_retain(&context, device) == CUDA_SUCCESS && cu().ctx_push_current(context) == CUDA_SUCCESS) {
+    if (cu().primary_ctx_retain(&context, device) == CUDA_SUCCESS &&
+        cu().ctx_push_current(context) == CUDA_SUCCESS) {
       pushed_ = true;
     }
   }
@@ -110,8 +115,8 @@ struct quarantine {
 /// One device's stacks and what the report needs of them.
 struct device_state {
   int device;
-  std::uint32_t generation;  ///< how many resets of the device came before this stack
-  CUcontext primary = nullptr;      ///< the device's primary context
+  std::uint32_t generation;           ///< how many resets of the device came before this stack
+  CUcontext primary = nullptr;        ///< the device's primary context
   unsigned long long context_id = 0;  ///< its cuCtxGetId when the stack was built (0: unknown)
   std::uint64_t total_bytes;
   config::built_stack device_stack;
@@ -130,10 +135,13 @@ class shim_state {
   shim_state() : config_{config::configuration::load(std::nullopt, config::process_environment())} {
     log_ = std::make_unique<shim_log>(config_);
     if (!config_.valid()) {
-      for (const std::string& problem : config_.errors()) log_->error(problem);
+      for (const std::string& problem : config_.errors())
+        log_->error(problem);
       if (config_.process_text("on_error") == "exit") {
-        log_->error("the configuration is not valid: stopping (set GPUMEM_ON_ERROR=warn to run on plain CUDA "
-                    "instead)");
+        log_->error(
+            "the configuration is not valid: stopping (set GPUMEM_ON_ERROR=warn to run on plain "
+            "CUDA "
+            "instead)");
         log_->flush();
         ::_exit(EXIT_FAILURE);
       }
@@ -142,7 +150,7 @@ class shim_state {
       return;
     }
     const std::string policy = config_.process_text("free_policy");
-    policy_ = policy == "synchronize" ? free_policy::synchronize
+    policy_ = policy == "synchronize"      ? free_policy::synchronize
               : policy == "stream_ordered" ? free_policy::stream_ordered
                                            : free_policy::quarantine;
     quarantine_limit_ = bytes_setting("quarantine_size", std::size_t{64} << 20);
@@ -150,7 +158,9 @@ class shim_state {
     bypass_above_ = bytes_setting("bypass_above", 0);
   }
 
-  bool enabled() const noexcept { return enabled_ && !shutting_down_.load(std::memory_order_relaxed); }
+  bool enabled() const noexcept {
+    return enabled_ && !shutting_down_.load(std::memory_order_relaxed);
+  }
   bool shutting_down() const noexcept { return shutting_down_.load(std::memory_order_relaxed); }
   std::size_t bypass_above() const noexcept { return bypass_above_; }
   free_policy policy() const noexcept { return policy_; }
@@ -163,14 +173,18 @@ class shim_state {
   /// The stacks of `device`, built on its first allocation; null when they cannot be built.
   device_state* device(int device) {
     if (device < 0 || device >= kMaxDevices) return nullptr;
-    if (device_state* built = devices_[device].load(std::memory_order_acquire); built != nullptr) return built;
+    if (device_state* built = devices_[device].load(std::memory_order_acquire); built != nullptr)
+      return built;
     std::lock_guard lock(build_mutex_);
-    if (device_state* built = devices_[device].load(std::memory_order_acquire); built != nullptr) return built;
+    if (device_state* built = devices_[device].load(std::memory_order_acquire); built != nullptr)
+      return built;
     if (failed_[device]) return nullptr;
     try {
       std::size_t total = 0;
-      if (cu().device_total_mem(&total, device) != CUDA_SUCCESS) throw gpumem::cuda_error{"cuDeviceTotalMem failed"};
-      for (const std::string& problem : config_.check_for_device(device, total)) log_->error(problem);
+      if (cu().device_total_mem(&total, device) != CUDA_SUCCESS)
+        throw gpumem::cuda_error{"cuDeviceTotalMem failed"};
+      for (const std::string& problem : config_.check_for_device(device, total))
+        log_->error(problem);
       auto state = std::make_unique<device_state>();
       state->device = device;
       state->generation = generations_[device];
@@ -178,23 +192,26 @@ class shim_state {
         if (retired->device == device) state->counters.carry_over(retired->counters);
       }
       state->total_bytes = total;
-      state->device_stack = config::build_stack(config_.device_stack(device), total, driver_sources(device, total));
+      state->device_stack =
+          config::build_stack(config_.device_stack(device), total, driver_sources(device, total));
       if (CUcontext primary = nullptr; cu().primary_ctx_retain(&primary, device) == CUDA_SUCCESS) {
         primary_contexts[device].store(primary, std::memory_order_relaxed);
         state->primary = primary;
-        if (cu().ctx_get_id == nullptr || cu().ctx_get_id(primary, &state->context_id) != CUDA_SUCCESS) {
+        if (cu().ctx_get_id == nullptr ||
+            cu().ctx_get_id(primary, &state->context_id) != CUDA_SUCCESS) {
           state->context_id = 0;
         }
       }
-      log_->info("device " + std::to_string(device) + " (" + core::format_bytes(total) + "): stack " +
-                 joined(state->device_stack.names()));
+      log_->info("device " + std::to_string(device) + " (" + core::format_bytes(total) +
+                 "): stack " + joined(state->device_stack.names()));
       register_exit_report();
       devices_[device].store(state.release(), std::memory_order_release);
       return devices_[device].load();
     } catch (const std::exception& error) {
       failed_[device] = true;
-      log_->error("device " + std::to_string(device) +
-                  ": the stack cannot be built, its allocations go to CUDA unchanged: " + error.what());
+      log_->error(
+          "device " + std::to_string(device) +
+          ": the stack cannot be built, its allocations go to CUDA unchanged: " + error.what());
       return nullptr;
     }
   }
@@ -216,7 +233,8 @@ class shim_state {
       // Kept, not destroyed: destroying would free slabs that the reset frees, and another
       // thread may still be inside the old stack (a race the program made, not a crash we make).
       retired_.push_back(old);
-      log_->info("device " + std::to_string(device) + ": reset; its stack is set aside, the next allocation builds "
+      log_->info("device " + std::to_string(device) +
+                 ": reset; its stack is set aside, the next allocation builds "
                  "a new one");
     }
   }
@@ -226,7 +244,9 @@ class shim_state {
     std::lock_guard lock(state.managed_mutex);
     if (!state.managed_stack) {
       state.managed_stack = std::make_unique<config::built_stack>(
-          config::build_stack(config_.managed_stack(), state.total_bytes, driver_sources(state.device, state.total_bytes)));
+          config::build_stack(config_.managed_stack(),
+                              state.total_bytes,
+                              driver_sources(state.device, state.total_bytes)));
     }
     return state.managed_stack.get();
   }
@@ -234,7 +254,8 @@ class shim_state {
   std::vector<const device_state*> built_devices() const {
     std::vector<const device_state*> built;
     for (const auto& slot : devices_) {
-      if (const device_state* state = slot.load(std::memory_order_acquire); state != nullptr) built.push_back(state);
+      if (const device_state* state = slot.load(std::memory_order_acquire); state != nullptr)
+        built.push_back(state);
     }
     return built;
   }
@@ -245,7 +266,10 @@ class shim_state {
     if (kind == "off") return;
     std::vector<device_report> reports;
     for (const device_state* state : built_devices()) {
-      reports.push_back({state->device, state->total_bytes, &state->device_stack, state->managed_stack.get(),
+      reports.push_back({state->device,
+                         state->total_bytes,
+                         &state->device_stack,
+                         state->managed_stack.get(),
                          &state->counters});
     }
     write_report(kind, config_.process_text("report_file"), reports, passed_through_, *log_);
@@ -259,7 +283,8 @@ class shim_state {
 
   static std::string joined(const std::vector<std::string>& names) {
     std::string text;
-    for (const auto& name : names) text += (text.empty() ? "" : " > ") + name;
+    for (const auto& name : names)
+      text += (text.empty() ? "" : " > ") + name;
     return text;
   }
 
@@ -290,7 +315,8 @@ void reset_in_child() {
   // CUDA does not survive fork: the child starts without stacks (the parent's are left alone,
   // their memory belongs to the parent's context).
   the_shim.store(nullptr);
-  for (auto& context : primary_contexts) context.store(nullptr);
+  for (auto& context : primary_contexts)
+    context.store(nullptr);
   // Another thread of the parent may have held the mutex at the fork; in the child that thread
   // does not exist, so the mutex starts over unlocked.
   new (&the_shim_mutex) std::mutex();
@@ -342,11 +368,13 @@ void release_quarantine(shim_state& state, device_state& device) {
   // synchronization then): the blocks stay in quarantine until a later barrier succeeds.
   if (const CUresult status = cu().ctx_synchronize(); status != CUDA_SUCCESS) {
     std::lock_guard lock(device.held.lock);
-    for (const quarantine::block& block : blocks) device.held.bytes += block.size;
+    for (const quarantine::block& block : blocks)
+      device.held.bytes += block.size;
     device.held.blocks.insert(device.held.blocks.end(), blocks.begin(), blocks.end());
     if (state.log().debug_enabled()) {
-      state.log().debug("device " + std::to_string(device.device) + ": the barrier failed (CUresult " +
-                        std::to_string(status) + "); " + std::to_string(blocks.size()) + " freed blocks wait for the next");
+      state.log().debug("device " + std::to_string(device.device) +
+                        ": the barrier failed (CUresult " + std::to_string(status) + "); " +
+                        std::to_string(blocks.size()) + " freed blocks wait for the next");
     }
     return;
   }
@@ -363,7 +391,8 @@ void trim(shim_state& state, device_state& device) {
   device_scope scope{device.device};
   for (config::built_stack* stack : {&device.device_stack, device.managed_stack.get()}) {
     if (stack == nullptr) continue;
-    if (auto* pool = dynamic_cast<mr::detail::pool_resource_core*>(stack->find("pool")); pool != nullptr) {
+    if (auto* pool = dynamic_cast<mr::detail::pool_resource_core*>(stack->find("pool"));
+        pool != nullptr) {
       (void)pool->release();
     }
   }
@@ -378,7 +407,8 @@ cuda_stream_view stream_for(request_kind kind, CUstream stream, bool per_thread)
 bool capturing(CUstream stream, bool per_thread) {
   CUstreamCaptureStatus status = CU_STREAM_CAPTURE_STATUS_NONE;
   const auto& table = per_thread ? real_driver().per_thread : real_driver().legacy;
-  return table.stream_is_capturing(stream, &status) == CUDA_SUCCESS && status != CU_STREAM_CAPTURE_STATUS_NONE;
+  return table.stream_is_capturing(stream, &status) == CUDA_SUCCESS &&
+         status != CU_STREAM_CAPTURE_STATUS_NONE;
 }
 
 }  // namespace
@@ -393,33 +423,47 @@ std::optional<int> current_device_id() noexcept {
 
 void forget_device(int device) noexcept {
   try {
-    if (shim_state* state = the_shim.load(std::memory_order_acquire); state != nullptr) state->forget(device);
+    if (shim_state* state = the_shim.load(std::memory_order_acquire); state != nullptr)
+      state->forget(device);
   } catch (...) {
     // Nothing was built, or the log could not be written: nothing to set aside.
   }
 }
 
-bool in_pass_through() noexcept { return pass_through_depth > 0; }
-pass_through_scope::pass_through_scope() noexcept { ++pass_through_depth; }
-pass_through_scope::~pass_through_scope() { --pass_through_depth; }
+bool in_pass_through() noexcept {
+  return pass_through_depth > 0;
+}
+pass_through_scope::pass_through_scope() noexcept {
+  ++pass_through_depth;
+}
+pass_through_scope::~pass_through_scope() {
+  --pass_through_depth;
+}
 
-answer allocate(std::size_t bytes, request_kind kind, CUstream stream, bool per_thread, bool check_reset) noexcept {
+answer allocate(std::size_t bytes,
+                request_kind kind,
+                CUstream stream,
+                bool per_thread,
+                bool check_reset) noexcept {
   try {
     shim_state& state = shim();
     if (!state.enabled() || bytes == 0) return answer::pass_through();
     if (state.bypass_above() != 0 && bytes > state.bypass_above()) {
       state.passed_through().record_pass_through();
-      if (state.log().debug_enabled()) state.log().debug(std::to_string(bytes) + " bytes: above bypass_above, to CUDA");
+      if (state.log().debug_enabled())
+        state.log().debug(std::to_string(bytes) + " bytes: above bypass_above, to CUDA");
       return answer::pass_through();
     }
     // A graph under capture owns its allocations: CUDA makes them graph nodes.
     if (kind == request_kind::stream_ordered && capturing(stream, per_thread)) {
       state.passed_through().record_pass_through();
-      if (state.log().debug_enabled()) state.log().debug(std::to_string(bytes) + " bytes on a capturing stream: to CUDA");
+      if (state.log().debug_enabled())
+        state.log().debug(std::to_string(bytes) + " bytes on a capturing stream: to CUDA");
       return answer::pass_through();
     }
     const current_context current = current_device();
-    if (!current.exists) return answer::without_context();  // the runtime makes one; the driver reports it
+    if (!current.exists)
+      return answer::without_context();  // the runtime makes one; the driver reports it
     const std::optional<int> device_id = current.device;
     if (!device_id) return answer::pass_through();
     device_state* device = state.device(*device_id);
@@ -428,7 +472,8 @@ answer allocate(std::size_t bytes, request_kind kind, CUstream stream, bool per_
       device = state.device(*device_id);
     }
     if (device == nullptr) return answer::pass_through();
-    config::built_stack* stack = kind == request_kind::managed ? state.managed(*device) : &device->device_stack;
+    config::built_stack* stack =
+        kind == request_kind::managed ? state.managed(*device) : &device->device_stack;
     const cuda_stream_view on = stream_for(kind, stream, per_thread);
     void* pointer = nullptr;
     try {
@@ -440,13 +485,18 @@ answer allocate(std::size_t bytes, request_kind kind, CUstream stream, bool per_
       try {
         pointer = stack->top().allocate(bytes, on);
       } catch (const gpumem::out_of_memory& error) {
-        state.log().out_of_memory(*device_id, bytes, error.what(), device_report_line(*stack, device->counters));
+        state.log().out_of_memory(
+            *device_id, bytes, error.what(), device_report_line(*stack, device->counters));
         device->counters.record_failure();
         return answer::failed(CUDA_ERROR_OUT_OF_MEMORY);
       }
     }
-    state.registry().insert(pointer, allocation_record{bytes, *device_id, kind == request_kind::managed,
-                                                       kind == request_kind::stream_ordered, device->generation});
+    state.registry().insert(pointer,
+                            allocation_record{bytes,
+                                              *device_id,
+                                              kind == request_kind::managed,
+                                              kind == request_kind::stream_ordered,
+                                              device->generation});
     device->counters.record_allocation(bytes);
     return answer::served(pointer);
   } catch (const std::exception& error) {
@@ -467,11 +517,14 @@ answer deallocate(void* pointer, request_kind kind, CUstream stream, bool per_th
     // Not handed out by the shim. The start of one of its slabs (a block freed twice, say)
     // is refused as CUDA refuses a double free; anything else is CUDA's to free.
     if (is_stack_memory(pointer)) {
-      state.log().warn("a free of a pointer inside the shim's memory that is not allocated (freed twice?): refused "
-                       "with CUDA_ERROR_INVALID_VALUE");
+      state.log().warn(
+          "a free of a pointer inside the shim's memory that is not allocated (freed twice?): "
+          "refused "
+          "with CUDA_ERROR_INVALID_VALUE");
       return answer::failed(CUDA_ERROR_INVALID_VALUE);
     }
-    if (state.log().debug_enabled()) state.log().debug("a free of a pointer the shim did not serve: to CUDA");
+    if (state.log().debug_enabled())
+      state.log().debug("a free of a pointer the shim did not serve: to CUDA");
     return answer::pass_through();
   }
   // At exit, CUDA is being torn down: the driver reclaims the memory with the context.
@@ -536,7 +589,8 @@ void adjust_memory_info(std::size_t* free_bytes, std::size_t* total_bytes) noexc
       std::lock_guard lock(device->held.lock);
       quarantined = device->held.bytes;
     }
-    std::size_t free_now = (free_bytes != nullptr ? *free_bytes : 0) + held.free_in_stack + quarantined;
+    std::size_t free_now =
+        (free_bytes != nullptr ? *free_bytes : 0) + held.free_in_stack + quarantined;
     std::size_t total = total_bytes != nullptr ? *total_bytes : device->total_bytes;
     if (held.limit != 0 && held.limit < total) {
       total = held.limit;

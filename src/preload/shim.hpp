@@ -45,11 +45,17 @@ struct answer {
  *        stack was built (one more driver call; for requests through the driver, where a
  *        statically linked runtime's cudaDeviceReset is not seen)
  */
-answer allocate(std::size_t bytes, request_kind kind, CUstream stream = nullptr, bool per_thread = false,
+answer allocate(std::size_t bytes,
+                request_kind kind,
+                CUstream stream = nullptr,
+                bool per_thread = false,
                 bool check_reset = false) noexcept;
 
 /// Frees a pointer the shim served; pass_through for any other. Never throws.
-answer deallocate(void* pointer, request_kind kind, CUstream stream = nullptr, bool per_thread = false) noexcept;
+answer deallocate(void* pointer,
+                  request_kind kind,
+                  CUstream stream = nullptr,
+                  bool per_thread = false) noexcept;
 
 /**
  * @brief Adjusts what CUDA reports as free and total memory of the current device: memory

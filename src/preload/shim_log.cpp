@@ -1,10 +1,10 @@
 #include "preload/shim_log.hpp"
 
-#include <string_view>
-
 #include <spdlog/logger.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
+
+#include <string_view>
 
 #include "config/stack_builder.hpp"
 
@@ -17,7 +17,10 @@ spdlog::sink_ptr sink_for(const std::string& file) {
   try {
     return std::make_shared<spdlog::sinks::basic_file_sink_mt>(file);
   } catch (const spdlog::spdlog_ex& error) {
-    std::fprintf(stderr, "gpumem: cannot open the debug log %s (%s); writing to stderr\n", file.c_str(), error.what());
+    std::fprintf(stderr,
+                 "gpumem: cannot open the debug log %s (%s); writing to stderr\n",
+                 file.c_str(),
+                 error.what());
     return std::make_shared<spdlog::sinks::stderr_sink_mt>();
   }
 }
@@ -33,7 +36,8 @@ std::string_view unprefixed(std::string_view line) {
 
 shim_log::shim_log(const config::configuration& configuration) {
   // Not registered with spdlog's registry: the log is the shim's alone.
-  logger_ = std::make_shared<spdlog::logger>("gpumem", sink_for(config::with_pid(configuration.process_text("debug_file"))));
+  logger_ = std::make_shared<spdlog::logger>(
+      "gpumem", sink_for(config::with_pid(configuration.process_text("debug_file"))));
   logger_->set_pattern("gpumem: %v");
   // The choices are spdlog's level names (the schema checked them): trace .. error, off.
   logger_->set_level(spdlog::level::from_str(configuration.process_text("debug_level")));
@@ -44,11 +48,21 @@ shim_log::shim_log(const config::configuration& configuration) {
 
 shim_log::~shim_log() = default;
 
-void shim_log::error(const std::string& line) { logger_->error(unprefixed(line)); }
-void shim_log::info(const std::string& line) { logger_->info(unprefixed(line)); }
-void shim_log::debug(const std::string& line) { logger_->debug(unprefixed(line)); }
-bool shim_log::debug_enabled() const noexcept { return logger_->should_log(spdlog::level::debug); }
-void shim_log::flush() { logger_->flush(); }
+void shim_log::error(const std::string& line) {
+  logger_->error(unprefixed(line));
+}
+void shim_log::info(const std::string& line) {
+  logger_->info(unprefixed(line));
+}
+void shim_log::debug(const std::string& line) {
+  logger_->debug(unprefixed(line));
+}
+bool shim_log::debug_enabled() const noexcept {
+  return logger_->should_log(spdlog::level::debug);
+}
+void shim_log::flush() {
+  logger_->flush();
+}
 
 void shim_log::warn(const std::string& line) {
   const int count = warnings_.fetch_add(1, std::memory_order_relaxed);
@@ -59,9 +73,12 @@ void shim_log::warn(const std::string& line) {
   }
 }
 
-void shim_log::out_of_memory(int device, std::size_t bytes, const std::string& reason, const std::string& stack_state) {
-  warn("out of memory on device " + std::to_string(device) + ": " + std::to_string(bytes) + " bytes requested; " +
-       stack_state + "; " + reason);
+void shim_log::out_of_memory(int device,
+                             std::size_t bytes,
+                             const std::string& reason,
+                             const std::string& stack_state) {
+  warn("out of memory on device " + std::to_string(device) + ": " + std::to_string(bytes) +
+       " bytes requested; " + stack_state + "; " + reason);
 }
 
 }  // namespace gpumem::preload

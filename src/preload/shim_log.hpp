@@ -38,7 +38,10 @@ class shim_log {
   [[nodiscard]] bool debug_enabled() const noexcept;
 
   /// One out-of-memory report: the request, the device, what its stack holds.
-  void out_of_memory(int device, std::size_t bytes, const std::string& reason, const std::string& stack_state);
+  void out_of_memory(int device,
+                     std::size_t bytes,
+                     const std::string& reason,
+                     const std::string& stack_state);
 
   /// Writes what is buffered (before the report, which goes to stderr directly).
   void flush();

@@ -3,9 +3,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <utility>
 #include <cstdio>
 #include <sstream>
+#include <utility>
 
 #include "core/byte_size.hpp"
 #include "gpumem/mr/arena_memory_resource.hpp"
@@ -19,8 +19,9 @@ namespace gpumem::preload {
 void shim_counters::record_allocation(std::size_t bytes) noexcept {
   allocations.fetch_add(1, std::memory_order_relaxed);
   bytes_total.fetch_add(bytes, std::memory_order_relaxed);
-  const std::int64_t now = bytes_current.fetch_add(static_cast<std::int64_t>(bytes), std::memory_order_relaxed) +
-                           static_cast<std::int64_t>(bytes);
+  const std::int64_t now =
+      bytes_current.fetch_add(static_cast<std::int64_t>(bytes), std::memory_order_relaxed) +
+      static_cast<std::int64_t>(bytes);
   std::int64_t peak = bytes_peak.load(std::memory_order_relaxed);
   while (now > peak && !bytes_peak.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
   }
@@ -32,28 +33,37 @@ void shim_counters::record_free(std::size_t bytes) noexcept {
 }
 
 void shim_counters::carry_over(const shim_counters& retired) noexcept {
-  for (auto [into, from] : {std::pair{&allocations, &retired.allocations}, std::pair{&frees, &retired.frees},
-                            std::pair{&failures, &retired.failures}, std::pair{&pass_throughs, &retired.pass_throughs},
-                            std::pair{&barriers, &retired.barriers}, std::pair{&bytes_total, &retired.bytes_total}}) {
+  for (auto [into, from] : {std::pair{&allocations, &retired.allocations},
+                            std::pair{&frees, &retired.frees},
+                            std::pair{&failures, &retired.failures},
+                            std::pair{&pass_throughs, &retired.pass_throughs},
+                            std::pair{&barriers, &retired.barriers},
+                            std::pair{&bytes_total, &retired.bytes_total}}) {
     into->fetch_add(from->load(std::memory_order_relaxed), std::memory_order_relaxed);
   }
-  bytes_peak.store(std::max(bytes_peak.load(), retired.bytes_peak.load()), std::memory_order_relaxed);
+  bytes_peak.store(std::max(bytes_peak.load(), retired.bytes_peak.load()),
+                   std::memory_order_relaxed);
 }
 
 held_memory memory_held(const config::built_stack& stack) {
   held_memory held;
-  if (auto* pool = dynamic_cast<const mr::detail::pool_resource_core*>(stack.find("pool")); pool != nullptr) {
+  if (auto* pool = dynamic_cast<const mr::detail::pool_resource_core*>(stack.find("pool"));
+      pool != nullptr) {
     const mr::pool_state state = pool->state();
     held.reserved = state.pool_size;
     held.free_in_stack = state.pool_size - state.allocated_bytes;
     held.largest_free = state.largest_free_block;
-  } else if (auto* arena = dynamic_cast<const mr::detail::arena_resource_core*>(stack.find("arena")); arena != nullptr) {
+  } else if (auto* arena =
+                 dynamic_cast<const mr::detail::arena_resource_core*>(stack.find("arena"));
+             arena != nullptr) {
     const mr::arena_state state = arena->state();
     held.reserved = state.arena_size;
-    held.free_in_stack = state.arena_size > state.allocated_bytes ? state.arena_size - state.allocated_bytes : 0;
+    held.free_in_stack =
+        state.arena_size > state.allocated_bytes ? state.arena_size - state.allocated_bytes : 0;
     held.largest_free = state.largest_free_block;
   }
-  if (auto* limit = dynamic_cast<const mr::detail::limiting_adaptor_core*>(stack.find("limit")); limit != nullptr) {
+  if (auto* limit = dynamic_cast<const mr::detail::limiting_adaptor_core*>(stack.find("limit"));
+      limit != nullptr) {
     held.limit = limit->get_allocation_limit();
     held.limited_in_use = limit->get_allocated_bytes();
   }
@@ -63,7 +73,8 @@ held_memory memory_held(const config::built_stack& stack) {
 std::string device_report_line(const config::built_stack& stack, const shim_counters& counters) {
   const held_memory held = memory_held(stack);
   return "reserved " + core::format_bytes(held.reserved) + ", in use " +
-         core::format_bytes(static_cast<std::uint64_t>(std::max<std::int64_t>(counters.bytes_current.load(), 0))) +
+         core::format_bytes(
+             static_cast<std::uint64_t>(std::max<std::int64_t>(counters.bytes_current.load(), 0))) +
          ", largest free block " + core::format_bytes(held.largest_free);
 }
 
@@ -71,73 +82,118 @@ namespace {
 
 std::string joined(const std::vector<std::string>& names) {
   std::string text;
-  for (const auto& name : names) text += (text.empty() ? "" : " > ") + name;
+  for (const auto& name : names)
+    text += (text.empty() ? "" : " > ") + name;
   return text;
 }
 
 double fragmentation(const held_memory& held) {
   // The share of free memory not in the largest free block: 0 when free memory is one block.
   return held.free_in_stack == 0 ? 0.0
-                                 : 1.0 - static_cast<double>(held.largest_free) / static_cast<double>(held.free_in_stack);
+                                 : 1.0 - static_cast<double>(held.largest_free) /
+                                             static_cast<double>(held.free_in_stack);
 }
 
-void text_report(std::FILE* out, const std::vector<device_report>& devices, const shim_counters& passed) {
+void text_report(std::FILE* out,
+                 const std::vector<device_report>& devices,
+                 const shim_counters& passed) {
   std::fprintf(out, "gpumem report (pid %d)\n", static_cast<int>(::getpid()));
   for (const device_report& device : devices) {
     const shim_counters& c = *device.counters;
     const held_memory held = memory_held(*device.device_stack);
-    std::fprintf(out, "gpumem: device %d (%s): stack %s\n", device.device, core::format_bytes(device.total_bytes).c_str(),
+    std::fprintf(out,
+                 "gpumem: device %d (%s): stack %s\n",
+                 device.device,
+                 core::format_bytes(device.total_bytes).c_str(),
                  joined(device.device_stack->names()).c_str());
-    std::fprintf(out, "gpumem:   allocations served %llu, frees %llu, failed %llu, passed to CUDA %llu, device barriers %llu\n",
-                 static_cast<unsigned long long>(c.allocations.load()), static_cast<unsigned long long>(c.frees.load()),
-                 static_cast<unsigned long long>(c.failures.load()), static_cast<unsigned long long>(c.pass_throughs.load()),
+    std::fprintf(out,
+                 "gpumem:   allocations served %llu, frees %llu, failed %llu, passed to CUDA %llu, "
+                 "device barriers %llu\n",
+                 static_cast<unsigned long long>(c.allocations.load()),
+                 static_cast<unsigned long long>(c.frees.load()),
+                 static_cast<unsigned long long>(c.failures.load()),
+                 static_cast<unsigned long long>(c.pass_throughs.load()),
                  static_cast<unsigned long long>(c.barriers.load()));
-    std::fprintf(out, "gpumem:   bytes current %s, peak %s, total %s\n",
-                 core::format_bytes(static_cast<std::uint64_t>(std::max<std::int64_t>(c.bytes_current.load(), 0))).c_str(),
+    std::fprintf(out,
+                 "gpumem:   bytes current %s, peak %s, total %s\n",
+                 core::format_bytes(
+                     static_cast<std::uint64_t>(std::max<std::int64_t>(c.bytes_current.load(), 0)))
+                     .c_str(),
                  core::format_bytes(static_cast<std::uint64_t>(c.bytes_peak.load())).c_str(),
                  core::format_bytes(c.bytes_total.load()).c_str());
     if (held.reserved != 0) {
-      std::fprintf(out, "gpumem:   reserved %s, free in the stack %s, largest free block %s, fragmentation %.0f%%\n",
-                   core::format_bytes(held.reserved).c_str(), core::format_bytes(held.free_in_stack).c_str(),
-                   core::format_bytes(held.largest_free).c_str(), 100.0 * fragmentation(held));
+      std::fprintf(out,
+                   "gpumem:   reserved %s, free in the stack %s, largest free block %s, "
+                   "fragmentation %.0f%%\n",
+                   core::format_bytes(held.reserved).c_str(),
+                   core::format_bytes(held.free_in_stack).c_str(),
+                   core::format_bytes(held.largest_free).c_str(),
+                   100.0 * fragmentation(held));
     }
-    if (auto* stats = dynamic_cast<const mr::detail::statistics_adaptor_core*>(device.device_stack->find("statistics"))) {
+    if (auto* stats = dynamic_cast<const mr::detail::statistics_adaptor_core*>(
+            device.device_stack->find("statistics"))) {
       const auto bytes = stats->get_bytes_counter();
       const auto count = stats->get_allocations_counter();
-      std::fprintf(out, "gpumem:   statistics layer: bytes %lld / peak %lld / total %lld, allocations %lld / peak %lld / "
-                        "total %lld\n",
-                   static_cast<long long>(bytes.value), static_cast<long long>(bytes.peak),
-                   static_cast<long long>(bytes.total), static_cast<long long>(count.value),
-                   static_cast<long long>(count.peak), static_cast<long long>(count.total));
+      std::fprintf(out,
+                   "gpumem:   statistics layer: bytes %lld / peak %lld / total %lld, allocations "
+                   "%lld / peak %lld / "
+                   "total %lld\n",
+                   static_cast<long long>(bytes.value),
+                   static_cast<long long>(bytes.peak),
+                   static_cast<long long>(bytes.total),
+                   static_cast<long long>(count.value),
+                   static_cast<long long>(count.peak),
+                   static_cast<long long>(count.total));
     }
     if (device.managed_stack != nullptr) {
-      std::fprintf(out, "gpumem:   managed stack %s\n", joined(device.managed_stack->names()).c_str());
+      std::fprintf(
+          out, "gpumem:   managed stack %s\n", joined(device.managed_stack->names()).c_str());
     }
   }
-  std::fprintf(out, "gpumem: calls passed to CUDA before a device's stack (bypass size, capture): %llu\n",
-               static_cast<unsigned long long>(passed.pass_throughs.load()));
+  std::fprintf(
+      out,
+      "gpumem: calls passed to CUDA before a device's stack (bypass size, capture): %llu\n",
+      static_cast<unsigned long long>(passed.pass_throughs.load()));
 }
 
-void json_report(std::FILE* out, const std::vector<device_report>& devices, const shim_counters& passed) {
-  std::fprintf(out, "{\"pid\": %d, \"passed_through\": %llu, \"devices\": [", static_cast<int>(::getpid()),
+void json_report(std::FILE* out,
+                 const std::vector<device_report>& devices,
+                 const shim_counters& passed) {
+  std::fprintf(out,
+               "{\"pid\": %d, \"passed_through\": %llu, \"devices\": [",
+               static_cast<int>(::getpid()),
                static_cast<unsigned long long>(passed.pass_throughs.load()));
   bool first = true;
   for (const device_report& device : devices) {
     const shim_counters& c = *device.counters;
     const held_memory held = memory_held(*device.device_stack);
     std::string layers;
-    for (const auto& name : device.device_stack->names()) layers += (layers.empty() ? "\"" : ", \"") + name + "\"";
-    std::fprintf(out,
-                 "%s\n  {\"device\": %d, \"total_bytes\": %llu, \"stack\": [%s], \"allocations\": %llu, \"frees\": %llu, "
-                 "\"failures\": %llu, \"passed_through\": %llu, \"barriers\": %llu, \"bytes_current\": %lld, "
-                 "\"bytes_peak\": %lld, \"bytes_total\": %llu, \"reserved\": %zu, \"free_in_stack\": %zu, "
-                 "\"largest_free_block\": %zu, \"fragmentation\": %.4f}",
-                 first ? "" : ",", device.device, static_cast<unsigned long long>(device.total_bytes), layers.c_str(),
-                 static_cast<unsigned long long>(c.allocations.load()), static_cast<unsigned long long>(c.frees.load()),
-                 static_cast<unsigned long long>(c.failures.load()), static_cast<unsigned long long>(c.pass_throughs.load()),
-                 static_cast<unsigned long long>(c.barriers.load()), static_cast<long long>(c.bytes_current.load()),
-                 static_cast<long long>(c.bytes_peak.load()), static_cast<unsigned long long>(c.bytes_total.load()),
-                 held.reserved, held.free_in_stack, held.largest_free, fragmentation(held));
+    for (const auto& name : device.device_stack->names())
+      layers += (layers.empty() ? "\"" : ", \"") + name + "\"";
+    std::fprintf(
+        out,
+        "%s\n  {\"device\": %d, \"total_bytes\": %llu, \"stack\": [%s], \"allocations\": %llu, "
+        "\"frees\": %llu, "
+        "\"failures\": %llu, \"passed_through\": %llu, \"barriers\": %llu, \"bytes_current\": "
+        "%lld, "
+        "\"bytes_peak\": %lld, \"bytes_total\": %llu, \"reserved\": %zu, \"free_in_stack\": %zu, "
+        "\"largest_free_block\": %zu, \"fragmentation\": %.4f}",
+        first ? "" : ",",
+        device.device,
+        static_cast<unsigned long long>(device.total_bytes),
+        layers.c_str(),
+        static_cast<unsigned long long>(c.allocations.load()),
+        static_cast<unsigned long long>(c.frees.load()),
+        static_cast<unsigned long long>(c.failures.load()),
+        static_cast<unsigned long long>(c.pass_throughs.load()),
+        static_cast<unsigned long long>(c.barriers.load()),
+        static_cast<long long>(c.bytes_current.load()),
+        static_cast<long long>(c.bytes_peak.load()),
+        static_cast<unsigned long long>(c.bytes_total.load()),
+        held.reserved,
+        held.free_in_stack,
+        held.largest_free,
+        fragmentation(held));
     first = false;
   }
   std::fprintf(out, "\n]}\n");
@@ -145,8 +201,11 @@ void json_report(std::FILE* out, const std::vector<device_report>& devices, cons
 
 }  // namespace
 
-void write_report(const std::string& kind, const std::string& file, const std::vector<device_report>& devices,
-                  const shim_counters& process_pass_throughs, shim_log& log) {
+void write_report(const std::string& kind,
+                  const std::string& file,
+                  const std::vector<device_report>& devices,
+                  const shim_counters& process_pass_throughs,
+                  shim_log& log) {
   const bool json = kind == "json";
   std::string path = file;
   if (path.empty()) path = json ? "gpumem-report-{pid}.json" : "stderr";
@@ -166,8 +225,10 @@ void write_report(const std::string& kind, const std::string& file, const std::v
   } else {
     text_report(out, devices, process_pass_throughs);
   }
-  if (out != stderr && out != stdout) std::fclose(out);
-  else std::fflush(out);
+  if (out != stderr && out != stdout)
+    std::fclose(out);
+  else
+    std::fflush(out);
 }
 
 }  // namespace gpumem::preload

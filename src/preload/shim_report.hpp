@@ -61,7 +61,10 @@ struct device_report {
  * @brief Writes the report: `kind` text (a table) or json; to `file` ("" or "stderr": stderr
  * for text, gpumem-report-{pid}.json for JSON; {pid} is the process id).
  */
-void write_report(const std::string& kind, const std::string& file, const std::vector<device_report>& devices,
-                  const shim_counters& process_pass_throughs, shim_log& log);
+void write_report(const std::string& kind,
+                  const std::string& file,
+                  const std::vector<device_report>& devices,
+                  const shim_counters& process_pass_throughs,
+                  shim_log& log);
 
 }  // namespace gpumem::preload

@@ -26,10 +26,14 @@ namespace {
 constexpr int kDriverVersion = 13000;
 constexpr std::size_t kPitchAlignment = 512;
 
-simulated_machine& machine() { return simulated_machine::instance(); }
+simulated_machine& machine() {
+  return simulated_machine::instance();
+}
 
 /// Counts a call by its exported name, so tests can see which entry points were used.
-void enter(const char* name) { machine().count_call(name); }
+void enter(const char* name) {
+  machine().count_call(name);
+}
 
 thread_local CUcontext current_context = nullptr;
 thread_local std::vector<CUcontext> context_stack;
@@ -57,8 +61,12 @@ CUresult stream_device(CUstream stream, int* device) {
   return CUDA_SUCCESS;
 }
 
-void* as_pointer(CUdeviceptr address) { return reinterpret_cast<void*>(address); }
-CUdeviceptr as_address(const void* pointer) { return reinterpret_cast<CUdeviceptr>(pointer); }
+void* as_pointer(CUdeviceptr address) {
+  return reinterpret_cast<void*>(address);
+}
+CUdeviceptr as_address(const void* pointer) {
+  return reinterpret_cast<CUdeviceptr>(pointer);
+}
 
 /// Whether a range that a copy names as device memory lies in one simulated allocation.
 bool device_range(CUdeviceptr address, std::size_t size) {
@@ -67,14 +75,18 @@ bool device_range(CUdeviceptr address, std::size_t size) {
 
 // --- shared implementations of the functions exported under two names (legacy / per-thread)
 
-CUresult mem_alloc_async(CUdeviceptr* pointer, std::size_t size, CUmemoryPool pool, CUstream stream) {
+CUresult mem_alloc_async(CUdeviceptr* pointer,
+                         std::size_t size,
+                         CUmemoryPool pool,
+                         CUstream stream) {
   int device = 0;
   if (const CUresult status = stream_device(stream, &device); status != CUDA_SUCCESS) return status;
   if (pointer == nullptr || size == 0) return CUDA_ERROR_INVALID_VALUE;
   if (pool == nullptr) pool = machine().current_pool(device);
   if (!machine().valid_pool(pool)) return CUDA_ERROR_INVALID_VALUE;
   void* memory = nullptr;
-  const CUresult status = machine().allocate(pool->device, size, memory_kind::stream_ordered, pool, &memory);
+  const CUresult status =
+      machine().allocate(pool->device, size, memory_kind::stream_ordered, pool, &memory);
   if (status == CUDA_SUCCESS) *pointer = as_address(memory);
   return status;
 }
@@ -100,7 +112,8 @@ CUresult stream_wait_event(CUstream stream, CUevent event, unsigned flags) {
   int device = 0;
   if (const CUresult status = stream_device(stream, &device); status != CUDA_SUCCESS) return status;
   if (!machine().valid_event(event)) return CUDA_ERROR_INVALID_HANDLE;
-  if (flags != CU_EVENT_WAIT_DEFAULT && flags != CU_EVENT_WAIT_EXTERNAL) return CUDA_ERROR_INVALID_VALUE;
+  if (flags != CU_EVENT_WAIT_DEFAULT && flags != CU_EVENT_WAIT_EXTERNAL)
+    return CUDA_ERROR_INVALID_VALUE;
   return CUDA_SUCCESS;
 }
 
@@ -192,36 +205,50 @@ CUresult copy(CUdeviceptr destination, CUdeviceptr source, std::size_t size) {
   // Unified addressing: a pointer inside a simulated allocation must fit in it; any other
   // pointer is host memory.
   for (const CUdeviceptr address : {destination, source}) {
-    if (machine().find(as_pointer(address)) && !device_range(address, size)) return CUDA_ERROR_INVALID_VALUE;
+    if (machine().find(as_pointer(address)) && !device_range(address, size))
+      return CUDA_ERROR_INVALID_VALUE;
   }
   std::memmove(as_pointer(destination), as_pointer(source), size);
   return CUDA_SUCCESS;
 }
 
-CUresult copy_checked(CUdeviceptr destination, bool destination_on_device, CUdeviceptr source,
-                      bool source_on_device, std::size_t size) {
+CUresult copy_checked(CUdeviceptr destination,
+                      bool destination_on_device,
+                      CUdeviceptr source,
+                      bool source_on_device,
+                      std::size_t size) {
   if (destination_on_device && !device_range(destination, size)) return CUDA_ERROR_INVALID_VALUE;
   if (source_on_device && !device_range(source, size)) return CUDA_ERROR_INVALID_VALUE;
   return copy(destination, source, size);
 }
 
-CUresult fill(CUdeviceptr destination, const void* pattern, std::size_t element_size, std::size_t count) {
+CUresult fill(CUdeviceptr destination,
+              const void* pattern,
+              std::size_t element_size,
+              std::size_t count) {
   int device = 0;
   if (const CUresult status = current_device(&device); status != CUDA_SUCCESS) return status;
   if (count == 0) return CUDA_SUCCESS;
   if (!device_range(destination, count * element_size)) return CUDA_ERROR_INVALID_VALUE;
   auto* bytes = static_cast<unsigned char*>(as_pointer(destination));
-  for (std::size_t i = 0; i < count; ++i) std::memcpy(bytes + i * element_size, pattern, element_size);
+  for (std::size_t i = 0; i < count; ++i)
+    std::memcpy(bytes + i * element_size, pattern, element_size);
   return CUDA_SUCCESS;
 }
 
-CUresult fill_async(CUdeviceptr destination, const void* pattern, std::size_t element_size,
-                    std::size_t count, CUstream stream) {
+CUresult fill_async(CUdeviceptr destination,
+                    const void* pattern,
+                    std::size_t element_size,
+                    std::size_t count,
+                    CUstream stream) {
   if (!machine().valid_stream(stream)) return CUDA_ERROR_INVALID_HANDLE;
   return fill(destination, pattern, element_size, count);
 }
 
-CUresult copy_async(CUdeviceptr destination, CUdeviceptr source, std::size_t size, CUstream stream) {
+CUresult copy_async(CUdeviceptr destination,
+                    CUdeviceptr source,
+                    std::size_t size,
+                    CUstream stream) {
   if (!machine().valid_stream(stream)) return CUDA_ERROR_INVALID_HANDLE;
   return copy(destination, source, size);
 }
@@ -236,7 +263,11 @@ CUresult managed_range(CUdeviceptr pointer, std::size_t size) {
   return CUDA_SUCCESS;
 }
 
-CUresult prefetch(CUdeviceptr pointer, std::size_t size, CUmemLocation location, unsigned flags, CUstream stream) {
+CUresult prefetch(CUdeviceptr pointer,
+                  std::size_t size,
+                  CUmemLocation location,
+                  unsigned flags,
+                  CUstream stream) {
   if (const CUresult status = managed_range(pointer, size); status != CUDA_SUCCESS) return status;
   if (!machine().valid_stream(stream) || flags != 0) return CUDA_ERROR_INVALID_VALUE;
   if (location.type == CU_MEM_LOCATION_TYPE_DEVICE && !machine().valid_device(location.id)) {
@@ -291,7 +322,8 @@ GPUMEM_SIM_EXPORT CUresult cuDeviceGetName(char* name, int length, CUdevice devi
   if (!machine().valid_device(device)) return CUDA_ERROR_INVALID_DEVICE;
   if (name == nullptr || length <= 0) return CUDA_ERROR_INVALID_VALUE;
   constexpr std::string_view kName = "gpumem CUDA simulator";
-  const std::size_t copied = std::min<std::size_t>(kName.size(), static_cast<std::size_t>(length) - 1);
+  const std::size_t copied =
+      std::min<std::size_t>(kName.size(), static_cast<std::size_t>(length) - 1);
   std::memcpy(name, kName.data(), copied);
   name[copied] = '\0';
   return CUDA_SUCCESS;
@@ -306,31 +338,54 @@ GPUMEM_SIM_EXPORT CUresult cuDeviceTotalMem_v2(std::size_t* bytes, CUdevice devi
   return CUDA_SUCCESS;
 }
 
-GPUMEM_SIM_EXPORT CUresult cuDeviceGetAttribute(int* value, CUdevice_attribute attribute, CUdevice device) {
+GPUMEM_SIM_EXPORT CUresult cuDeviceGetAttribute(int* value,
+                                                CUdevice_attribute attribute,
+                                                CUdevice device) {
   enter(__func__);
   if (const CUresult status = require_initialized(); status != CUDA_SUCCESS) return status;
   if (!machine().valid_device(device)) return CUDA_ERROR_INVALID_DEVICE;
-  if (value == nullptr || attribute <= 0 || attribute >= CU_DEVICE_ATTRIBUTE_MAX) return CUDA_ERROR_INVALID_VALUE;
+  if (value == nullptr || attribute <= 0 || attribute >= CU_DEVICE_ATTRIBUTE_MAX)
+    return CUDA_ERROR_INVALID_VALUE;
   // An H100-like device, so code that sizes itself from attributes behaves as on the GPU.
   switch (attribute) {
-    case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR: *value = 9; break;
-    case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR: *value = 0; break;
-    case CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT: *value = 132; break;
-    case CU_DEVICE_ATTRIBUTE_WARP_SIZE: *value = 32; break;
-    case CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK: *value = 1024; break;
-    case CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE: *value = 50 * 1024 * 1024; break;
-    case CU_DEVICE_ATTRIBUTE_TEXTURE_PITCH_ALIGNMENT: *value = static_cast<int>(kPitchAlignment); break;
-    case CU_DEVICE_ATTRIBUTE_PCI_BUS_ID: *value = device + 1; break;
+    case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR:
+      *value = 9;
+      break;
+    case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR:
+      *value = 0;
+      break;
+    case CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT:
+      *value = 132;
+      break;
+    case CU_DEVICE_ATTRIBUTE_WARP_SIZE:
+      *value = 32;
+      break;
+    case CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK:
+      *value = 1024;
+      break;
+    case CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE:
+      *value = 50 * 1024 * 1024;
+      break;
+    case CU_DEVICE_ATTRIBUTE_TEXTURE_PITCH_ALIGNMENT:
+      *value = static_cast<int>(kPitchAlignment);
+      break;
+    case CU_DEVICE_ATTRIBUTE_PCI_BUS_ID:
+      *value = device + 1;
+      break;
     case CU_DEVICE_ATTRIBUTE_UNIFIED_ADDRESSING:
     case CU_DEVICE_ATTRIBUTE_MANAGED_MEMORY:
     case CU_DEVICE_ATTRIBUTE_CONCURRENT_MANAGED_ACCESS:
     case CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED:
     case CU_DEVICE_ATTRIBUTE_CAN_MAP_HOST_MEMORY:
-    case CU_DEVICE_ATTRIBUTE_CONCURRENT_KERNELS: *value = 1; break;
+    case CU_DEVICE_ATTRIBUTE_CONCURRENT_KERNELS:
+      *value = 1;
+      break;
     case CU_DEVICE_ATTRIBUTE_MEMPOOL_SUPPORTED_HANDLE_TYPES:
       *value = CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR;
       break;
-    default: *value = 0; break;
+    default:
+      *value = 0;
+      break;
   }
   return CUDA_SUCCESS;
 }
@@ -338,7 +393,8 @@ GPUMEM_SIM_EXPORT CUresult cuDeviceGetAttribute(int* value, CUdevice_attribute a
 GPUMEM_SIM_EXPORT CUresult cuDeviceCanAccessPeer(int* can_access, CUdevice device, CUdevice peer) {
   enter(__func__);
   if (const CUresult status = require_initialized(); status != CUDA_SUCCESS) return status;
-  if (!machine().valid_device(device) || !machine().valid_device(peer)) return CUDA_ERROR_INVALID_DEVICE;
+  if (!machine().valid_device(device) || !machine().valid_device(peer))
+    return CUDA_ERROR_INVALID_DEVICE;
   if (can_access == nullptr) return CUDA_ERROR_INVALID_VALUE;
   *can_access = device != peer ? 1 : 0;
   return CUDA_SUCCESS;
@@ -439,7 +495,8 @@ GPUMEM_SIM_EXPORT CUresult cuMemAlloc_v2(CUdeviceptr* pointer, std::size_t size)
   int device = 0;
   if (const CUresult status = current_device(&device); status != CUDA_SUCCESS) return status;
   if (pointer == nullptr || size == 0) return CUDA_ERROR_INVALID_VALUE;
-  if (const CUresult status = machine().check_unsafe_call_during_capture(false); status != CUDA_SUCCESS) {
+  if (const CUresult status = machine().check_unsafe_call_during_capture(false);
+      status != CUDA_SUCCESS) {
     return status;
   }
   void* memory = nullptr;
@@ -460,12 +517,14 @@ GPUMEM_SIM_EXPORT CUresult cuMemAllocPitch_v2(CUdeviceptr* pointer,
       (element_size != 4 && element_size != 8 && element_size != 16)) {
     return CUDA_ERROR_INVALID_VALUE;
   }
-  if (const CUresult status = machine().check_unsafe_call_during_capture(false); status != CUDA_SUCCESS) {
+  if (const CUresult status = machine().check_unsafe_call_during_capture(false);
+      status != CUDA_SUCCESS) {
     return status;
   }
   const std::size_t row = (width + kPitchAlignment - 1) / kPitchAlignment * kPitchAlignment;
   void* memory = nullptr;
-  const CUresult status = machine().allocate(device, row * height, memory_kind::device, nullptr, &memory);
+  const CUresult status =
+      machine().allocate(device, row * height, memory_kind::device, nullptr, &memory);
   if (status == CUDA_SUCCESS) {
     *pointer = as_address(memory);
     *pitch = row;
@@ -478,21 +537,27 @@ GPUMEM_SIM_EXPORT CUresult cuMemFree_v2(CUdeviceptr pointer) {
   int device = 0;
   if (const CUresult status = current_device(&device); status != CUDA_SUCCESS) return status;
   if (pointer == 0) return CUDA_SUCCESS;
-  if (const CUresult status = machine().check_unsafe_call_during_capture(true); status != CUDA_SUCCESS) {
+  if (const CUresult status = machine().check_unsafe_call_during_capture(true);
+      status != CUDA_SUCCESS) {
     return status;
   }
-  return machine().release(as_pointer(pointer),
-                           {memory_kind::device, memory_kind::managed, memory_kind::stream_ordered});
+  return machine().release(
+      as_pointer(pointer),
+      {memory_kind::device, memory_kind::managed, memory_kind::stream_ordered});
 }
 
-GPUMEM_SIM_EXPORT CUresult cuMemAllocManaged(CUdeviceptr* pointer, std::size_t size, unsigned int flags) {
+GPUMEM_SIM_EXPORT CUresult cuMemAllocManaged(CUdeviceptr* pointer,
+                                             std::size_t size,
+                                             unsigned int flags) {
   enter(__func__);
   int device = 0;
   if (const CUresult status = current_device(&device); status != CUDA_SUCCESS) return status;
-  if (pointer == nullptr || size == 0 || (flags != CU_MEM_ATTACH_GLOBAL && flags != CU_MEM_ATTACH_HOST)) {
+  if (pointer == nullptr || size == 0 ||
+      (flags != CU_MEM_ATTACH_GLOBAL && flags != CU_MEM_ATTACH_HOST)) {
     return CUDA_ERROR_INVALID_VALUE;
   }
-  if (const CUresult status = machine().check_unsafe_call_during_capture(false); status != CUDA_SUCCESS) {
+  if (const CUresult status = machine().check_unsafe_call_during_capture(false);
+      status != CUDA_SUCCESS) {
     return status;
   }
   void* memory = nullptr;
@@ -534,7 +599,9 @@ GPUMEM_SIM_EXPORT CUresult cuMemFreeHost(void* pointer) {
   return machine().release(pointer, {memory_kind::pinned_host});
 }
 
-GPUMEM_SIM_EXPORT CUresult cuMemGetAddressRange_v2(CUdeviceptr* base, std::size_t* size, CUdeviceptr pointer) {
+GPUMEM_SIM_EXPORT CUresult cuMemGetAddressRange_v2(CUdeviceptr* base,
+                                                   std::size_t* size,
+                                                   CUdeviceptr pointer) {
   enter(__func__);
   int device = 0;
   if (const CUresult status = current_device(&device); status != CUDA_SUCCESS) return status;
@@ -545,7 +612,9 @@ GPUMEM_SIM_EXPORT CUresult cuMemGetAddressRange_v2(CUdeviceptr* base, std::size_
   return CUDA_SUCCESS;
 }
 
-GPUMEM_SIM_EXPORT CUresult cuPointerGetAttribute(void* data, CUpointer_attribute attribute, CUdeviceptr pointer) {
+GPUMEM_SIM_EXPORT CUresult cuPointerGetAttribute(void* data,
+                                                 CUpointer_attribute attribute,
+                                                 CUdeviceptr pointer) {
   enter(__func__);
   if (const CUresult status = require_initialized(); status != CUDA_SUCCESS) return status;
   if (data == nullptr) return CUDA_ERROR_INVALID_VALUE;
@@ -579,7 +648,8 @@ GPUMEM_SIM_EXPORT CUresult cuPointerGetAttribute(void* data, CUpointer_attribute
     case CU_POINTER_ATTRIBUTE_MEMPOOL_HANDLE:
       *static_cast<CUmemoryPool*>(data) = block.pool;
       return CUDA_SUCCESS;
-    default: return CUDA_ERROR_INVALID_VALUE;
+    default:
+      return CUDA_ERROR_INVALID_VALUE;
   }
 }
 
@@ -599,7 +669,8 @@ GPUMEM_SIM_EXPORT CUresult cuPointerGetAttributes(unsigned int count,
       if (attributes[i] == CU_POINTER_ATTRIBUTE_MEMORY_TYPE) *static_cast<unsigned*>(data[i]) = 0;
       continue;
     }
-    if (const CUresult status = cuPointerGetAttribute(data[i], attributes[i], pointer); status != CUDA_SUCCESS) {
+    if (const CUresult status = cuPointerGetAttribute(data[i], attributes[i], pointer);
+        status != CUDA_SUCCESS) {
       return status;
     }
   }
@@ -610,89 +681,142 @@ GPUMEM_SIM_EXPORT CUresult cuMemcpy(CUdeviceptr destination, CUdeviceptr source,
   enter(__func__);
   return copy(destination, source, size);
 }
-GPUMEM_SIM_EXPORT CUresult cuMemcpy_ptds(CUdeviceptr destination, CUdeviceptr source, std::size_t size) {
+GPUMEM_SIM_EXPORT CUresult cuMemcpy_ptds(CUdeviceptr destination,
+                                         CUdeviceptr source,
+                                         std::size_t size) {
   enter(__func__);
   return copy(destination, source, size);
 }
-GPUMEM_SIM_EXPORT CUresult cuMemcpyAsync(CUdeviceptr destination, CUdeviceptr source, std::size_t size, CUstream stream) {
+GPUMEM_SIM_EXPORT CUresult cuMemcpyAsync(CUdeviceptr destination,
+                                         CUdeviceptr source,
+                                         std::size_t size,
+                                         CUstream stream) {
   enter(__func__);
   return copy_async(destination, source, size, stream);
 }
-GPUMEM_SIM_EXPORT CUresult cuMemcpyAsync_ptsz(CUdeviceptr destination, CUdeviceptr source, std::size_t size, CUstream stream) {
+GPUMEM_SIM_EXPORT CUresult cuMemcpyAsync_ptsz(CUdeviceptr destination,
+                                              CUdeviceptr source,
+                                              std::size_t size,
+                                              CUstream stream) {
   enter(__func__);
   return copy_async(destination, source, size, stream);
 }
-GPUMEM_SIM_EXPORT CUresult cuMemcpyHtoD_v2(CUdeviceptr destination, const void* source, std::size_t size) {
+GPUMEM_SIM_EXPORT CUresult cuMemcpyHtoD_v2(CUdeviceptr destination,
+                                           const void* source,
+                                           std::size_t size) {
   enter(__func__);
   return copy_checked(destination, true, as_address(source), false, size);
 }
-GPUMEM_SIM_EXPORT CUresult cuMemcpyDtoH_v2(void* destination, CUdeviceptr source, std::size_t size) {
+GPUMEM_SIM_EXPORT CUresult cuMemcpyDtoH_v2(void* destination,
+                                           CUdeviceptr source,
+                                           std::size_t size) {
   enter(__func__);
   return copy_checked(as_address(destination), false, source, true, size);
 }
-GPUMEM_SIM_EXPORT CUresult cuMemcpyDtoD_v2(CUdeviceptr destination, CUdeviceptr source, std::size_t size) {
+GPUMEM_SIM_EXPORT CUresult cuMemcpyDtoD_v2(CUdeviceptr destination,
+                                           CUdeviceptr source,
+                                           std::size_t size) {
   enter(__func__);
   return copy_checked(destination, true, source, true, size);
 }
-GPUMEM_SIM_EXPORT CUresult cuMemsetD8_v2(CUdeviceptr destination, unsigned char value, std::size_t count) {
+GPUMEM_SIM_EXPORT CUresult cuMemsetD8_v2(CUdeviceptr destination,
+                                         unsigned char value,
+                                         std::size_t count) {
   enter(__func__);
   return fill(destination, &value, 1, count);
 }
-GPUMEM_SIM_EXPORT CUresult cuMemsetD32_v2(CUdeviceptr destination, unsigned int value, std::size_t count) {
+GPUMEM_SIM_EXPORT CUresult cuMemsetD32_v2(CUdeviceptr destination,
+                                          unsigned int value,
+                                          std::size_t count) {
   enter(__func__);
   return fill(destination, &value, 4, count);
 }
-GPUMEM_SIM_EXPORT CUresult cuMemsetD8Async(CUdeviceptr destination, unsigned char value, std::size_t count, CUstream stream) {
+GPUMEM_SIM_EXPORT CUresult cuMemsetD8Async(CUdeviceptr destination,
+                                           unsigned char value,
+                                           std::size_t count,
+                                           CUstream stream) {
   enter(__func__);
   return fill_async(destination, &value, 1, count, stream);
 }
-GPUMEM_SIM_EXPORT CUresult cuMemsetD8Async_ptsz(CUdeviceptr destination, unsigned char value, std::size_t count, CUstream stream) {
+GPUMEM_SIM_EXPORT CUresult cuMemsetD8Async_ptsz(CUdeviceptr destination,
+                                                unsigned char value,
+                                                std::size_t count,
+                                                CUstream stream) {
   enter(__func__);
   return fill_async(destination, &value, 1, count, stream);
 }
-GPUMEM_SIM_EXPORT CUresult cuMemsetD32Async(CUdeviceptr destination, unsigned int value, std::size_t count, CUstream stream) {
+GPUMEM_SIM_EXPORT CUresult cuMemsetD32Async(CUdeviceptr destination,
+                                            unsigned int value,
+                                            std::size_t count,
+                                            CUstream stream) {
   enter(__func__);
   return fill_async(destination, &value, 4, count, stream);
 }
-GPUMEM_SIM_EXPORT CUresult cuMemsetD32Async_ptsz(CUdeviceptr destination, unsigned int value, std::size_t count, CUstream stream) {
+GPUMEM_SIM_EXPORT CUresult cuMemsetD32Async_ptsz(CUdeviceptr destination,
+                                                 unsigned int value,
+                                                 std::size_t count,
+                                                 CUstream stream) {
   enter(__func__);
   return fill_async(destination, &value, 4, count, stream);
 }
 
-GPUMEM_SIM_EXPORT CUresult cuMemPrefetchAsync_v2(CUdeviceptr pointer, std::size_t size, CUmemLocation location, unsigned int flags, CUstream stream) {
+GPUMEM_SIM_EXPORT CUresult cuMemPrefetchAsync_v2(CUdeviceptr pointer,
+                                                 std::size_t size,
+                                                 CUmemLocation location,
+                                                 unsigned int flags,
+                                                 CUstream stream) {
   enter(__func__);
   return prefetch(pointer, size, location, flags, stream);
 }
-GPUMEM_SIM_EXPORT CUresult cuMemPrefetchAsync_v2_ptsz(CUdeviceptr pointer, std::size_t size, CUmemLocation location, unsigned int flags, CUstream stream) {
+GPUMEM_SIM_EXPORT CUresult cuMemPrefetchAsync_v2_ptsz(CUdeviceptr pointer,
+                                                      std::size_t size,
+                                                      CUmemLocation location,
+                                                      unsigned int flags,
+                                                      CUstream stream) {
   enter(__func__);
   return prefetch(pointer, size, location, flags, stream);
 }
 
-GPUMEM_SIM_EXPORT CUresult cuMemAdvise_v2(CUdeviceptr pointer, std::size_t size, CUmem_advise advice, CUmemLocation location) {
+GPUMEM_SIM_EXPORT CUresult cuMemAdvise_v2(CUdeviceptr pointer,
+                                          std::size_t size,
+                                          CUmem_advise advice,
+                                          CUmemLocation location) {
   enter(__func__);
   if (const CUresult status = managed_range(pointer, size); status != CUDA_SUCCESS) return status;
-  if (advice < CU_MEM_ADVISE_SET_READ_MOSTLY || advice > CU_MEM_ADVISE_UNSET_ACCESSED_BY) return CUDA_ERROR_INVALID_VALUE;
-  if (location.type == CU_MEM_LOCATION_TYPE_DEVICE && !machine().valid_device(location.id)) return CUDA_ERROR_INVALID_DEVICE;
+  if (advice < CU_MEM_ADVISE_SET_READ_MOSTLY || advice > CU_MEM_ADVISE_UNSET_ACCESSED_BY)
+    return CUDA_ERROR_INVALID_VALUE;
+  if (location.type == CU_MEM_LOCATION_TYPE_DEVICE && !machine().valid_device(location.id))
+    return CUDA_ERROR_INVALID_DEVICE;
   return CUDA_SUCCESS;
 }
 
 // ------------------------------------------------------------------------------------------
 // Stream-ordered allocation and memory pools
 
-GPUMEM_SIM_EXPORT CUresult cuMemAllocAsync(CUdeviceptr* pointer, std::size_t size, CUstream stream) {
+GPUMEM_SIM_EXPORT CUresult cuMemAllocAsync(CUdeviceptr* pointer,
+                                           std::size_t size,
+                                           CUstream stream) {
   enter(__func__);
   return mem_alloc_async(pointer, size, nullptr, stream);
 }
-GPUMEM_SIM_EXPORT CUresult cuMemAllocAsync_ptsz(CUdeviceptr* pointer, std::size_t size, CUstream stream) {
+GPUMEM_SIM_EXPORT CUresult cuMemAllocAsync_ptsz(CUdeviceptr* pointer,
+                                                std::size_t size,
+                                                CUstream stream) {
   enter(__func__);
   return mem_alloc_async(pointer, size, nullptr, stream);
 }
-GPUMEM_SIM_EXPORT CUresult cuMemAllocFromPoolAsync(CUdeviceptr* pointer, std::size_t size, CUmemoryPool pool, CUstream stream) {
+GPUMEM_SIM_EXPORT CUresult cuMemAllocFromPoolAsync(CUdeviceptr* pointer,
+                                                   std::size_t size,
+                                                   CUmemoryPool pool,
+                                                   CUstream stream) {
   enter(__func__);
   if (pool == nullptr) return CUDA_ERROR_INVALID_VALUE;
   return mem_alloc_async(pointer, size, pool, stream);
 }
-GPUMEM_SIM_EXPORT CUresult cuMemAllocFromPoolAsync_ptsz(CUdeviceptr* pointer, std::size_t size, CUmemoryPool pool, CUstream stream) {
+GPUMEM_SIM_EXPORT CUresult cuMemAllocFromPoolAsync_ptsz(CUdeviceptr* pointer,
+                                                        std::size_t size,
+                                                        CUmemoryPool pool,
+                                                        CUstream stream) {
   enter(__func__);
   if (pool == nullptr) return CUDA_ERROR_INVALID_VALUE;
   return mem_alloc_async(pointer, size, pool, stream);
@@ -710,12 +834,14 @@ GPUMEM_SIM_EXPORT CUresult cuMemPoolCreate(CUmemoryPool* pool, const CUmemPoolPr
   enter(__func__);
   int device = 0;
   if (const CUresult status = current_device(&device); status != CUDA_SUCCESS) return status;
-  if (pool == nullptr || properties == nullptr || properties->allocType != CU_MEM_ALLOCATION_TYPE_PINNED ||
+  if (pool == nullptr || properties == nullptr ||
+      properties->allocType != CU_MEM_ALLOCATION_TYPE_PINNED ||
       properties->location.type != CU_MEM_LOCATION_TYPE_DEVICE) {
     return CUDA_ERROR_INVALID_VALUE;
   }
   if (!machine().valid_device(properties->location.id)) return CUDA_ERROR_INVALID_DEVICE;
-  if ((properties->handleTypes & ~CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR) != 0) return CUDA_ERROR_NOT_SUPPORTED;
+  if ((properties->handleTypes & ~CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR) != 0)
+    return CUDA_ERROR_NOT_SUPPORTED;
   return machine().create_pool(properties->location.id, properties->maxSize, pool);
 }
 
@@ -756,7 +882,9 @@ GPUMEM_SIM_EXPORT CUresult cuMemPoolTrimTo(CUmemoryPool pool, std::size_t /*keep
   return machine().valid_pool(pool) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
 
-GPUMEM_SIM_EXPORT CUresult cuMemPoolSetAttribute(CUmemoryPool pool, CUmemPool_attribute attribute, void* value) {
+GPUMEM_SIM_EXPORT CUresult cuMemPoolSetAttribute(CUmemoryPool pool,
+                                                 CUmemPool_attribute attribute,
+                                                 void* value) {
   enter(__func__);
   if (const CUresult status = require_initialized(); status != CUDA_SUCCESS) return status;
   if (!machine().valid_pool(pool) || value == nullptr) return CUDA_ERROR_INVALID_VALUE;
@@ -780,11 +908,14 @@ GPUMEM_SIM_EXPORT CUresult cuMemPoolSetAttribute(CUmemoryPool pool, CUmemPool_at
       if (*static_cast<cuuint64_t*>(value) != 0) return CUDA_ERROR_INVALID_VALUE;
       pool->used_high = pool->used;
       return CUDA_SUCCESS;
-    default: return CUDA_ERROR_INVALID_VALUE;
+    default:
+      return CUDA_ERROR_INVALID_VALUE;
   }
 }
 
-GPUMEM_SIM_EXPORT CUresult cuMemPoolGetAttribute(CUmemoryPool pool, CUmemPool_attribute attribute, void* value) {
+GPUMEM_SIM_EXPORT CUresult cuMemPoolGetAttribute(CUmemoryPool pool,
+                                                 CUmemPool_attribute attribute,
+                                                 void* value) {
   enter(__func__);
   if (const CUresult status = require_initialized(); status != CUDA_SUCCESS) return status;
   if (!machine().valid_pool(pool) || value == nullptr) return CUDA_ERROR_INVALID_VALUE;
@@ -810,7 +941,8 @@ GPUMEM_SIM_EXPORT CUresult cuMemPoolGetAttribute(CUmemoryPool pool, CUmemPool_at
     case CU_MEMPOOL_ATTR_USED_MEM_HIGH:
       *static_cast<cuuint64_t*>(value) = pool->used_high;
       return CUDA_SUCCESS;
-    default: return CUDA_ERROR_INVALID_VALUE;
+    default:
+      return CUDA_ERROR_INVALID_VALUE;
   }
 }
 
@@ -825,7 +957,9 @@ GPUMEM_SIM_EXPORT CUresult cuStreamCreate(CUstream* stream, unsigned int flags) 
   return machine().create_stream(current_context, flags, 0, stream);
 }
 
-GPUMEM_SIM_EXPORT CUresult cuStreamCreateWithPriority(CUstream* stream, unsigned int flags, int priority) {
+GPUMEM_SIM_EXPORT CUresult cuStreamCreateWithPriority(CUstream* stream,
+                                                      unsigned int flags,
+                                                      int priority) {
   enter(__func__);
   int device = 0;
   if (const CUresult status = current_device(&device); status != CUDA_SUCCESS) return status;
@@ -839,41 +973,82 @@ GPUMEM_SIM_EXPORT CUresult cuStreamDestroy_v2(CUstream stream) {
   return machine().destroy_stream(stream);
 }
 
-GPUMEM_SIM_EXPORT CUresult cuStreamSynchronize(CUstream stream) { enter(__func__); return stream_synchronize(stream); }
-GPUMEM_SIM_EXPORT CUresult cuStreamSynchronize_ptsz(CUstream stream) { enter(__func__); return stream_synchronize(stream); }
-GPUMEM_SIM_EXPORT CUresult cuStreamQuery(CUstream stream) { enter(__func__); return stream_query(stream); }
-GPUMEM_SIM_EXPORT CUresult cuStreamQuery_ptsz(CUstream stream) { enter(__func__); return stream_query(stream); }
+GPUMEM_SIM_EXPORT CUresult cuStreamSynchronize(CUstream stream) {
+  enter(__func__);
+  return stream_synchronize(stream);
+}
+GPUMEM_SIM_EXPORT CUresult cuStreamSynchronize_ptsz(CUstream stream) {
+  enter(__func__);
+  return stream_synchronize(stream);
+}
+GPUMEM_SIM_EXPORT CUresult cuStreamQuery(CUstream stream) {
+  enter(__func__);
+  return stream_query(stream);
+}
+GPUMEM_SIM_EXPORT CUresult cuStreamQuery_ptsz(CUstream stream) {
+  enter(__func__);
+  return stream_query(stream);
+}
 GPUMEM_SIM_EXPORT CUresult cuStreamWaitEvent(CUstream stream, CUevent event, unsigned int flags) {
   enter(__func__);
   return stream_wait_event(stream, event, flags);
 }
-GPUMEM_SIM_EXPORT CUresult cuStreamWaitEvent_ptsz(CUstream stream, CUevent event, unsigned int flags) {
+GPUMEM_SIM_EXPORT CUresult cuStreamWaitEvent_ptsz(CUstream stream,
+                                                  CUevent event,
+                                                  unsigned int flags) {
   enter(__func__);
   return stream_wait_event(stream, event, flags);
 }
-GPUMEM_SIM_EXPORT CUresult cuStreamGetFlags(CUstream stream, unsigned int* flags) { enter(__func__); return stream_get_flags(stream, flags); }
-GPUMEM_SIM_EXPORT CUresult cuStreamGetFlags_ptsz(CUstream stream, unsigned int* flags) { enter(__func__); return stream_get_flags(stream, flags); }
-GPUMEM_SIM_EXPORT CUresult cuStreamGetCtx(CUstream stream, CUcontext* context) { enter(__func__); return stream_get_ctx(stream, context); }
-GPUMEM_SIM_EXPORT CUresult cuStreamGetCtx_ptsz(CUstream stream, CUcontext* context) { enter(__func__); return stream_get_ctx(stream, context); }
-GPUMEM_SIM_EXPORT CUresult cuStreamGetDevice(CUstream stream, CUdevice* device) { enter(__func__); return stream_get_device(stream, device); }
-GPUMEM_SIM_EXPORT CUresult cuStreamGetDevice_ptsz(CUstream stream, CUdevice* device) { enter(__func__); return stream_get_device(stream, device); }
+GPUMEM_SIM_EXPORT CUresult cuStreamGetFlags(CUstream stream, unsigned int* flags) {
+  enter(__func__);
+  return stream_get_flags(stream, flags);
+}
+GPUMEM_SIM_EXPORT CUresult cuStreamGetFlags_ptsz(CUstream stream, unsigned int* flags) {
+  enter(__func__);
+  return stream_get_flags(stream, flags);
+}
+GPUMEM_SIM_EXPORT CUresult cuStreamGetCtx(CUstream stream, CUcontext* context) {
+  enter(__func__);
+  return stream_get_ctx(stream, context);
+}
+GPUMEM_SIM_EXPORT CUresult cuStreamGetCtx_ptsz(CUstream stream, CUcontext* context) {
+  enter(__func__);
+  return stream_get_ctx(stream, context);
+}
+GPUMEM_SIM_EXPORT CUresult cuStreamGetDevice(CUstream stream, CUdevice* device) {
+  enter(__func__);
+  return stream_get_device(stream, device);
+}
+GPUMEM_SIM_EXPORT CUresult cuStreamGetDevice_ptsz(CUstream stream, CUdevice* device) {
+  enter(__func__);
+  return stream_get_device(stream, device);
+}
 GPUMEM_SIM_EXPORT CUresult cuStreamIsCapturing(CUstream stream, CUstreamCaptureStatus* status) {
   enter(__func__);
   return stream_is_capturing(stream, status);
 }
-GPUMEM_SIM_EXPORT CUresult cuStreamIsCapturing_ptsz(CUstream stream, CUstreamCaptureStatus* status) {
+GPUMEM_SIM_EXPORT CUresult cuStreamIsCapturing_ptsz(CUstream stream,
+                                                    CUstreamCaptureStatus* status) {
   enter(__func__);
   return stream_is_capturing(stream, status);
 }
-GPUMEM_SIM_EXPORT CUresult cuStreamGetCaptureInfo_v3(CUstream stream, CUstreamCaptureStatus* status, cuuint64_t* id,
-                                                     CUgraph* graph, const CUgraphNode** dependencies,
-                                                     const CUgraphEdgeData** edges, std::size_t* count) {
+GPUMEM_SIM_EXPORT CUresult cuStreamGetCaptureInfo_v3(CUstream stream,
+                                                     CUstreamCaptureStatus* status,
+                                                     cuuint64_t* id,
+                                                     CUgraph* graph,
+                                                     const CUgraphNode** dependencies,
+                                                     const CUgraphEdgeData** edges,
+                                                     std::size_t* count) {
   enter(__func__);
   return stream_get_capture_info(stream, status, id, graph, dependencies, edges, count);
 }
-GPUMEM_SIM_EXPORT CUresult cuStreamGetCaptureInfo_v3_ptsz(CUstream stream, CUstreamCaptureStatus* status, cuuint64_t* id,
-                                                          CUgraph* graph, const CUgraphNode** dependencies,
-                                                          const CUgraphEdgeData** edges, std::size_t* count) {
+GPUMEM_SIM_EXPORT CUresult cuStreamGetCaptureInfo_v3_ptsz(CUstream stream,
+                                                          CUstreamCaptureStatus* status,
+                                                          cuuint64_t* id,
+                                                          CUgraph* graph,
+                                                          const CUgraphNode** dependencies,
+                                                          const CUgraphEdgeData** edges,
+                                                          std::size_t* count) {
   enter(__func__);
   return stream_get_capture_info(stream, status, id, graph, dependencies, edges, count);
 }
@@ -885,8 +1060,14 @@ GPUMEM_SIM_EXPORT CUresult cuStreamBeginCapture_v2_ptsz(CUstream stream, CUstrea
   enter(__func__);
   return stream_begin_capture(stream, mode);
 }
-GPUMEM_SIM_EXPORT CUresult cuStreamEndCapture(CUstream stream, CUgraph* graph) { enter(__func__); return stream_end_capture(stream, graph); }
-GPUMEM_SIM_EXPORT CUresult cuStreamEndCapture_ptsz(CUstream stream, CUgraph* graph) { enter(__func__); return stream_end_capture(stream, graph); }
+GPUMEM_SIM_EXPORT CUresult cuStreamEndCapture(CUstream stream, CUgraph* graph) {
+  enter(__func__);
+  return stream_end_capture(stream, graph);
+}
+GPUMEM_SIM_EXPORT CUresult cuStreamEndCapture_ptsz(CUstream stream, CUgraph* graph) {
+  enter(__func__);
+  return stream_end_capture(stream, graph);
+}
 
 GPUMEM_SIM_EXPORT CUresult cuGraphDestroy(CUgraph graph) {
   enter(__func__);
@@ -901,7 +1082,8 @@ GPUMEM_SIM_EXPORT CUresult cuEventCreate(CUevent* event, unsigned int flags) {
   enter(__func__);
   int device = 0;
   if (const CUresult status = current_device(&device); status != CUDA_SUCCESS) return status;
-  constexpr unsigned kKnownFlags = CU_EVENT_BLOCKING_SYNC | CU_EVENT_DISABLE_TIMING | CU_EVENT_INTERPROCESS;
+  constexpr unsigned kKnownFlags =
+      CU_EVENT_BLOCKING_SYNC | CU_EVENT_DISABLE_TIMING | CU_EVENT_INTERPROCESS;
   if (event == nullptr || (flags & ~kKnownFlags) != 0) return CUDA_ERROR_INVALID_VALUE;
   return machine().create_event(current_context, flags, event);
 }
@@ -912,13 +1094,23 @@ GPUMEM_SIM_EXPORT CUresult cuEventDestroy_v2(CUevent event) {
   return machine().destroy_event(event);
 }
 
-GPUMEM_SIM_EXPORT CUresult cuEventRecord(CUevent event, CUstream stream) { enter(__func__); return event_record(event, stream); }
-GPUMEM_SIM_EXPORT CUresult cuEventRecord_ptsz(CUevent event, CUstream stream) { enter(__func__); return event_record(event, stream); }
-GPUMEM_SIM_EXPORT CUresult cuEventRecordWithFlags(CUevent event, CUstream stream, unsigned int /*flags*/) {
+GPUMEM_SIM_EXPORT CUresult cuEventRecord(CUevent event, CUstream stream) {
   enter(__func__);
   return event_record(event, stream);
 }
-GPUMEM_SIM_EXPORT CUresult cuEventRecordWithFlags_ptsz(CUevent event, CUstream stream, unsigned int /*flags*/) {
+GPUMEM_SIM_EXPORT CUresult cuEventRecord_ptsz(CUevent event, CUstream stream) {
+  enter(__func__);
+  return event_record(event, stream);
+}
+GPUMEM_SIM_EXPORT CUresult cuEventRecordWithFlags(CUevent event,
+                                                  CUstream stream,
+                                                  unsigned int /*flags*/) {
+  enter(__func__);
+  return event_record(event, stream);
+}
+GPUMEM_SIM_EXPORT CUresult cuEventRecordWithFlags_ptsz(CUevent event,
+                                                       CUstream stream,
+                                                       unsigned int /*flags*/) {
   enter(__func__);
   return event_record(event, stream);
 }
@@ -939,9 +1131,11 @@ GPUMEM_SIM_EXPORT CUresult cuEventElapsedTime_v2(float* milliseconds, CUevent st
   enter(__func__);
   if (const CUresult status = require_initialized(); status != CUDA_SUCCESS) return status;
   if (milliseconds == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  if (!machine().valid_event(start) || !machine().valid_event(end)) return CUDA_ERROR_INVALID_HANDLE;
+  if (!machine().valid_event(start) || !machine().valid_event(end))
+    return CUDA_ERROR_INVALID_HANDLE;
   std::lock_guard lock(machine().mutex());
-  if (((start->flags | end->flags) & CU_EVENT_DISABLE_TIMING) != 0 || !start->recorded || !end->recorded) {
+  if (((start->flags | end->flags) & CU_EVENT_DISABLE_TIMING) != 0 || !start->recorded ||
+      !end->recorded) {
     return CUDA_ERROR_INVALID_HANDLE;
   }
   *milliseconds = static_cast<float>(end->recorded_at_ms - start->recorded_at_ms);
@@ -951,13 +1145,31 @@ GPUMEM_SIM_EXPORT CUresult cuEventElapsedTime_v2(float* milliseconds, CUevent st
 // ------------------------------------------------------------------------------------------
 // Kernels: not runnable on the simulator
 
-GPUMEM_SIM_EXPORT CUresult cuLaunchKernel(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
-                                          unsigned, CUstream, void**, void**) {
+GPUMEM_SIM_EXPORT CUresult cuLaunchKernel(CUfunction,
+                                          unsigned,
+                                          unsigned,
+                                          unsigned,
+                                          unsigned,
+                                          unsigned,
+                                          unsigned,
+                                          unsigned,
+                                          CUstream,
+                                          void**,
+                                          void**) {
   enter(__func__);
   return launch_kernel();
 }
-GPUMEM_SIM_EXPORT CUresult cuLaunchKernel_ptsz(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
-                                               unsigned, unsigned, CUstream, void**, void**) {
+GPUMEM_SIM_EXPORT CUresult cuLaunchKernel_ptsz(CUfunction,
+                                               unsigned,
+                                               unsigned,
+                                               unsigned,
+                                               unsigned,
+                                               unsigned,
+                                               unsigned,
+                                               unsigned,
+                                               CUstream,
+                                               void**,
+                                               void**) {
   enter(__func__);
   return launch_kernel();
 }
@@ -984,16 +1196,30 @@ GPUMEM_SIM_EXPORT CUresult cuGetErrorString(CUresult error, const char** text) {
 // ------------------------------------------------------------------------------------------
 // Control interface for tests (gpumem_sim.h)
 
-GPUMEM_SIM_EXPORT int gpumemSimIsSimulator(void) { return 1; }
+GPUMEM_SIM_EXPORT int gpumemSimIsSimulator(void) {
+  return 1;
+}
 GPUMEM_SIM_EXPORT size_t gpumemSimOutstandingAllocations(int device) {
   return machine().outstanding_allocations(device);
 }
-GPUMEM_SIM_EXPORT uint64_t gpumemSimBytesInUse(int device) { return machine().bytes_in_use(device); }
+GPUMEM_SIM_EXPORT uint64_t gpumemSimBytesInUse(int device) {
+  return machine().bytes_in_use(device);
+}
 GPUMEM_SIM_EXPORT uint64_t gpumemSimCallCount(const char* function_name) {
   return function_name == nullptr ? 0 : machine().call_count(function_name);
 }
-GPUMEM_SIM_EXPORT void gpumemSimResetCallCounts(void) { machine().reset_call_counts(); }
-GPUMEM_SIM_EXPORT void gpumemSimResetDeviceInternally(int device) { machine().reset_device(device); }
-GPUMEM_SIM_EXPORT void gpumemSimFailAllocation(uint64_t n) { machine().fail_allocation_number(n); }
-GPUMEM_SIM_EXPORT void gpumemSimFailAbove(uint64_t bytes) { machine().fail_above(bytes); }
-GPUMEM_SIM_EXPORT void gpumemSimHideMemory(uint64_t bytes) { machine().hide_memory(bytes); }
+GPUMEM_SIM_EXPORT void gpumemSimResetCallCounts(void) {
+  machine().reset_call_counts();
+}
+GPUMEM_SIM_EXPORT void gpumemSimResetDeviceInternally(int device) {
+  machine().reset_device(device);
+}
+GPUMEM_SIM_EXPORT void gpumemSimFailAllocation(uint64_t n) {
+  machine().fail_allocation_number(n);
+}
+GPUMEM_SIM_EXPORT void gpumemSimFailAbove(uint64_t bytes) {
+  machine().fail_above(bytes);
+}
+GPUMEM_SIM_EXPORT void gpumemSimHideMemory(uint64_t bytes) {
+  machine().hide_memory(bytes);
+}

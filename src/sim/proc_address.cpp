@@ -32,14 +32,28 @@ CUresult cuStreamGetFlags_ptsz(CUstream, unsigned int*);
 CUresult cuStreamGetCtx_ptsz(CUstream, CUcontext*);
 CUresult cuStreamGetDevice_ptsz(CUstream, CUdevice*);
 CUresult cuStreamIsCapturing_ptsz(CUstream, CUstreamCaptureStatus*);
-CUresult cuStreamGetCaptureInfo_v3_ptsz(CUstream, CUstreamCaptureStatus*, cuuint64_t*, CUgraph*,
-                                        const CUgraphNode**, const CUgraphEdgeData**, size_t*);
+CUresult cuStreamGetCaptureInfo_v3_ptsz(CUstream,
+                                        CUstreamCaptureStatus*,
+                                        cuuint64_t*,
+                                        CUgraph*,
+                                        const CUgraphNode**,
+                                        const CUgraphEdgeData**,
+                                        size_t*);
 CUresult cuStreamBeginCapture_v2_ptsz(CUstream, CUstreamCaptureMode);
 CUresult cuStreamEndCapture_ptsz(CUstream, CUgraph*);
 CUresult cuEventRecord_ptsz(CUevent, CUstream);
 CUresult cuEventRecordWithFlags_ptsz(CUevent, CUstream, unsigned int);
-CUresult cuLaunchKernel_ptsz(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
-                             unsigned, CUstream, void**, void**);
+CUresult cuLaunchKernel_ptsz(CUfunction,
+                             unsigned,
+                             unsigned,
+                             unsigned,
+                             unsigned,
+                             unsigned,
+                             unsigned,
+                             unsigned,
+                             CUstream,
+                             void**,
+                             void**);
 CUresult cuEventElapsedTime_v2(float*, CUevent, CUevent);
 CUresult cuGetProcAddress(const char*, void**, int, cuuint64_t);
 }
@@ -50,10 +64,10 @@ constexpr int kDriverVersion = 13000;
 
 /// One ABI version of a driver entry point.
 struct proc_entry {
-  const char* name;     ///< base name, as asked for
-  int since_version;    ///< the first CUDA version (1000 * major + 10 * minor) with this ABI
-  void* legacy;         ///< the default / legacy-stream variant
-  void* per_thread;     ///< the per-thread-default-stream variant, or null where none exists
+  const char* name;   ///< base name, as asked for
+  int since_version;  ///< the first CUDA version (1000 * major + 10 * minor) with this ABI
+  void* legacy;       ///< the default / legacy-stream variant
+  void* per_thread;   ///< the per-thread-default-stream variant, or null where none exists
 };
 
 template <typename Function>
@@ -101,11 +115,18 @@ const std::array kEntries{
     proc_entry{"cuMemsetD8", 3020, address(&cuMemsetD8_v2), nullptr},
     proc_entry{"cuMemsetD32", 3020, address(&cuMemsetD32_v2), nullptr},
     proc_entry{"cuMemsetD8Async", 3020, address(&cuMemsetD8Async), address(&cuMemsetD8Async_ptsz)},
-    proc_entry{"cuMemsetD32Async", 3020, address(&cuMemsetD32Async), address(&cuMemsetD32Async_ptsz)},
-    proc_entry{"cuMemPrefetchAsync", 12020, address(&cuMemPrefetchAsync_v2), address(&cuMemPrefetchAsync_v2_ptsz)},
+    proc_entry{
+        "cuMemsetD32Async", 3020, address(&cuMemsetD32Async), address(&cuMemsetD32Async_ptsz)},
+    proc_entry{"cuMemPrefetchAsync",
+               12020,
+               address(&cuMemPrefetchAsync_v2),
+               address(&cuMemPrefetchAsync_v2_ptsz)},
     proc_entry{"cuMemAdvise", 12020, address(&cuMemAdvise_v2), nullptr},
     proc_entry{"cuMemAllocAsync", 11020, address(&cuMemAllocAsync), address(&cuMemAllocAsync_ptsz)},
-    proc_entry{"cuMemAllocFromPoolAsync", 11020, address(&cuMemAllocFromPoolAsync), address(&cuMemAllocFromPoolAsync_ptsz)},
+    proc_entry{"cuMemAllocFromPoolAsync",
+               11020,
+               address(&cuMemAllocFromPoolAsync),
+               address(&cuMemAllocFromPoolAsync_ptsz)},
     proc_entry{"cuMemFreeAsync", 11020, address(&cuMemFreeAsync), address(&cuMemFreeAsync_ptsz)},
     proc_entry{"cuMemPoolCreate", 11020, address(&cuMemPoolCreate), nullptr},
     proc_entry{"cuMemPoolDestroy", 11020, address(&cuMemPoolDestroy), nullptr},
@@ -118,21 +139,42 @@ const std::array kEntries{
     proc_entry{"cuStreamCreate", 2000, address(&cuStreamCreate), nullptr},
     proc_entry{"cuStreamCreateWithPriority", 5050, address(&cuStreamCreateWithPriority), nullptr},
     proc_entry{"cuStreamDestroy", 4000, address(&cuStreamDestroy_v2), nullptr},
-    proc_entry{"cuStreamSynchronize", 2000, address(&cuStreamSynchronize), address(&cuStreamSynchronize_ptsz)},
+    proc_entry{"cuStreamSynchronize",
+               2000,
+               address(&cuStreamSynchronize),
+               address(&cuStreamSynchronize_ptsz)},
     proc_entry{"cuStreamQuery", 2000, address(&cuStreamQuery), address(&cuStreamQuery_ptsz)},
-    proc_entry{"cuStreamWaitEvent", 3020, address(&cuStreamWaitEvent), address(&cuStreamWaitEvent_ptsz)},
-    proc_entry{"cuStreamGetFlags", 5050, address(&cuStreamGetFlags), address(&cuStreamGetFlags_ptsz)},
+    proc_entry{
+        "cuStreamWaitEvent", 3020, address(&cuStreamWaitEvent), address(&cuStreamWaitEvent_ptsz)},
+    proc_entry{
+        "cuStreamGetFlags", 5050, address(&cuStreamGetFlags), address(&cuStreamGetFlags_ptsz)},
     proc_entry{"cuStreamGetCtx", 9020, address(&cuStreamGetCtx), address(&cuStreamGetCtx_ptsz)},
-    proc_entry{"cuStreamGetDevice", 12080, address(&cuStreamGetDevice), address(&cuStreamGetDevice_ptsz)},
-    proc_entry{"cuStreamIsCapturing", 10000, address(&cuStreamIsCapturing), address(&cuStreamIsCapturing_ptsz)},
-    proc_entry{"cuStreamGetCaptureInfo", 12030, address(&cuStreamGetCaptureInfo_v3), address(&cuStreamGetCaptureInfo_v3_ptsz)},
-    proc_entry{"cuStreamBeginCapture", 10010, address(&cuStreamBeginCapture_v2), address(&cuStreamBeginCapture_v2_ptsz)},
-    proc_entry{"cuStreamEndCapture", 10000, address(&cuStreamEndCapture), address(&cuStreamEndCapture_ptsz)},
+    proc_entry{
+        "cuStreamGetDevice", 12080, address(&cuStreamGetDevice), address(&cuStreamGetDevice_ptsz)},
+    proc_entry{"cuStreamIsCapturing",
+               10000,
+               address(&cuStreamIsCapturing),
+               address(&cuStreamIsCapturing_ptsz)},
+    proc_entry{"cuStreamGetCaptureInfo",
+               12030,
+               address(&cuStreamGetCaptureInfo_v3),
+               address(&cuStreamGetCaptureInfo_v3_ptsz)},
+    proc_entry{"cuStreamBeginCapture",
+               10010,
+               address(&cuStreamBeginCapture_v2),
+               address(&cuStreamBeginCapture_v2_ptsz)},
+    proc_entry{"cuStreamEndCapture",
+               10000,
+               address(&cuStreamEndCapture),
+               address(&cuStreamEndCapture_ptsz)},
     proc_entry{"cuGraphDestroy", 10000, address(&cuGraphDestroy), nullptr},
     proc_entry{"cuEventCreate", 2000, address(&cuEventCreate), nullptr},
     proc_entry{"cuEventDestroy", 4000, address(&cuEventDestroy_v2), nullptr},
     proc_entry{"cuEventRecord", 2000, address(&cuEventRecord), address(&cuEventRecord_ptsz)},
-    proc_entry{"cuEventRecordWithFlags", 11010, address(&cuEventRecordWithFlags), address(&cuEventRecordWithFlags_ptsz)},
+    proc_entry{"cuEventRecordWithFlags",
+               11010,
+               address(&cuEventRecordWithFlags),
+               address(&cuEventRecordWithFlags_ptsz)},
     proc_entry{"cuEventQuery", 2000, address(&cuEventQuery), nullptr},
     proc_entry{"cuEventSynchronize", 2000, address(&cuEventSynchronize), nullptr},
     proc_entry{"cuEventElapsedTime", 2000, address(&cuEventElapsedTime_v2), nullptr},
@@ -147,14 +189,16 @@ CUresult get_proc_address_v2(const char* symbol,
                              cuuint64_t flags,
                              CUdriverProcAddressQueryResult* status) {
   if (symbol == nullptr || function == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  constexpr cuuint64_t kKnownFlags = CU_GET_PROC_ADDRESS_LEGACY_STREAM | CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM;
+  constexpr cuuint64_t kKnownFlags =
+      CU_GET_PROC_ADDRESS_LEGACY_STREAM | CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM;
   if ((flags & ~kKnownFlags) != 0) return CUDA_ERROR_INVALID_VALUE;
   const proc_entry* best = nullptr;
   bool name_known = false;
   for (const proc_entry& entry : kEntries) {
     if (std::strcmp(entry.name, symbol) != 0) continue;
     name_known = true;
-    if (entry.since_version <= cuda_version && (best == nullptr || entry.since_version > best->since_version)) {
+    if (entry.since_version <= cuda_version &&
+        (best == nullptr || entry.since_version > best->since_version)) {
       best = &entry;
     }
   }
@@ -164,7 +208,8 @@ CUresult get_proc_address_v2(const char* symbol,
   if (cuda_version > kDriverVersion) return CUDA_ERROR_INVALID_VALUE;
   if (best == nullptr) {
     if (status != nullptr) {
-      *status = name_known ? CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT : CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND;
+      *status = name_known ? CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT
+                           : CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND;
     }
     return CUDA_SUCCESS;
   }
@@ -185,7 +230,10 @@ GPUMEM_SIM_EXPORT CUresult cuGetProcAddress_v2(const char* symbol,
   return get_proc_address_v2(symbol, function, cuda_version, flags, status);
 }
 
-GPUMEM_SIM_EXPORT CUresult cuGetProcAddress(const char* symbol, void** function, int cuda_version, cuuint64_t flags) {
+GPUMEM_SIM_EXPORT CUresult cuGetProcAddress(const char* symbol,
+                                            void** function,
+                                            int cuda_version,
+                                            cuuint64_t flags) {
   gpumem::sim::simulated_machine::instance().count_call(__func__);
   return get_proc_address_v2(symbol, function, cuda_version, flags, nullptr);
 }

@@ -13,12 +13,14 @@
 namespace gpumem::sim {
 namespace {
 
-constexpr std::size_t kAlignment = 256;                 // CUDA's allocation alignment
+constexpr std::size_t kAlignment = 256;                      // CUDA's allocation alignment
 constexpr std::size_t kMapThreshold = std::size_t{1} << 20;  // larger blocks come from mmap
 constexpr std::uint64_t kDefaultDeviceMemory = std::uint64_t{16} << 30;
 constexpr int kMaxDevices = 64;
 
-std::size_t round_up(std::size_t value, std::size_t to) { return (value + to - 1) / to * to; }
+std::size_t round_up(std::size_t value, std::size_t to) {
+  return (value + to - 1) / to * to;
+}
 
 void* allocate_host_memory(std::size_t size) {
   if (size >= kMapThreshold) {
@@ -114,7 +116,8 @@ machine_settings machine_settings::from_environment() {
   }
   settings.fail_allocation_number =
       read_count_variable("GPUMEM_SIM_FAIL_ALLOCATION", settings.error).value_or(0);
-  settings.fail_above_bytes = read_size_variable("GPUMEM_SIM_FAIL_ABOVE", settings.error).value_or(0);
+  settings.fail_above_bytes =
+      read_size_variable("GPUMEM_SIM_FAIL_ABOVE", settings.error).value_or(0);
   settings.hidden_bytes = read_size_variable("GPUMEM_SIM_HIDE_MEMORY", settings.error).value_or(0);
   return settings;
 }
@@ -148,7 +151,9 @@ CUresult simulated_machine::initialize() {
   return CUDA_SUCCESS;
 }
 
-int simulated_machine::device_count() const { return static_cast<int>(devices_.size()); }
+int simulated_machine::device_count() const {
+  return static_cast<int>(devices_.size());
+}
 
 std::uint64_t simulated_machine::total_memory(int device) const {
   return devices_.at(static_cast<std::size_t>(device)).total;
@@ -181,8 +186,10 @@ void simulated_machine::reset_device(int device) {
   device_state& state = devices_.at(static_cast<std::size_t>(device));
   state.used = 0;
   state.default_pool->used = 0;
-  std::erase_if(streams_, [&](const auto& entry) { return entry.second->context == state.context.get(); });
-  std::erase_if(events_, [&](const auto& entry) { return entry.second->context == state.context.get(); });
+  std::erase_if(streams_,
+                [&](const auto& entry) { return entry.second->context == state.context.get(); });
+  std::erase_if(events_,
+                [&](const auto& entry) { return entry.second->context == state.context.get(); });
   std::erase_if(pools_, [&](const auto& entry) { return entry.second->device == device; });
   state.current_pool = state.default_pool.get();
   // The primary context keeps its handle and starts over as a new context, as CUDA's does.
@@ -202,7 +209,8 @@ CUresult simulated_machine::context_id(CUcontext context, unsigned long long* id
 
 CUresult simulated_machine::injected_failure(std::size_t size) {
   ++allocation_calls_;
-  if (settings_.fail_allocation_number != 0 && allocation_calls_ == settings_.fail_allocation_number) {
+  if (settings_.fail_allocation_number != 0 &&
+      allocation_calls_ == settings_.fail_allocation_number) {
     return CUDA_ERROR_OUT_OF_MEMORY;
   }
   if (settings_.fail_above_bytes != 0 && size > settings_.fail_above_bytes) {
@@ -211,15 +219,13 @@ CUresult simulated_machine::injected_failure(std::size_t size) {
   return CUDA_SUCCESS;
 }
 
-CUresult simulated_machine::allocate(int device,
-                                     std::size_t size,
-                                     memory_kind kind,
-                                     CUmemoryPool pool,
-                                     void** out) {
+CUresult simulated_machine::allocate(
+    int device, std::size_t size, memory_kind kind, CUmemoryPool pool, void** out) {
   std::lock_guard lock(mutex_);
   if (const CUresult failure = injected_failure(size); failure != CUDA_SUCCESS) return failure;
   const std::uint64_t accounted = round_up(size, kAlignment);
-  const bool uses_device_memory = kind == memory_kind::device || kind == memory_kind::stream_ordered;
+  const bool uses_device_memory =
+      kind == memory_kind::device || kind == memory_kind::stream_ordered;
   device_state* state = nullptr;
   if (kind != memory_kind::pinned_host) state = &devices_.at(static_cast<std::size_t>(device));
   if (uses_device_memory) {
@@ -234,12 +240,14 @@ CUresult simulated_machine::allocate(int device,
   if (memory == nullptr) return CUDA_ERROR_OUT_OF_MEMORY;
   if (uses_device_memory) add_used(state->used, nullptr, accounted);
   if (pool != nullptr) add_used(pool->used, &pool->used_high, accounted);
-  allocations_.emplace(reinterpret_cast<std::uintptr_t>(memory), allocation{device, size, kind, pool});
+  allocations_.emplace(reinterpret_cast<std::uintptr_t>(memory),
+                       allocation{device, size, kind, pool});
   *out = memory;
   return CUDA_SUCCESS;
 }
 
-CUresult simulated_machine::release(const void* pointer, std::initializer_list<memory_kind> accepted) {
+CUresult simulated_machine::release(const void* pointer,
+                                    std::initializer_list<memory_kind> accepted) {
   std::lock_guard lock(mutex_);
   const auto it = allocations_.find(reinterpret_cast<std::uintptr_t>(pointer));
   if (it == allocations_.end()) return CUDA_ERROR_INVALID_VALUE;
@@ -257,7 +265,8 @@ CUresult simulated_machine::release(const void* pointer, std::initializer_list<m
   return CUDA_SUCCESS;
 }
 
-std::optional<std::pair<std::uintptr_t, allocation>> simulated_machine::find(const void* pointer) const {
+std::optional<std::pair<std::uintptr_t, allocation>> simulated_machine::find(
+    const void* pointer) const {
   std::lock_guard lock(mutex_);
   const auto address = reinterpret_cast<std::uintptr_t>(pointer);
   auto it = allocations_.upper_bound(address);
@@ -274,7 +283,9 @@ bool simulated_machine::covers(const void* pointer, std::size_t size) const {
   return address + size <= found->first + found->second.size;
 }
 
-CUresult simulated_machine::memory_info(int device, std::size_t* free_bytes, std::size_t* total_bytes) const {
+CUresult simulated_machine::memory_info(int device,
+                                        std::size_t* free_bytes,
+                                        std::size_t* total_bytes) const {
   std::lock_guard lock(mutex_);
   const device_state& state = devices_.at(static_cast<std::size_t>(device));
   if (free_bytes != nullptr) {
@@ -284,7 +295,10 @@ CUresult simulated_machine::memory_info(int device, std::size_t* free_bytes, std
   return CUDA_SUCCESS;
 }
 
-CUresult simulated_machine::create_stream(CUcontext context, unsigned flags, int priority, CUstream* out) {
+CUresult simulated_machine::create_stream(CUcontext context,
+                                          unsigned flags,
+                                          int priority,
+                                          CUstream* out) {
   std::lock_guard lock(mutex_);
   auto stream = std::make_unique<CUstream_st>();
   stream->context = context;
@@ -301,7 +315,8 @@ CUresult simulated_machine::destroy_stream(CUstream stream) {
 }
 
 bool simulated_machine::valid_stream(CUstream stream) const {
-  if (stream == nullptr || stream == CU_STREAM_LEGACY || stream == CU_STREAM_PER_THREAD) return true;
+  if (stream == nullptr || stream == CU_STREAM_LEGACY || stream == CU_STREAM_PER_THREAD)
+    return true;
   std::lock_guard lock(mutex_);
   return streams_.contains(stream);
 }
@@ -312,7 +327,9 @@ CUstream_st* simulated_machine::stream_object(CUstream stream) const {
   return it == streams_.end() ? nullptr : it->second.get();
 }
 
-void simulated_machine::capture_state(CUstream stream, CUstreamCaptureStatus* status, std::uint64_t* id) const {
+void simulated_machine::capture_state(CUstream stream,
+                                      CUstreamCaptureStatus* status,
+                                      std::uint64_t* id) const {
   std::lock_guard lock(mutex_);
   const auto it = streams_.find(stream);
   *status = it == streams_.end() ? CU_STREAM_CAPTURE_STATUS_NONE : it->second->capture_status;
@@ -322,7 +339,8 @@ void simulated_machine::capture_state(CUstream stream, CUstreamCaptureStatus* st
 CUresult simulated_machine::check_synchronize(CUstream stream) {
   std::lock_guard lock(mutex_);
   const auto it = streams_.find(stream);
-  if (it == streams_.end() || it->second->capture_status == CU_STREAM_CAPTURE_STATUS_NONE) return CUDA_SUCCESS;
+  if (it == streams_.end() || it->second->capture_status == CU_STREAM_CAPTURE_STATUS_NONE)
+    return CUDA_SUCCESS;
   it->second->capture_status = CU_STREAM_CAPTURE_STATUS_INVALIDATED;
   return CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
 }
@@ -372,10 +390,9 @@ CUresult simulated_machine::check_unsafe_call_during_capture(bool synchronizes) 
   CUresult result = CUDA_SUCCESS;
   for (auto& [handle, stream] : streams_) {
     if (stream->capture_status != CU_STREAM_CAPTURE_STATUS_ACTIVE) continue;
-    const bool forbids =
-        synchronizes || stream->capture_mode == CU_STREAM_CAPTURE_MODE_GLOBAL ||
-        (stream->capture_mode == CU_STREAM_CAPTURE_MODE_THREAD_LOCAL &&
-         stream->capture_thread == std::this_thread::get_id());
+    const bool forbids = synchronizes || stream->capture_mode == CU_STREAM_CAPTURE_MODE_GLOBAL ||
+                         (stream->capture_mode == CU_STREAM_CAPTURE_MODE_THREAD_LOCAL &&
+                          stream->capture_thread == std::this_thread::get_id());
     if (forbids) {
       stream->capture_status = CU_STREAM_CAPTURE_STATUS_INVALIDATED;
       result = CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
@@ -454,16 +471,18 @@ CUresult simulated_machine::set_current_pool(int device, CUmemoryPool pool) {
 
 std::size_t simulated_machine::outstanding_allocations(int device) const {
   std::lock_guard lock(mutex_);
-  return static_cast<std::size_t>(std::count_if(allocations_.begin(), allocations_.end(), [device](const auto& entry) {
-    return device < 0 || entry.second.device == device;
-  }));
+  return static_cast<std::size_t>(
+      std::count_if(allocations_.begin(), allocations_.end(), [device](const auto& entry) {
+        return device < 0 || entry.second.device == device;
+      }));
 }
 
 std::uint64_t simulated_machine::bytes_in_use(int device) const {
   std::lock_guard lock(mutex_);
   if (device >= 0) return devices_.at(static_cast<std::size_t>(device)).used;
   std::uint64_t total = 0;
-  for (const device_state& state : devices_) total += state.used;
+  for (const device_state& state : devices_)
+    total += state.used;
   return total;
 }
 

@@ -41,7 +41,8 @@ class recording_host_resource final : public gpumem::mr::device_memory_resource 
 
   explicit recording_host_resource(std::size_t offset = 0) : offset_{offset} {}
   ~recording_host_resource() override {
-    for (auto& [ptr, block] : blocks_) std::free(block.first);
+    for (auto& [ptr, block] : blocks_)
+      std::free(block.first);
   }
   recording_host_resource(const recording_host_resource&) = delete;
   recording_host_resource& operator=(const recording_host_resource&) = delete;
@@ -91,7 +92,8 @@ class recording_host_resource final : public gpumem::mr::device_memory_resource 
       leave();
       throw gpumem::bad_alloc{"recording_host_resource: injected failure"};
     }
-    void* block = std::aligned_alloc(block_alignment, gpumem::align_up(bytes + offset_ + 1, block_alignment));
+    void* block =
+        std::aligned_alloc(block_alignment, gpumem::align_up(bytes + offset_ + 1, block_alignment));
     if (block == nullptr) {
       leave();
       throw gpumem::out_of_memory{"recording_host_resource: host memory exhausted"};
@@ -106,7 +108,9 @@ class recording_host_resource final : public gpumem::mr::device_memory_resource 
     return ptr;
   }
 
-  void do_deallocate(void* ptr, std::size_t bytes, gpumem::cuda_stream_view stream) noexcept override {
+  void do_deallocate(void* ptr,
+                     std::size_t bytes,
+                     gpumem::cuda_stream_view stream) noexcept override {
     enter();
     {
       std::lock_guard lock{mutex_};
@@ -147,7 +151,9 @@ class managed_test_resource final : public gpumem::mr::device_memory_resource {
     }
     return ptr;
   }
-  void do_deallocate(void* ptr, std::size_t /*bytes*/, gpumem::cuda_stream_view /*stream*/) noexcept override {
+  void do_deallocate(void* ptr,
+                     std::size_t /*bytes*/,
+                     gpumem::cuda_stream_view /*stream*/) noexcept override {
     (void)cudaFree(ptr);
   }
 };

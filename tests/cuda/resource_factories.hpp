@@ -52,7 +52,9 @@ struct factory_defaults {
 
 struct cuda_factory : factory_defaults {
   static constexpr const char* name = "cuda";
-  static std::unique_ptr<mr::device_memory_resource> make() { return std::make_unique<mr::cuda_memory_resource>(); }
+  static std::unique_ptr<mr::device_memory_resource> make() {
+    return std::make_unique<mr::cuda_memory_resource>();
+  }
 };
 
 struct cuda_async_factory : factory_defaults {
@@ -65,20 +67,24 @@ struct cuda_async_factory : factory_defaults {
 struct managed_factory : factory_defaults {
   static constexpr const char* name = "managed";
   static constexpr bool oversubscribes = true;
-  static std::unique_ptr<mr::device_memory_resource> make() { return std::make_unique<mr::managed_memory_resource>(); }
+  static std::unique_ptr<mr::device_memory_resource> make() {
+    return std::make_unique<mr::managed_memory_resource>();
+  }
 };
 
 struct pool_factory : factory_defaults {
   static constexpr const char* name = "pool";
   static std::unique_ptr<mr::device_memory_resource> make() {
-    return std::make_unique<mr::pool_memory_resource<mr::cuda_memory_resource>>(cuda_upstream(), 32 * kFactoryMiB);
+    return std::make_unique<mr::pool_memory_resource<mr::cuda_memory_resource>>(cuda_upstream(),
+                                                                                32 * kFactoryMiB);
   }
 };
 
 struct arena_factory : factory_defaults {
   static constexpr const char* name = "arena";
   static std::unique_ptr<mr::device_memory_resource> make() {
-    return std::make_unique<mr::arena_memory_resource<mr::cuda_memory_resource>>(cuda_upstream(), 512 * kFactoryMiB);
+    return std::make_unique<mr::arena_memory_resource<mr::cuda_memory_resource>>(cuda_upstream(),
+                                                                                 512 * kFactoryMiB);
   }
 };
 
@@ -86,8 +92,8 @@ struct fixed_size_factory : factory_defaults {
   static constexpr const char* name = "fixed_size";
   static constexpr std::size_t largest_request = kFactoryMiB + 256;
   static std::unique_ptr<mr::device_memory_resource> make() {
-    return std::make_unique<mr::fixed_size_memory_resource<mr::cuda_memory_resource>>(cuda_upstream(),
-                                                                                       largest_request, 16);
+    return std::make_unique<mr::fixed_size_memory_resource<mr::cuda_memory_resource>>(
+        cuda_upstream(), largest_request, 16);
   }
 };
 
@@ -95,14 +101,16 @@ struct binning_factory : factory_defaults {
   static constexpr const char* name = "binning";
   static std::unique_ptr<mr::device_memory_resource> make() {
     // Bins of 256 B .. 64 KiB (fixed-size blocks), larger requests from cudaMalloc.
-    return std::make_unique<mr::binning_memory_resource<mr::cuda_memory_resource>>(cuda_upstream(), 8, 16);
+    return std::make_unique<mr::binning_memory_resource<mr::cuda_memory_resource>>(
+        cuda_upstream(), 8, 16);
   }
 };
 
 struct statistics_factory : factory_defaults {
   static constexpr const char* name = "statistics";
   static std::unique_ptr<mr::device_memory_resource> make() {
-    return std::make_unique<mr::statistics_resource_adaptor<mr::cuda_memory_resource>>(cuda_upstream());
+    return std::make_unique<mr::statistics_resource_adaptor<mr::cuda_memory_resource>>(
+        cuda_upstream());
   }
 };
 
@@ -110,14 +118,16 @@ struct logging_factory : factory_defaults {
   static constexpr const char* name = "logging";
   static std::unique_ptr<mr::device_memory_resource> make() {
     const std::string file = "/tmp/gpumem_contract_log_" + std::to_string(::getpid()) + ".csv";
-    return std::make_unique<mr::logging_resource_adaptor<mr::cuda_memory_resource>>(cuda_upstream(), file);
+    return std::make_unique<mr::logging_resource_adaptor<mr::cuda_memory_resource>>(cuda_upstream(),
+                                                                                    file);
   }
 };
 
 struct tracking_factory : factory_defaults {
   static constexpr const char* name = "tracking";
   static std::unique_ptr<mr::device_memory_resource> make() {
-    return std::make_unique<mr::tracking_resource_adaptor<mr::cuda_memory_resource>>(cuda_upstream(), true);
+    return std::make_unique<mr::tracking_resource_adaptor<mr::cuda_memory_resource>>(
+        cuda_upstream(), true);
   }
 };
 
@@ -132,7 +142,8 @@ struct limiting_factory : factory_defaults {
 struct aligned_factory : factory_defaults {
   static constexpr const char* name = "aligned";
   static std::unique_ptr<mr::device_memory_resource> make() {
-    return std::make_unique<mr::aligned_resource_adaptor<mr::cuda_memory_resource>>(cuda_upstream(), 4096, 65536);
+    return std::make_unique<mr::aligned_resource_adaptor<mr::cuda_memory_resource>>(
+        cuda_upstream(), 4096, 65536);
   }
 };
 
@@ -147,14 +158,16 @@ struct failure_callback_factory : factory_defaults {
 struct thread_safe_factory : factory_defaults {
   static constexpr const char* name = "thread_safe";
   static std::unique_ptr<mr::device_memory_resource> make() {
-    return std::make_unique<mr::thread_safe_resource_adaptor<mr::cuda_memory_resource>>(cuda_upstream());
+    return std::make_unique<mr::thread_safe_resource_adaptor<mr::cuda_memory_resource>>(
+        cuda_upstream());
   }
 };
 
 struct prefetch_factory : factory_defaults {
   static constexpr const char* name = "prefetch";
   static std::unique_ptr<mr::device_memory_resource> make() {
-    return std::make_unique<mr::prefetch_resource_adaptor<mr::cuda_memory_resource>>(cuda_upstream());
+    return std::make_unique<mr::prefetch_resource_adaptor<mr::cuda_memory_resource>>(
+        cuda_upstream());
   }
 };
 
@@ -162,7 +175,8 @@ struct owning_wrapper_factory : factory_defaults {
   static constexpr const char* name = "owning_wrapper";
   static std::unique_ptr<mr::device_memory_resource> make() {
     // The wrapper owns its upstream: the only reference to it.
-    using wrapper = mr::owning_wrapper<mr::statistics_resource_adaptor<mr::cuda_memory_resource>, mr::cuda_memory_resource>;
+    using wrapper = mr::owning_wrapper<mr::statistics_resource_adaptor<mr::cuda_memory_resource>,
+                                       mr::cuda_memory_resource>;
     return std::make_unique<wrapper>(std::make_tuple(std::make_shared<mr::cuda_memory_resource>()));
   }
 };
@@ -180,11 +194,23 @@ struct callback_factory : factory_defaults {
   }
 };
 
-using all_resource_factories =
-    ::testing::Types<cuda_factory, cuda_async_factory, managed_factory, pool_factory, arena_factory,
-                     fixed_size_factory, binning_factory, statistics_factory, logging_factory, tracking_factory,
-                     limiting_factory, aligned_factory, failure_callback_factory, thread_safe_factory,
-                     prefetch_factory, owning_wrapper_factory, callback_factory>;
+using all_resource_factories = ::testing::Types<cuda_factory,
+                                                cuda_async_factory,
+                                                managed_factory,
+                                                pool_factory,
+                                                arena_factory,
+                                                fixed_size_factory,
+                                                binning_factory,
+                                                statistics_factory,
+                                                logging_factory,
+                                                tracking_factory,
+                                                limiting_factory,
+                                                aligned_factory,
+                                                failure_callback_factory,
+                                                thread_safe_factory,
+                                                prefetch_factory,
+                                                owning_wrapper_factory,
+                                                callback_factory>;
 
 /// Names the typed tests after their factories.
 struct factory_names {

@@ -1,7 +1,5 @@
 // arena_memory_resource's own behaviour, on the simulator and on the GPU.
 
-#include "gpumem/mr/arena_memory_resource.hpp"
-
 #include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
 
@@ -12,6 +10,7 @@
 #include <vector>
 
 #include "cuda_platform.hpp"
+#include "gpumem/mr/arena_memory_resource.hpp"
 #include "gpumem/mr/cuda_memory_resource.hpp"
 
 namespace {
@@ -23,7 +22,8 @@ namespace simulator = gpumem::test::simulator;
 constexpr std::size_t kMiB = std::size_t{1} << 20;
 constexpr std::size_t kSuperblock = gpumem::mr::detail::arena_resource_core::superblock_size;
 
-static_assert(cuda::mr::async_resource_with<arena_memory_resource<cuda_memory_resource>, cuda::mr::device_accessible>);
+static_assert(cuda::mr::async_resource_with<arena_memory_resource<cuda_memory_resource>,
+                                            cuda::mr::device_accessible>);
 
 TEST(ArenaMemoryResource, ConstructionForms) {
   cuda_memory_resource cuda_mr;
@@ -40,15 +40,18 @@ TEST(ArenaMemoryResource, SmallBlocksComeFromOneSuperblockPerThread) {
   cuda_memory_resource cuda_mr;
   arena_memory_resource arena{cuda_mr, 64 * kMiB};
   std::vector<void*> blocks;
-  for (int i = 0; i < 100; ++i) blocks.push_back(arena.allocate(1000, gpumem::cuda_stream_per_thread));
-  for (void* block : blocks) EXPECT_TRUE(gpumem::is_pointer_aligned(block));
+  for (int i = 0; i < 100; ++i)
+    blocks.push_back(arena.allocate(1000, gpumem::cuda_stream_per_thread));
+  for (void* block : blocks)
+    EXPECT_TRUE(gpumem::is_pointer_aligned(block));
   std::set<void*> distinct(blocks.begin(), blocks.end());
   EXPECT_EQ(distinct.size(), blocks.size());
   auto state = arena.state();
   EXPECT_EQ(state.local_arenas, 1U);
   EXPECT_EQ(state.superblocks, 1U);
   EXPECT_EQ(state.allocated_bytes, 100U * 1024U);
-  for (void* block : blocks) arena.deallocate(block, 1000, gpumem::cuda_stream_per_thread);
+  for (void* block : blocks)
+    arena.deallocate(block, 1000, gpumem::cuda_stream_per_thread);
   EXPECT_EQ(arena.state().allocated_bytes, 0U);
   // Freed memory is reused on the same stream.
   void* again = arena.allocate(1000, gpumem::cuda_stream_per_thread);
@@ -91,14 +94,18 @@ TEST(ArenaMemoryResource, EachThreadGetsItsOwnArenaAndBlocksNeverOverlap) {
       }
     });
   }
-  for (auto& thread : threads) thread.join();
+  for (auto& thread : threads)
+    thread.join();
   std::vector<std::pair<char*, std::size_t>> all;
-  for (const auto& blocks : kept) all.insert(all.end(), blocks.begin(), blocks.end());
+  for (const auto& blocks : kept)
+    all.insert(all.end(), blocks.begin(), blocks.end());
   std::sort(all.begin(), all.end());
-  for (std::size_t i = 1; i < all.size(); ++i) ASSERT_LE(all[i - 1].first + all[i - 1].second, all[i].first);
+  for (std::size_t i = 1; i < all.size(); ++i)
+    ASSERT_LE(all[i - 1].first + all[i - 1].second, all[i].first);
   EXPECT_EQ(arena.state().local_arenas, static_cast<std::size_t>(kThreads));
   for (const auto& blocks : kept) {
-    for (auto [block, size] : blocks) arena.deallocate(block, size, gpumem::cuda_stream_per_thread);
+    for (auto [block, size] : blocks)
+      arena.deallocate(block, size, gpumem::cuda_stream_per_thread);
   }
   EXPECT_EQ(arena.state().allocated_bytes, 0U);
 }
@@ -109,7 +116,8 @@ TEST(ArenaMemoryResource, AFreeOnAnotherThreadReturnsTheBlockToItsArena) {
   void* block = nullptr;
   std::thread([&] { block = arena.allocate(4096, gpumem::cuda_stream_per_thread); }).join();
   EXPECT_EQ(arena.state().allocated_bytes, 4096U);
-  arena.deallocate(block, 4096, gpumem::cuda_stream_per_thread);  // this thread's stream, not the owner's
+  arena.deallocate(
+      block, 4096, gpumem::cuda_stream_per_thread);  // this thread's stream, not the owner's
   EXPECT_EQ(arena.state().allocated_bytes, 0U);
 }
 
@@ -120,9 +128,11 @@ TEST(ArenaMemoryResource, IdleSuperblocksGoBackToTheGlobalArena) {
   // arena keeps one spare superblock and up to 8 blocks of one size whole for quick reuse
   // (so at most two more superblocks); the others go back.
   std::vector<void*> blocks;
-  for (int i = 0; i < 40; ++i) blocks.push_back(arena.allocate(512 * 1024));
+  for (int i = 0; i < 40; ++i)
+    blocks.push_back(arena.allocate(512 * 1024));
   EXPECT_EQ(arena.state().superblocks, 5U);
-  for (void* block : blocks) arena.deallocate(block, 512 * 1024);
+  for (void* block : blocks)
+    arena.deallocate(block, 512 * 1024);
   EXPECT_LE(arena.state().superblocks, 3U);
   // Another stream can now take the returned memory in large blocks.
   void* large = arena.allocate(60 * kMiB - kSuperblock);
@@ -139,7 +149,8 @@ TEST(ArenaMemoryResource, OutOfMemoryNamesTheArenaAndCanDumpItsState) {
     FAIL() << "no out_of_memory";
   } catch (const gpumem::out_of_memory& error) {
     const std::string message = error.what();
-    EXPECT_NE(message.find("arena_memory_resource: cannot allocate 32.0 MiB"), std::string::npos) << message;
+    EXPECT_NE(message.find("arena_memory_resource: cannot allocate 32.0 MiB"), std::string::npos)
+        << message;
     EXPECT_NE(message.find("arena size 16.0 MiB"), std::string::npos) << message;
     const auto at = message.find("state written to ");
     ASSERT_NE(at, std::string::npos) << message;

@@ -1,7 +1,5 @@
 // binning_memory_resource's own behaviour, on the simulator and on the GPU.
 
-#include "gpumem/mr/binning_memory_resource.hpp"
-
 #include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
 
@@ -16,6 +14,7 @@
 
 #include "cuda_platform.hpp"
 #include "gpumem/cuda_device.hpp"
+#include "gpumem/mr/binning_memory_resource.hpp"
 #include "gpumem/mr/cuda_memory_resource.hpp"
 #include "gpumem/mr/fixed_size_memory_resource.hpp"
 #include "gpumem/mr/pool_memory_resource.hpp"
@@ -33,9 +32,11 @@ constexpr std::size_t kKiB = std::size_t{1} << 10;
 constexpr std::size_t kMiB = std::size_t{1} << 20;
 constexpr std::size_t kChunkBlocks = 128;  // fixed_size_memory_resource's default
 
-static_assert(cuda::mr::async_resource_with<binning_memory_resource<cuda_memory_resource>, cuda::mr::device_accessible>);
-static_assert(cuda::mr::async_resource_with<binning_memory_resource<gpumem::mr::device_memory_resource>,
+static_assert(cuda::mr::async_resource_with<binning_memory_resource<cuda_memory_resource>,
                                             cuda::mr::device_accessible>);
+static_assert(
+    cuda::mr::async_resource_with<binning_memory_resource<gpumem::mr::device_memory_resource>,
+                                  cuda::mr::device_accessible>);
 
 TEST(BinningMemoryResource, ConstructionForms) {
   cuda_memory_resource cuda_mr;
@@ -44,20 +45,24 @@ TEST(BinningMemoryResource, ConstructionForms) {
   binning_memory_resource deduced{cuda_mr};
   static_assert(std::is_same_v<decltype(deduced), binning_memory_resource<cuda_memory_resource>>);
   binning_memory_resource deduced_with_bins{cuda_mr, 8, 9};
-  static_assert(std::is_same_v<decltype(deduced_with_bins), binning_memory_resource<cuda_memory_resource>>);
+  static_assert(
+      std::is_same_v<decltype(deduced_with_bins), binning_memory_resource<cuda_memory_resource>>);
   binning_memory_resource deduced_pointer{&cuda_mr, 8, 8};
-  static_assert(std::is_same_v<decltype(deduced_pointer), binning_memory_resource<cuda_memory_resource>>);
+  static_assert(
+      std::is_same_v<decltype(deduced_pointer), binning_memory_resource<cuda_memory_resource>>);
   binning_memory_resource from_ref{gpumem::device_async_resource_ref{cuda_mr}};
-  static_assert(std::is_same_v<decltype(from_ref), binning_memory_resource<gpumem::mr::device_memory_resource>>);
+  static_assert(std::is_same_v<decltype(from_ref),
+                               binning_memory_resource<gpumem::mr::device_memory_resource>>);
   gpumem::device_async_resource_ref ref_lvalue{cuda_mr};
   binning_memory_resource from_ref_lvalue{ref_lvalue, 8, 8};
-  static_assert(
-      std::is_same_v<decltype(from_ref_lvalue), binning_memory_resource<gpumem::mr::device_memory_resource>>);
+  static_assert(std::is_same_v<decltype(from_ref_lvalue),
+                               binning_memory_resource<gpumem::mr::device_memory_resource>>);
   // The usual setup: fixed-size bins for small sizes over a pool that takes the rest.
   gpumem::mr::pool_memory_resource pool{cuda_mr, 16 * kMiB};
   binning_memory_resource over_pool{pool, 10, 12};
-  static_assert(std::is_same_v<decltype(over_pool),
-                               binning_memory_resource<gpumem::mr::pool_memory_resource<cuda_memory_resource>>>);
+  static_assert(std::is_same_v<
+                decltype(over_pool),
+                binning_memory_resource<gpumem::mr::pool_memory_resource<cuda_memory_resource>>>);
   EXPECT_THROW(binning_memory_resource<cuda_memory_resource>(nullptr), gpumem::logic_error);
   EXPECT_THROW(binning_memory_resource<cuda_memory_resource>(nullptr, 8, 10), gpumem::logic_error);
 
@@ -65,9 +70,14 @@ TEST(BinningMemoryResource, ConstructionForms) {
   EXPECT_EQ(over_pool.get_upstream_resource(), gpumem::device_async_resource_ref{pool});
   // The pool supplied the three bins' chunks of 128 blocks.
   EXPECT_EQ(pool.state().allocated_bytes, (1 + 2 + 4) * kKiB * kChunkBlocks);
-  for (auto* resource : std::vector<gpumem::mr::device_memory_resource*>{
-           &by_pointer, &by_pointer_with_bins, &deduced, &deduced_with_bins, &deduced_pointer, &from_ref,
-           &from_ref_lvalue, &over_pool}) {
+  for (auto* resource : std::vector<gpumem::mr::device_memory_resource*>{&by_pointer,
+                                                                         &by_pointer_with_bins,
+                                                                         &deduced,
+                                                                         &deduced_with_bins,
+                                                                         &deduced_pointer,
+                                                                         &from_ref,
+                                                                         &from_ref_lvalue,
+                                                                         &over_pool}) {
     void* small = resource->allocate(100);
     void* large = resource->allocate(64 * kKiB);
     EXPECT_NE(small, nullptr);
@@ -83,14 +93,19 @@ TEST(BinningMemoryResource, ExponentsMakeOwnedFixedSizeBins) {
     binning_memory_resource binning{upstream, 10, 12};
     // One fixed-size resource per power of two, each taking its first chunk from the upstream.
     EXPECT_EQ(upstream.allocation_sizes(),
-              (std::vector<std::size_t>{1 * kKiB * kChunkBlocks, 2 * kKiB * kChunkBlocks, 4 * kKiB * kChunkBlocks}));
-    const std::map<std::size_t, std::size_t> bin_of_size{{1, 1 * kKiB},        {1000, 1 * kKiB}, {1024, 1 * kKiB},
-                                                         {1025, 2 * kKiB},     {2048, 2 * kKiB}, {3000, 4 * kKiB},
+              (std::vector<std::size_t>{
+                  1 * kKiB * kChunkBlocks, 2 * kKiB * kChunkBlocks, 4 * kKiB * kChunkBlocks}));
+    const std::map<std::size_t, std::size_t> bin_of_size{{1, 1 * kKiB},
+                                                         {1000, 1 * kKiB},
+                                                         {1024, 1 * kKiB},
+                                                         {1025, 2 * kKiB},
+                                                         {2048, 2 * kKiB},
+                                                         {3000, 4 * kKiB},
                                                          {4 * kKiB, 4 * kKiB}};
     for (const auto& [size, bin] : bin_of_size) {
       void* ptr = binning.allocate(size);
-      EXPECT_EQ(upstream.holder_size(ptr), bin * kChunkBlocks) << size << " bytes did not come from the " << bin
-                                                               << "-byte bin";
+      EXPECT_EQ(upstream.holder_size(ptr), bin * kChunkBlocks)
+          << size << " bytes did not come from the " << bin << "-byte bin";
       binning.deallocate(ptr, size);
     }
     EXPECT_EQ(upstream.allocations(), 3U);  // bins only so far
@@ -107,8 +122,10 @@ TEST(BinningMemoryResource, ExponentsMakeOwnedFixedSizeBins) {
 
 TEST(BinningMemoryResource, SmallExponentsRoundTo256ByteBins) {
   recording_resource upstream;
-  binning_memory_resource binning{upstream, 4, 9};  // 16 .. 512 bytes: 16..256 are all one 256-byte bin
-  EXPECT_EQ(upstream.allocation_sizes(), (std::vector<std::size_t>{256 * kChunkBlocks, 512 * kChunkBlocks}));
+  binning_memory_resource binning{
+      upstream, 4, 9};  // 16 .. 512 bytes: 16..256 are all one 256-byte bin
+  EXPECT_EQ(upstream.allocation_sizes(),
+            (std::vector<std::size_t>{256 * kChunkBlocks, 512 * kChunkBlocks}));
   binning_memory_resource none{upstream, 9, 4};  // min > max: no bins, as in RMM
   EXPECT_EQ(upstream.allocations(), 2U);
   EXPECT_THROW(binning_memory_resource(upstream, -1, 4), gpumem::logic_error);
@@ -128,9 +145,12 @@ TEST(BinningMemoryResource, AddBinRoutesEachSizeToTheSmallestBinThatFits) {
     std::size_t bytes;
     recording_resource* served_by;
   };
-  const std::vector<expectation> routes{{1, &small_bin},           {200, &small_bin},
-                                        {256, &small_bin},         {257, &medium_bin},
-                                        {4 * kKiB, &medium_bin},   {4 * kKiB + 1, &upstream},
+  const std::vector<expectation> routes{{1, &small_bin},
+                                        {200, &small_bin},
+                                        {256, &small_bin},
+                                        {257, &medium_bin},
+                                        {4 * kKiB, &medium_bin},
+                                        {4 * kKiB + 1, &upstream},
                                         {3 * kMiB, &upstream}};
   std::vector<void*> pointers;
   for (const auto& route : routes) {
@@ -139,13 +159,17 @@ TEST(BinningMemoryResource, AddBinRoutesEachSizeToTheSmallestBinThatFits) {
     EXPECT_EQ(route.served_by->allocations(), before + 1) << route.bytes << " bytes went elsewhere";
     EXPECT_NE(route.served_by->holder_size(pointers.back()), 0U) << route.bytes;
   }
-  EXPECT_EQ(small_bin.allocations() + medium_bin.allocations() + upstream.allocations(), routes.size());
+  EXPECT_EQ(small_bin.allocations() + medium_bin.allocations() + upstream.allocations(),
+            routes.size());
   // Deallocation with the same sizes reaches the same resources (each checks the pointer and size).
-  for (std::size_t i = 0; i < routes.size(); ++i) binning.deallocate(pointers[i], routes[i].bytes);
+  for (std::size_t i = 0; i < routes.size(); ++i)
+    binning.deallocate(pointers[i], routes[i].bytes);
   EXPECT_EQ(small_bin.deallocations(), 3U);
   EXPECT_EQ(medium_bin.deallocations(), 2U);
   EXPECT_EQ(upstream.deallocations(), 2U);
-  EXPECT_EQ(small_bin.outstanding_bytes() + medium_bin.outstanding_bytes() + upstream.outstanding_bytes(), 0U);
+  EXPECT_EQ(
+      small_bin.outstanding_bytes() + medium_bin.outstanding_bytes() + upstream.outstanding_bytes(),
+      0U);
 }
 
 TEST(BinningMemoryResource, AddBinOfAnExistingSizeChangesNothing) {
@@ -172,11 +196,14 @@ TEST(BinningMemoryResource, AddBinWithoutResourceOwnsAFixedSizeBin) {
     EXPECT_EQ(upstream.allocation_sizes(), std::vector<std::size_t>{512 * kChunkBlocks});
     // 129 blocks: the owned bin grows by a chunk, the binning resource forwards nothing else.
     std::vector<void*> blocks;
-    for (std::size_t i = 0; i <= kChunkBlocks; ++i) blocks.push_back(binning.allocate(300));
+    for (std::size_t i = 0; i <= kChunkBlocks; ++i)
+      blocks.push_back(binning.allocate(300));
     EXPECT_EQ(upstream.allocation_sizes(), std::vector<std::size_t>(2, 512 * kChunkBlocks));
-    for (void* block : blocks) EXPECT_EQ(upstream.holder_size(block), 512 * kChunkBlocks);
+    for (void* block : blocks)
+      EXPECT_EQ(upstream.holder_size(block), 512 * kChunkBlocks);
     EXPECT_EQ(std::set<void*>(blocks.begin(), blocks.end()).size(), blocks.size());
-    for (void* block : blocks) binning.deallocate(block, 300);
+    for (void* block : blocks)
+      binning.deallocate(block, 300);
     EXPECT_EQ(upstream.deallocations(), 0U);  // blocks stay in the bin
   }
   EXPECT_EQ(upstream.deallocations(), 2U);
@@ -214,7 +241,9 @@ TEST(BinningMemoryResource, ZeroBytesIsNullAndTouchesNoResource) {
   binning.add_bin(1 * kKiB, bin);
   EXPECT_EQ(binning.allocate(0), nullptr);
   binning.deallocate(nullptr, 0);
-  EXPECT_EQ(upstream.allocations() + bin.allocations() + upstream.deallocations() + bin.deallocations(), 0U);
+  EXPECT_EQ(
+      upstream.allocations() + bin.allocations() + upstream.deallocations() + bin.deallocations(),
+      0U);
 }
 
 TEST(BinningMemoryResource, WithoutBinsEverythingGoesUpstream) {
@@ -235,11 +264,13 @@ TEST(BinningMemoryResource, OutOfMemoryPropagates) {
     recording_resource upstream{1 * kKiB * kChunkBlocks};
     binning_memory_resource binning{upstream, 10, 10};
     std::vector<void*> blocks;
-    for (std::size_t i = 0; i < kChunkBlocks; ++i) blocks.push_back(binning.allocate(1 * kKiB));
+    for (std::size_t i = 0; i < kChunkBlocks; ++i)
+      blocks.push_back(binning.allocate(1 * kKiB));
     EXPECT_THROW((void)binning.allocate(1 * kKiB), gpumem::out_of_memory);
     // And from the upstream, for a size beyond the bins.
     EXPECT_THROW((void)binning.allocate(2 * kKiB), gpumem::out_of_memory);
-    for (void* block : blocks) binning.deallocate(block, 1 * kKiB);
+    for (void* block : blocks)
+      binning.deallocate(block, 1 * kKiB);
   }
   // From the device, through cudaMalloc.
   cuda_memory_resource cuda_mr;
@@ -267,7 +298,8 @@ TEST(BinningMemoryResource, DestructionLeavesNothingOnTheDevice) {
     cuda_memory_resource cuda_mr;
     binning_memory_resource binning{cuda_mr, 8, 12};
     EXPECT_EQ(simulator::outstanding_allocations(), before + 5);  // one chunk per bin
-    for (int i = 0; i < 200; ++i) (void)binning.allocate(4 * kKiB);  // the 4 KiB bin grows; never freed
+    for (int i = 0; i < 200; ++i)
+      (void)binning.allocate(4 * kKiB);  // the 4 KiB bin grows; never freed
   }
   EXPECT_EQ(simulator::outstanding_allocations(), before);
 }
@@ -301,19 +333,23 @@ TEST(BinningMemoryResource, ManyThreadsAtOnceWhileBinsAreAdded) {
   // so no bin takes device memory ahead).
   recording_resource added_bins;
   std::thread adder([&] {
-    for (int exponent = 20; exponent < 30; ++exponent) binning.add_bin(std::size_t{1} << exponent, added_bins);
+    for (int exponent = 20; exponent < 30; ++exponent)
+      binning.add_bin(std::size_t{1} << exponent, added_bins);
     adding_done = true;
   });
-  for (auto& thread : threads) thread.join();
+  for (auto& thread : threads)
+    thread.join();
   adder.join();
   EXPECT_TRUE(adding_done);
   std::set<void*> distinct;
   for (const auto& blocks : kept) {
-    for (const auto& [ptr, size] : blocks) distinct.insert(ptr);
+    for (const auto& [ptr, size] : blocks)
+      distinct.insert(ptr);
   }
   EXPECT_EQ(distinct.size(), static_cast<std::size_t>(kThreads * kRounds / 10));
   for (const auto& blocks : kept) {
-    for (const auto& [ptr, size] : blocks) binning.deallocate(ptr, size, gpumem::cuda_stream_per_thread);
+    for (const auto& [ptr, size] : blocks)
+      binning.deallocate(ptr, size, gpumem::cuda_stream_per_thread);
   }
   // The bins added meanwhile serve their sizes.
   void* big = binning.allocate(3 * kMiB);

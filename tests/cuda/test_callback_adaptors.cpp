@@ -57,7 +57,7 @@ TEST(FailureCallbackAdaptor, RethrowsWhenTheCallbackGivesUp) {
   failure_callback_resource_adaptor retrying{upstream, retry_while_budget_lasts, &budget};
   upstream.fail_next(10);
   EXPECT_THROW((void)retrying.allocate(512), gpumem::out_of_memory);
-  EXPECT_EQ(budget.calls, 2);               // one retry allowed, the second call says no
+  EXPECT_EQ(budget.calls, 2);                // one retry allowed, the second call says no
   EXPECT_EQ(upstream.allocate_calls(), 2U);  // the first try and the retry
 }
 
@@ -104,8 +104,9 @@ TEST(FailureCallbackAdaptor, InjectedOutOfMemoryIsRetried) {
 
 TEST(FailureCallbackAdaptor, EmptyCallbackIsRefused) {
   cuda_memory_resource cuda_mr;
-  EXPECT_THROW((failure_callback_resource_adaptor{cuda_mr, gpumem::mr::failure_callback_t{}, nullptr}),
-               gpumem::logic_error);
+  EXPECT_THROW(
+      (failure_callback_resource_adaptor{cuda_mr, gpumem::mr::failure_callback_t{}, nullptr}),
+      gpumem::logic_error);
 }
 
 // --- callback_memory_resource
@@ -136,7 +137,8 @@ TEST(CallbackMemoryResource, CallsItsCallbacksWithTheirArguments) {
         log->free_streams.push_back(stream.value());
         cuda_mr.deallocate(ptr, bytes, stream);
       },
-      &allocate_log, &free_log};
+      &allocate_log,
+      &free_log};
   void* ptr = resource.allocate(3000, gpumem::cuda_stream_per_thread);
   EXPECT_TRUE(gpumem::is_pointer_aligned(ptr));
   EXPECT_EQ(allocate_log.allocated_sizes, std::vector<std::size_t>{3000});
@@ -150,21 +152,28 @@ TEST(CallbackMemoryResource, CallsItsCallbacksWithTheirArguments) {
 }
 
 TEST(CallbackMemoryResource, AllocateCallbackExceptionsPropagate) {
-  callback_memory_resource resource{
-      [](std::size_t, gpumem::cuda_stream_view, void*) -> void* { throw gpumem::out_of_memory{"callback: none left"}; },
-      [](void*, std::size_t, gpumem::cuda_stream_view, void*) {}};
+  callback_memory_resource resource{[](std::size_t, gpumem::cuda_stream_view, void*) -> void* {
+                                      throw gpumem::out_of_memory{"callback: none left"};
+                                    },
+                                    [](void*, std::size_t, gpumem::cuda_stream_view, void*) {}};
   EXPECT_THROW((void)resource.allocate(256), gpumem::out_of_memory);
 }
 
 TEST(CallbackMemoryResource, EmptyCallbacksAreRefused) {
-  const auto allocate = [](std::size_t, gpumem::cuda_stream_view, void*) -> void* { return nullptr; };
+  const auto allocate = [](std::size_t, gpumem::cuda_stream_view, void*) -> void* {
+    return nullptr;
+  };
   const auto deallocate = [](void*, std::size_t, gpumem::cuda_stream_view, void*) {};
-  EXPECT_THROW((callback_memory_resource{gpumem::mr::allocate_callback_t{}, deallocate}), gpumem::logic_error);
-  EXPECT_THROW((callback_memory_resource{allocate, gpumem::mr::deallocate_callback_t{}}), gpumem::logic_error);
+  EXPECT_THROW((callback_memory_resource{gpumem::mr::allocate_callback_t{}, deallocate}),
+               gpumem::logic_error);
+  EXPECT_THROW((callback_memory_resource{allocate, gpumem::mr::deallocate_callback_t{}}),
+               gpumem::logic_error);
 }
 
 TEST(CallbackMemoryResource, IsEqualOnlyToItselfAndMovable) {
-  const auto allocate = [](std::size_t, gpumem::cuda_stream_view, void*) -> void* { return nullptr; };
+  const auto allocate = [](std::size_t, gpumem::cuda_stream_view, void*) -> void* {
+    return nullptr;
+  };
   const auto deallocate = [](void*, std::size_t, gpumem::cuda_stream_view, void*) {};
   callback_memory_resource first{allocate, deallocate};
   callback_memory_resource second{allocate, deallocate};
@@ -172,7 +181,8 @@ TEST(CallbackMemoryResource, IsEqualOnlyToItselfAndMovable) {
   EXPECT_FALSE(first.is_equal(second));
   callback_memory_resource moved{std::move(first)};
   EXPECT_EQ(moved.allocate(256), nullptr);
-  static_assert(cuda::mr::async_resource_with<callback_memory_resource, cuda::mr::device_accessible>);
+  static_assert(
+      cuda::mr::async_resource_with<callback_memory_resource, cuda::mr::device_accessible>);
 }
 
 }  // namespace

@@ -27,8 +27,10 @@ using gpumem::mr::cuda_async_memory_resource;
 using gpumem::mr::cuda_async_view_memory_resource;
 using handle_type = cuda_async_memory_resource::allocation_handle_type;
 
-static_assert(cuda::mr::async_resource_with<cuda_async_memory_resource, cuda::mr::device_accessible>);
-static_assert(cuda::mr::async_resource_with<cuda_async_view_memory_resource, cuda::mr::device_accessible>);
+static_assert(
+    cuda::mr::async_resource_with<cuda_async_memory_resource, cuda::mr::device_accessible>);
+static_assert(
+    cuda::mr::async_resource_with<cuda_async_view_memory_resource, cuda::mr::device_accessible>);
 static_assert(!cuda::mr::resource_with<cuda_async_memory_resource, cuda::mr::host_accessible>);
 static_assert(!std::is_copy_constructible_v<cuda_async_memory_resource>);
 static_assert(!std::is_move_constructible_v<cuda_async_memory_resource>);
@@ -57,14 +59,17 @@ std::vector<int> counting_from(int first, std::size_t count) {
 std::vector<int> copy_through(void* device, std::size_t count, int first) {
   const std::vector<int> input = counting_from(first, count);
   std::vector<int> output(count, -1);
-  EXPECT_EQ(cudaMemcpy(device, input.data(), count * sizeof(int), cudaMemcpyHostToDevice), cudaSuccess);
-  EXPECT_EQ(cudaMemcpy(output.data(), device, count * sizeof(int), cudaMemcpyDeviceToHost), cudaSuccess);
+  EXPECT_EQ(cudaMemcpy(device, input.data(), count * sizeof(int), cudaMemcpyHostToDevice),
+            cudaSuccess);
+  EXPECT_EQ(cudaMemcpy(output.data(), device, count * sizeof(int), cudaMemcpyDeviceToHost),
+            cudaSuccess);
   return output;
 }
 
 cudaMemPool_t default_pool() {
   cudaMemPool_t pool = nullptr;
-  EXPECT_EQ(cudaDeviceGetDefaultMemPool(&pool, gpumem::get_current_cuda_device().value()), cudaSuccess);
+  EXPECT_EQ(cudaDeviceGetDefaultMemPool(&pool, gpumem::get_current_cuda_device().value()),
+            cudaSuccess);
   return pool;
 }
 
@@ -76,13 +81,16 @@ std::uint64_t pool_attribute(cudaMemPool_t pool, cudaMemPoolAttr attribute) {
 
 int supported_handle_types() {
   int mask = 0;
-  EXPECT_EQ(cudaDeviceGetAttribute(&mask, cudaDevAttrMemoryPoolSupportedHandleTypes,
+  EXPECT_EQ(cudaDeviceGetAttribute(&mask,
+                                   cudaDevAttrMemoryPoolSupportedHandleTypes,
                                    gpumem::get_current_cuda_device().value()),
             cudaSuccess);
   return mask;
 }
 
-std::size_t device_total_memory() { return gpumem::available_device_memory().second; }
+std::size_t device_total_memory() {
+  return gpumem::available_device_memory().second;
+}
 
 constexpr std::size_t MiB = std::size_t{1} << 20;
 
@@ -108,7 +116,8 @@ TEST(CudaAsyncMemoryResource, AllocationsAreAlignedTo256Bytes) {
     EXPECT_TRUE(gpumem::is_pointer_aligned(pointer, gpumem::CUDA_ALLOCATION_ALIGNMENT)) << size;
     blocks.emplace_back(pointer, size);
   }
-  for (const auto& [pointer, size] : blocks) mr.deallocate(pointer, size);
+  for (const auto& [pointer, size] : blocks)
+    mr.deallocate(pointer, size);
 }
 
 TEST(CudaAsyncMemoryResource, ZeroBytesGiveNull) {
@@ -139,7 +148,8 @@ TEST(CudaAsyncMemoryResource, UsesItsOwnPoolNotTheDevicesDefault) {
 
 TEST(CudaAsyncMemoryResource, DefaultReleaseThresholdIsTheDeviceMemory) {
   cuda_async_memory_resource mr;
-  EXPECT_EQ(pool_attribute(mr.pool_handle(), cudaMemPoolAttrReleaseThreshold), device_total_memory());
+  EXPECT_EQ(pool_attribute(mr.pool_handle(), cudaMemPoolAttrReleaseThreshold),
+            device_total_memory());
 }
 
 TEST(CudaAsyncMemoryResource, ReleaseThresholdIsSetAsGiven) {
@@ -191,8 +201,10 @@ TEST(CudaAsyncMemoryResource, StreamOrderedOnACreatedStream) {
 
   void* pointer = mr.allocate(bytes, stream.get());
   ASSERT_NE(pointer, nullptr);
-  ASSERT_EQ(cudaMemcpyAsync(pointer, input.data(), bytes, cudaMemcpyHostToDevice, stream.get()), cudaSuccess);
-  ASSERT_EQ(cudaMemcpyAsync(output.data(), pointer, bytes, cudaMemcpyDeviceToHost, stream.get()), cudaSuccess);
+  ASSERT_EQ(cudaMemcpyAsync(pointer, input.data(), bytes, cudaMemcpyHostToDevice, stream.get()),
+            cudaSuccess);
+  ASSERT_EQ(cudaMemcpyAsync(output.data(), pointer, bytes, cudaMemcpyDeviceToHost, stream.get()),
+            cudaSuccess);
   mr.deallocate(pointer, bytes, stream.get());
   ASSERT_EQ(cudaStreamSynchronize(stream.get()), cudaSuccess);
   EXPECT_EQ(output, input);
@@ -210,7 +222,7 @@ TEST(CudaAsyncMemoryResource, RequestLargerThanTheDeviceThrowsOutOfMemory) {
   cuda_async_memory_resource mr;
   EXPECT_THROW((void)mr.allocate(2 * device_total_memory()), gpumem::out_of_memory);
   EXPECT_EQ(cudaGetLastError(), cudaSuccess);  // the failure does not linger as the last error
-  void* pointer = mr.allocate(MiB);  // and the resource still works
+  void* pointer = mr.allocate(MiB);            // and the resource still works
   EXPECT_NE(pointer, nullptr);
   mr.deallocate(pointer, MiB);
 }
@@ -246,10 +258,11 @@ TEST(CudaAsyncMemoryResource, ExportHandleTypeIsCheckedAgainstTheDevice) {
   const int mask = supported_handle_types();
   // No Linux driver supports Windows handles, so at least one type is refused everywhere.
   EXPECT_EQ(mask & static_cast<int>(handle_type::win32), 0);
-  for (const auto& [type, name] : {std::pair{handle_type::posix_file_descriptor, "posix_file_descriptor"},
-                                   std::pair{handle_type::win32, "win32"},
-                                   std::pair{handle_type::win32_kmt, "win32_kmt"},
-                                   std::pair{handle_type::fabric, "fabric"}}) {
+  for (const auto& [type, name] :
+       {std::pair{handle_type::posix_file_descriptor, "posix_file_descriptor"},
+        std::pair{handle_type::win32, "win32"},
+        std::pair{handle_type::win32_kmt, "win32_kmt"},
+        std::pair{handle_type::fabric, "fabric"}}) {
     SCOPED_TRACE(name);
     const int bits = static_cast<int>(type);
     if ((mask & bits) == bits) {
@@ -278,7 +291,8 @@ TEST(CudaAsyncMemoryResource, SimulatorSupportsOnlyPosixFileDescriptorExport) {
   EXPECT_EQ(supported_handle_types(), static_cast<int>(handle_type::posix_file_descriptor));
   const std::size_t outstanding_before = simulator::outstanding_allocations();
   simulator::reset_call_counts();
-  EXPECT_THROW(cuda_async_memory_resource(std::nullopt, std::nullopt, handle_type::fabric), gpumem::logic_error);
+  EXPECT_THROW(cuda_async_memory_resource(std::nullopt, std::nullopt, handle_type::fabric),
+               gpumem::logic_error);
   // Refused before any pool is made.
   EXPECT_EQ(simulator::call_count("cuMemPoolCreate"), 0U);
   EXPECT_EQ(simulator::outstanding_allocations(), outstanding_before);
@@ -322,7 +336,8 @@ TEST(CudaAsyncViewMemoryResource, WorksOnTheDevicesDefaultPool) {
   void* on_stream = mr.allocate(MiB, stream.get());
   ASSERT_EQ(cudaMemsetAsync(on_stream, 0x5a, MiB, stream.get()), cudaSuccess);
   std::vector<unsigned char> output(MiB);
-  ASSERT_EQ(cudaMemcpyAsync(output.data(), on_stream, MiB, cudaMemcpyDeviceToHost, stream.get()), cudaSuccess);
+  ASSERT_EQ(cudaMemcpyAsync(output.data(), on_stream, MiB, cudaMemcpyDeviceToHost, stream.get()),
+            cudaSuccess);
   mr.deallocate(on_stream, MiB, stream.get());
   ASSERT_EQ(cudaStreamSynchronize(stream.get()), cudaSuccess);
   EXPECT_EQ(output, std::vector<unsigned char>(MiB, 0x5a));
@@ -330,7 +345,8 @@ TEST(CudaAsyncViewMemoryResource, WorksOnTheDevicesDefaultPool) {
 
 TEST(CudaAsyncViewMemoryResource, EqualWhenViewingTheSamePool) {
   const cuda_async_view_memory_resource first{default_pool()};
-  const cuda_async_view_memory_resource copy = first;  // NOLINT(performance-unnecessary-copy-initialization)
+  const cuda_async_view_memory_resource copy =
+      first;  // NOLINT(performance-unnecessary-copy-initialization)
   EXPECT_TRUE(first == copy);
   EXPECT_TRUE(first == cuda_async_view_memory_resource{default_pool()});
   cuda_async_memory_resource owner;
@@ -355,7 +371,8 @@ TEST(CudaAsyncViewMemoryResource, DoesNotOwnThePool) {
   ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   // The pool outlives the view: it still answers, and its owner destroys it.
   std::uint64_t threshold = 1;
-  EXPECT_EQ(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold), cudaSuccess);
+  EXPECT_EQ(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold),
+            cudaSuccess);
   EXPECT_EQ(threshold, 0U);
   EXPECT_EQ(cudaMemPoolDestroy(pool), cudaSuccess);
 }

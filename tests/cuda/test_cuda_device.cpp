@@ -22,7 +22,8 @@ TEST(CudaDevice, AvailableMemory) {
   const std::size_t half = gpumem::percent_of_free_device_memory(50);
   EXPECT_TRUE(gpumem::is_aligned(half, gpumem::CUDA_ALLOCATION_ALIGNMENT));
   EXPECT_LE(half, free_bytes / 2);
-  EXPECT_GT(half, free_bytes / 2 - (std::size_t{64} << 20));  // another process may allocate meanwhile
+  EXPECT_GT(half,
+            free_bytes / 2 - (std::size_t{64} << 20));  // another process may allocate meanwhile
   EXPECT_THROW((void)gpumem::percent_of_free_device_memory(0), gpumem::logic_error);
   EXPECT_THROW((void)gpumem::percent_of_free_device_memory(101), gpumem::logic_error);
 }
@@ -47,8 +48,10 @@ TEST(ErrorMacros, CudaTryNamesTheError) {
     GPUMEM_CUDA_TRY(cudaSetDevice(-1));
     FAIL() << "no exception";
   } catch (const gpumem::cuda_error& error) {
-    EXPECT_NE(std::string{error.what()}.find("cudaErrorInvalidDevice"), std::string::npos) << error.what();
-    EXPECT_NE(std::string{error.what()}.find("test_cuda_device.cpp"), std::string::npos) << error.what();
+    EXPECT_NE(std::string{error.what()}.find("cudaErrorInvalidDevice"), std::string::npos)
+        << error.what();
+    EXPECT_NE(std::string{error.what()}.find("test_cuda_device.cpp"), std::string::npos)
+        << error.what();
   }
 }
 
@@ -59,7 +62,8 @@ TEST(ErrorMacros, CudaTryAllocTellsOutOfMemory) {
     GPUMEM_CUDA_TRY_ALLOC(cudaMalloc(&pointer, total * 2), total * 2);
     FAIL() << "no exception";
   } catch (const gpumem::out_of_memory& error) {
-    EXPECT_NE(std::string{error.what()}.find("failed to allocate " + std::to_string(total * 2) + " bytes"),
+    EXPECT_NE(std::string{error.what()}.find("failed to allocate " + std::to_string(total * 2) +
+                                             " bytes"),
               std::string::npos)
         << error.what();
     EXPECT_EQ(std::string{error.what()}.rfind("std::bad_alloc: ", 0), 0U) << error.what();

@@ -23,7 +23,9 @@ const gpumem::driver::driver_library& library() {
   return loaded;
 }
 
-const driver_entry_points& cu() { return library().legacy; }
+const driver_entry_points& cu() {
+  return library().legacy;
+}
 
 class DriverApi : public ::testing::Test {
  protected:
@@ -45,7 +47,8 @@ TEST_F(DriverApi, AllocationsAreAlignedTo256Bytes) {
     EXPECT_EQ(block % 256, 0U) << "size " << size;
     blocks.push_back(block);
   }
-  for (const CUdeviceptr block : blocks) EXPECT_EQ(cu().mem_free(block), CUDA_SUCCESS);
+  for (const CUdeviceptr block : blocks)
+    EXPECT_EQ(cu().mem_free(block), CUDA_SUCCESS);
 }
 
 TEST_F(DriverApi, ZeroSizedAllocationIsInvalid) {
@@ -90,7 +93,8 @@ TEST_F(DriverApi, MemoryInfoFallsWhileMemoryIsAllocated) {
   ASSERT_EQ(cu().mem_alloc(&block, kSize), CUDA_SUCCESS);
   std::size_t free_during = 0;
   ASSERT_EQ(cu().mem_get_info(&free_during, &total), CUDA_SUCCESS);
-  EXPECT_LE(free_during + kSize, free_before + (std::size_t{8} << 20));  // allow another process's noise
+  EXPECT_LE(free_during + kSize,
+            free_before + (std::size_t{8} << 20));  // allow another process's noise
   ASSERT_EQ(cu().mem_free(block), CUDA_SUCCESS);
 }
 
@@ -105,7 +109,8 @@ TEST_F(DriverApi, ThreadWithoutContextCannotAllocate) {
 
 TEST_F(DriverApi, CopiesRoundTripThroughDeviceMemory) {
   std::vector<std::uint32_t> input(1000);
-  for (std::size_t i = 0; i < input.size(); ++i) input[i] = static_cast<std::uint32_t>(i * 7);
+  for (std::size_t i = 0; i < input.size(); ++i)
+    input[i] = static_cast<std::uint32_t>(i * 7);
   const std::size_t bytes = input.size() * sizeof(std::uint32_t);
   CUdeviceptr first = 0;
   CUdeviceptr second = 0;
@@ -158,15 +163,20 @@ TEST_F(DriverApi, PoolWithMaximumSizeRefusesMore) {
   CUmemoryPool pool = nullptr;
   ASSERT_EQ(cu().mem_pool_create(&pool, &properties), CUDA_SUCCESS);
   CUdeviceptr block = 0;
-  EXPECT_EQ(cu().mem_alloc_from_pool_async(&block, std::size_t{128} << 20, pool, nullptr), CUDA_ERROR_OUT_OF_MEMORY);
-  ASSERT_EQ(cu().mem_alloc_from_pool_async(&block, std::size_t{1} << 20, pool, nullptr), CUDA_SUCCESS);
+  EXPECT_EQ(cu().mem_alloc_from_pool_async(&block, std::size_t{128} << 20, pool, nullptr),
+            CUDA_ERROR_OUT_OF_MEMORY);
+  ASSERT_EQ(cu().mem_alloc_from_pool_async(&block, std::size_t{1} << 20, pool, nullptr),
+            CUDA_SUCCESS);
   cuuint64_t threshold = 12345;
-  ASSERT_EQ(cu().mem_pool_set_attribute(pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, &threshold), CUDA_SUCCESS);
+  ASSERT_EQ(cu().mem_pool_set_attribute(pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, &threshold),
+            CUDA_SUCCESS);
   cuuint64_t read_back = 0;
-  ASSERT_EQ(cu().mem_pool_get_attribute(pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, &read_back), CUDA_SUCCESS);
+  ASSERT_EQ(cu().mem_pool_get_attribute(pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, &read_back),
+            CUDA_SUCCESS);
   EXPECT_EQ(read_back, threshold);
   cuuint64_t used = 0;
-  ASSERT_EQ(cu().mem_pool_get_attribute(pool, CU_MEMPOOL_ATTR_USED_MEM_CURRENT, &used), CUDA_SUCCESS);
+  ASSERT_EQ(cu().mem_pool_get_attribute(pool, CU_MEMPOOL_ATTR_USED_MEM_CURRENT, &used),
+            CUDA_SUCCESS);
   EXPECT_GE(used, std::size_t{1} << 20);
   ASSERT_EQ(cu().mem_free_async(block, nullptr), CUDA_SUCCESS);
   ASSERT_EQ(cu().stream_synchronize(nullptr), CUDA_SUCCESS);
@@ -208,7 +218,8 @@ TEST_F(DriverApi, CaptureIsVisibleAndMakesSynchronousAllocationIllegal) {
   ASSERT_EQ(cu().stream_is_capturing(stream, &status), CUDA_SUCCESS);
   EXPECT_EQ(status, CU_STREAM_CAPTURE_STATUS_ACTIVE);
   cuuint64_t id = 0;
-  ASSERT_EQ(cu().stream_get_capture_info(stream, &status, &id, nullptr, nullptr, nullptr, nullptr), CUDA_SUCCESS);
+  ASSERT_EQ(cu().stream_get_capture_info(stream, &status, &id, nullptr, nullptr, nullptr, nullptr),
+            CUDA_SUCCESS);
   EXPECT_EQ(status, CU_STREAM_CAPTURE_STATUS_ACTIVE);
   EXPECT_NE(id, 0U);
   CUdeviceptr block = 0;
@@ -243,7 +254,8 @@ TEST_F(DriverApi, ManagedMemoryCanBePrefetchedDeviceMemoryCannot) {
   device.id = 0;
   EXPECT_EQ(cu().mem_prefetch_async(managed, 1 << 20, device, 0, nullptr), CUDA_SUCCESS);
   unsigned is_managed = 0;
-  ASSERT_EQ(cu().pointer_get_attribute(&is_managed, CU_POINTER_ATTRIBUTE_IS_MANAGED, managed), CUDA_SUCCESS);
+  ASSERT_EQ(cu().pointer_get_attribute(&is_managed, CU_POINTER_ATTRIBUTE_IS_MANAGED, managed),
+            CUDA_SUCCESS);
   EXPECT_EQ(is_managed, 1U);
   CUdeviceptr plain = 0;
   ASSERT_EQ(cu().mem_alloc(&plain, 1 << 20), CUDA_SUCCESS);
@@ -264,7 +276,8 @@ TEST_F(DriverApi, PinnedHostMemoryIsFreedOnlyByFreeHost) {
 TEST_F(DriverApi, GetProcAddressSelectsTheAbiVersion) {
   void* v2 = nullptr;
   CUdriverProcAddressQueryResult status{};
-  ASSERT_EQ(cu().get_proc_address("cuMemAlloc", &v2, 13000, CU_GET_PROC_ADDRESS_DEFAULT, &status), CUDA_SUCCESS);
+  ASSERT_EQ(cu().get_proc_address("cuMemAlloc", &v2, 13000, CU_GET_PROC_ADDRESS_DEFAULT, &status),
+            CUDA_SUCCESS);
   EXPECT_EQ(status, CU_GET_PROC_ADDRESS_SUCCESS);
   EXPECT_EQ(v2, reinterpret_cast<void*>(cu().mem_alloc));
   void* missing = reinterpret_cast<void*>(1);
@@ -280,16 +293,21 @@ TEST_F(DriverApi, GetProcAddressSelectsTheAbiVersion) {
   // A version newer than the driver is an error.
   int driver_version = 0;
   ASSERT_EQ(cu().driver_get_version(&driver_version), CUDA_SUCCESS);
-  EXPECT_EQ(cu().get_proc_address("cuMemAlloc", &v2, driver_version + 1000, 0, &status), CUDA_ERROR_INVALID_VALUE);
+  EXPECT_EQ(cu().get_proc_address("cuMemAlloc", &v2, driver_version + 1000, 0, &status),
+            CUDA_ERROR_INVALID_VALUE);
 }
 
 TEST_F(DriverApi, GetProcAddressPerThreadFlagSelectsAnotherVariant) {
   void* legacy = nullptr;
   void* per_thread = nullptr;
-  ASSERT_EQ(cu().get_proc_address("cuMemAllocAsync", &legacy, 13000, CU_GET_PROC_ADDRESS_LEGACY_STREAM, nullptr),
+  ASSERT_EQ(cu().get_proc_address(
+                "cuMemAllocAsync", &legacy, 13000, CU_GET_PROC_ADDRESS_LEGACY_STREAM, nullptr),
             CUDA_SUCCESS);
-  ASSERT_EQ(cu().get_proc_address("cuMemAllocAsync", &per_thread, 13000,
-                                  CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM, nullptr),
+  ASSERT_EQ(cu().get_proc_address("cuMemAllocAsync",
+                                  &per_thread,
+                                  13000,
+                                  CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM,
+                                  nullptr),
             CUDA_SUCCESS);
   EXPECT_NE(legacy, nullptr);
   EXPECT_NE(per_thread, nullptr);
@@ -301,8 +319,11 @@ TEST_F(DriverApi, ErrorNamesAndStrings) {
   const char* name = nullptr;
   ASSERT_EQ(library().legacy.get_proc_address != nullptr, true);
   void* get_error_name = nullptr;
-  ASSERT_EQ(cu().get_proc_address("cuGetErrorName", &get_error_name, 13000, 0, nullptr), CUDA_SUCCESS);
-  ASSERT_EQ(reinterpret_cast<decltype(&cuGetErrorName)>(get_error_name)(CUDA_ERROR_OUT_OF_MEMORY, &name), CUDA_SUCCESS);
+  ASSERT_EQ(cu().get_proc_address("cuGetErrorName", &get_error_name, 13000, 0, nullptr),
+            CUDA_SUCCESS);
+  ASSERT_EQ(
+      reinterpret_cast<decltype(&cuGetErrorName)>(get_error_name)(CUDA_ERROR_OUT_OF_MEMORY, &name),
+      CUDA_SUCCESS);
   EXPECT_STREQ(name, "CUDA_ERROR_OUT_OF_MEMORY");
 }
 

@@ -1,7 +1,5 @@
 // fixed_size_memory_resource's own behaviour, on the simulator and on the GPU.
 
-#include "gpumem/mr/fixed_size_memory_resource.hpp"
-
 #include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
 
@@ -15,6 +13,7 @@
 #include "cuda_platform.hpp"
 #include "gpumem/cuda_device.hpp"
 #include "gpumem/mr/cuda_memory_resource.hpp"
+#include "gpumem/mr/fixed_size_memory_resource.hpp"
 #include "gpumem/mr/pool_memory_resource.hpp"
 #include "recording_resource.hpp"
 #include "stream_pair.hpp"
@@ -29,10 +28,11 @@ namespace simulator = gpumem::test::simulator;
 constexpr std::size_t kKiB = std::size_t{1} << 10;
 constexpr std::size_t kMiB = std::size_t{1} << 20;
 
-static_assert(
-    cuda::mr::async_resource_with<fixed_size_memory_resource<cuda_memory_resource>, cuda::mr::device_accessible>);
-static_assert(cuda::mr::async_resource_with<fixed_size_memory_resource<gpumem::mr::device_memory_resource>,
+static_assert(cuda::mr::async_resource_with<fixed_size_memory_resource<cuda_memory_resource>,
                                             cuda::mr::device_accessible>);
+static_assert(
+    cuda::mr::async_resource_with<fixed_size_memory_resource<gpumem::mr::device_memory_resource>,
+                                  cuda::mr::device_accessible>);
 
 using StreamPair = gpumem::test::stream_pair_test;
 
@@ -40,19 +40,24 @@ TEST(FixedSizeMemoryResource, ConstructionForms) {
   cuda_memory_resource cuda_mr;
   fixed_size_memory_resource<cuda_memory_resource> by_pointer{&cuda_mr, 64 * kKiB, 4};
   fixed_size_memory_resource deduced{cuda_mr, 4 * kKiB, 16};
-  static_assert(std::is_same_v<decltype(deduced), fixed_size_memory_resource<cuda_memory_resource>>);
+  static_assert(
+      std::is_same_v<decltype(deduced), fixed_size_memory_resource<cuda_memory_resource>>);
   fixed_size_memory_resource deduced_pointer{&cuda_mr, 8 * kKiB};
-  static_assert(std::is_same_v<decltype(deduced_pointer), fixed_size_memory_resource<cuda_memory_resource>>);
+  static_assert(
+      std::is_same_v<decltype(deduced_pointer), fixed_size_memory_resource<cuda_memory_resource>>);
   fixed_size_memory_resource from_ref{gpumem::device_async_resource_ref{cuda_mr}, 2 * kKiB, 2};
-  static_assert(std::is_same_v<decltype(from_ref), fixed_size_memory_resource<gpumem::mr::device_memory_resource>>);
+  static_assert(std::is_same_v<decltype(from_ref),
+                               fixed_size_memory_resource<gpumem::mr::device_memory_resource>>);
   gpumem::device_async_resource_ref ref_lvalue{cuda_mr};
   fixed_size_memory_resource from_ref_lvalue{ref_lvalue, 2 * kKiB, 2};
-  static_assert(
-      std::is_same_v<decltype(from_ref_lvalue), fixed_size_memory_resource<gpumem::mr::device_memory_resource>>);
+  static_assert(std::is_same_v<decltype(from_ref_lvalue),
+                               fixed_size_memory_resource<gpumem::mr::device_memory_resource>>);
   gpumem::mr::pool_memory_resource pool{cuda_mr, 4 * kMiB};
   fixed_size_memory_resource over_pool{pool, 256 * kKiB, 8};  // blocks carved from a pool
-  static_assert(std::is_same_v<decltype(over_pool),
-                               fixed_size_memory_resource<gpumem::mr::pool_memory_resource<cuda_memory_resource>>>);
+  static_assert(
+      std::is_same_v<
+          decltype(over_pool),
+          fixed_size_memory_resource<gpumem::mr::pool_memory_resource<cuda_memory_resource>>>);
   fixed_size_memory_resource<cuda_memory_resource> defaults{&cuda_mr};
 
   EXPECT_EQ(by_pointer.get_block_size(), 64 * kKiB);
@@ -60,7 +65,8 @@ TEST(FixedSizeMemoryResource, ConstructionForms) {
   EXPECT_EQ(deduced_pointer.get_block_size(), 8 * kKiB);
   EXPECT_EQ(from_ref.get_block_size(), 2 * kKiB);
   EXPECT_EQ(defaults.get_block_size(), kMiB);
-  EXPECT_EQ(defaults.get_block_size(), fixed_size_memory_resource<cuda_memory_resource>::default_block_size);
+  EXPECT_EQ(defaults.get_block_size(),
+            fixed_size_memory_resource<cuda_memory_resource>::default_block_size);
   EXPECT_EQ(fixed_size_memory_resource<cuda_memory_resource>::default_blocks_to_preallocate, 128U);
   EXPECT_EQ(over_pool.get_upstream_resource(), gpumem::device_async_resource_ref{pool});
   EXPECT_EQ(deduced.get_upstream_resource(), gpumem::device_async_resource_ref{cuda_mr});
@@ -82,12 +88,15 @@ TEST(FixedSizeMemoryResource, DefaultsTakeOneChunkOf128BlocksOf1MiB) {
 
 TEST(FixedSizeMemoryResource, InvalidArgumentsAreRefused) {
   cuda_memory_resource cuda_mr;
-  EXPECT_THROW(fixed_size_memory_resource<cuda_memory_resource>(nullptr, 4 * kKiB), gpumem::logic_error);
+  EXPECT_THROW(fixed_size_memory_resource<cuda_memory_resource>(nullptr, 4 * kKiB),
+               gpumem::logic_error);
   EXPECT_THROW(fixed_size_memory_resource(cuda_mr, 0), gpumem::logic_error);
   EXPECT_THROW(fixed_size_memory_resource(cuda_mr, 4 * kKiB, 0), gpumem::logic_error);
-  EXPECT_THROW(fixed_size_memory_resource(cuda_mr, std::numeric_limits<std::size_t>::max()), gpumem::logic_error);
-  EXPECT_THROW(fixed_size_memory_resource(cuda_mr, kMiB, std::numeric_limits<std::size_t>::max() / 1024),
+  EXPECT_THROW(fixed_size_memory_resource(cuda_mr, std::numeric_limits<std::size_t>::max()),
                gpumem::logic_error);
+  EXPECT_THROW(
+      fixed_size_memory_resource(cuda_mr, kMiB, std::numeric_limits<std::size_t>::max() / 1024),
+      gpumem::logic_error);
 }
 
 TEST(FixedSizeMemoryResource, BlockSizeIsRoundedUpTo256) {
@@ -116,9 +125,11 @@ TEST(FixedSizeMemoryResource, LargerThanABlockThrowsOutOfMemory) {
   } catch (const gpumem::out_of_memory& error) {
     const std::string message = error.what();
     EXPECT_NE(message.find("cannot allocate 4.0 KiB (4097 bytes)"), std::string::npos) << message;
-    EXPECT_NE(message.find("the maximum allocation size is the block size"), std::string::npos) << message;
+    EXPECT_NE(message.find("the maximum allocation size is the block size"), std::string::npos)
+        << message;
   }
-  EXPECT_THROW((void)fixed.allocate(std::numeric_limits<std::size_t>::max()), gpumem::out_of_memory);
+  EXPECT_THROW((void)fixed.allocate(std::numeric_limits<std::size_t>::max()),
+               gpumem::out_of_memory);
 }
 
 TEST(FixedSizeMemoryResource, ZeroBytesIsNull) {
@@ -143,14 +154,17 @@ TEST(FixedSizeMemoryResource, BlocksAreAlignedDisjointAndInsideTheChunk) {
   }
   EXPECT_EQ(upstream.allocations(), 1U);  // all from the preallocated chunk
   std::sort(blocks.begin(), blocks.end());
-  for (std::size_t i = 1; i < blocks.size(); ++i) EXPECT_GE(blocks[i] - blocks[i - 1], 1024) << i;
+  for (std::size_t i = 1; i < blocks.size(); ++i)
+    EXPECT_GE(blocks[i] - blocks[i - 1], 1024) << i;
   // The memory is real device memory: write a whole block and read it back.
   std::vector<char> pattern(1024, 'f');
-  ASSERT_EQ(cudaMemcpy(blocks[3], pattern.data(), pattern.size(), cudaMemcpyHostToDevice), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(blocks[3], pattern.data(), pattern.size(), cudaMemcpyHostToDevice),
+            cudaSuccess);
   std::vector<char> back(pattern.size());
   ASSERT_EQ(cudaMemcpy(back.data(), blocks[3], back.size(), cudaMemcpyDeviceToHost), cudaSuccess);
   EXPECT_EQ(back, pattern);
-  for (char* block : blocks) fixed.deallocate(block, 1);
+  for (char* block : blocks)
+    fixed.deallocate(block, 1);
 }
 
 TEST_F(StreamPair, FreedBlockIsReusedOnTheSameStreamAtOnce) {
@@ -170,8 +184,10 @@ TEST_F(StreamPair, SameStreamReuseRecordsNoEvent) {
   fixed_size_memory_resource fixed{cuda_mr, 4 * kKiB, 2};
   void* held = fixed.allocate(4 * kKiB, first_);
   simulator::reset_call_counts();
-  for (int i = 0; i < 100; ++i) fixed.deallocate(fixed.allocate(4 * kKiB, first_), 4 * kKiB, first_);
-  EXPECT_EQ(simulator::call_count("cuEventRecord") + simulator::call_count("cuEventRecordWithFlags"), 0U);
+  for (int i = 0; i < 100; ++i)
+    fixed.deallocate(fixed.allocate(4 * kKiB, first_), 4 * kKiB, first_);
+  EXPECT_EQ(
+      simulator::call_count("cuEventRecord") + simulator::call_count("cuEventRecordWithFlags"), 0U);
   EXPECT_EQ(simulator::call_count("cuStreamWaitEvent"), 0U);
   EXPECT_EQ(simulator::call_count("cuMemAlloc_v2"), 0U);
   fixed.deallocate(held, 4 * kKiB, first_);
@@ -183,24 +199,30 @@ TEST_F(StreamPair, AnotherStreamGetsFreedBlocksAfterOneEventWait) {
   fixed_size_memory_resource fixed{upstream, 64 * kKiB, kBlocks};
   // Use up the preallocated blocks on the first stream, then free them there.
   std::set<void*> freed;
-  for (std::size_t i = 0; i < kBlocks; ++i) freed.insert(fixed.allocate(64 * kKiB, first_));
-  for (void* block : freed) fixed.deallocate(block, 64 * kKiB, first_);
+  for (std::size_t i = 0; i < kBlocks; ++i)
+    freed.insert(fixed.allocate(64 * kKiB, first_));
+  for (void* block : freed)
+    fixed.deallocate(block, 64 * kKiB, first_);
   ASSERT_EQ(freed.size(), kBlocks);
 
   if (gpumem::test::on_simulator()) simulator::reset_call_counts();
   std::set<void*> reused;
-  for (std::size_t i = 0; i < kBlocks; ++i) reused.insert(fixed.allocate(64 * kKiB, second_));
-  EXPECT_EQ(reused, freed);                // the first stream's blocks, no new chunk
+  for (std::size_t i = 0; i < kBlocks; ++i)
+    reused.insert(fixed.allocate(64 * kKiB, second_));
+  EXPECT_EQ(reused, freed);  // the first stream's blocks, no new chunk
   EXPECT_EQ(upstream.allocations(), 1U);
   if (gpumem::test::on_simulator()) {
     // One event covers every block the first stream had freed: one record, one wait.
-    EXPECT_EQ(simulator::call_count("cuEventRecord") + simulator::call_count("cuEventRecordWithFlags"), 1U);
+    EXPECT_EQ(
+        simulator::call_count("cuEventRecord") + simulator::call_count("cuEventRecordWithFlags"),
+        1U);
     EXPECT_EQ(simulator::call_count("cuStreamWaitEvent"), 1U);
     EXPECT_EQ(simulator::call_count("cuEventSynchronize"), 0U);  // the host never waits
     EXPECT_EQ(simulator::call_count("cuStreamSynchronize"), 0U);
     EXPECT_EQ(simulator::call_count("cuCtxSynchronize"), 0U);
   }
-  for (void* block : reused) fixed.deallocate(block, 64 * kKiB, second_);
+  for (void* block : reused)
+    fixed.deallocate(block, 64 * kKiB, second_);
 }
 
 TEST(FixedSizeMemoryResource, GrowsByChunksOfTheSameCount) {
@@ -209,23 +231,29 @@ TEST(FixedSizeMemoryResource, GrowsByChunksOfTheSameCount) {
   constexpr std::size_t kBlocks = 8;
   fixed_size_memory_resource fixed{upstream, kBlock, kBlocks};
   std::set<void*> blocks;
-  for (std::size_t i = 0; i < kBlocks; ++i) blocks.insert(fixed.allocate(kBlock));
+  for (std::size_t i = 0; i < kBlocks; ++i)
+    blocks.insert(fixed.allocate(kBlock));
   EXPECT_EQ(upstream.allocations(), 1U);  // the preallocated chunk suffices
   blocks.insert(fixed.allocate(kBlock));  // every block in use: a second chunk
   EXPECT_EQ(upstream.allocations(), 2U);
-  for (std::size_t i = 1; i < kBlocks; ++i) blocks.insert(fixed.allocate(kBlock));
+  for (std::size_t i = 1; i < kBlocks; ++i)
+    blocks.insert(fixed.allocate(kBlock));
   EXPECT_EQ(upstream.allocations(), 2U);  // the second chunk's other blocks
   blocks.insert(fixed.allocate(kBlock));
   EXPECT_EQ(upstream.allocations(), 3U);
   EXPECT_EQ(upstream.allocation_sizes(), (std::vector<std::size_t>(3, kBlock * kBlocks)));
   EXPECT_EQ(blocks.size(), 2 * kBlocks + 1);  // all distinct
-  for (void* block : blocks) EXPECT_NE(upstream.holder_of(block).first, nullptr);
-  for (void* block : blocks) fixed.deallocate(block, kBlock);
+  for (void* block : blocks)
+    EXPECT_NE(upstream.holder_of(block).first, nullptr);
+  for (void* block : blocks)
+    fixed.deallocate(block, kBlock);
   // Freed blocks are reused before the resource grows again.
   std::vector<void*> again;
-  for (std::size_t i = 0; i < 2 * kBlocks + 1; ++i) again.push_back(fixed.allocate(kBlock));
+  for (std::size_t i = 0; i < 2 * kBlocks + 1; ++i)
+    again.push_back(fixed.allocate(kBlock));
   EXPECT_EQ(upstream.allocations(), 3U);
-  for (void* block : again) fixed.deallocate(block, kBlock);
+  for (void* block : again)
+    fixed.deallocate(block, kBlock);
 }
 
 TEST(FixedSizeMemoryResource, UpstreamOutOfMemoryPropagates) {
@@ -233,36 +261,43 @@ TEST(FixedSizeMemoryResource, UpstreamOutOfMemoryPropagates) {
   recording_resource upstream{4 * kBlock};  // room for one chunk of 4 blocks
   fixed_size_memory_resource fixed{upstream, kBlock, 4};
   std::vector<void*> blocks;
-  for (int i = 0; i < 4; ++i) blocks.push_back(fixed.allocate(kBlock));
+  for (int i = 0; i < 4; ++i)
+    blocks.push_back(fixed.allocate(kBlock));
   try {
     (void)fixed.allocate(kBlock);
     FAIL() << "no out_of_memory";
   } catch (const gpumem::out_of_memory& error) {
     const std::string message = error.what();
-    EXPECT_NE(message.find("cannot take a chunk of 4 blocks of 4.0 KiB (16384 bytes)"), std::string::npos) << message;
+    EXPECT_NE(message.find("cannot take a chunk of 4 blocks of 4.0 KiB (16384 bytes)"),
+              std::string::npos)
+        << message;
     EXPECT_NE(message.find("recording_resource: over the limit"), std::string::npos) << message;
   }
   fixed.deallocate(blocks.back(), kBlock);  // still usable: a freed block serves the next request
   blocks.back() = fixed.allocate(kBlock);
   EXPECT_NE(blocks.back(), nullptr);
-  for (void* block : blocks) fixed.deallocate(block, kBlock);
+  for (void* block : blocks)
+    fixed.deallocate(block, kBlock);
 }
 
 TEST(FixedSizeMemoryResource, FirstChunkOutOfDeviceMemoryThrowsOutOfMemory) {
   cuda_memory_resource cuda_mr;
   const std::size_t total = gpumem::available_device_memory().second;
-  EXPECT_THROW(fixed_size_memory_resource(cuda_mr, gpumem::align_up(total / 2, 256), 4), gpumem::out_of_memory);
+  EXPECT_THROW(fixed_size_memory_resource(cuda_mr, gpumem::align_up(total / 2, 256), 4),
+               gpumem::out_of_memory);
 }
 
 TEST(FixedSizeMemoryResource, DestructionReturnsEveryChunk) {
   recording_resource upstream;
   cudaStream_t stream = nullptr;
   ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
-  const std::size_t before = gpumem::test::on_simulator() ? simulator::outstanding_allocations() : 0;
+  const std::size_t before =
+      gpumem::test::on_simulator() ? simulator::outstanding_allocations() : 0;
   {
     fixed_size_memory_resource fixed{upstream, 16 * kKiB, 4};
     std::vector<void*> kept;
-    for (int i = 0; i < 10; ++i) kept.push_back(fixed.allocate(16 * kKiB, i % 2 == 0 ? stream : nullptr));
+    for (int i = 0; i < 10; ++i)
+      kept.push_back(fixed.allocate(16 * kKiB, i % 2 == 0 ? stream : nullptr));
     fixed.deallocate(kept.back(), 16 * kKiB, stream);  // some freed, the rest left allocated
     fixed.deallocate(kept.front(), 16 * kKiB);
     EXPECT_EQ(upstream.allocations(), 3U);
@@ -284,7 +319,8 @@ TEST(FixedSizeMemoryResource, DestructionLeavesNothingOnTheDevice) {
   {
     cuda_memory_resource cuda_mr;
     fixed_size_memory_resource fixed{cuda_mr, 256, 2};
-    for (int i = 0; i < 7; ++i) (void)fixed.allocate(256, gpumem::cuda_stream_per_thread);
+    for (int i = 0; i < 7; ++i)
+      (void)fixed.allocate(256, gpumem::cuda_stream_per_thread);
     EXPECT_EQ(simulator::outstanding_allocations(), before + 4);  // 4 chunks of 2 blocks
   }
   EXPECT_EQ(simulator::outstanding_allocations(), before);  // every chunk gone
@@ -301,7 +337,8 @@ TEST(FixedSizeMemoryResource, ManyThreadsAtOnce) {
     threads.emplace_back([&, t] {
       // Half the threads on their per-thread default stream, half on the legacy default
       // stream shared by all, so blocks also cross threads and streams.
-      const gpumem::cuda_stream_view stream = t % 2 == 0 ? gpumem::cuda_stream_per_thread : gpumem::cuda_stream_view{};
+      const gpumem::cuda_stream_view stream =
+          t % 2 == 0 ? gpumem::cuda_stream_per_thread : gpumem::cuda_stream_view{};
       for (int i = 0; i < kRounds; ++i) {
         const std::size_t size = 1 + static_cast<std::size_t>((i * 37 + t) % (4 * 1024));
         void* block = fixed.allocate(size, stream);
@@ -313,12 +350,15 @@ TEST(FixedSizeMemoryResource, ManyThreadsAtOnce) {
       }
     });
   }
-  for (auto& thread : threads) thread.join();
+  for (auto& thread : threads)
+    thread.join();
   std::set<void*> distinct;
-  for (const auto& blocks : kept) distinct.insert(blocks.begin(), blocks.end());
+  for (const auto& blocks : kept)
+    distinct.insert(blocks.begin(), blocks.end());
   EXPECT_EQ(distinct.size(), static_cast<std::size_t>(kThreads * kRounds / 10));
   for (const auto& blocks : kept) {
-    for (void* block : blocks) fixed.deallocate(block, 4 * kKiB);
+    for (void* block : blocks)
+      fixed.deallocate(block, 4 * kKiB);
   }
 }
 
@@ -336,7 +376,8 @@ TEST(FixedSizeMemoryResource, BlocksFreedByOneThreadServeAnother) {
                       fixed.allocate(4 * kKiB, gpumem::cuda_stream_per_thread)};
   EXPECT_EQ(got, (std::set<void*>{a, b}));
   EXPECT_EQ(upstream.allocations(), 1U);
-  for (void* block : got) fixed.deallocate(block, 4 * kKiB, gpumem::cuda_stream_per_thread);
+  for (void* block : got)
+    fixed.deallocate(block, 4 * kKiB, gpumem::cuda_stream_per_thread);
 }
 
 TEST(FixedSizeMemoryResource, FreeOfAForeignPointerIsIgnored) {
@@ -348,7 +389,8 @@ TEST(FixedSizeMemoryResource, FreeOfAForeignPointerIsIgnored) {
   fixed.deallocate(foreign, 4 * kKiB);
   fixed.deallocate(static_cast<char*>(mine) + 256, 4 * kKiB);  // inside a chunk, not a block start
   const std::string said = testing::internal::GetCapturedStderr();
-  EXPECT_NE(said.find("gpumem: fixed_size_memory_resource: deallocate of"), std::string::npos) << said;
+  EXPECT_NE(said.find("gpumem: fixed_size_memory_resource: deallocate of"), std::string::npos)
+      << said;
   // Neither pointer entered the free lists: the remaining blocks are ours.
   void* next = fixed.allocate(4 * kKiB);
   EXPECT_NE(next, foreign);

@@ -33,12 +33,15 @@ using gpumem::mr::pinned_memory_resource;
 static_assert(cuda::mr::resource_with<new_delete_resource, cuda::mr::host_accessible>);
 static_assert(!cuda::mr::resource_with<new_delete_resource, cuda::mr::device_accessible>);
 static_assert(cuda::mr::resource_with<pinned_memory_resource, cuda::mr::host_accessible>);
-static_assert(
-    cuda::mr::async_resource_with<pinned_memory_resource, cuda::mr::host_accessible, cuda::mr::device_accessible>);
-static_assert(cuda::mr::async_resource_with<pinned_host_memory_resource, cuda::mr::host_accessible,
+static_assert(cuda::mr::async_resource_with<pinned_memory_resource,
+                                            cuda::mr::host_accessible,
                                             cuda::mr::device_accessible>);
-static_assert(
-    cuda::mr::resource_with<pinned_host_memory_resource, cuda::mr::host_accessible, cuda::mr::device_accessible>);
+static_assert(cuda::mr::async_resource_with<pinned_host_memory_resource,
+                                            cuda::mr::host_accessible,
+                                            cuda::mr::device_accessible>);
+static_assert(cuda::mr::resource_with<pinned_host_memory_resource,
+                                      cuda::mr::host_accessible,
+                                      cuda::mr::device_accessible>);
 static_assert(!std::is_base_of_v<gpumem::mr::host_memory_resource, pinned_host_memory_resource>);
 
 constexpr std::size_t MiB = std::size_t{1} << 20;
@@ -46,7 +49,8 @@ constexpr std::size_t MiB = std::size_t{1} << 20;
 /// Fills all `bytes` at `pointer` with a pattern and checks it reads back.
 void expect_writable(void* pointer, std::size_t bytes, unsigned char seed) {
   const std::span<unsigned char> memory{static_cast<unsigned char*>(pointer), bytes};
-  for (std::size_t i = 0; i < bytes; ++i) memory[i] = static_cast<unsigned char>(seed + i * 7);
+  for (std::size_t i = 0; i < bytes; ++i)
+    memory[i] = static_cast<unsigned char>(seed + i * 7);
   for (std::size_t i = 0; i < bytes; ++i) {
     if (memory[i] != static_cast<unsigned char>(seed + i * 7)) {
       ADD_FAILURE() << "byte " << i << " of " << bytes << " did not hold its value";
@@ -61,7 +65,8 @@ void copy_through_device(const int* source, int* destination, std::size_t count)
   gpumem::mr::cuda_memory_resource device_mr;
   void* device = device_mr.allocate(count * sizeof(int));
   ASSERT_EQ(cudaMemcpy(device, source, count * sizeof(int), cudaMemcpyHostToDevice), cudaSuccess);
-  ASSERT_EQ(cudaMemcpy(destination, device, count * sizeof(int), cudaMemcpyDeviceToHost), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(destination, device, count * sizeof(int), cudaMemcpyDeviceToHost),
+            cudaSuccess);
   device_mr.deallocate(device, count * sizeof(int));
 }
 
@@ -82,7 +87,8 @@ TEST(NewDeleteResource, AllocatesAlignedWritableMemory) {
     for (const std::size_t size : sizes) {
       void* pointer = mr.allocate(size, alignment);
       ASSERT_NE(pointer, nullptr);
-      EXPECT_TRUE(gpumem::is_pointer_aligned(pointer, alignment)) << size << " aligned to " << alignment;
+      EXPECT_TRUE(gpumem::is_pointer_aligned(pointer, alignment))
+          << size << " aligned to " << alignment;
       expect_writable(pointer, size, static_cast<unsigned char>(size));
       mr.deallocate(pointer, size, alignment);
     }
@@ -134,7 +140,8 @@ TEST(PinnedMemoryResource, AllocatesAlignedWritableMemory) {
     for (const std::size_t size : sizes) {
       void* pointer = mr.allocate(size, alignment);
       ASSERT_NE(pointer, nullptr);
-      EXPECT_TRUE(gpumem::is_pointer_aligned(pointer, alignment)) << size << " aligned to " << alignment;
+      EXPECT_TRUE(gpumem::is_pointer_aligned(pointer, alignment))
+          << size << " aligned to " << alignment;
       expect_writable(pointer, size, static_cast<unsigned char>(alignment));
       mr.deallocate(pointer, size, alignment);
     }
@@ -265,15 +272,20 @@ TEST(PinnedHostMemoryResource, StreamOrderedInterfaceAndCopies) {
   cudaStream_t stream = nullptr;
   ASSERT_EQ(cudaStreamCreate(&stream), cudaSuccess);
   constexpr std::size_t count = 1 << 16;
-  auto* source = static_cast<int*>(mr.allocate_async(count * sizeof(int), 256, cuda::stream_ref{stream}));
-  auto* destination = static_cast<int*>(mr.allocate_async(count * sizeof(int), cuda::stream_ref{stream}));
+  auto* source =
+      static_cast<int*>(mr.allocate_async(count * sizeof(int), 256, cuda::stream_ref{stream}));
+  auto* destination =
+      static_cast<int*>(mr.allocate_async(count * sizeof(int), cuda::stream_ref{stream}));
   std::iota(source, source + count, 100);
   std::fill(destination, destination + count, 0);
 
   gpumem::mr::cuda_memory_resource device_mr;
   void* device = device_mr.allocate(count * sizeof(int));
-  ASSERT_EQ(cudaMemcpyAsync(device, source, count * sizeof(int), cudaMemcpyHostToDevice, stream), cudaSuccess);
-  ASSERT_EQ(cudaMemcpyAsync(destination, device, count * sizeof(int), cudaMemcpyDeviceToHost, stream), cudaSuccess);
+  ASSERT_EQ(cudaMemcpyAsync(device, source, count * sizeof(int), cudaMemcpyHostToDevice, stream),
+            cudaSuccess);
+  ASSERT_EQ(
+      cudaMemcpyAsync(destination, device, count * sizeof(int), cudaMemcpyDeviceToHost, stream),
+      cudaSuccess);
   ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
   EXPECT_TRUE(std::equal(source, source + count, destination));
   device_mr.deallocate(device, count * sizeof(int));
@@ -299,7 +311,8 @@ TEST(PinnedHostMemoryResource, BindsToHostAndDeviceResourceRefs) {
 
 TEST(PinnedHostMemoryResource, AllInstancesAreEqual) {
   const pinned_host_memory_resource first;
-  const pinned_host_memory_resource copy = first;  // NOLINT(performance-unnecessary-copy-initialization)
+  const pinned_host_memory_resource copy =
+      first;  // NOLINT(performance-unnecessary-copy-initialization)
   EXPECT_TRUE(first == copy);
   EXPECT_TRUE(first == pinned_host_memory_resource{});
   EXPECT_FALSE(first != copy);

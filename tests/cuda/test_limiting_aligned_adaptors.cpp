@@ -22,7 +22,9 @@ using gpumem::mr::cuda_memory_resource;
 using gpumem::mr::limiting_resource_adaptor;
 using gpumem::test::recording_host_resource;
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 // --- limiting_resource_adaptor
 
@@ -32,7 +34,8 @@ TEST(LimitingAdaptor, CountsAlignedBytesUpToTheLimit) {
   limiting_resource_adaptor<cuda_memory_resource> limited{&cuda_mr, limit};
   EXPECT_EQ(limited.get_allocation_limit(), limit);
   void* first = limited.allocate(100);
-  EXPECT_EQ(limited.get_allocated_bytes(), gpumem::align_up(100, gpumem::CUDA_ALLOCATION_ALIGNMENT));
+  EXPECT_EQ(limited.get_allocated_bytes(),
+            gpumem::align_up(100, gpumem::CUDA_ALLOCATION_ALIGNMENT));
   void* rest = limited.allocate(limit - 256);
   EXPECT_EQ(limited.get_allocated_bytes(), limit);
   limited.deallocate(first, 100);
@@ -81,7 +84,8 @@ TEST(LimitingAdaptor, UpstreamFailureGivesTheReservationBack) {
 
   cuda_memory_resource cuda_mr;
   limiting_resource_adaptor huge_limit{cuda_mr, gpumem::test::more_than_any_device * 2};
-  EXPECT_THROW((void)huge_limit.allocate(gpumem::test::more_than_any_device), gpumem::out_of_memory);
+  EXPECT_THROW((void)huge_limit.allocate(gpumem::test::more_than_any_device),
+               gpumem::out_of_memory);
   EXPECT_EQ(huge_limit.get_allocated_bytes(), 0U);
 }
 
@@ -104,7 +108,8 @@ TEST(LimitingAdaptor, ConcurrentThreadsNeverExceedTheLimit) {
       }
     });
   }
-  for (auto& worker : workers) worker.join();
+  for (auto& worker : workers)
+    worker.join();
   EXPECT_EQ(limited.get_allocated_bytes(), 0U);
   EXPECT_EQ(upstream.outstanding(), 0U);
   EXPECT_EQ(upstream.allocate_calls() + refused.load(), 8U * 300U);
@@ -122,7 +127,8 @@ TEST(AlignedAdaptor, LargeAllocationsAreAligned) {
     EXPECT_TRUE(gpumem::is_pointer_aligned(ptr, alignment)) << ptr;
     pointers.push_back(ptr);
   }
-  for (void* ptr : pointers) aligned.deallocate(ptr, 1 << 16);
+  for (void* ptr : pointers)
+    aligned.deallocate(ptr, 1 << 16);
 }
 
 TEST(AlignedAdaptor, OverAllocatesAndFreesTheUpstreamsPointer) {
@@ -142,7 +148,8 @@ TEST(AlignedAdaptor, OverAllocatesAndFreesTheUpstreamsPointer) {
   EXPECT_NE(allocations[0].ptr, ptr);
   const std::size_t upstream_size = gpumem::align_up(10000, 256) + alignment - 256;
   EXPECT_EQ(allocations[0].bytes, upstream_size);
-  EXPECT_GE(static_cast<char*>(allocations[0].ptr) + upstream_size, static_cast<char*>(ptr) + 10000);
+  EXPECT_GE(static_cast<char*>(allocations[0].ptr) + upstream_size,
+            static_cast<char*>(ptr) + 10000);
 
   aligned.deallocate(ptr, 10000);
   const auto frees = upstream.deallocations();
@@ -199,7 +206,8 @@ TEST(AlignedAdaptor, ConcurrentThreadsGetAlignedBlocksBack) {
       }
     });
   }
-  for (auto& worker : workers) worker.join();
+  for (auto& worker : workers)
+    worker.join();
   EXPECT_EQ(misaligned.load(), 0);
   EXPECT_EQ(upstream.outstanding(), 0U);
   EXPECT_EQ(upstream.unknown_frees(), 0U);

@@ -61,20 +61,23 @@ class scoped_environment {
 };
 
 std::string temporary_path(const std::string& name) {
-  return ::testing::TempDir() + "gpumem_logging_" + name + "_" + std::to_string(::getpid()) + ".csv";
+  return ::testing::TempDir() + "gpumem_logging_" + name + "_" + std::to_string(::getpid()) +
+         ".csv";
 }
 
 std::vector<std::string> read_lines(const std::string& path) {
   std::ifstream file{path};
   std::vector<std::string> lines;
-  for (std::string line; std::getline(file, line);) lines.push_back(line);
+  for (std::string line; std::getline(file, line);)
+    lines.push_back(line);
   return lines;
 }
 
 std::vector<std::string> split_lines(const std::string& text) {
   std::istringstream input{text};
   std::vector<std::string> lines;
-  for (std::string line; std::getline(input, line);) lines.push_back(line);
+  for (std::string line; std::getline(input, line);)
+    lines.push_back(line);
   return lines;
 }
 
@@ -86,7 +89,8 @@ row parse_row(const std::string& line) {
   std::vector<std::string> fields;
   std::string field;
   std::istringstream input{line};
-  while (std::getline(input, field, ',')) fields.push_back(field);
+  while (std::getline(input, field, ','))
+    fields.push_back(field);
   if (fields.size() != 6) throw std::runtime_error("not six fields: " + line);
   return row{fields[0], fields[1], fields[2], fields[3], fields[4], fields[5]};
 }
@@ -105,7 +109,9 @@ std::string ostream_stream(cudaStream_t stream) {
   return out.str();
 }
 
-std::string this_thread_id() { return std::to_string(::syscall(SYS_gettid)); }
+std::string this_thread_id() {
+  return std::to_string(::syscall(SYS_gettid));
+}
 
 /// RMM's log parser reads the pointer as hex, or "(nil)" as 0.
 std::uintptr_t rmm_parse_pointer(const std::string& field) {
@@ -160,7 +166,8 @@ TEST(LoggingAdaptor, WritesRmmRowsForAllocationsAndFrees) {
       expect_time_of_day(parsed.time);
       EXPECT_EQ(parsed.action, expected[index].action);
       EXPECT_EQ(parsed.pointer, printf_pointer(expected[index].ptr));
-      EXPECT_EQ(rmm_parse_pointer(parsed.pointer), reinterpret_cast<std::uintptr_t>(expected[index].ptr));
+      EXPECT_EQ(rmm_parse_pointer(parsed.pointer),
+                reinterpret_cast<std::uintptr_t>(expected[index].ptr));
       EXPECT_EQ(parsed.size, std::to_string(expected[index].size));
       EXPECT_EQ(parsed.stream, ostream_stream(expected[index].stream));
     }
@@ -254,7 +261,8 @@ TEST(LoggingAdaptor, ConcurrentThreadsWriteWholeRows) {
       }
     });
   }
-  for (auto& worker : workers) worker.join();
+  for (auto& worker : workers)
+    worker.join();
   log_mr.flush();
   const auto lines = split_lines(out.str());
   ASSERT_EQ(lines.size(), 1U + threads * rounds * 2);
@@ -265,7 +273,8 @@ TEST(LoggingAdaptor, ConcurrentThreadsWriteWholeRows) {
     ++rows_per_thread[parsed.thread];
   }
   ASSERT_EQ(rows_per_thread.size(), static_cast<std::size_t>(threads));
-  for (const auto& [thread, count] : rows_per_thread) EXPECT_EQ(count, rounds * 2) << thread;
+  for (const auto& [thread, count] : rows_per_thread)
+    EXPECT_EQ(count, rounds * 2) << thread;
 }
 
 TEST(LoggingAdaptor, StreamIsWrittenOnlyOnFlushWithoutAutoFlush) {
@@ -351,9 +360,7 @@ TEST(LoggingAdaptor, FileIsTruncatedWhenOpened) {
     old << "old contents\nmore old contents\n";
   }
   cuda_memory_resource cuda_mr;
-  {
-    logging_resource_adaptor log_mr{cuda_mr, path};
-  }
+  { logging_resource_adaptor log_mr{cuda_mr, path}; }
   const auto lines = read_lines(path);
   ASSERT_EQ(lines.size(), 1U);
   EXPECT_EQ(lines[0], header_line);
@@ -388,9 +395,7 @@ TEST(LoggingAdaptor, DefaultFileNameFallsBackToRmmLogFile) {
   scoped_environment rmm_variable{"RMM_LOG_FILE", path};
   EXPECT_EQ(logging_resource_adaptor<cuda_memory_resource>::get_default_filename(), path);
   cuda_memory_resource cuda_mr;
-  {
-    logging_resource_adaptor<cuda_memory_resource> log_mr{&cuda_mr};
-  }
+  { logging_resource_adaptor<cuda_memory_resource> log_mr{&cuda_mr}; }
   EXPECT_EQ(read_lines(path), std::vector<std::string>{header_line});
   std::remove(path.c_str());
 }
@@ -412,7 +417,8 @@ TEST(LoggingAdaptor, NoFileNameAndNoVariableThrowsNamingBothVariables) {
     EXPECT_NE(std::string{error.what()}.find("GPUMEM_LOG_FILE"), std::string::npos) << error.what();
     EXPECT_NE(std::string{error.what()}.find("RMM_LOG_FILE"), std::string::npos) << error.what();
   }
-  EXPECT_THROW((void)logging_resource_adaptor<cuda_memory_resource>::get_default_filename(), gpumem::logic_error);
+  EXPECT_THROW((void)logging_resource_adaptor<cuda_memory_resource>::get_default_filename(),
+               gpumem::logic_error);
 }
 
 TEST(LoggingAdaptor, UnopenableFileThrowsNamingTheFileAndTheReason) {
@@ -423,7 +429,8 @@ TEST(LoggingAdaptor, UnopenableFileThrowsNamingTheFileAndTheReason) {
     FAIL() << "opened " << path;
   } catch (const gpumem::logic_error& error) {
     EXPECT_NE(std::string{error.what()}.find(path), std::string::npos) << error.what();
-    EXPECT_NE(std::string{error.what()}.find(std::strerror(ENOENT)), std::string::npos) << error.what();
+    EXPECT_NE(std::string{error.what()}.find(std::strerror(ENOENT)), std::string::npos)
+        << error.what();
   }
 }
 

@@ -20,11 +20,15 @@ namespace {
 namespace simulator = gpumem::test::simulator;
 using gpumem::mr::managed_memory_resource;
 
-static_assert(cuda::mr::resource_with<managed_memory_resource, cuda::mr::host_accessible, cuda::mr::device_accessible>);
-static_assert(
-    cuda::mr::async_resource_with<managed_memory_resource, cuda::mr::host_accessible, cuda::mr::device_accessible>);
+static_assert(cuda::mr::resource_with<managed_memory_resource,
+                                      cuda::mr::host_accessible,
+                                      cuda::mr::device_accessible>);
+static_assert(cuda::mr::async_resource_with<managed_memory_resource,
+                                            cuda::mr::host_accessible,
+                                            cuda::mr::device_accessible>);
 // cuda_memory_resource memory is not host accessible: the property is managed memory's own.
-static_assert(!cuda::mr::resource_with<gpumem::mr::cuda_memory_resource, cuda::mr::host_accessible>);
+static_assert(
+    !cuda::mr::resource_with<gpumem::mr::cuda_memory_resource, cuda::mr::host_accessible>);
 
 constexpr std::size_t MiB = std::size_t{1} << 20;
 
@@ -38,14 +42,16 @@ TEST(ManagedMemoryResource, HostAndDeviceSeeTheSameData) {
   // Written on the host, read through a device copy.
   std::iota(values.begin(), values.end(), 17);
   std::vector<int> copied(count, -1);
-  ASSERT_EQ(cudaMemcpy(copied.data(), pointer, count * sizeof(int), cudaMemcpyDefault), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(copied.data(), pointer, count * sizeof(int), cudaMemcpyDefault),
+            cudaSuccess);
   std::vector<int> expected(count);
   std::iota(expected.begin(), expected.end(), 17);
   EXPECT_EQ(copied, expected);
 
   // Written by a copy, read on the host.
   std::iota(expected.begin(), expected.end(), -1000);
-  ASSERT_EQ(cudaMemcpy(pointer, expected.data(), count * sizeof(int), cudaMemcpyDefault), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(pointer, expected.data(), count * sizeof(int), cudaMemcpyDefault),
+            cudaSuccess);
   ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   EXPECT_TRUE(std::equal(values.begin(), values.end(), expected.begin()));
 
@@ -71,7 +77,8 @@ TEST(ManagedMemoryResource, AllocationsAreAlignedTo256Bytes) {
     EXPECT_TRUE(gpumem::is_pointer_aligned(pointer, gpumem::CUDA_ALLOCATION_ALIGNMENT)) << size;
     blocks.emplace_back(pointer, size);
   }
-  for (const auto& [pointer, size] : blocks) mr.deallocate(pointer, size);
+  for (const auto& [pointer, size] : blocks)
+    mr.deallocate(pointer, size);
 }
 
 TEST(ManagedMemoryResource, ZeroBytesGiveNull) {
@@ -98,13 +105,16 @@ TEST(ManagedMemoryResource, AllInstancesAreEqual) {
 TEST(ManagedMemoryResource, WorksThroughAHostDeviceResourceRef) {
   managed_memory_resource mr;
   gpumem::host_device_async_resource_ref ref{mr};
-  void* pointer = ref.allocate_async(4096, gpumem::CUDA_ALLOCATION_ALIGNMENT, cuda::stream_ref{cudaStream_t{}});
+  void* pointer =
+      ref.allocate_async(4096, gpumem::CUDA_ALLOCATION_ALIGNMENT, cuda::stream_ref{cudaStream_t{}});
   ASSERT_NE(pointer, nullptr);
   static_cast<unsigned char*>(pointer)[4095] = 42;
   unsigned char last = 0;
-  ASSERT_EQ(cudaMemcpy(&last, static_cast<unsigned char*>(pointer) + 4095, 1, cudaMemcpyDefault), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(&last, static_cast<unsigned char*>(pointer) + 4095, 1, cudaMemcpyDefault),
+            cudaSuccess);
   EXPECT_EQ(last, 42);
-  ref.deallocate_async(pointer, 4096, gpumem::CUDA_ALLOCATION_ALIGNMENT, cuda::stream_ref{cudaStream_t{}});
+  ref.deallocate_async(
+      pointer, 4096, gpumem::CUDA_ALLOCATION_ALIGNMENT, cuda::stream_ref{cudaStream_t{}});
 }
 
 TEST(ManagedMemoryResource, DestructionReturnsEverything) {

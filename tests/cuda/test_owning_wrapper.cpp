@@ -34,7 +34,9 @@ class witnessed_upstream final : public gpumem::mr::device_memory_resource {
   void* do_allocate(std::size_t bytes, gpumem::cuda_stream_view stream) override {
     return cuda_mr_.allocate(bytes, stream);
   }
-  void do_deallocate(void* ptr, std::size_t bytes, gpumem::cuda_stream_view stream) noexcept override {
+  void do_deallocate(void* ptr,
+                     std::size_t bytes,
+                     gpumem::cuda_stream_view stream) noexcept override {
     cuda_mr_.deallocate(ptr, bytes, stream);
   }
   cuda_memory_resource cuda_mr_;
@@ -45,7 +47,8 @@ class witnessed_upstream final : public gpumem::mr::device_memory_resource {
 template <typename Upstream>
 class witnessed_resource final : public gpumem::mr::device_memory_resource {
  public:
-  witnessed_resource(Upstream* upstream, std::vector<std::string>* events) : upstream_{upstream}, events_{events} {}
+  witnessed_resource(Upstream* upstream, std::vector<std::string>* events)
+      : upstream_{upstream}, events_{events} {}
   ~witnessed_resource() override { events_->push_back("resource destroyed"); }
   witnessed_resource(const witnessed_resource&) = delete;
   witnessed_resource& operator=(const witnessed_resource&) = delete;
@@ -54,7 +57,9 @@ class witnessed_resource final : public gpumem::mr::device_memory_resource {
   void* do_allocate(std::size_t bytes, gpumem::cuda_stream_view stream) override {
     return upstream_->allocate(bytes, stream);
   }
-  void do_deallocate(void* ptr, std::size_t bytes, gpumem::cuda_stream_view stream) noexcept override {
+  void do_deallocate(void* ptr,
+                     std::size_t bytes,
+                     gpumem::cuda_stream_view stream) noexcept override {
     upstream_->deallocate(ptr, bytes, stream);
   }
   Upstream* upstream_;
@@ -84,7 +89,8 @@ TEST(OwningWrapper, KeepsTheUpstreamAliveUntilItIsDestroyed) {
 TEST(OwningWrapper, DestroysTheResourceBeforeTheUpstream) {
   std::vector<std::string> events;
   {
-    auto wrapper = make_owning_wrapper<witnessed_resource>(std::make_shared<witnessed_upstream>(&events), &events);
+    auto wrapper = make_owning_wrapper<witnessed_resource>(
+        std::make_shared<witnessed_upstream>(&events), &events);
     void* ptr = wrapper->allocate(256);
     wrapper->deallocate(ptr, 256);
   }
@@ -92,8 +98,8 @@ TEST(OwningWrapper, DestroysTheResourceBeforeTheUpstream) {
 }
 
 TEST(OwningWrapper, ForwardsTheResourcesArguments) {
-  auto limited =
-      make_owning_wrapper<gpumem::mr::limiting_resource_adaptor>(std::make_shared<cuda_memory_resource>(), 4096);
+  auto limited = make_owning_wrapper<gpumem::mr::limiting_resource_adaptor>(
+      std::make_shared<cuda_memory_resource>(), 4096);
   EXPECT_EQ(limited->wrapped().get_allocation_limit(), 4096U);
   void* ptr = limited->allocate(4096);
   EXPECT_THROW((void)limited->allocate(256), gpumem::out_of_memory);
@@ -119,7 +125,8 @@ TEST(OwningWrapper, WrapsATemplateWithADefaultedParameter) {
 TEST(OwningWrapper, TupleFormOwnsEveryUpstream) {
   auto upstream = std::make_shared<recording_host_resource>();
   const std::weak_ptr<recording_host_resource> watch = upstream;
-  auto stats = make_owning_wrapper<gpumem::mr::statistics_resource_adaptor>(std::make_tuple(std::move(upstream)));
+  auto stats = make_owning_wrapper<gpumem::mr::statistics_resource_adaptor>(
+      std::make_tuple(std::move(upstream)));
   EXPECT_FALSE(watch.expired());
   EXPECT_EQ(std::get<0>(stats->upstreams()).get(), watch.lock().get());
   stats.reset();
@@ -136,7 +143,8 @@ TEST(OwningWrapper, EqualityFollowsTheWrappedResource) {
   EXPECT_TRUE(first->is_equal(*second));  // statistics adaptors over the same upstream
   EXPECT_TRUE(first->is_equal(first->wrapped()));
   EXPECT_FALSE(first->is_equal(*elsewhere));
-  static_assert(cuda::mr::async_resource_with<decltype(first)::element_type, cuda::mr::device_accessible>);
+  static_assert(
+      cuda::mr::async_resource_with<decltype(first)::element_type, cuda::mr::device_accessible>);
   gpumem::device_async_resource_ref ref{*first};
   void* ptr = ref.allocate_async(512, 256, gpumem::cuda_stream_view{});
   ref.deallocate_async(ptr, 512, 256, gpumem::cuda_stream_view{});

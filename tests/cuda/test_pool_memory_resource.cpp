@@ -1,7 +1,5 @@
 // pool_memory_resource's own behaviour, on the simulator and on the GPU.
 
-#include "gpumem/mr/pool_memory_resource.hpp"
-
 #include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
 
@@ -12,6 +10,7 @@
 #include "cuda_platform.hpp"
 #include "gpumem/cuda_device.hpp"
 #include "gpumem/mr/cuda_memory_resource.hpp"
+#include "gpumem/mr/pool_memory_resource.hpp"
 #include "stream_pair.hpp"
 
 namespace {
@@ -22,7 +21,8 @@ namespace simulator = gpumem::test::simulator;
 
 constexpr std::size_t kMiB = std::size_t{1} << 20;
 
-static_assert(cuda::mr::async_resource_with<pool_memory_resource<cuda_memory_resource>, cuda::mr::device_accessible>);
+static_assert(cuda::mr::async_resource_with<pool_memory_resource<cuda_memory_resource>,
+                                            cuda::mr::device_accessible>);
 
 using StreamPair = gpumem::test::stream_pair_test;
 
@@ -32,7 +32,8 @@ TEST(PoolMemoryResource, ConstructionForms) {
   pool_memory_resource deduced{cuda_mr, 4 * kMiB, 16 * kMiB};
   static_assert(std::is_same_v<decltype(deduced), pool_memory_resource<cuda_memory_resource>>);
   pool_memory_resource deduced_pointer{&cuda_mr, 0};
-  static_assert(std::is_same_v<decltype(deduced_pointer), pool_memory_resource<cuda_memory_resource>>);
+  static_assert(
+      std::is_same_v<decltype(deduced_pointer), pool_memory_resource<cuda_memory_resource>>);
   pool_memory_resource from_ref{gpumem::device_async_resource_ref{cuda_mr}, 2 * kMiB};
   pool_memory_resource nested{by_pointer, 1 * kMiB};  // a pool over a pool
   EXPECT_EQ(by_pointer.pool_size(), 4 * kMiB);
@@ -40,7 +41,8 @@ TEST(PoolMemoryResource, ConstructionForms) {
   EXPECT_EQ(deduced_pointer.pool_size(), 0U);
   EXPECT_EQ(from_ref.pool_size(), 2 * kMiB);
   EXPECT_EQ(nested.get_upstream_resource(), gpumem::device_async_resource_ref{by_pointer});
-  pool_memory_resource share{cuda_mr, gpumem::align_down(gpumem::percent_of_free_device_memory(1), 256)};
+  pool_memory_resource share{cuda_mr,
+                             gpumem::align_down(gpumem::percent_of_free_device_memory(1), 256)};
   EXPECT_GT(share.pool_size(), 0U);
 }
 
@@ -75,12 +77,15 @@ TEST(PoolMemoryResource, BlocksAreAlignedDisjointAndInsideThePool) {
   EXPECT_EQ(pool.pool_size(), 64 * kMiB);  // no growth needed
   // The memory is real device memory: write and read it back.
   std::vector<char> pattern(100000, 'x');
-  auto* target = std::find_if(blocks.begin(), blocks.end(), [](auto& b) { return b.second == 100000; })->first;
-  ASSERT_EQ(cudaMemcpy(target, pattern.data(), pattern.size(), cudaMemcpyHostToDevice), cudaSuccess);
+  auto* target =
+      std::find_if(blocks.begin(), blocks.end(), [](auto& b) { return b.second == 100000; })->first;
+  ASSERT_EQ(cudaMemcpy(target, pattern.data(), pattern.size(), cudaMemcpyHostToDevice),
+            cudaSuccess);
   std::vector<char> back(pattern.size());
   ASSERT_EQ(cudaMemcpy(back.data(), target, back.size(), cudaMemcpyDeviceToHost), cudaSuccess);
   EXPECT_EQ(back, pattern);
-  for (auto [block, size] : blocks) pool.deallocate(block, size);
+  for (auto [block, size] : blocks)
+    pool.deallocate(block, size);
   EXPECT_EQ(pool.state().allocated_bytes, 0U);
   // Everything merges back: the whole pool is one block again, with no growth.
   void* whole = pool.allocate(64 * kMiB);
@@ -108,7 +113,9 @@ TEST_F(StreamPair, AnotherStreamGetsAFreedBlockAfterAnEventWait) {
   EXPECT_EQ(reused, block);
   EXPECT_EQ(pool.pool_size(), 4 * kMiB);
   if (gpumem::test::on_simulator()) {
-    EXPECT_EQ(simulator::call_count("cuEventRecord") + simulator::call_count("cuEventRecordWithFlags"), 1U);
+    EXPECT_EQ(
+        simulator::call_count("cuEventRecord") + simulator::call_count("cuEventRecordWithFlags"),
+        1U);
     EXPECT_EQ(simulator::call_count("cuStreamWaitEvent"), 1U);
     EXPECT_EQ(simulator::call_count("cuEventSynchronize"), 0U);  // the host never waits
     EXPECT_EQ(simulator::call_count("cuStreamSynchronize"), 0U);
@@ -122,8 +129,10 @@ TEST_F(StreamPair, SameStreamReuseRecordsNoEvent) {
   cuda_memory_resource cuda_mr;
   pool_memory_resource pool{cuda_mr, 8 * kMiB};
   simulator::reset_call_counts();
-  for (int i = 0; i < 100; ++i) pool.deallocate(pool.allocate(4096, first_), 4096, first_);
-  EXPECT_EQ(simulator::call_count("cuEventRecord") + simulator::call_count("cuEventRecordWithFlags"), 0U);
+  for (int i = 0; i < 100; ++i)
+    pool.deallocate(pool.allocate(4096, first_), 4096, first_);
+  EXPECT_EQ(
+      simulator::call_count("cuEventRecord") + simulator::call_count("cuEventRecordWithFlags"), 0U);
   EXPECT_EQ(simulator::call_count("cuMemAlloc_v2"), 0U);
 }
 
@@ -138,7 +147,8 @@ TEST(PoolMemoryResource, GrowsWithinTheMaximumAndReportsOutOfMemory) {
     FAIL() << "no out_of_memory";
   } catch (const gpumem::out_of_memory& error) {
     const std::string message = error.what();
-    EXPECT_NE(message.find("cannot allocate 4.0 MiB (4194304 bytes)"), std::string::npos) << message;
+    EXPECT_NE(message.find("cannot allocate 4.0 MiB (4194304 bytes)"), std::string::npos)
+        << message;
     EXPECT_NE(message.find("maximum 8.0 MiB"), std::string::npos) << message;
     EXPECT_NE(message.find("in use 6.0 MiB"), std::string::npos) << message;
     EXPECT_NE(message.find("largest free block"), std::string::npos) << message;
@@ -161,9 +171,11 @@ TEST(PoolMemoryResource, ReleaseGivesFreeSlabsBack) {
   pool_memory_resource pool{cuda_mr, 0};
   void* kept = pool.allocate(kMiB);
   std::vector<void*> blocks;
-  for (int i = 0; i < 4; ++i) blocks.push_back(pool.allocate(32 * kMiB));  // several slabs
+  for (int i = 0; i < 4; ++i)
+    blocks.push_back(pool.allocate(32 * kMiB));  // several slabs
   const std::size_t before = pool.pool_size();
-  for (void* block : blocks) pool.deallocate(block, 32 * kMiB);
+  for (void* block : blocks)
+    pool.deallocate(block, 32 * kMiB);
   const std::size_t released = pool.release();
   EXPECT_GT(released, 0U);
   EXPECT_EQ(pool.pool_size(), before - released);
@@ -178,9 +190,11 @@ TEST(PoolMemoryResource, DestructionReturnsEverythingUpstream) {
     cuda_memory_resource cuda_mr;
     pool_memory_resource pool{cuda_mr, 4 * kMiB};
     std::vector<void*> blocks;
-    for (int i = 0; i < 50; ++i) blocks.push_back(pool.allocate(256 * 1024));
+    for (int i = 0; i < 50; ++i)
+      blocks.push_back(pool.allocate(256 * 1024));
     EXPECT_GT(simulator::outstanding_allocations(), before);
-    for (void* block : blocks) pool.deallocate(block, 256 * 1024);
+    for (void* block : blocks)
+      pool.deallocate(block, 256 * 1024);
   }
   EXPECT_EQ(simulator::outstanding_allocations(), before);
 }
@@ -204,13 +218,16 @@ TEST(PoolMemoryResource, ManyThreadsAtOnce) {
       }
     });
   }
-  for (auto& thread : threads) thread.join();
+  for (auto& thread : threads)
+    thread.join();
   std::set<void*> distinct;
-  for (const auto& blocks : kept) distinct.insert(blocks.begin(), blocks.end());
+  for (const auto& blocks : kept)
+    distinct.insert(blocks.begin(), blocks.end());
   EXPECT_EQ(distinct.size(), static_cast<std::size_t>(kThreads * 200));
   EXPECT_EQ(pool.state().allocated_blocks, static_cast<std::size_t>(kThreads * 200));
   for (const auto& blocks : kept) {
-    for (void* block : blocks) pool.deallocate(block, 256, gpumem::cuda_stream_per_thread);
+    for (void* block : blocks)
+      pool.deallocate(block, 256, gpumem::cuda_stream_per_thread);
   }
   EXPECT_EQ(pool.state().allocated_bytes, 0U);
 }

@@ -32,7 +32,9 @@ class ResourceContract : public ::testing::Test {
   std::unique_ptr<gpumem::mr::device_memory_resource> resource_;
 };
 
-TYPED_TEST_SUITE(ResourceContract, gpumem::test::all_resource_factories, gpumem::test::factory_names);
+TYPED_TEST_SUITE(ResourceContract,
+                 gpumem::test::all_resource_factories,
+                 gpumem::test::factory_names);
 
 /// Writes a byte pattern through CUDA into the block and reads it back.
 void expect_usable(void* block, std::size_t size) {
@@ -102,7 +104,8 @@ TYPED_TEST(ResourceContract, ManyThreadsAtOnce) {
       std::vector<std::pair<char*, std::size_t>> mine;
       for (int i = 0; i < 300; ++i) {
         const std::size_t size = 256 * static_cast<std::size_t>(1 + (i * 31 + t * 7) % 100);
-        auto* block = static_cast<char*>(this->resource().allocate(size, gpumem::cuda_stream_per_thread));
+        auto* block =
+            static_cast<char*>(this->resource().allocate(size, gpumem::cuda_stream_per_thread));
         if (i % 3 == 0) {
           mine.emplace_back(block, size);
         } else {
@@ -113,15 +116,19 @@ TYPED_TEST(ResourceContract, ManyThreadsAtOnce) {
       kept.insert(kept.end(), mine.begin(), mine.end());
     });
   }
-  for (auto& thread : threads) thread.join();
+  for (auto& thread : threads)
+    thread.join();
   std::sort(kept.begin(), kept.end());
   for (std::size_t i = 1; i < kept.size(); ++i) {
     ASSERT_LE(kept[i - 1].first + kept[i - 1].second, kept[i].first) << "blocks overlap";
   }
-  for (auto [block, size] : kept) this->resource().deallocate(block, size, gpumem::cuda_stream_per_thread);
+  for (auto [block, size] : kept)
+    this->resource().deallocate(block, size, gpumem::cuda_stream_per_thread);
 }
 
-TYPED_TEST(ResourceContract, EqualToItself) { EXPECT_TRUE(this->resource().is_equal(this->resource())); }
+TYPED_TEST(ResourceContract, EqualToItself) {
+  EXPECT_TRUE(this->resource().is_equal(this->resource()));
+}
 
 TYPED_TEST(ResourceContract, NothingLeftBehindAfterDestruction) {
   GPUMEM_REQUIRE_SIMULATOR();
@@ -130,8 +137,10 @@ TYPED_TEST(ResourceContract, NothingLeftBehindAfterDestruction) {
   {
     auto resource = TypeParam::make();
     std::vector<std::pair<void*, std::size_t>> blocks;
-    for (std::size_t i = 1; i <= 50; ++i) blocks.emplace_back(resource->allocate(i * 5000), i * 5000);
-    for (auto [block, size] : blocks) resource->deallocate(block, size);
+    for (std::size_t i = 1; i <= 50; ++i)
+      blocks.emplace_back(resource->allocate(i * 5000), i * 5000);
+    for (auto [block, size] : blocks)
+      resource->deallocate(block, size);
   }
   EXPECT_EQ(simulator::outstanding_allocations(), before);
 }

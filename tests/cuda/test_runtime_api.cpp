@@ -33,7 +33,9 @@ TEST(RuntimeApi, ZeroSizedMallocReturnsNull) {
   EXPECT_EQ(cudaFree(pointer), cudaSuccess);
 }
 
-TEST(RuntimeApi, FreeOfNullSucceeds) { EXPECT_EQ(cudaFree(nullptr), cudaSuccess); }
+TEST(RuntimeApi, FreeOfNullSucceeds) {
+  EXPECT_EQ(cudaFree(nullptr), cudaSuccess);
+}
 
 TEST(RuntimeApi, MallocIsAlignedTo256Bytes) {
   std::vector<void*> blocks;
@@ -43,7 +45,8 @@ TEST(RuntimeApi, MallocIsAlignedTo256Bytes) {
     EXPECT_EQ(reinterpret_cast<std::uintptr_t>(pointer) % 256, 0U) << size;
     blocks.push_back(pointer);
   }
-  for (void* pointer : blocks) EXPECT_EQ(cudaFree(pointer), cudaSuccess);
+  for (void* pointer : blocks)
+    EXPECT_EQ(cudaFree(pointer), cudaSuccess);
 }
 
 TEST(RuntimeApi, FreeOfUnknownPointerIsInvalidValueAndTheLastError) {
@@ -179,12 +182,15 @@ TEST(RuntimeApi, DefaultMemoryPoolAttributes) {
   cudaMemPool_t pool = nullptr;
   ASSERT_EQ(cudaDeviceGetDefaultMemPool(&pool, 0), cudaSuccess);
   std::uint64_t threshold = 1 << 20;
-  ASSERT_EQ(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold), cudaSuccess);
+  ASSERT_EQ(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold),
+            cudaSuccess);
   std::uint64_t read_back = 0;
-  ASSERT_EQ(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &read_back), cudaSuccess);
+  ASSERT_EQ(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &read_back),
+            cudaSuccess);
   EXPECT_EQ(read_back, threshold);
   threshold = 0;
-  ASSERT_EQ(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold), cudaSuccess);
+  ASSERT_EQ(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold),
+            cudaSuccess);
 }
 
 TEST(RuntimeApi, SimulatorRuntimeFindsTheDriverThroughGetProcAddress) {

@@ -1,8 +1,6 @@
 // Stacks made from configurations, on the simulator and on the GPU: each layer is built with
 // its options over the one below, and allocations go through all of them.
 
-#include "config/stack_builder.hpp"
-
 #include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -10,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "config/stack_builder.hpp"
 #include "gpumem/cuda_device.hpp"
 #include "gpumem/mr/pool_memory_resource.hpp"
 #include "gpumem/mr/statistics_resource_adaptor.hpp"
@@ -22,7 +21,9 @@ using gpumem::config::runtime_sources;
 
 constexpr std::size_t kMiB = std::size_t{1} << 20;
 
-std::uint64_t device_total() { return gpumem::available_device_memory().second; }
+std::uint64_t device_total() {
+  return gpumem::available_device_memory().second;
+}
 
 gpumem::config::built_stack build_from(const gpumem::config::environment& env) {
   const configuration config = configuration::load(std::nullopt, env);
@@ -40,8 +41,10 @@ TEST(StackBuilder, DefaultStackIsAPoolOverCudaMalloc) {
 }
 
 TEST(StackBuilder, AllocationsGoThroughEveryLayer) {
-  auto stack = build_from({{"GPUMEM_STACK", "statistics,pool,cuda"}, {"GPUMEM_POOL_INITIAL_SIZE", "8MiB"}});
-  auto* stats = dynamic_cast<gpumem::mr::detail::statistics_adaptor_core*>(stack.find("statistics"));
+  auto stack =
+      build_from({{"GPUMEM_STACK", "statistics,pool,cuda"}, {"GPUMEM_POOL_INITIAL_SIZE", "8MiB"}});
+  auto* stats =
+      dynamic_cast<gpumem::mr::detail::statistics_adaptor_core*>(stack.find("statistics"));
   ASSERT_NE(stats, nullptr);
   auto* pool = dynamic_cast<gpumem::mr::detail::pool_resource_core*>(stack.find("pool"));
   ASSERT_NE(pool, nullptr);
@@ -71,11 +74,12 @@ TEST(StackBuilder, BinsTakeBlocksFromTheLayerBelow) {
   auto stack = build_from({{"GPUMEM_STACK", "binning,statistics,cuda"},
                            {"GPUMEM_BINNING_BINS", "256KiB,1MiB"},
                            {"GPUMEM_BINNING_BIN_BLOCKS", "4"}});
-  auto* stats = dynamic_cast<gpumem::mr::detail::statistics_adaptor_core*>(stack.find("statistics"));
+  auto* stats =
+      dynamic_cast<gpumem::mr::detail::statistics_adaptor_core*>(stack.find("statistics"));
   ASSERT_NE(stats, nullptr);
   const auto before = stats->get_bytes_counter().value;  // the bins' first chunks
   EXPECT_EQ(before, static_cast<std::int64_t>(4 * 256 * 1024 + 4 * kMiB));
-  void* small = stack.top().allocate(1000);     // from the 256 KiB bin: nothing new below
+  void* small = stack.top().allocate(1000);  // from the 256 KiB bin: nothing new below
   EXPECT_EQ(stats->get_bytes_counter().value, before);
   void* large = stack.top().allocate(2 * kMiB);  // above every bin: straight below
   EXPECT_EQ(stats->get_bytes_counter().value, before + static_cast<std::int64_t>(2 * kMiB));
@@ -101,7 +105,8 @@ TEST(StackBuilder, LoggingWritesItsFileNamedWithThePid) {
 }
 
 TEST(StackBuilder, DriverPoolSourceAndArena) {
-  auto stack = build_from({{"GPUMEM_STACK", "arena,cuda_async"}, {"GPUMEM_ARENA_SIZE", "64MiB"},
+  auto stack = build_from({{"GPUMEM_STACK", "arena,cuda_async"},
+                           {"GPUMEM_ARENA_SIZE", "64MiB"},
                            {"GPUMEM_CUDA_ASYNC_RELEASE_THRESHOLD", "32MiB"}});
   EXPECT_EQ(stack.names(), (std::vector<std::string>{"arena", "cuda_async"}));
   void* block = stack.top().allocate(3000, gpumem::cuda_stream_per_thread);
@@ -110,7 +115,8 @@ TEST(StackBuilder, DriverPoolSourceAndArena) {
 }
 
 TEST(StackBuilder, ManagedStackHandsOutHostAccessibleMemory) {
-  const configuration config = configuration::load(std::nullopt, {{"GPUMEM_MANAGED_STACK", "statistics,pool,managed"}});
+  const configuration config =
+      configuration::load(std::nullopt, {{"GPUMEM_MANAGED_STACK", "statistics,pool,managed"}});
   ASSERT_TRUE(config.valid());
   auto stack = build_stack(config.managed_stack(), device_total(), runtime_sources(device_total()));
   auto* block = static_cast<char*>(stack.top().allocate(4096));

@@ -24,7 +24,10 @@ using gpumem::mr::cuda_memory_resource;
 using stats_adaptor = gpumem::mr::statistics_resource_adaptor<cuda_memory_resource>;
 using counter = stats_adaptor::counter;
 
-void expect_counter(const counter& actual, std::int64_t value, std::int64_t peak, std::int64_t total,
+void expect_counter(const counter& actual,
+                    std::int64_t value,
+                    std::int64_t peak,
+                    std::int64_t total,
                     const char* what) {
   EXPECT_EQ(actual.value, value) << what;
   EXPECT_EQ(actual.peak, peak) << what;
@@ -57,18 +60,27 @@ TEST(StatisticsAdaptor, CountsAllocationsAndFrees) {
   constexpr std::int64_t third = 500;
   void* a = stats.allocate(first);
   void* b = stats.allocate(second);
-  expect_counter(stats.get_bytes_counter(), first + second, first + second, first + second, "bytes, two allocated");
+  expect_counter(stats.get_bytes_counter(),
+                 first + second,
+                 first + second,
+                 first + second,
+                 "bytes, two allocated");
   expect_counter(stats.get_allocations_counter(), 2, 2, 2, "allocations, two allocated");
   stats.deallocate(a, first);
-  expect_counter(stats.get_bytes_counter(), second, first + second, first + second, "bytes, one freed");
+  expect_counter(
+      stats.get_bytes_counter(), second, first + second, first + second, "bytes, one freed");
   expect_counter(stats.get_allocations_counter(), 1, 2, 2, "allocations, one freed");
   void* c = stats.allocate(third);
-  expect_counter(stats.get_bytes_counter(), second + third, first + second, first + second + third,
+  expect_counter(stats.get_bytes_counter(),
+                 second + third,
+                 first + second,
+                 first + second + third,
                  "bytes, below the peak again");
   expect_counter(stats.get_allocations_counter(), 2, 2, 3, "allocations, a third one");
   stats.deallocate(b, second);
   stats.deallocate(c, third);
-  expect_counter(stats.get_bytes_counter(), 0, first + second, first + second + third, "bytes, all freed");
+  expect_counter(
+      stats.get_bytes_counter(), 0, first + second, first + second + third, "bytes, all freed");
   expect_counter(stats.get_allocations_counter(), 0, 2, 3, "allocations, all freed");
 }
 
@@ -99,9 +111,15 @@ TEST(StatisticsAdaptor, NestedScopeFoldsIntoItsParent) {
   expect_counter(popped_bytes, inner_value, inner_peak, inner_total, "pop returns the inner bytes");
   expect_counter(popped_allocations, 0, 2, 2, "pop returns the inner allocations");
   // parent.peak = max(parent.peak, parent.value + inner.peak); values and totals add.
-  expect_counter(stats.get_bytes_counter(), before + inner_value, std::max(before, before + inner_peak),
-                 before + inner_total, "outer bytes after the pop");
-  expect_counter(stats.get_allocations_counter(), 1 + 0, std::max<std::int64_t>(1, 1 + 2), 1 + 2,
+  expect_counter(stats.get_bytes_counter(),
+                 before + inner_value,
+                 std::max(before, before + inner_peak),
+                 before + inner_total,
+                 "outer bytes after the pop");
+  expect_counter(stats.get_allocations_counter(),
+                 1 + 0,
+                 std::max<std::int64_t>(1, 1 + 2),
+                 1 + 2,
                  "outer allocations after the pop");
   stats.deallocate(c, inside_second);
 }
@@ -115,7 +133,8 @@ TEST(StatisticsAdaptor, PeakOfAnEarlierScopeSurvivesAShallowInnerScope) {
   void* small = stats.allocate(256);
   stats.deallocate(small, 256);
   (void)stats.pop_counters();
-  expect_counter(stats.get_bytes_counter(), 0, 4096, 4096 + 256, "outer peak stays at the earlier high");
+  expect_counter(
+      stats.get_bytes_counter(), 0, 4096, 4096 + 256, "outer peak stays at the earlier high");
 }
 
 TEST(StatisticsAdaptor, PopWithoutPushThrowsOutOfRange) {
@@ -173,7 +192,8 @@ TEST(StatisticsAdaptor, AgreesWithAStackOfCountersOverARandomSequence) {
     ASSERT_EQ(allocations.peak, model.back().second.peak) << "step " << step;
     ASSERT_EQ(allocations.total, model.back().second.total) << "step " << step;
   }
-  for (const auto& [ptr, bytes] : live) stats.deallocate(ptr, bytes);
+  for (const auto& [ptr, bytes] : live)
+    stats.deallocate(ptr, bytes);
 }
 
 TEST(StatisticsAdaptor, ConcurrentThreadsAddUpExactly) {
@@ -191,14 +211,16 @@ TEST(StatisticsAdaptor, ConcurrentThreadsAddUpExactly) {
       }
     });
   }
-  for (auto& worker : workers) worker.join();
+  for (auto& worker : workers)
+    worker.join();
   std::int64_t expected_total = 0;
-  for (int thread = 0; thread < threads; ++thread) expected_total += (thread + 1) * 256 * rounds;
+  for (int thread = 0; thread < threads; ++thread)
+    expected_total += (thread + 1) * 256 * rounds;
   const counter bytes = stats.get_bytes_counter();
   const counter allocations = stats.get_allocations_counter();
   EXPECT_EQ(bytes.value, 0);
   EXPECT_EQ(bytes.total, expected_total);
-  EXPECT_GE(bytes.peak, threads * 256);  // the largest single allocation
+  EXPECT_GE(bytes.peak, threads * 256);          // the largest single allocation
   EXPECT_LE(bytes.peak, (1 + 2 + 3 + 4) * 256);  // all four threads at once
   EXPECT_EQ(allocations.value, 0);
   EXPECT_EQ(allocations.total, threads * rounds);
@@ -230,7 +252,8 @@ TEST(StatisticsAdaptor, ScopesPushedAndPoppedDuringAllocationsLoseNothing) {
       ++scopes;
     } while (!done.load());
   }};
-  for (auto& worker : workers) worker.join();
+  for (auto& worker : workers)
+    worker.join();
   done.store(true);
   scoping.join();
   EXPECT_GT(scopes, 0);

@@ -39,7 +39,8 @@ TEST(ThreadSafeAdaptor, CallsReachTheUpstreamOneAtATime) {
       }
     });
   }
-  for (auto& worker : workers) worker.join();
+  for (auto& worker : workers)
+    worker.join();
   EXPECT_EQ(upstream.overlapping_calls(), 0U);
   EXPECT_EQ(upstream.allocate_calls(), static_cast<std::size_t>(threads * rounds));
   EXPECT_EQ(upstream.deallocations().size(), static_cast<std::size_t>(threads * rounds));
@@ -113,7 +114,9 @@ TEST(PrefetchAdaptor, EveryManagedAllocationIsPrefetchedOnce) {
 TEST(PrefetchAdaptor, ManagedMemoryLandsOnTheCurrentDevice) {
   if (gpumem::test::on_simulator()) GTEST_SKIP() << "the simulator keeps no prefetch location";
   int concurrent_managed_access = 0;
-  ASSERT_EQ(cudaDeviceGetAttribute(&concurrent_managed_access, cudaDevAttrConcurrentManagedAccess, 0), cudaSuccess);
+  ASSERT_EQ(
+      cudaDeviceGetAttribute(&concurrent_managed_access, cudaDevAttrConcurrentManagedAccess, 0),
+      cudaSuccess);
   if (concurrent_managed_access == 0) GTEST_SKIP() << "the device cannot prefetch managed memory";
   managed_test_resource managed_mr;
   prefetch_resource_adaptor prefetching{managed_mr};
@@ -121,16 +124,23 @@ TEST(PrefetchAdaptor, ManagedMemoryLandsOnTheCurrentDevice) {
   ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   // Looked up at run time: the simulator's runtime has no cudaMemRangeGetAttribute, and a
   // direct reference would keep this program from loading there.
-  using range_attribute_function = cudaError_t (*)(void*, std::size_t, cudaMemRangeAttribute, const void*, std::size_t);
+  using range_attribute_function =
+      cudaError_t (*)(void*, std::size_t, cudaMemRangeAttribute, const void*, std::size_t);
   const auto range_attribute =
       reinterpret_cast<range_attribute_function>(::dlsym(RTLD_DEFAULT, "cudaMemRangeGetAttribute"));
   ASSERT_NE(range_attribute, nullptr);
   int location_type = -1;
   int location_id = -1;
-  ASSERT_EQ(range_attribute(&location_type, sizeof location_type, cudaMemRangeAttributeLastPrefetchLocationType, ptr,
+  ASSERT_EQ(range_attribute(&location_type,
+                            sizeof location_type,
+                            cudaMemRangeAttributeLastPrefetchLocationType,
+                            ptr,
                             1 << 21),
             cudaSuccess);
-  ASSERT_EQ(range_attribute(&location_id, sizeof location_id, cudaMemRangeAttributeLastPrefetchLocationId, ptr,
+  ASSERT_EQ(range_attribute(&location_id,
+                            sizeof location_id,
+                            cudaMemRangeAttributeLastPrefetchLocationId,
+                            ptr,
                             1 << 21),
             cudaSuccess);
   int device = -1;
@@ -143,7 +153,8 @@ TEST(PrefetchAdaptor, ManagedMemoryLandsOnTheCurrentDevice) {
 TEST(PrefetchAdaptor, UpstreamOutOfMemoryPropagates) {
   cuda_memory_resource cuda_mr;
   prefetch_resource_adaptor prefetching{cuda_mr};
-  EXPECT_THROW((void)prefetching.allocate(gpumem::test::more_than_any_device), gpumem::out_of_memory);
+  EXPECT_THROW((void)prefetching.allocate(gpumem::test::more_than_any_device),
+               gpumem::out_of_memory);
 }
 
 }  // namespace

@@ -28,7 +28,8 @@ std::string pointer_text(const void* ptr) {
 
 std::size_t count_lines(const std::string& text) {
   std::size_t lines = 0;
-  for (char character : text) lines += character == '\n' ? 1 : 0;
+  for (char character : text)
+    lines += character == '\n' ? 1 : 0;
   return lines;
 }
 
@@ -104,7 +105,8 @@ TEST(TrackingAdaptor, FreeOfAnUnknownPointerIsReportedAndNotPassedUpstream) {
   tracker.deallocate(tracked, 256);
   ::testing::internal::CaptureStderr();
   tracker.deallocate(tracked, 256);  // a second free of the same pointer
-  EXPECT_NE(::testing::internal::GetCapturedStderr().find(pointer_text(tracked)), std::string::npos);
+  EXPECT_NE(::testing::internal::GetCapturedStderr().find(pointer_text(tracked)),
+            std::string::npos);
   EXPECT_EQ(upstream.deallocations().size(), 1U);
   EXPECT_EQ(upstream.unknown_frees(), 0U);
 }
@@ -122,7 +124,8 @@ TEST(TrackingAdaptor, FreeWithAnotherSizeIsReportedAndFreedWithTheAllocatedSize)
   const auto frees = upstream.deallocations();
   ASSERT_EQ(frees.size(), 1U);
   EXPECT_EQ(frees[0].ptr, ptr);
-  EXPECT_EQ(frees[0].bytes, 4096U);  // the adaptor asks the upstream with CUDA's alignment: 4096 stays
+  EXPECT_EQ(frees[0].bytes,
+            4096U);  // the adaptor asks the upstream with CUDA's alignment: 4096 stays
   EXPECT_EQ(tracker.get_allocated_bytes(), 0U);
   EXPECT_TRUE(tracker.get_outstanding_allocations().empty());
 }
@@ -146,7 +149,8 @@ TEST(TrackingAdaptor, ConcurrentThreadsLeaveExactlyTheirLeaks) {
       }
     });
   }
-  for (auto& worker : workers) worker.join();
+  for (auto& worker : workers)
+    worker.join();
   const auto outstanding = tracker.get_outstanding_allocations();
   EXPECT_EQ(outstanding.size(), static_cast<std::size_t>(threads * rounds / 50));
   EXPECT_EQ(tracker.get_allocated_bytes(), outstanding.size() * 256);

@@ -23,7 +23,9 @@ const gpumem::driver::driver_library& library() {
   static const auto loaded = gpumem::driver::load_driver_library();
   return loaded;
 }
-const gpumem::driver::driver_entry_points& cu() { return library().legacy; }
+const gpumem::driver::driver_entry_points& cu() {
+  return library().legacy;
+}
 
 std::string object_of(const void* function) {
   Dl_info info{};
@@ -33,7 +35,8 @@ std::string object_of(const void* function) {
 class PreloadDriver : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_NE(dlsym(RTLD_DEFAULT, "gpumem_preload_version"), nullptr) << "run with LD_PRELOAD=libgpumem_preload.so";
+    ASSERT_NE(dlsym(RTLD_DEFAULT, "gpumem_preload_version"), nullptr)
+        << "run with LD_PRELOAD=libgpumem_preload.so";
     ASSERT_TRUE(library().loaded);
     ASSERT_EQ(cu().init(0), CUDA_SUCCESS);
     CUcontext context = nullptr;
@@ -45,21 +48,26 @@ class PreloadDriver : public ::testing::Test {
 TEST_F(PreloadDriver, DlsymAndGetProcAddressHandOutThePreloadsFunctions) {
   void* driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
   ASSERT_NE(driver, nullptr);
-  EXPECT_NE(object_of(dlsym(driver, "cuGetProcAddress_v2")).find("libgpumem_preload"), std::string::npos);
-  EXPECT_NE(object_of(reinterpret_cast<void*>(cu().mem_alloc)).find("libgpumem_preload"), std::string::npos);
-  EXPECT_NE(object_of(reinterpret_cast<void*>(cu().mem_free)).find("libgpumem_preload"), std::string::npos);
+  EXPECT_NE(object_of(dlsym(driver, "cuGetProcAddress_v2")).find("libgpumem_preload"),
+            std::string::npos);
+  EXPECT_NE(object_of(reinterpret_cast<void*>(cu().mem_alloc)).find("libgpumem_preload"),
+            std::string::npos);
+  EXPECT_NE(object_of(reinterpret_cast<void*>(cu().mem_free)).find("libgpumem_preload"),
+            std::string::npos);
   // Asked for itself, cuGetProcAddress answers with the preload's again.
   void* itself = nullptr;
   ASSERT_EQ(cu().get_proc_address("cuGetProcAddress", &itself, 13000, 0, nullptr), CUDA_SUCCESS);
   EXPECT_NE(object_of(itself).find("libgpumem_preload"), std::string::npos);
   // Everything else is the driver's own.
-  EXPECT_EQ(object_of(reinterpret_cast<void*>(cu().stream_synchronize)).find("libgpumem_preload"), std::string::npos);
+  EXPECT_EQ(object_of(reinterpret_cast<void*>(cu().stream_synchronize)).find("libgpumem_preload"),
+            std::string::npos);
 }
 
 TEST_F(PreloadDriver, PerThreadStreamLookupsGetTheirOwnWrapper) {
   EXPECT_NE(reinterpret_cast<void*>(library().per_thread.mem_alloc_async),
             reinterpret_cast<void*>(cu().mem_alloc_async));
-  EXPECT_NE(object_of(reinterpret_cast<void*>(library().per_thread.mem_alloc_async)).find("libgpumem_preload"),
+  EXPECT_NE(object_of(reinterpret_cast<void*>(library().per_thread.mem_alloc_async))
+                .find("libgpumem_preload"),
             std::string::npos);
   CUdeviceptr block = 0;
   ASSERT_EQ(library().per_thread.mem_alloc_async(&block, 4096, nullptr), CUDA_SUCCESS);
@@ -74,7 +82,8 @@ TEST_F(PreloadDriver, DriverAllocationsAreSubAllocated) {
   ASSERT_EQ(cu().mem_alloc(&second, 1000), CUDA_SUCCESS);
   using range_function = CUresult (*)(CUdeviceptr*, size_t*, CUdeviceptr);
   void* function = nullptr;
-  ASSERT_EQ(cu().get_proc_address("cuMemGetAddressRange", &function, 13000, 0, nullptr), CUDA_SUCCESS);
+  ASSERT_EQ(cu().get_proc_address("cuMemGetAddressRange", &function, 13000, 0, nullptr),
+            CUDA_SUCCESS);
   CUdeviceptr base = 0;
   size_t size = 0;
   ASSERT_EQ(reinterpret_cast<range_function>(function)(&base, &size, second), CUDA_SUCCESS);
@@ -124,7 +133,8 @@ TEST_F(PreloadDriver, AResetTheShimDidNotSeeIsFoundAtTheNextAllocation) {
     ASSERT_EQ(cu().mem_alloc(&block, 4096), CUDA_SUCCESS);
     std::vector<int> data(1024, round + 1);
     std::vector<int> back(1024);
-    ASSERT_EQ(cu().memcpy_htod(block, data.data(), 4096), CUDA_SUCCESS) << "a block in a slab the reset freed";
+    ASSERT_EQ(cu().memcpy_htod(block, data.data(), 4096), CUDA_SUCCESS)
+        << "a block in a slab the reset freed";
     ASSERT_EQ(cu().memcpy_dtoh(back.data(), block, 4096), CUDA_SUCCESS);
     EXPECT_EQ(back, data);
     EXPECT_EQ(cu().mem_free(block), CUDA_SUCCESS);
@@ -138,7 +148,8 @@ TEST_F(PreloadDriver, AChildAfterForkStartsAFreshShim) {
   const pid_t child = fork();
   if (child == 0) {
     CUdeviceptr block = 0;
-    const bool served = cu().mem_alloc(&block, 4096) == CUDA_SUCCESS && cu().mem_free(block) == CUDA_SUCCESS;
+    const bool served =
+        cu().mem_alloc(&block, 4096) == CUDA_SUCCESS && cu().mem_free(block) == CUDA_SUCCESS;
     _exit(served ? 0 : 1);
   }
   int status = 0;

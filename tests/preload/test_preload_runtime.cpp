@@ -24,20 +24,27 @@ std::pair<void*, std::size_t> allocation_range(void* pointer) {
   static auto* range = [] {
     void* function = nullptr;
     cudaDriverEntryPointQueryResult status{};
-    (void)cudaGetDriverEntryPointByVersion("cuMemGetAddressRange", &function, 13000, cudaEnableDefault, &status);
+    (void)cudaGetDriverEntryPointByVersion(
+        "cuMemGetAddressRange", &function, 13000, cudaEnableDefault, &status);
     return reinterpret_cast<range_function>(function);
   }();
   CUdeviceptr base = 0;
   size_t size = 0;
-  if (range == nullptr || range(&base, &size, reinterpret_cast<CUdeviceptr>(pointer)) != CUDA_SUCCESS) return {nullptr, 0};
+  if (range == nullptr ||
+      range(&base, &size, reinterpret_cast<CUdeviceptr>(pointer)) != CUDA_SUCCESS)
+    return {nullptr, 0};
   return {reinterpret_cast<void*>(base), size};
 }
 
-bool preloaded() { return dlsym(RTLD_DEFAULT, "gpumem_preload_version") != nullptr; }
+bool preloaded() {
+  return dlsym(RTLD_DEFAULT, "gpumem_preload_version") != nullptr;
+}
 
 class Preload : public ::testing::Test {
  protected:
-  void SetUp() override { ASSERT_TRUE(preloaded()) << "run this program with LD_PRELOAD=libgpumem_preload.so"; }
+  void SetUp() override {
+    ASSERT_TRUE(preloaded()) << "run this program with LD_PRELOAD=libgpumem_preload.so";
+  }
 };
 
 TEST_F(Preload, CudaMallocIsServedFromTheStack) {
@@ -141,21 +148,25 @@ TEST_F(Preload, DoubleFreeIsRefusedAndTheStackSurvives) {
   EXPECT_EQ(cudaFree(again), cudaSuccess);
 }
 
-// Alone in its process (ctest runs it with a filter): the bound counts every warning of the process.
+// Alone in its process (ctest runs it with a filter): the bound counts every warning of the
+// process.
 TEST_F(Preload, WarningsAreBounded) {
   void* block = nullptr;
   ASSERT_EQ(cudaMalloc(&block, 4096), cudaSuccess);
   ASSERT_EQ(cudaFree(block), cudaSuccess);
   testing::internal::CaptureStderr();
-  for (int attempt = 0; attempt < 50; ++attempt) EXPECT_EQ(cudaFree(block), cudaErrorInvalidValue);
+  for (int attempt = 0; attempt < 50; ++attempt)
+    EXPECT_EQ(cudaFree(block), cudaErrorInvalidValue);
   const std::string said = testing::internal::GetCapturedStderr();
   (void)cudaGetLastError();
   std::size_t warnings = 0;
-  for (std::size_t at = said.find("freed twice?"); at != std::string::npos; at = said.find("freed twice?", at + 1)) {
+  for (std::size_t at = said.find("freed twice?"); at != std::string::npos;
+       at = said.find("freed twice?", at + 1)) {
     ++warnings;
   }
   EXPECT_EQ(warnings, 20U) << said;
-  EXPECT_NE(said.find("gpumem: more warnings follow; not shown (20 shown)"), std::string::npos) << said;
+  EXPECT_NE(said.find("gpumem: more warnings follow; not shown (20 shown)"), std::string::npos)
+      << said;
   EXPECT_EQ(said.find("more warnings follow"), said.rfind("more warnings follow")) << said;
 }
 
@@ -213,7 +224,6 @@ TEST_F(Preload, EachDeviceHasItsOwnStack) {  // two devices (GPUMEM_SIM_DEVICES=
   ASSERT_EQ(cudaSetDevice(0), cudaSuccess);
 }
 
-
 TEST_F(Preload, BypassSizeGoesToCuda) {  // GPUMEM_BYPASS_ABOVE=1MiB
   void* large = nullptr;
   ASSERT_EQ(cudaMalloc(&large, 2 * kMiB), cudaSuccess);
@@ -223,7 +233,8 @@ TEST_F(Preload, BypassSizeGoesToCuda) {  // GPUMEM_BYPASS_ABOVE=1MiB
   EXPECT_EQ(cudaFree(large), cudaSuccess);
 }
 
-TEST_F(Preload, LimitIsTheTotalAndOutOfMemoryIsCudasCode) {  // GPUMEM_STACK=limit,pool,cuda GPUMEM_LIMIT_SIZE=64MiB
+TEST_F(Preload, LimitIsTheTotalAndOutOfMemoryIsCudasCode) {  // GPUMEM_STACK=limit,pool,cuda
+                                                             // GPUMEM_LIMIT_SIZE=64MiB
   size_t free_bytes = 0;
   size_t total = 0;
   void* warm = nullptr;
@@ -235,7 +246,9 @@ TEST_F(Preload, LimitIsTheTotalAndOutOfMemoryIsCudasCode) {  // GPUMEM_STACK=lim
   testing::internal::CaptureStderr();
   EXPECT_EQ(cudaMalloc(&block, 128 * kMiB), cudaErrorMemoryAllocation);
   const std::string said = testing::internal::GetCapturedStderr();
-  EXPECT_NE(said.find("gpumem: out of memory on device 0: 134217728 bytes requested"), std::string::npos) << said;
+  EXPECT_NE(said.find("gpumem: out of memory on device 0: 134217728 bytes requested"),
+            std::string::npos)
+      << said;
   EXPECT_NE(said.find("largest free block"), std::string::npos) << said;
   EXPECT_EQ(cudaFree(warm), cudaSuccess);
 }
@@ -263,7 +276,8 @@ TEST_F(Preload, BarrierRefusedDuringCaptureKeepsBlocksQuarantined) {
   ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal), cudaSuccess);
   EXPECT_EQ(cudaFree(block), cudaSuccess);  // held by the shim: no barrier possible now
   cudaGraph_t graph = nullptr;
-  if (cudaStreamEndCapture(stream, &graph) == cudaSuccess && graph != nullptr) (void)cudaGraphDestroy(graph);
+  if (cudaStreamEndCapture(stream, &graph) == cudaSuccess && graph != nullptr)
+    (void)cudaGraphDestroy(graph);
   (void)cudaGetLastError();
   void* next = nullptr;
   ASSERT_EQ(cudaMalloc(&next, 4096), cudaSuccess);
@@ -295,7 +309,8 @@ TEST_F(Preload, DeviceResetStartsAFreshStack) {
     sub_allocated = sub_allocated || (base != nullptr && base != block && size > 4096);
   }
   EXPECT_TRUE(sub_allocated) << "no allocation after the reset came from a pool slab";
-  for (void* block : after) EXPECT_EQ(cudaFree(block), cudaSuccess);
+  for (void* block : after)
+    EXPECT_EQ(cudaFree(block), cudaSuccess);
 }
 
 }  // namespace

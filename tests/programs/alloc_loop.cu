@@ -27,12 +27,16 @@ int main(int argc, char** argv) {
     void* block = nullptr;
     if (cudaMalloc(&block, bytes) != cudaSuccess || cudaMemset(block, 0, 256) != cudaSuccess ||
         cudaFree(block) != cudaSuccess) {
-      std::printf("alloc_loop: CUDA failed at pair %d: %s\n", i, cudaGetErrorString(cudaGetLastError()));
+      std::printf(
+          "alloc_loop: CUDA failed at pair %d: %s\n", i, cudaGetErrorString(cudaGetLastError()));
       return 1;
     }
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("alloc_loop: %d cudaMalloc+cudaMemset+cudaFree in %.3f s: %.2f us each\n", pairs, seconds,
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("alloc_loop: %d cudaMalloc+cudaMemset+cudaFree in %.3f s: %.2f us each\n",
+              pairs,
+              seconds,
               seconds * 1e6 / pairs);
   return 0;
 }

@@ -26,8 +26,10 @@ int main() {
     if (!check(cudaMalloc(&block, 4096), "cudaMalloc after the reset")) return 1;
     std::vector<int> data(1024, 9);
     std::vector<int> back(1024);
-    if (!check(cudaMemcpy(block, data.data(), 4096, cudaMemcpyHostToDevice), "copy to the new block") ||
-        !check(cudaMemcpy(back.data(), block, 4096, cudaMemcpyDeviceToHost), "copy from the new block")) {
+    if (!check(cudaMemcpy(block, data.data(), 4096, cudaMemcpyHostToDevice),
+               "copy to the new block") ||
+        !check(cudaMemcpy(back.data(), block, 4096, cudaMemcpyDeviceToHost),
+               "copy from the new block")) {
       return 1;
     }
     if (back != data) {

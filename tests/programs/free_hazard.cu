@@ -23,7 +23,8 @@ __global__ void slow_sum(const int* values, int count, unsigned long long* sum, 
 }
 
 __global__ void overwrite(int* values, int count) {
-  for (int i = threadIdx.x; i < count; i += blockDim.x) values[i] = 1000000;
+  for (int i = threadIdx.x; i < count; i += blockDim.x)
+    values[i] = 1000000;
 }
 
 }  // namespace
@@ -55,8 +56,12 @@ int main() {
     unsigned long long result = 0;
     cudaMemcpy(&result, kept_sum, sizeof(result), cudaMemcpyDeviceToHost);
     if (result != kCount) {
-      std::printf("free_hazard: round %d: the reader saw %llu, not %d: freed memory was reused while in use\n",
-                  round, result, kCount);
+      std::printf(
+          "free_hazard: round %d: the reader saw %llu, not %d: freed memory was reused while in "
+          "use\n",
+          round,
+          result,
+          kCount);
       ++failures;
     }
     cudaFree(reused);

@@ -19,7 +19,10 @@ __global__ void add_one(int* values, int count) {
 
 bool check(cudaError_t status, const char* what) {
   if (status != cudaSuccess) {
-    std::fprintf(stderr, "runtime_smoke: %s failed: %s (%s)\n", what, cudaGetErrorName(status),
+    std::fprintf(stderr,
+                 "runtime_smoke: %s failed: %s (%s)\n",
+                 what,
+                 cudaGetErrorName(status),
                  cudaGetErrorString(status));
     return false;
   }
@@ -37,50 +40,65 @@ int main(int argc, char** argv) {
   }
   cudaDeviceProp properties{};
   if (!check(cudaGetDeviceProperties(&properties, 0), "cudaGetDeviceProperties")) return 1;
-  std::printf("runtime_smoke: %d device(s), device 0 is \"%s\" with %zu MiB\n", devices, properties.name,
+  std::printf("runtime_smoke: %d device(s), device 0 is \"%s\" with %zu MiB\n",
+              devices,
+              properties.name,
               properties.totalGlobalMem >> 20);
 
   constexpr int kCount = 1 << 16;
   std::vector<int> host(kCount);
-  for (int i = 0; i < kCount; ++i) host[i] = i;
+  for (int i = 0; i < kCount; ++i)
+    host[i] = i;
   int* device = nullptr;
   if (!check(cudaMalloc(&device, kCount * sizeof(int)), "cudaMalloc")) return 1;
   if (reinterpret_cast<std::uintptr_t>(device) % 256 != 0) {
-    std::fprintf(stderr, "runtime_smoke: cudaMalloc returned %p, not 256-byte aligned\n", static_cast<void*>(device));
+    std::fprintf(stderr,
+                 "runtime_smoke: cudaMalloc returned %p, not 256-byte aligned\n",
+                 static_cast<void*>(device));
     return 1;
   }
-  if (!check(cudaMemcpy(device, host.data(), kCount * sizeof(int), cudaMemcpyHostToDevice), "cudaMemcpy to device")) {
+  if (!check(cudaMemcpy(device, host.data(), kCount * sizeof(int), cudaMemcpyHostToDevice),
+             "cudaMemcpy to device")) {
     return 1;
   }
   if (launch_kernel) {
     add_one<<<(kCount + 255) / 256, 256>>>(device, kCount);
-    if (!check(cudaGetLastError(), "kernel launch") || !check(cudaDeviceSynchronize(), "cudaDeviceSynchronize")) {
+    if (!check(cudaGetLastError(), "kernel launch") ||
+        !check(cudaDeviceSynchronize(), "cudaDeviceSynchronize")) {
       return 1;
     }
   }
   std::vector<int> result(kCount);
-  if (!check(cudaMemcpy(result.data(), device, kCount * sizeof(int), cudaMemcpyDeviceToHost), "cudaMemcpy to host")) {
+  if (!check(cudaMemcpy(result.data(), device, kCount * sizeof(int), cudaMemcpyDeviceToHost),
+             "cudaMemcpy to host")) {
     return 1;
   }
   const int expected_offset = launch_kernel ? 1 : 0;
   for (int i = 0; i < kCount; ++i) {
     if (result[i] != i + expected_offset) {
-      std::fprintf(stderr, "runtime_smoke: element %d is %d, expected %d\n", i, result[i], i + expected_offset);
+      std::fprintf(stderr,
+                   "runtime_smoke: element %d is %d, expected %d\n",
+                   i,
+                   result[i],
+                   i + expected_offset);
       return 1;
     }
   }
 
   cudaStream_t stream = nullptr;
   void* scratch = nullptr;
-  if (!check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreateWithFlags") ||
+  if (!check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking),
+             "cudaStreamCreateWithFlags") ||
       !check(cudaMallocAsync(&scratch, 1 << 20, stream), "cudaMallocAsync") ||
       !check(cudaMemsetAsync(scratch, 0, 1 << 20, stream), "cudaMemsetAsync") ||
       !check(cudaFreeAsync(scratch, stream), "cudaFreeAsync") ||
       !check(cudaStreamSynchronize(stream), "cudaStreamSynchronize") ||
-      !check(cudaStreamDestroy(stream), "cudaStreamDestroy") || !check(cudaFree(device), "cudaFree")) {
+      !check(cudaStreamDestroy(stream), "cudaStreamDestroy") ||
+      !check(cudaFree(device), "cudaFree")) {
     return 1;
   }
-  std::printf("runtime_smoke: %d values round-tripped%s; stream-ordered allocation worked\n", kCount,
+  std::printf("runtime_smoke: %d values round-tripped%s; stream-ordered allocation worked\n",
+              kCount,
               launch_kernel ? " through a kernel" : "");
   return 0;
 }

@@ -2,6 +2,8 @@
 // use (pointers with explicit template arguments; references with deduced types). It compiles
 // against gpumem with no source change and checks what it gets.
 
+#include <cstdint>
+#include <cstdio>
 #include <rmm/aligned.hpp>
 #include <rmm/cuda_device.hpp>
 #include <rmm/cuda_stream_view.hpp>
@@ -15,9 +17,6 @@
 #include <rmm/mr/device/statistics_resource_adaptor.hpp>
 #include <rmm/mr/per_device_resource.hpp>
 #include <rmm/resource_ref.hpp>
-
-#include <cstdint>
-#include <cstdio>
 #include <string>
 
 namespace {
@@ -44,7 +43,8 @@ int main() {
   rmm::mr::device_memory_resource* mr = rmm::mr::get_current_device_resource();
   check(mr == &pool_mr, "set_current_device_resource");
   void* block = mr->allocate(1000, rmm::cuda_stream_default);
-  check(rmm::is_aligned(reinterpret_cast<std::uintptr_t>(block), rmm::CUDA_ALLOCATION_ALIGNMENT), "alignment");
+  check(rmm::is_aligned(reinterpret_cast<std::uintptr_t>(block), rmm::CUDA_ALLOCATION_ALIGNMENT),
+        "alignment");
   mr->deallocate(block, 1000, rmm::cuda_stream_default);
   rmm::mr::set_current_device_resource(previous);
 
@@ -59,10 +59,12 @@ int main() {
   ref.deallocate_async(logged, 4096, 256, rmm::cuda_stream_view{});
   check(stats_mr.get_allocations_counter().total == 1, "statistics counts one allocation in total");
   rmm::mr::reset_current_device_resource_ref();
-  rmm::mr::device_async_resource_ref mr_ref = rmm::mr::get_per_device_resource_ref(rmm::cuda_device_id{0});
+  rmm::mr::device_async_resource_ref mr_ref =
+      rmm::mr::get_per_device_resource_ref(rmm::cuda_device_id{0});
   void* direct = mr_ref.allocate_async(512, 256, rmm::cuda_stream_view{});
   mr_ref.deallocate_async(direct, 512, 256, rmm::cuda_stream_view{});
-  check(stats_mr.get_allocations_counter().total == 1, "after the reset, allocations bypass the adaptors");
+  check(stats_mr.get_allocations_counter().total == 1,
+        "after the reset, allocations bypass the adaptors");
 
   rmm::mr::limiting_resource_adaptor limited{cuda_mr, 1 << 20};
   try {

@@ -43,9 +43,12 @@ TEST(Configured, DevicesAndTheirMemory) {
   EXPECT_EQ(cu().mem_alloc(&blocks[2], kMiB), CUDA_SUCCESS);
   CUdeviceptr large = 0;
   EXPECT_EQ(cu().mem_alloc(&large, 257 * kMiB), CUDA_ERROR_OUT_OF_MEMORY);
-  for (const CUdeviceptr block : blocks) EXPECT_EQ(cu().mem_free(block), CUDA_SUCCESS);
+  for (const CUdeviceptr block : blocks)
+    EXPECT_EQ(cu().mem_free(block), CUDA_SUCCESS);
 }
 
-TEST(Malformed, CudaInitFails) { EXPECT_EQ(cu().init(0), CUDA_ERROR_INVALID_VALUE); }
+TEST(Malformed, CudaInitFails) {
+  EXPECT_EQ(cu().init(0), CUDA_ERROR_INVALID_VALUE);
+}
 
 }  // namespace

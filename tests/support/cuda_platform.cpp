@@ -76,10 +76,18 @@ std::uint64_t bytes_in_use(int device) {
 std::uint64_t call_count(const char* function_name) {
   return simulator_function<std::uint64_t (*)(const char*)>("gpumemSimCallCount")(function_name);
 }
-void reset_call_counts() { simulator_function<void (*)()>("gpumemSimResetCallCounts")(); }
-void fail_allocation(std::uint64_t n) { simulator_function<void (*)(std::uint64_t)>("gpumemSimFailAllocation")(n); }
-void fail_above(std::uint64_t bytes) { simulator_function<void (*)(std::uint64_t)>("gpumemSimFailAbove")(bytes); }
-void hide_memory(std::uint64_t bytes) { simulator_function<void (*)(std::uint64_t)>("gpumemSimHideMemory")(bytes); }
+void reset_call_counts() {
+  simulator_function<void (*)()>("gpumemSimResetCallCounts")();
+}
+void fail_allocation(std::uint64_t n) {
+  simulator_function<void (*)(std::uint64_t)>("gpumemSimFailAllocation")(n);
+}
+void fail_above(std::uint64_t bytes) {
+  simulator_function<void (*)(std::uint64_t)>("gpumemSimFailAbove")(bytes);
+}
+void hide_memory(std::uint64_t bytes) {
+  simulator_function<void (*)(std::uint64_t)>("gpumemSimHideMemory")(bytes);
+}
 void reset_device_internally(int device) {
   simulator_function<void (*)(int)>("gpumemSimResetDeviceInternally")(device);
 }

@@ -38,7 +38,7 @@ void reset_device_internally(int device);
 
 /// Skips the current test unless it runs on the simulator (for checks that need its
 /// fault injection or call counts).
-#define GPUMEM_REQUIRE_SIMULATOR()                                            \
-  do {                                                                        \
+#define GPUMEM_REQUIRE_SIMULATOR()                                                   \
+  do {                                                                               \
     if (!::gpumem::test::on_simulator()) GTEST_SKIP() << "needs the CUDA simulator"; \
   } while (false)

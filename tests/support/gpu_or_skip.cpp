@@ -17,12 +17,14 @@ int main(int argc, char** argv) {
   std::string why;
   switch (gpumem::test::detect_cuda_platform(&why)) {
     case gpumem::test::cuda_platform::none:
-      std::printf("SKIPPED: %s needs a CUDA GPU, and there is none here: %s\n", argv[1], why.c_str());
+      std::printf(
+          "SKIPPED: %s needs a CUDA GPU, and there is none here: %s\n", argv[1], why.c_str());
       return 77;
     case gpumem::test::cuda_platform::simulator:
       std::fprintf(stderr, "FAILED: a gpu test runs on the CUDA simulator (%s)\n", why.c_str());
       return 1;
-    case gpumem::test::cuda_platform::gpu: break;
+    case gpumem::test::cuda_platform::gpu:
+      break;
   }
   execv(argv[1], argv + 1);
   std::perror("gpu_or_skip: execv");

@@ -21,8 +21,10 @@ int main(int argc, char** argv) {
   std::string why;
   const auto platform = gpumem::test::detect_cuda_platform(&why);
   if (target == "gpu" && platform == gpumem::test::cuda_platform::simulator) {
-    std::fprintf(stderr, "FAILED: a gpu test runs on the CUDA simulator (%s); remove the simulator from "
-                         "LD_LIBRARY_PATH\n", why.c_str());
+    std::fprintf(stderr,
+                 "FAILED: a gpu test runs on the CUDA simulator (%s); remove the simulator from "
+                 "LD_LIBRARY_PATH\n",
+                 why.c_str());
     return 1;
   }
   if (target != "sim" && platform == gpumem::test::cuda_platform::none) {
@@ -30,7 +32,8 @@ int main(int argc, char** argv) {
     return 77;
   }
   if (target == "sim" && platform != gpumem::test::cuda_platform::simulator) {
-    std::fprintf(stderr, "FAILED: a sim test does not run on the CUDA simulator (%s)\n", why.c_str());
+    std::fprintf(
+        stderr, "FAILED: a sim test does not run on the CUDA simulator (%s)\n", why.c_str());
     return 1;
   }
   std::printf("CUDA platform: %s\n", why.c_str());

@@ -1,9 +1,9 @@
-#include "core/address_map.hpp"
-
 #include <gtest/gtest.h>
 
 #include <random>
 #include <unordered_map>
+
+#include "core/address_map.hpp"
 
 namespace {
 

@@ -1,6 +1,6 @@
-#include "gpumem/aligned.hpp"
-
 #include <gtest/gtest.h>
+
+#include "gpumem/aligned.hpp"
 
 namespace {
 

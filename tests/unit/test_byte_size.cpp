@@ -1,6 +1,6 @@
-#include "core/byte_size.hpp"
-
 #include <gtest/gtest.h>
+
+#include "core/byte_size.hpp"
 
 namespace {
 

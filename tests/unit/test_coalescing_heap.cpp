@@ -1,13 +1,13 @@
 // The pool's algorithm on plain address ranges: best fit, splitting, coalescing, several free
 // indexes, against a simple model.
 
-#include "core/coalescing_heap.hpp"
-
 #include <gtest/gtest.h>
 
 #include <map>
 #include <random>
 #include <vector>
+
+#include "core/coalescing_heap.hpp"
 
 namespace {
 
@@ -34,7 +34,8 @@ TEST(SegregatedFreeIndex, FindsAFittingBlockWheneverOneExists) {
   EXPECT_EQ(index.find((1UL << 20) + 256), nullptr);
   EXPECT_EQ(index.block_count(), 5U);
   EXPECT_EQ(index.largest_block(), 1UL << 20);
-  for (auto* block : blocks) index.remove(block);
+  for (auto* block : blocks)
+    index.remove(block);
   EXPECT_TRUE(index.empty());
   EXPECT_EQ(index.find(256), nullptr);
 }
@@ -102,7 +103,8 @@ TEST(CoalescingHeap, RandomWorkloadKeepsBlocksDisjointAndInsideSlabs) {
   segregated_free_index indexes[3];
   constexpr std::uintptr_t kSlabs[] = {0x10000000, 0x20000000};
   constexpr std::size_t kSlabSize = 64 << 20;
-  for (const auto slab : kSlabs) heap.add_slab(slab, kSlabSize, indexes[0]);
+  for (const auto slab : kSlabs)
+    heap.add_slab(slab, kSlabSize, indexes[0]);
   std::map<std::uintptr_t, std::size_t> live;  // the model: address -> size
   std::mt19937_64 random{7};
   std::size_t live_bytes = 0;
@@ -121,9 +123,10 @@ TEST(CoalescingHeap, RandomWorkloadKeepsBlocksDisjointAndInsideSlabs) {
         const auto before = std::prev(after);
         ASSERT_LE(before->first + before->second, address);
       }
-      const bool inside = std::any_of(std::begin(kSlabs), std::end(kSlabs), [&](std::uintptr_t slab) {
-        return address >= slab && address + size <= slab + kSlabSize;
-      });
+      const bool inside =
+          std::any_of(std::begin(kSlabs), std::end(kSlabs), [&](std::uintptr_t slab) {
+            return address >= slab && address + size <= slab + kSlabSize;
+          });
       ASSERT_TRUE(inside);
       live.emplace(address, size);
       live_bytes += size;
@@ -137,7 +140,8 @@ TEST(CoalescingHeap, RandomWorkloadKeepsBlocksDisjointAndInsideSlabs) {
     ASSERT_EQ(heap.allocated_bytes(), live_bytes);
     ASSERT_EQ(heap.allocated_blocks(), live.size());
   }
-  for (const auto& [address, size] : live) heap.free(address, indexes[1]);
+  for (const auto& [address, size] : live)
+    heap.free(address, indexes[1]);
   heap.transfer(indexes[1], indexes[0]);
   heap.transfer(indexes[2], indexes[0]);
   EXPECT_EQ(indexes[0].block_count(), 2U);  // each slab is one block again

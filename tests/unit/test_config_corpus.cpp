@@ -61,7 +61,8 @@ std::vector<fs::path> corpus_files() {
 
 std::string listed(const std::vector<std::string>& messages) {
   std::string text;
-  for (const auto& message : messages) text += "\n  " + message;
+  for (const auto& message : messages)
+    text += "\n  " + message;
   return text.empty() ? " (none)" : text;
 }
 
@@ -77,7 +78,8 @@ TEST(ConfigCorpus, HoldsTheCasesItNames) {
     if (entry.path().extension() != ".expected") continue;
     auto toml = entry.path();
     toml.replace_extension(".toml");
-    EXPECT_TRUE(fs::exists(toml)) << entry.path() << " expects messages of a file that is not there";
+    EXPECT_TRUE(fs::exists(toml)) << entry.path()
+                                  << " expects messages of a file that is not there";
   }
 }
 
@@ -87,7 +89,8 @@ TEST(ConfigCorpus, EveryFileGivesItsMessages) {
     auto expected_path = file;
     expected_path.replace_extension(".expected");
     const expectation expected = read_expectation(expected_path, file.string());
-    ASSERT_TRUE(expected.valid || expected.count) << expected_path << " says neither valid nor messages: N";
+    ASSERT_TRUE(expected.valid || expected.count)
+        << expected_path << " says neither valid nor messages: N";
 
     const auto config = gpumem::config::configuration::load(file.string(), {});
     const auto& messages = config.errors();
@@ -102,15 +105,18 @@ TEST(ConfigCorpus, EveryFileGivesItsMessages) {
     std::size_t next = 0;  // fragments match messages in order; several may match one message
     for (const std::string& fragment : expected.fragments) {
       std::size_t at = next;
-      while (at < messages.size() && messages[at].find(fragment) == std::string::npos) ++at;
-      EXPECT_LT(at, messages.size()) << "no message (from the " << next + 1 << "th on) holds: " << fragment
-                                     << "\nmessages:" << listed(messages);
+      while (at < messages.size() && messages[at].find(fragment) == std::string::npos)
+        ++at;
+      EXPECT_LT(at, messages.size())
+          << "no message (from the " << next + 1 << "th on) holds: " << fragment
+          << "\nmessages:" << listed(messages);
       if (at < messages.size()) next = at;
     }
     for (const std::string& message : messages) {
       EXPECT_TRUE(message.starts_with("gpumem: " + file.string() + ":")) << message;
       EXPECT_EQ(message.find('\n'), std::string::npos) << message;
-      EXPECT_LT(message.size() - file.string().size(), 180U) << "too long for a terminal: " << message;
+      EXPECT_LT(message.size() - file.string().size(), 180U)
+          << "too long for a terminal: " << message;
     }
   }
 }

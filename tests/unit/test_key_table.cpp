@@ -33,13 +33,16 @@ std::vector<table_row> rows_of(const std::string& table) {
     if (++number <= 2) continue;  // the header and its rule
     std::vector<std::string> cells;
     std::size_t start = 1;
-    for (std::size_t bar = line.find(" | ", start); bar != std::string::npos; bar = line.find(" | ", start)) {
+    for (std::size_t bar = line.find(" | ", start); bar != std::string::npos;
+         bar = line.find(" | ", start)) {
       cells.push_back(line.substr(start, bar - start));
       start = bar + 3;
     }
     const auto strip = [](std::string cell) {
-      while (!cell.empty() && (cell.front() == ' ' || cell.front() == '`')) cell.erase(0, 1);
-      while (!cell.empty() && (cell.back() == ' ' || cell.back() == '`')) cell.pop_back();
+      while (!cell.empty() && (cell.front() == ' ' || cell.front() == '`'))
+        cell.erase(0, 1);
+      while (!cell.empty() && (cell.back() == ' ' || cell.back() == '`'))
+        cell.pop_back();
       return cell;
     };
     if (cells.size() >= 2) rows.push_back({strip(cells[0]), strip(cells[1])});
@@ -51,12 +54,18 @@ std::vector<table_row> rows_of(const std::string& table) {
 std::string sample(const option_spec& spec) {
   switch (spec.type) {
     case option_type::size:
-    case option_type::size_or_share: return "4KiB";
-    case option_type::size_list: return "1MiB,2MiB";
-    case option_type::boolean: return "true";
-    case option_type::count: return "3";
-    case option_type::choice: return std::string{spec.choices.back()};
-    case option_type::text: return "x.txt";
+    case option_type::size_or_share:
+      return "4KiB";
+    case option_type::size_list:
+      return "1MiB,2MiB";
+    case option_type::boolean:
+      return "true";
+    case option_type::count:
+      return "3";
+    case option_type::choice:
+      return std::string{spec.choices.back()};
+    case option_type::text:
+      return "x.txt";
   }
   return "";
 }
@@ -70,7 +79,8 @@ const table_row* find_row(const std::vector<table_row>& rows, const std::string&
 
 TEST(KeyTable, HeaderAndOneRowALine) {
   const std::string table = gpumem::config::markdown_key_table();
-  EXPECT_TRUE(table.starts_with("| key | environment variable | type | default | meaning |\n|---|---|---|---|---|\n"));
+  EXPECT_TRUE(table.starts_with(
+      "| key | environment variable | type | default | meaning |\n|---|---|---|---|---|\n"));
   EXPECT_TRUE(table.ends_with(" |\n"));
   std::istringstream lines{table};
   std::string line;
@@ -78,7 +88,8 @@ TEST(KeyTable, HeaderAndOneRowALine) {
     EXPECT_TRUE(line.starts_with("|") && line.ends_with("|")) << line;
     // Five cells: six bars that are not escaped.
     std::size_t bars = 0;
-    for (std::size_t i = 0; i < line.size(); ++i) bars += line[i] == '|' && (i == 0 || line[i - 1] != '\\');
+    for (std::size_t i = 0; i < line.size(); ++i)
+      bars += line[i] == '|' && (i == 0 || line[i - 1] != '\\');
     EXPECT_EQ(bars, 6U) << line;
   }
 }
@@ -102,8 +113,11 @@ TEST(KeyTable, EveryLayerOptionIsReadFromItsVariable) {
       const std::string key = "[device." + std::string{layer.name} + "] " + std::string{option.key};
       const table_row* row = find_row(rows, key);
       ASSERT_NE(row, nullptr) << key;
-      const std::string stack = layer.role == layer_role::source ? std::string{layer.name} : std::string{layer.name} + ",cuda";
-      const auto config = configuration::load(std::nullopt, {{"GPUMEM_STACK", stack}, {row->variable, sample(option)}});
+      const std::string stack = layer.role == layer_role::source
+                                    ? std::string{layer.name}
+                                    : std::string{layer.name} + ",cuda";
+      const auto config = configuration::load(
+          std::nullopt, {{"GPUMEM_STACK", stack}, {row->variable, sample(option)}});
       ASSERT_TRUE(config.valid()) << row->variable << ": " << config.errors().front();
       bool found = false;
       for (const auto& resolved : config.device_stack(0).layers) {
@@ -128,8 +142,10 @@ TEST(KeyTable, StackVariablesAreTheLoaders) {
   ASSERT_NE(device, nullptr);
   ASSERT_NE(managed, nullptr);
   ASSERT_NE(devices, nullptr);
-  const auto config = configuration::load(
-      std::nullopt, {{device->variable, "statistics,cuda"}, {managed->variable, "prefetch,managed"}, {"GPUMEM_DEVICE7_STACK", "cuda_async"}});
+  const auto config = configuration::load(std::nullopt,
+                                          {{device->variable, "statistics,cuda"},
+                                           {managed->variable, "prefetch,managed"},
+                                           {"GPUMEM_DEVICE7_STACK", "cuda_async"}});
   ASSERT_TRUE(config.valid()) << config.errors().front();
   EXPECT_EQ(config.device_stack(0).layers_from.describe(), "environment " + device->variable);
   EXPECT_EQ(config.managed_stack().layers_from.describe(), "environment " + managed->variable);
@@ -145,9 +161,10 @@ TEST(KeyTable, ScopedVariablesFollowTheLoadersMapping) {
   ASSERT_NE(devices, nullptr);
   EXPECT_EQ(managed->variable, "GPUMEM_MANAGED_<LAYER>_<KEY>");
   EXPECT_EQ(devices->variable, "GPUMEM_DEVICE<N>_<LAYER>_<KEY>");
-  const auto config = configuration::load(std::nullopt, {{"GPUMEM_MANAGED_STACK", "pool,managed"},
-                                                         {"GPUMEM_MANAGED_POOL_INITIAL_SIZE", "1GiB"},
-                                                         {"GPUMEM_DEVICE3_POOL_MAXIMUM_SIZE", "2GiB"}});
+  const auto config = configuration::load(std::nullopt,
+                                          {{"GPUMEM_MANAGED_STACK", "pool,managed"},
+                                           {"GPUMEM_MANAGED_POOL_INITIAL_SIZE", "1GiB"},
+                                           {"GPUMEM_DEVICE3_POOL_MAXIMUM_SIZE", "2GiB"}});
   ASSERT_TRUE(config.valid()) << config.errors().front();
   EXPECT_EQ(config.managed_stack().layers[0].options[0].second->from.describe(),
             "environment GPUMEM_MANAGED_POOL_INITIAL_SIZE");

@@ -1,8 +1,8 @@
-#include "core/recent_free_cache.hpp"
-
 #include <gtest/gtest.h>
 
 #include <map>
+
+#include "core/recent_free_cache.hpp"
 
 namespace {
 
@@ -23,14 +23,16 @@ TEST(RecentFreeCache, GivesBackExactSizesLastInFirstOut) {
 TEST(RecentFreeCache, RefusesWhatExceedsItsBounds) {
   recent_free_cache cache;
   EXPECT_FALSE(cache.put(0x1000, recent_free_cache::kLargestBlock + 256));
-  for (std::size_t i = 0; i < cache.depth(); ++i) EXPECT_TRUE(cache.put(0x1000 * (i + 1), 4096));
+  for (std::size_t i = 0; i < cache.depth(); ++i)
+    EXPECT_TRUE(cache.put(0x1000 * (i + 1), 4096));
   EXPECT_FALSE(cache.put(0x100000, 4096));  // the slot is full
   // A size that maps to the same slot while it holds another size.
   EXPECT_FALSE(cache.put(0x200000, 4096 + 256 * recent_free_cache::kSlots));
   // The byte bound: 1 MiB blocks fill 16 MiB over several slots.
   recent_free_cache large;
   std::size_t kept = 0;
-  for (std::size_t i = 0; i < 64; ++i) kept += large.put(0x1000000 * (i + 1), (std::size_t{1} << 20) - 256 * i) ? 1 : 0;
+  for (std::size_t i = 0; i < 64; ++i)
+    kept += large.put(0x1000000 * (i + 1), (std::size_t{1} << 20) - 256 * i) ? 1 : 0;
   EXPECT_LE(large.bytes(), recent_free_cache::kMaxBytes);
   EXPECT_EQ(large.blocks(), kept);
 }

@@ -42,7 +42,8 @@ namespace gpumem::detail {
                                                 const std::string& request) {
   ::gpumem::detail::cuda_calls::clear_last_error();
   const std::string message = "CUDA error " + request + "at: " + place + ": " +
-                              ::gpumem::detail::cuda_calls::error_name(status) + " " + ::gpumem::detail::cuda_calls::error_string(status);
+                              ::gpumem::detail::cuda_calls::error_name(status) + " " +
+                              ::gpumem::detail::cuda_calls::error_string(status);
   if (status == cudaErrorMemoryAllocation) throw ::gpumem::out_of_memory{message};
   throw ::gpumem::bad_alloc{message};
 }
@@ -55,28 +56,33 @@ namespace gpumem::detail {
 
 #define GPUMEM_EXPECTS(...) \
   GPUMEM_OVERLOAD_3(__VA_ARGS__, GPUMEM_EXPECTS_3, GPUMEM_EXPECTS_2, unused)(__VA_ARGS__)
-#define GPUMEM_EXPECTS_3(condition, message, exception_type)                        \
-  do {                                                                              \
-    if (!(condition)) [[unlikely]] {                                                \
+#define GPUMEM_EXPECTS_3(condition, message, exception_type)                                  \
+  do {                                                                                        \
+    if (!(condition)) [[unlikely]] {                                                          \
       throw exception_type{std::string{"gpumem failure at: " GPUMEM_PLACE ": "} + (message)}; \
-    }                                                                               \
+    }                                                                                         \
   } while (false)
-#define GPUMEM_EXPECTS_2(condition, message) GPUMEM_EXPECTS_3(condition, message, ::gpumem::logic_error)
+#define GPUMEM_EXPECTS_2(condition, message) \
+  GPUMEM_EXPECTS_3(condition, message, ::gpumem::logic_error)
 
 #define GPUMEM_FAIL(...) GPUMEM_OVERLOAD_2(__VA_ARGS__, GPUMEM_FAIL_2, GPUMEM_FAIL_1)(__VA_ARGS__)
-#define GPUMEM_FAIL_2(message, exception_type) \
-  throw exception_type { std::string{"gpumem failure at: " GPUMEM_PLACE ": "} + (message) }
+#define GPUMEM_FAIL_2(message, exception_type)                       \
+  throw exception_type {                                             \
+    std::string{"gpumem failure at: " GPUMEM_PLACE ": "} + (message) \
+  }
 #define GPUMEM_FAIL_1(message) GPUMEM_FAIL_2(message, ::gpumem::logic_error)
 
-#define GPUMEM_CUDA_TRY(...) GPUMEM_OVERLOAD_2(__VA_ARGS__, GPUMEM_CUDA_TRY_2, GPUMEM_CUDA_TRY_1)(__VA_ARGS__)
-#define GPUMEM_CUDA_TRY_2(call, exception_type)                                                 \
-  do {                                                                                          \
-    const cudaError_t gpumem_status = (call);                                                   \
-    if (gpumem_status != cudaSuccess) [[unlikely]] {                                            \
-      ::gpumem::detail::cuda_calls::clear_last_error();                                                                 \
-      throw exception_type{std::string{"CUDA error at: " GPUMEM_PLACE ": "} +                   \
-                           ::gpumem::detail::cuda_calls::error_name(gpumem_status) + " " + ::gpumem::detail::cuda_calls::error_string(gpumem_status)}; \
-    }                                                                                           \
+#define GPUMEM_CUDA_TRY(...) \
+  GPUMEM_OVERLOAD_2(__VA_ARGS__, GPUMEM_CUDA_TRY_2, GPUMEM_CUDA_TRY_1)(__VA_ARGS__)
+#define GPUMEM_CUDA_TRY_2(call, exception_type)                                            \
+  do {                                                                                     \
+    const cudaError_t gpumem_status = (call);                                              \
+    if (gpumem_status != cudaSuccess) [[unlikely]] {                                       \
+      ::gpumem::detail::cuda_calls::clear_last_error();                                    \
+      throw exception_type{std::string{"CUDA error at: " GPUMEM_PLACE ": "} +              \
+                           ::gpumem::detail::cuda_calls::error_name(gpumem_status) + " " + \
+                           ::gpumem::detail::cuda_calls::error_string(gpumem_status)};     \
+    }                                                                                      \
   } while (false)
 #define GPUMEM_CUDA_TRY_1(call) GPUMEM_CUDA_TRY_2(call, ::gpumem::cuda_error)
 
@@ -106,11 +112,11 @@ namespace gpumem::detail {
     (void)(call);                        \
   } while (false)
 #else
-#define GPUMEM_ASSERT_CUDA_SUCCESS(call)             \
-  do {                                               \
-    const cudaError_t gpumem_status = (call);        \
-    assert(gpumem_status == cudaSuccess);            \
-    (void)gpumem_status;                             \
+#define GPUMEM_ASSERT_CUDA_SUCCESS(call)      \
+  do {                                        \
+    const cudaError_t gpumem_status = (call); \
+    assert(gpumem_status == cudaSuccess);     \
+    (void)gpumem_status;                      \
   } while (false)
 #endif
 

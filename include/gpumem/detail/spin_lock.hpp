@@ -22,11 +22,13 @@ class spin_lock {
  public:
   /// Waits until the lock is free and takes it.
   void lock() noexcept {
-    while (locked_.exchange(true, std::memory_order_acquire)) wait_until_free();
+    while (locked_.exchange(true, std::memory_order_acquire))
+      wait_until_free();
   }
   /// Takes the lock if it is free.
   bool try_lock() noexcept {
-    return !locked_.load(std::memory_order_relaxed) && !locked_.exchange(true, std::memory_order_acquire);
+    return !locked_.load(std::memory_order_relaxed) &&
+           !locked_.exchange(true, std::memory_order_acquire);
   }
   /// Releases the lock.
   void unlock() noexcept { locked_.store(false, std::memory_order_release); }

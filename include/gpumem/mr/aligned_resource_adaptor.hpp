@@ -29,14 +29,19 @@ class aligned_adaptor_core : public resource_adaptor_core {
   [[nodiscard]] std::size_t get_alignment() const noexcept { return alignment_; }
 
   /// The smallest allocation that is aligned to get_alignment().
-  [[nodiscard]] std::size_t get_alignment_threshold() const noexcept { return alignment_threshold_; }
+  [[nodiscard]] std::size_t get_alignment_threshold() const noexcept {
+    return alignment_threshold_;
+  }
 
  protected:
   /**
-   * @brief Aligns allocations of at least `alignment_threshold` bytes from `upstream` to `alignment`.
+   * @brief Aligns allocations of at least `alignment_threshold` bytes from `upstream` to
+   * `alignment`.
    * @throws gpumem::logic_error when `alignment` is not a power of two
    */
-  aligned_adaptor_core(device_async_resource_ref upstream, std::size_t alignment, std::size_t alignment_threshold);
+  aligned_adaptor_core(device_async_resource_ref upstream,
+                       std::size_t alignment,
+                       std::size_t alignment_threshold);
 
  private:
   void* do_allocate(std::size_t bytes, cuda_stream_view stream) override;
@@ -77,15 +82,20 @@ class aligned_resource_adaptor final : public detail::aligned_adaptor_core {
    * @brief Aligns large allocations from `*upstream`.
    * @throws gpumem::logic_error when `upstream` is null or `alignment` is not a power of two
    */
-  explicit aligned_resource_adaptor(Upstream* upstream, std::size_t alignment = CUDA_ALLOCATION_ALIGNMENT,
+  explicit aligned_resource_adaptor(Upstream* upstream,
+                                    std::size_t alignment = CUDA_ALLOCATION_ALIGNMENT,
                                     std::size_t alignment_threshold = default_alignment_threshold)
-      : aligned_adaptor_core{detail::upstream_ref_checked(upstream, "aligned_resource_adaptor"), alignment,
+      : aligned_adaptor_core{detail::upstream_ref_checked(upstream, "aligned_resource_adaptor"),
+                             alignment,
                              alignment_threshold} {}
 
-  /// Aligns large allocations from `upstream`. @throws gpumem::logic_error when `alignment` is not a power of two
-  explicit aligned_resource_adaptor(Upstream& upstream, std::size_t alignment = CUDA_ALLOCATION_ALIGNMENT,
-                                    std::size_t alignment_threshold = default_alignment_threshold)
-    requires(!detail::is_device_async_resource_ref_v<Upstream>)
+  /// Aligns large allocations from `upstream`. @throws gpumem::logic_error when `alignment` is not
+  /// a power of two
+  explicit aligned_resource_adaptor(
+      Upstream& upstream,
+      std::size_t alignment = CUDA_ALLOCATION_ALIGNMENT,
+      std::size_t alignment_threshold =
+          default_alignment_threshold) requires(!detail::is_device_async_resource_ref_v<Upstream>)
       : aligned_adaptor_core{device_async_resource_ref{upstream}, alignment, alignment_threshold} {}
 
   /// Aligns large allocations from the resource `upstream` refers to.
@@ -98,13 +108,15 @@ class aligned_resource_adaptor final : public detail::aligned_adaptor_core {
 
 /// `aligned_resource_adaptor aligned{cuda_mr, ...}` deduces the upstream's type.
 template <typename Upstream, typename... Args>
-  requires(!detail::is_device_async_resource_ref_v<Upstream>)
-aligned_resource_adaptor(Upstream&, Args&&...) -> aligned_resource_adaptor<Upstream>;
+requires(!detail::is_device_async_resource_ref_v<Upstream>)
+    aligned_resource_adaptor(Upstream&, Args&&...)
+->aligned_resource_adaptor<Upstream>;
 /// `aligned_resource_adaptor aligned{&cuda_mr, ...}` deduces the upstream's type.
 template <typename Upstream, typename... Args>
 aligned_resource_adaptor(Upstream*, Args&&...) -> aligned_resource_adaptor<Upstream>;
 /// An adaptor over a resource reference.
 template <typename... Args>
-aligned_resource_adaptor(device_async_resource_ref, Args&&...) -> aligned_resource_adaptor<device_memory_resource>;
+aligned_resource_adaptor(device_async_resource_ref, Args&&...)
+    -> aligned_resource_adaptor<device_memory_resource>;
 
 }  // namespace gpumem::mr

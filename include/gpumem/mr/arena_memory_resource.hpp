@@ -56,7 +56,9 @@ class arena_resource_core : public device_memory_resource {
   ~arena_resource_core() override;
 
   /// The resource the global arena came from.
-  [[nodiscard]] device_async_resource_ref get_upstream_resource() const noexcept { return upstream_; }
+  [[nodiscard]] device_async_resource_ref get_upstream_resource() const noexcept {
+    return upstream_;
+  }
 
   /// A consistent snapshot of the arena's occupancy.
   [[nodiscard]] arena_state state() const;
@@ -73,7 +75,8 @@ class arena_resource_core : public device_memory_resource {
    *        and name the file in the exception
    * @throws gpumem::out_of_memory when the global arena cannot be allocated
    */
-  arena_resource_core(device_async_resource_ref upstream, std::optional<std::size_t> arena_size,
+  arena_resource_core(device_async_resource_ref upstream,
+                      std::optional<std::size_t> arena_size,
                       bool dump_log_on_failure);
 
  private:
@@ -105,15 +108,17 @@ template <typename Upstream>
 class arena_memory_resource final : public detail::arena_resource_core {
  public:
   /// An arena over `*upstream`. @throws gpumem::logic_error when `upstream` is null
-  explicit arena_memory_resource(Upstream* upstream, std::optional<std::size_t> arena_size = std::nullopt,
+  explicit arena_memory_resource(Upstream* upstream,
+                                 std::optional<std::size_t> arena_size = std::nullopt,
                                  bool dump_log_on_failure = false)
       : arena_resource_core(checked(upstream), arena_size, dump_log_on_failure) {}
 
   /// An arena over `upstream`.
   template <typename U = Upstream>
-    requires(!std::is_same_v<U, device_async_resource_ref>)
-  explicit arena_memory_resource(U& upstream, std::optional<std::size_t> arena_size = std::nullopt,
-                                 bool dump_log_on_failure = false)
+  requires(!std::is_same_v<U, device_async_resource_ref>) explicit arena_memory_resource(
+      U& upstream,
+      std::optional<std::size_t> arena_size = std::nullopt,
+      bool dump_log_on_failure = false)
       : arena_resource_core(device_async_resource_ref{upstream}, arena_size, dump_log_on_failure) {}
 
   /// An arena over the resource `upstream` refers to.
@@ -124,7 +129,8 @@ class arena_memory_resource final : public detail::arena_resource_core {
 
  private:
   static device_async_resource_ref checked(Upstream* upstream) {
-    if (upstream == nullptr) throw gpumem::logic_error{"arena_memory_resource: the upstream resource is null"};
+    if (upstream == nullptr)
+      throw gpumem::logic_error{"arena_memory_resource: the upstream resource is null"};
     return device_async_resource_ref{*upstream};
   }
 };
@@ -137,6 +143,7 @@ template <typename Upstream, typename... Arguments>
 arena_memory_resource(Upstream*, Arguments...) -> arena_memory_resource<Upstream>;
 /// An arena over a resource reference.
 template <typename... Arguments>
-arena_memory_resource(device_async_resource_ref, Arguments...) -> arena_memory_resource<device_memory_resource>;
+arena_memory_resource(device_async_resource_ref, Arguments...)
+    -> arena_memory_resource<device_memory_resource>;
 
 }  // namespace gpumem::mr

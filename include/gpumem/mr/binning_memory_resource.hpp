@@ -36,7 +36,9 @@ class binning_resource_core : public device_memory_resource {
   ~binning_resource_core() override;
 
   /// The resource for requests larger than every bin, and of the bins add_bin creates.
-  [[nodiscard]] device_async_resource_ref get_upstream_resource() const noexcept { return upstream_; }
+  [[nodiscard]] device_async_resource_ref get_upstream_resource() const noexcept {
+    return upstream_;
+  }
 
   /**
    * @brief Adds a bin for requests of up to `allocation_size` bytes (rounded up to 256) that
@@ -53,7 +55,8 @@ class binning_resource_core : public device_memory_resource {
    * @throws gpumem::logic_error when `allocation_size` is 0 or too large to round up
    * @throws gpumem::out_of_memory when an owned bin cannot take its first chunk
    */
-  void add_bin(std::size_t allocation_size, std::optional<device_async_resource_ref> bin_resource = std::nullopt);
+  void add_bin(std::size_t allocation_size,
+               std::optional<device_async_resource_ref> bin_resource = std::nullopt);
 
  protected:
   /// A resource with no bins: everything goes to `upstream` until add_bin().
@@ -65,7 +68,8 @@ class binning_resource_core : public device_memory_resource {
    * @throws gpumem::logic_error when min <= max and an exponent lies outside [0, 63]
    * @throws gpumem::out_of_memory when a bin cannot take its first chunk
    */
-  binning_resource_core(device_async_resource_ref upstream, std::int8_t min_size_exponent,
+  binning_resource_core(device_async_resource_ref upstream,
+                        std::int8_t min_size_exponent,
                         std::int8_t max_size_exponent);
 
  private:
@@ -105,23 +109,28 @@ class binning_resource_core : public device_memory_resource {
 template <typename Upstream>
 class binning_memory_resource final : public detail::binning_resource_core {
  public:
-  /// A binning resource over `*upstream`, with no bins yet. @throws gpumem::logic_error when `upstream` is null
+  /// A binning resource over `*upstream`, with no bins yet. @throws gpumem::logic_error when
+  /// `upstream` is null
   explicit binning_memory_resource(Upstream* upstream) : binning_resource_core(checked(upstream)) {}
 
   /// A binning resource over `upstream`, with no bins yet.
   template <typename U = Upstream>
-    requires(!std::is_same_v<U, device_async_resource_ref>)
-  explicit binning_memory_resource(U& upstream) : binning_resource_core(device_async_resource_ref{upstream}) {}
+  requires(!std::is_same_v<U, device_async_resource_ref>) explicit binning_memory_resource(
+      U& upstream)
+      : binning_resource_core(device_async_resource_ref{upstream}) {}
 
   /// A binning resource over the resource `upstream` refers to, with no bins yet.
-  explicit binning_memory_resource(device_async_resource_ref upstream) : binning_resource_core(upstream) {}
+  explicit binning_memory_resource(device_async_resource_ref upstream)
+      : binning_resource_core(upstream) {}
 
   /**
    * @brief A binning resource over `*upstream` with fixed-size bins of 2^min .. 2^max bytes.
    * @throws gpumem::logic_error when `upstream` is null or an exponent is invalid
    * @throws gpumem::out_of_memory when a bin cannot take its first chunk
    */
-  binning_memory_resource(Upstream* upstream, std::int8_t min_size_exponent, std::int8_t max_size_exponent)
+  binning_memory_resource(Upstream* upstream,
+                          std::int8_t min_size_exponent,
+                          std::int8_t max_size_exponent)
       : binning_resource_core(checked(upstream), min_size_exponent, max_size_exponent) {}
 
   /**
@@ -130,9 +139,12 @@ class binning_memory_resource final : public detail::binning_resource_core {
    * @throws gpumem::out_of_memory when a bin cannot take its first chunk
    */
   template <typename U = Upstream>
-    requires(!std::is_same_v<U, device_async_resource_ref>)
-  binning_memory_resource(U& upstream, std::int8_t min_size_exponent, std::int8_t max_size_exponent)
-      : binning_resource_core(device_async_resource_ref{upstream}, min_size_exponent, max_size_exponent) {}
+  requires(!std::is_same_v<U, device_async_resource_ref>)
+      binning_memory_resource(U& upstream,
+                              std::int8_t min_size_exponent,
+                              std::int8_t max_size_exponent)
+      : binning_resource_core(
+            device_async_resource_ref{upstream}, min_size_exponent, max_size_exponent) {}
 
   /**
    * @brief A binning resource over the resource `upstream` refers to, with fixed-size bins of
@@ -140,7 +152,8 @@ class binning_memory_resource final : public detail::binning_resource_core {
    * @throws gpumem::logic_error when an exponent is invalid
    * @throws gpumem::out_of_memory when a bin cannot take its first chunk
    */
-  binning_memory_resource(device_async_resource_ref upstream, std::int8_t min_size_exponent,
+  binning_memory_resource(device_async_resource_ref upstream,
+                          std::int8_t min_size_exponent,
                           std::int8_t max_size_exponent)
       : binning_resource_core(upstream, min_size_exponent, max_size_exponent) {}
 
@@ -150,7 +163,8 @@ class binning_memory_resource final : public detail::binning_resource_core {
 
 template <typename Upstream>
 device_async_resource_ref binning_memory_resource<Upstream>::checked(Upstream* upstream) {
-  if (upstream == nullptr) throw gpumem::logic_error{"binning_memory_resource: the upstream resource is null"};
+  if (upstream == nullptr)
+    throw gpumem::logic_error{"binning_memory_resource: the upstream resource is null"};
   return device_async_resource_ref{*upstream};
 }
 
@@ -162,6 +176,7 @@ template <typename Upstream, typename... Exponents>
 binning_memory_resource(Upstream*, Exponents...) -> binning_memory_resource<Upstream>;
 /// A binning resource over a resource reference.
 template <typename... Exponents>
-binning_memory_resource(device_async_resource_ref, Exponents...) -> binning_memory_resource<device_memory_resource>;
+binning_memory_resource(device_async_resource_ref, Exponents...)
+    -> binning_memory_resource<device_memory_resource>;
 
 }  // namespace gpumem::mr

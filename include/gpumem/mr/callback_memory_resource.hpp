@@ -32,8 +32,10 @@ class callback_memory_resource final : public device_memory_resource {
    * @brief A resource over the two callbacks and their arguments.
    * @throws gpumem::logic_error when a callback is empty
    */
-  callback_memory_resource(allocate_callback_t allocate_callback, deallocate_callback_t deallocate_callback,
-                           void* allocate_arg = nullptr, void* deallocate_arg = nullptr);
+  callback_memory_resource(allocate_callback_t allocate_callback,
+                           deallocate_callback_t deallocate_callback,
+                           void* allocate_arg = nullptr,
+                           void* deallocate_arg = nullptr);
 
   ~callback_memory_resource() override = default;
   callback_memory_resource(const callback_memory_resource&) = delete;

@@ -62,9 +62,10 @@ class cuda_async_memory_resource final : public device_memory_resource {
    * @throws gpumem::cuda_error when CUDA fails to create or configure the pool
    * @throws gpumem::out_of_memory when the initial pool size cannot be allocated
    */
-  explicit cuda_async_memory_resource(std::optional<std::size_t> initial_pool_size = {},
-                                      std::optional<std::size_t> release_threshold = {},
-                                      std::optional<allocation_handle_type> export_handle_type = {});
+  explicit cuda_async_memory_resource(
+      std::optional<std::size_t> initial_pool_size = {},
+      std::optional<std::size_t> release_threshold = {},
+      std::optional<allocation_handle_type> export_handle_type = {});
 
   /// Destroys the pool (`cudaMemPoolDestroy`); memory still allocated from it is released
   /// by CUDA once freed.
@@ -93,6 +94,7 @@ class cuda_async_memory_resource final : public device_memory_resource {
   cuda_async_view_memory_resource pool_;
 };
 
-static_assert(cuda::mr::async_resource_with<cuda_async_memory_resource, cuda::mr::device_accessible>);
+static_assert(
+    cuda::mr::async_resource_with<cuda_async_memory_resource, cuda::mr::device_accessible>);
 
 }  // namespace gpumem::mr

@@ -31,13 +31,16 @@ class cuda_async_view_memory_resource final : public device_memory_resource {
    * @pre `pool` outlives this resource and the allocations made through it
    * @throws gpumem::logic_error when `pool` is null
    */
-  cuda_async_view_memory_resource(cudaMemPool_t pool);  // NOLINT(google-explicit-constructor): RMM's signature
+  cuda_async_view_memory_resource(
+      cudaMemPool_t pool);  // NOLINT(google-explicit-constructor): RMM's signature
 
   ~cuda_async_view_memory_resource() override = default;
-  cuda_async_view_memory_resource(const cuda_async_view_memory_resource&) = default;             ///< copyable
-  cuda_async_view_memory_resource(cuda_async_view_memory_resource&&) = default;                  ///< movable
-  cuda_async_view_memory_resource& operator=(const cuda_async_view_memory_resource&) = default;  ///< copyable
-  cuda_async_view_memory_resource& operator=(cuda_async_view_memory_resource&&) = default;       ///< movable
+  cuda_async_view_memory_resource(const cuda_async_view_memory_resource&) = default;  ///< copyable
+  cuda_async_view_memory_resource(cuda_async_view_memory_resource&&) = default;       ///< movable
+  cuda_async_view_memory_resource& operator=(const cuda_async_view_memory_resource&) =
+      default;  ///< copyable
+  cuda_async_view_memory_resource& operator=(cuda_async_view_memory_resource&&) =
+      default;  ///< movable
 
   /// The CUDA memory pool the resource draws from.
   [[nodiscard]] cudaMemPool_t pool_handle() const noexcept { return pool_; }
@@ -57,6 +60,7 @@ class cuda_async_view_memory_resource final : public device_memory_resource {
   cudaMemPool_t pool_;
 };
 
-static_assert(cuda::mr::async_resource_with<cuda_async_view_memory_resource, cuda::mr::device_accessible>);
+static_assert(
+    cuda::mr::async_resource_with<cuda_async_view_memory_resource, cuda::mr::device_accessible>);
 
 }  // namespace gpumem::mr

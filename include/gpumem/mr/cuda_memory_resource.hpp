@@ -23,7 +23,8 @@ class cuda_memory_resource final : public device_memory_resource {
   cuda_memory_resource& operator=(cuda_memory_resource&&) = default;       ///< movable
 
  private:
-  /// @throws gpumem::out_of_memory when cudaMalloc reports out of memory, gpumem::bad_alloc otherwise
+  /// @throws gpumem::out_of_memory when cudaMalloc reports out of memory, gpumem::bad_alloc
+  /// otherwise
   void* do_allocate(std::size_t bytes, cuda_stream_view stream) override;
   void do_deallocate(void* ptr, std::size_t bytes, cuda_stream_view stream) noexcept override;
   [[nodiscard]] bool do_is_equal(const device_memory_resource& other) const noexcept override;

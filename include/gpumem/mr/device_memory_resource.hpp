@@ -34,9 +34,9 @@ class device_memory_resource {
  public:
   device_memory_resource() = default;
   virtual ~device_memory_resource() = default;
-  device_memory_resource(const device_memory_resource&) = default;             ///< copyable
-  device_memory_resource(device_memory_resource&&) noexcept = default;         ///< movable
-  device_memory_resource& operator=(const device_memory_resource&) = default;  ///< copyable
+  device_memory_resource(const device_memory_resource&) = default;                 ///< copyable
+  device_memory_resource(device_memory_resource&&) noexcept = default;             ///< movable
+  device_memory_resource& operator=(const device_memory_resource&) = default;      ///< copyable
   device_memory_resource& operator=(device_memory_resource&&) noexcept = default;  ///< movable
 
   /**
@@ -72,10 +72,15 @@ class device_memory_resource {
   }
 
   /// Allocates `bytes` on `stream`.
-  void* allocate_async(std::size_t bytes, cuda_stream_view stream) { return do_allocate(bytes, stream); }
+  void* allocate_async(std::size_t bytes, cuda_stream_view stream) {
+    return do_allocate(bytes, stream);
+  }
 
   /// Frees memory from allocate_async(bytes, alignment, ...) on `stream`.
-  void deallocate_async(void* ptr, std::size_t bytes, std::size_t alignment, cuda_stream_view stream) {
+  void deallocate_async(void* ptr,
+                        std::size_t bytes,
+                        std::size_t alignment,
+                        cuda_stream_view stream) {
     do_deallocate(ptr, align_up(bytes, alignment), stream);
   }
 
@@ -85,12 +90,18 @@ class device_memory_resource {
   }
 
   /// Whether memory from one resource may be freed by the other (by default: the same object).
-  [[nodiscard]] bool is_equal(const device_memory_resource& other) const noexcept { return do_is_equal(other); }
+  [[nodiscard]] bool is_equal(const device_memory_resource& other) const noexcept {
+    return do_is_equal(other);
+  }
 
   /// @copydoc is_equal
-  [[nodiscard]] bool operator==(const device_memory_resource& other) const noexcept { return do_is_equal(other); }
+  [[nodiscard]] bool operator==(const device_memory_resource& other) const noexcept {
+    return do_is_equal(other);
+  }
   /// The negation of operator==.
-  [[nodiscard]] bool operator!=(const device_memory_resource& other) const noexcept { return !do_is_equal(other); }
+  [[nodiscard]] bool operator!=(const device_memory_resource& other) const noexcept {
+    return !do_is_equal(other);
+  }
 
   /// Device resources hand out device-accessible memory.
   friend void get_property(const device_memory_resource&, cuda::mr::device_accessible) noexcept {}

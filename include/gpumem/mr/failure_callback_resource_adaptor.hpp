@@ -32,7 +32,9 @@ class failure_callback_adaptor_core : public resource_adaptor_core {
    * @brief Calls `callback(bytes, callback_arg)` when an allocation from `upstream` fails.
    * @throws gpumem::logic_error when `callback` is empty
    */
-  failure_callback_adaptor_core(device_async_resource_ref upstream, failure_callback_t callback, void* callback_arg);
+  failure_callback_adaptor_core(device_async_resource_ref upstream,
+                                failure_callback_t callback,
+                                void* callback_arg);
 
   /// Whether the caller should try again: the callback's answer for a failed allocation of `bytes`.
   [[nodiscard]] bool should_retry(std::size_t bytes) { return callback_(bytes, callback_arg_); }
@@ -74,18 +76,27 @@ class failure_callback_resource_adaptor final : public detail::failure_callback_
    * @brief Calls `callback` when an allocation from `*upstream` fails with ExceptionType.
    * @throws gpumem::logic_error when `upstream` is null or `callback` is empty
    */
-  failure_callback_resource_adaptor(Upstream* upstream, failure_callback_t callback, void* callback_arg)
-      : failure_callback_adaptor_core{detail::upstream_ref_checked(upstream, "failure_callback_resource_adaptor"),
-                                      std::move(callback), callback_arg} {}
+  failure_callback_resource_adaptor(Upstream* upstream,
+                                    failure_callback_t callback,
+                                    void* callback_arg)
+      : failure_callback_adaptor_core{
+            detail::upstream_ref_checked(upstream, "failure_callback_resource_adaptor"),
+            std::move(callback),
+            callback_arg} {}
 
-  /// Calls `callback` when an allocation from `upstream` fails. @throws gpumem::logic_error when `callback` is empty
-  failure_callback_resource_adaptor(Upstream& upstream, failure_callback_t callback, void* callback_arg)
-    requires(!detail::is_device_async_resource_ref_v<Upstream>)
-      : failure_callback_adaptor_core{device_async_resource_ref{upstream}, std::move(callback), callback_arg} {}
+  /// Calls `callback` when an allocation from `upstream` fails. @throws gpumem::logic_error when
+  /// `callback` is empty
+  failure_callback_resource_adaptor(
+      Upstream& upstream,
+      failure_callback_t callback,
+      void* callback_arg) requires(!detail::is_device_async_resource_ref_v<Upstream>)
+      : failure_callback_adaptor_core{
+            device_async_resource_ref{upstream}, std::move(callback), callback_arg} {}
 
   /// Calls `callback` when an allocation from the resource `upstream` refers to fails.
   /// @throws gpumem::logic_error when `callback` is empty
-  failure_callback_resource_adaptor(device_async_resource_ref upstream, failure_callback_t callback,
+  failure_callback_resource_adaptor(device_async_resource_ref upstream,
+                                    failure_callback_t callback,
                                     void* callback_arg)
       : failure_callback_adaptor_core{upstream, std::move(callback), callback_arg} {}
 
@@ -101,13 +112,17 @@ class failure_callback_resource_adaptor final : public detail::failure_callback_
   }
 };
 
-/// `failure_callback_resource_adaptor retrying{cuda_mr, callback, arg}` deduces the upstream's type.
+/// `failure_callback_resource_adaptor retrying{cuda_mr, callback, arg}` deduces the upstream's
+/// type.
 template <typename Upstream, typename... Args>
-  requires(!detail::is_device_async_resource_ref_v<Upstream>)
-failure_callback_resource_adaptor(Upstream&, Args&&...) -> failure_callback_resource_adaptor<Upstream>;
-/// `failure_callback_resource_adaptor retrying{&cuda_mr, callback, arg}` deduces the upstream's type.
+requires(!detail::is_device_async_resource_ref_v<Upstream>)
+    failure_callback_resource_adaptor(Upstream&, Args&&...)
+->failure_callback_resource_adaptor<Upstream>;
+/// `failure_callback_resource_adaptor retrying{&cuda_mr, callback, arg}` deduces the upstream's
+/// type.
 template <typename Upstream, typename... Args>
-failure_callback_resource_adaptor(Upstream*, Args&&...) -> failure_callback_resource_adaptor<Upstream>;
+failure_callback_resource_adaptor(Upstream*, Args&&...)
+    -> failure_callback_resource_adaptor<Upstream>;
 /// An adaptor over a resource reference.
 template <typename... Args>
 failure_callback_resource_adaptor(device_async_resource_ref, Args&&...)

@@ -29,7 +29,8 @@ class fixed_size_resource_core : public device_memory_resource {
  public:
   /// The block size when none is given: 1 MiB.
   static constexpr std::size_t default_block_size = std::size_t{1} << 20;
-  /// The blocks in the first chunk, and in each chunk the resource grows by, when no count is given.
+  /// The blocks in the first chunk, and in each chunk the resource grows by, when no count is
+  /// given.
   static constexpr std::size_t default_blocks_to_preallocate = 128;
 
   fixed_size_resource_core(const fixed_size_resource_core&) = delete;
@@ -40,7 +41,9 @@ class fixed_size_resource_core : public device_memory_resource {
   ~fixed_size_resource_core() override;
 
   /// The resource the chunks come from.
-  [[nodiscard]] device_async_resource_ref get_upstream_resource() const noexcept { return upstream_; }
+  [[nodiscard]] device_async_resource_ref get_upstream_resource() const noexcept {
+    return upstream_;
+  }
 
   /// The size of every block (the size asked for at construction, rounded up to 256 bytes).
   [[nodiscard]] std::size_t get_block_size() const noexcept { return block_size_; }
@@ -106,9 +109,10 @@ class fixed_size_memory_resource final : public detail::fixed_size_resource_core
    * @throws gpumem::logic_error when `upstream` is null or the sizes are invalid
    * @throws gpumem::out_of_memory when the first chunk cannot be allocated
    */
-  explicit fixed_size_memory_resource(Upstream* upstream,
-                                      std::size_t block_size = default_block_size,
-                                      std::size_t blocks_to_preallocate = default_blocks_to_preallocate)
+  explicit fixed_size_memory_resource(
+      Upstream* upstream,
+      std::size_t block_size = default_block_size,
+      std::size_t blocks_to_preallocate = default_blocks_to_preallocate)
       : fixed_size_resource_core(checked(upstream), block_size, blocks_to_preallocate) {}
 
   /**
@@ -117,20 +121,22 @@ class fixed_size_memory_resource final : public detail::fixed_size_resource_core
    * @throws gpumem::out_of_memory when the first chunk cannot be allocated
    */
   template <typename U = Upstream>
-    requires(!std::is_same_v<U, device_async_resource_ref>)
-  explicit fixed_size_memory_resource(U& upstream,
-                                      std::size_t block_size = default_block_size,
-                                      std::size_t blocks_to_preallocate = default_blocks_to_preallocate)
-      : fixed_size_resource_core(device_async_resource_ref{upstream}, block_size, blocks_to_preallocate) {}
+  requires(!std::is_same_v<U, device_async_resource_ref>) explicit fixed_size_memory_resource(
+      U& upstream,
+      std::size_t block_size = default_block_size,
+      std::size_t blocks_to_preallocate = default_blocks_to_preallocate)
+      : fixed_size_resource_core(
+            device_async_resource_ref{upstream}, block_size, blocks_to_preallocate) {}
 
   /**
    * @brief A fixed-size resource over the resource `upstream` refers to.
    * @throws gpumem::logic_error when the sizes are invalid
    * @throws gpumem::out_of_memory when the first chunk cannot be allocated
    */
-  explicit fixed_size_memory_resource(device_async_resource_ref upstream,
-                                      std::size_t block_size = default_block_size,
-                                      std::size_t blocks_to_preallocate = default_blocks_to_preallocate)
+  explicit fixed_size_memory_resource(
+      device_async_resource_ref upstream,
+      std::size_t block_size = default_block_size,
+      std::size_t blocks_to_preallocate = default_blocks_to_preallocate)
       : fixed_size_resource_core(upstream, block_size, blocks_to_preallocate) {}
 
  private:
@@ -139,7 +145,8 @@ class fixed_size_memory_resource final : public detail::fixed_size_resource_core
 
 template <typename Upstream>
 device_async_resource_ref fixed_size_memory_resource<Upstream>::checked(Upstream* upstream) {
-  if (upstream == nullptr) throw gpumem::logic_error{"fixed_size_memory_resource: the upstream resource is null"};
+  if (upstream == nullptr)
+    throw gpumem::logic_error{"fixed_size_memory_resource: the upstream resource is null"};
   return device_async_resource_ref{*upstream};
 }
 
@@ -151,6 +158,7 @@ template <typename Upstream, typename... Sizes>
 fixed_size_memory_resource(Upstream*, Sizes...) -> fixed_size_memory_resource<Upstream>;
 /// A fixed-size resource over a resource reference.
 template <typename... Sizes>
-fixed_size_memory_resource(device_async_resource_ref, Sizes...) -> fixed_size_memory_resource<device_memory_resource>;
+fixed_size_memory_resource(device_async_resource_ref, Sizes...)
+    -> fixed_size_memory_resource<device_memory_resource>;
 
 }  // namespace gpumem::mr

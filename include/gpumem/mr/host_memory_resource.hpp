@@ -21,9 +21,9 @@ class host_memory_resource {
  public:
   host_memory_resource() = default;
   virtual ~host_memory_resource() = default;
-  host_memory_resource(const host_memory_resource&) = default;             ///< copyable
-  host_memory_resource(host_memory_resource&&) noexcept = default;         ///< movable
-  host_memory_resource& operator=(const host_memory_resource&) = default;  ///< copyable
+  host_memory_resource(const host_memory_resource&) = default;                 ///< copyable
+  host_memory_resource(host_memory_resource&&) noexcept = default;             ///< movable
+  host_memory_resource& operator=(const host_memory_resource&) = default;      ///< copyable
   host_memory_resource& operator=(host_memory_resource&&) noexcept = default;  ///< movable
 
   /**
@@ -40,11 +40,17 @@ class host_memory_resource {
   }
 
   /// Whether memory from one resource may be freed by the other.
-  [[nodiscard]] bool is_equal(const host_memory_resource& other) const noexcept { return do_is_equal(other); }
+  [[nodiscard]] bool is_equal(const host_memory_resource& other) const noexcept {
+    return do_is_equal(other);
+  }
   /// @copydoc is_equal
-  [[nodiscard]] bool operator==(const host_memory_resource& other) const noexcept { return do_is_equal(other); }
+  [[nodiscard]] bool operator==(const host_memory_resource& other) const noexcept {
+    return do_is_equal(other);
+  }
   /// The negation of operator==.
-  [[nodiscard]] bool operator!=(const host_memory_resource& other) const noexcept { return !do_is_equal(other); }
+  [[nodiscard]] bool operator!=(const host_memory_resource& other) const noexcept {
+    return !do_is_equal(other);
+  }
 
   /// Host resources hand out host-accessible memory.
   friend void get_property(const host_memory_resource&, cuda::mr::host_accessible) noexcept {}
@@ -55,7 +61,9 @@ class host_memory_resource {
   /// Frees an allocation.
   virtual void do_deallocate(void* ptr, std::size_t bytes, std::size_t alignment) = 0;
   /// Whether `other` may free this resource's memory and the reverse.
-  [[nodiscard]] virtual bool do_is_equal(const host_memory_resource& other) const noexcept { return this == &other; }
+  [[nodiscard]] virtual bool do_is_equal(const host_memory_resource& other) const noexcept {
+    return this == &other;
+  }
 };
 
 static_assert(cuda::mr::resource_with<host_memory_resource, cuda::mr::host_accessible>);

@@ -37,7 +37,9 @@ class limiting_adaptor_core : public resource_adaptor_core {
    * allocation rounded up to `alignment`.
    * @throws gpumem::logic_error when `alignment` is not a power of two
    */
-  limiting_adaptor_core(device_async_resource_ref upstream, std::size_t allocation_limit, std::size_t alignment);
+  limiting_adaptor_core(device_async_resource_ref upstream,
+                        std::size_t allocation_limit,
+                        std::size_t alignment);
 
  private:
   void* do_allocate(std::size_t bytes, cuda_stream_view stream) override;
@@ -60,9 +62,9 @@ class limiting_adaptor_core : public resource_adaptor_core {
  * (default 256, CUDA's). Thread safe, with atomics (no lock).
  *
  * Construction forms: (upstream, allocation_limit, alignment = CUDA_ALLOCATION_ALIGNMENT) with
- * `Upstream*`, `Upstream&` (the type is deduced: `limiting_resource_adaptor limited{cuda_mr, 1 << 30}`)
- * or a `device_async_resource_ref`. Two limiting adaptors compare equal when their upstreams do
- * (RMM's rule).
+ * `Upstream*`, `Upstream&` (the type is deduced: `limiting_resource_adaptor limited{cuda_mr, 1 <<
+ * 30}`) or a `device_async_resource_ref`. Two limiting adaptors compare equal when their upstreams
+ * do (RMM's rule).
  *
  * @tparam Upstream the upstream resource's type (the adaptor holds a reference to it)
  */
@@ -73,33 +75,41 @@ class limiting_resource_adaptor final : public detail::limiting_adaptor_core {
    * @brief Limits allocations from `*upstream` to `allocation_limit` bytes.
    * @throws gpumem::logic_error when `upstream` is null or `alignment` is not a power of two
    */
-  limiting_resource_adaptor(Upstream* upstream, std::size_t allocation_limit,
+  limiting_resource_adaptor(Upstream* upstream,
+                            std::size_t allocation_limit,
                             std::size_t alignment = CUDA_ALLOCATION_ALIGNMENT)
-      : limiting_adaptor_core{detail::upstream_ref_checked(upstream, "limiting_resource_adaptor"), allocation_limit,
+      : limiting_adaptor_core{detail::upstream_ref_checked(upstream, "limiting_resource_adaptor"),
+                              allocation_limit,
                               alignment} {}
 
-  /// Limits allocations from `upstream`. @throws gpumem::logic_error when `alignment` is not a power of two
-  limiting_resource_adaptor(Upstream& upstream, std::size_t allocation_limit,
-                            std::size_t alignment = CUDA_ALLOCATION_ALIGNMENT)
-    requires(!detail::is_device_async_resource_ref_v<Upstream>)
+  /// Limits allocations from `upstream`. @throws gpumem::logic_error when `alignment` is not a
+  /// power of two
+  limiting_resource_adaptor(
+      Upstream& upstream,
+      std::size_t allocation_limit,
+      std::size_t alignment =
+          CUDA_ALLOCATION_ALIGNMENT) requires(!detail::is_device_async_resource_ref_v<Upstream>)
       : limiting_adaptor_core{device_async_resource_ref{upstream}, allocation_limit, alignment} {}
 
   /// Limits allocations from the resource `upstream` refers to.
   /// @throws gpumem::logic_error when `alignment` is not a power of two
-  limiting_resource_adaptor(device_async_resource_ref upstream, std::size_t allocation_limit,
+  limiting_resource_adaptor(device_async_resource_ref upstream,
+                            std::size_t allocation_limit,
                             std::size_t alignment = CUDA_ALLOCATION_ALIGNMENT)
       : limiting_adaptor_core{upstream, allocation_limit, alignment} {}
 };
 
 /// `limiting_resource_adaptor limited{cuda_mr, limit}` deduces the upstream's type.
 template <typename Upstream, typename... Args>
-  requires(!detail::is_device_async_resource_ref_v<Upstream>)
-limiting_resource_adaptor(Upstream&, Args&&...) -> limiting_resource_adaptor<Upstream>;
+requires(!detail::is_device_async_resource_ref_v<Upstream>)
+    limiting_resource_adaptor(Upstream&, Args&&...)
+->limiting_resource_adaptor<Upstream>;
 /// `limiting_resource_adaptor limited{&cuda_mr, limit}` deduces the upstream's type.
 template <typename Upstream, typename... Args>
 limiting_resource_adaptor(Upstream*, Args&&...) -> limiting_resource_adaptor<Upstream>;
 /// An adaptor over a resource reference.
 template <typename... Args>
-limiting_resource_adaptor(device_async_resource_ref, Args&&...) -> limiting_resource_adaptor<device_memory_resource>;
+limiting_resource_adaptor(device_async_resource_ref, Args&&...)
+    -> limiting_resource_adaptor<device_memory_resource>;
 
 }  // namespace gpumem::mr

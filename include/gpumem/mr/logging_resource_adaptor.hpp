@@ -48,7 +48,9 @@ class logging_adaptor_core : public resource_adaptor_core {
    * @brief Logs to the file `filename`, truncated first.
    * @throws gpumem::logic_error naming the file and the system's reason when it cannot be opened
    */
-  logging_adaptor_core(device_async_resource_ref upstream, const std::string& filename, bool auto_flush);
+  logging_adaptor_core(device_async_resource_ref upstream,
+                       const std::string& filename,
+                       bool auto_flush);
 
   /// Logs to `stream`, which must outlive the adaptor.
   logging_adaptor_core(device_async_resource_ref upstream, std::ostream& stream, bool auto_flush);
@@ -67,7 +69,10 @@ class logging_adaptor_core : public resource_adaptor_core {
   [[nodiscard]] bool do_is_equal(const device_memory_resource& other) const noexcept override;
 
   /// Appends one row (and writes out per the flush policy); never throws.
-  void log_event(std::string_view action, const void* ptr, std::size_t bytes, cuda_stream_view stream) noexcept;
+  void log_event(std::string_view action,
+                 const void* ptr,
+                 std::size_t bytes,
+                 cuda_stream_view stream) noexcept;
   /// Appends the time of day (HH:MM:SS.microseconds, local time). Needs mutex_.
   char* append_time_of_day(char* out) noexcept;
   /// Writes the buffer to the sink. Needs mutex_.
@@ -75,10 +80,10 @@ class logging_adaptor_core : public resource_adaptor_core {
   /// Writes [data, data + size) to the file or stream. Needs mutex_.
   void write_to_sink(const char* data, std::size_t size) noexcept;
 
-  int file_descriptor_{-1};         ///< the log file, when the adaptor opened one
+  int file_descriptor_{-1};        ///< the log file, when the adaptor opened one
   std::ostream* stream_{nullptr};  ///< the caller's stream, otherwise
   bool auto_flush_;
-  bool write_failed_{false};        ///< a failed write was reported already
+  bool write_failed_{false};  ///< a failed write was reported already
   std::mutex mutex_;
   std::unique_ptr<char[]> buffer_;
   std::size_t buffered_{0};
@@ -127,46 +132,58 @@ class logging_resource_adaptor final : public detail::logging_adaptor_core {
    * @throws gpumem::logic_error when `upstream` is null, when no file name is given and the
    *         environment names none, or when the file cannot be opened
    */
-  explicit logging_resource_adaptor(Upstream* upstream, const std::string& filename = get_default_filename(),
+  explicit logging_resource_adaptor(Upstream* upstream,
+                                    const std::string& filename = get_default_filename(),
                                     bool auto_flush = false)
-      : logging_adaptor_core{detail::upstream_ref_checked(upstream, "logging_resource_adaptor"), filename,
+      : logging_adaptor_core{detail::upstream_ref_checked(upstream, "logging_resource_adaptor"),
+                             filename,
                              auto_flush} {}
 
-  /// Logs allocations from `*upstream` to `stream`. @throws gpumem::logic_error when `upstream` is null
+  /// Logs allocations from `*upstream` to `stream`. @throws gpumem::logic_error when `upstream` is
+  /// null
   logging_resource_adaptor(Upstream* upstream, std::ostream& stream, bool auto_flush = false)
-      : logging_adaptor_core{detail::upstream_ref_checked(upstream, "logging_resource_adaptor"), stream,
+      : logging_adaptor_core{detail::upstream_ref_checked(upstream, "logging_resource_adaptor"),
+                             stream,
                              auto_flush} {}
 
   /// @copydoc logging_resource_adaptor(Upstream*, const std::string&, bool)
-  explicit logging_resource_adaptor(Upstream& upstream, const std::string& filename = get_default_filename(),
-                                    bool auto_flush = false)
-    requires(!detail::is_device_async_resource_ref_v<Upstream>)
+  explicit logging_resource_adaptor(
+      Upstream& upstream,
+      const std::string& filename = get_default_filename(),
+      bool auto_flush = false) requires(!detail::is_device_async_resource_ref_v<Upstream>)
       : logging_adaptor_core{device_async_resource_ref{upstream}, filename, auto_flush} {}
 
   /// Logs allocations from `upstream` to `stream`.
-  logging_resource_adaptor(Upstream& upstream, std::ostream& stream, bool auto_flush = false)
-    requires(!detail::is_device_async_resource_ref_v<Upstream>)
+  logging_resource_adaptor(
+      Upstream& upstream,
+      std::ostream& stream,
+      bool auto_flush = false) requires(!detail::is_device_async_resource_ref_v<Upstream>)
       : logging_adaptor_core{device_async_resource_ref{upstream}, stream, auto_flush} {}
 
   /// @copydoc logging_resource_adaptor(Upstream*, const std::string&, bool)
   explicit logging_resource_adaptor(device_async_resource_ref upstream,
-                                    const std::string& filename = get_default_filename(), bool auto_flush = false)
+                                    const std::string& filename = get_default_filename(),
+                                    bool auto_flush = false)
       : logging_adaptor_core{upstream, filename, auto_flush} {}
 
   /// Logs allocations from the resource `upstream` refers to, to `stream`.
-  logging_resource_adaptor(device_async_resource_ref upstream, std::ostream& stream, bool auto_flush = false)
+  logging_resource_adaptor(device_async_resource_ref upstream,
+                           std::ostream& stream,
+                           bool auto_flush = false)
       : logging_adaptor_core{upstream, stream, auto_flush} {}
 };
 
 /// `logging_resource_adaptor log{cuda_mr, ...}` deduces the upstream's type.
 template <typename Upstream, typename... Args>
-  requires(!detail::is_device_async_resource_ref_v<Upstream>)
-logging_resource_adaptor(Upstream&, Args&&...) -> logging_resource_adaptor<Upstream>;
+requires(!detail::is_device_async_resource_ref_v<Upstream>)
+    logging_resource_adaptor(Upstream&, Args&&...)
+->logging_resource_adaptor<Upstream>;
 /// `logging_resource_adaptor log{&cuda_mr, ...}` deduces the upstream's type.
 template <typename Upstream, typename... Args>
 logging_resource_adaptor(Upstream*, Args&&...) -> logging_resource_adaptor<Upstream>;
 /// An adaptor over a resource reference.
 template <typename... Args>
-logging_resource_adaptor(device_async_resource_ref, Args&&...) -> logging_resource_adaptor<device_memory_resource>;
+logging_resource_adaptor(device_async_resource_ref, Args&&...)
+    -> logging_resource_adaptor<device_memory_resource>;
 
 }  // namespace gpumem::mr

@@ -42,7 +42,8 @@ class managed_memory_resource final : public device_memory_resource {
   [[nodiscard]] bool do_is_equal(const device_memory_resource& other) const noexcept override;
 };
 
-static_assert(cuda::mr::async_resource_with<managed_memory_resource, cuda::mr::device_accessible,
+static_assert(cuda::mr::async_resource_with<managed_memory_resource,
+                                            cuda::mr::device_accessible,
                                             cuda::mr::host_accessible>);
 
 }  // namespace gpumem::mr

@@ -37,7 +37,8 @@ class owning_wrapper : public device_memory_resource {
   using upstream_tuple = std::tuple<std::shared_ptr<Upstreams>...>;
 
   /**
-   * @brief Takes shared ownership of `upstreams` and builds `Resource(upstream pointers..., args...)`.
+   * @brief Takes shared ownership of `upstreams` and builds `Resource(upstream pointers...,
+   * args...)`.
    * @throws what `Resource`'s constructor throws
    */
   template <typename... Args>
@@ -64,7 +65,9 @@ class owning_wrapper : public device_memory_resource {
   [[nodiscard]] const upstream_tuple& upstreams() const noexcept { return upstreams_; }
 
  private:
-  void* do_allocate(std::size_t bytes, cuda_stream_view stream) override { return wrapped_->allocate(bytes, stream); }
+  void* do_allocate(std::size_t bytes, cuda_stream_view stream) override {
+    return wrapped_->allocate(bytes, stream);
+  }
 
   void do_deallocate(void* ptr, std::size_t bytes, cuda_stream_view stream) noexcept override {
     wrapped_->deallocate(ptr, bytes, stream);
@@ -74,7 +77,8 @@ class owning_wrapper : public device_memory_resource {
   /// or with `other` itself).
   [[nodiscard]] bool do_is_equal(const device_memory_resource& other) const noexcept override {
     if (this == &other) return true;
-    if (const auto* other_wrapper = dynamic_cast<const owning_wrapper*>(&other); other_wrapper != nullptr) {
+    if (const auto* other_wrapper = dynamic_cast<const owning_wrapper*>(&other);
+        other_wrapper != nullptr) {
       return wrapped_->is_equal(*other_wrapper->wrapped_);
     }
     return wrapped_->is_equal(other);
@@ -90,19 +94,21 @@ class owning_wrapper : public device_memory_resource {
  * @throws what `Resource`'s constructor throws
  */
 template <template <typename...> class Resource, typename... Upstreams, typename... Args>
-[[nodiscard]] auto make_owning_wrapper(std::tuple<std::shared_ptr<Upstreams>...> upstreams, Args&&... args) {
-  return std::make_shared<owning_wrapper<Resource<Upstreams...>, Upstreams...>>(std::move(upstreams),
-                                                                                 std::forward<Args>(args)...);
+[[nodiscard]] auto make_owning_wrapper(std::tuple<std::shared_ptr<Upstreams>...> upstreams,
+                                       Args&&... args) {
+  return std::make_shared<owning_wrapper<Resource<Upstreams...>, Upstreams...>>(
+      std::move(upstreams), std::forward<Args>(args)...);
 }
 
 /**
- * @brief A shared owning_wrapper of a `Resource<Upstream>` built on the single `upstream` with `args`.
+ * @brief A shared owning_wrapper of a `Resource<Upstream>` built on the single `upstream` with
+ * `args`.
  * @throws what `Resource`'s constructor throws
  */
 template <template <typename> class Resource, typename Upstream, typename... Args>
 [[nodiscard]] auto make_owning_wrapper(std::shared_ptr<Upstream> upstream, Args&&... args) {
-  return std::make_shared<owning_wrapper<Resource<Upstream>, Upstream>>(std::make_tuple(std::move(upstream)),
-                                                                        std::forward<Args>(args)...);
+  return std::make_shared<owning_wrapper<Resource<Upstream>, Upstream>>(
+      std::make_tuple(std::move(upstream)), std::forward<Args>(args)...);
 }
 
 }  // namespace gpumem::mr

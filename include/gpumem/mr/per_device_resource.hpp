@@ -30,7 +30,8 @@ namespace gpumem::mr {
  * @brief Sets the resource of `device`; `nullptr` restores the initial cuda_memory_resource.
  * @return the previous resource
  */
-device_memory_resource* set_per_device_resource(cuda_device_id device, device_memory_resource* new_resource);
+device_memory_resource* set_per_device_resource(cuda_device_id device,
+                                                device_memory_resource* new_resource);
 
 /// The resource of the current device.
 [[nodiscard]] device_memory_resource* get_current_device_resource();
@@ -48,7 +49,8 @@ device_memory_resource* set_current_device_resource(device_memory_resource* new_
  * @brief Sets the resource reference of `device`.
  * @return the previous reference
  */
-device_async_resource_ref set_per_device_resource_ref(cuda_device_id device, device_async_resource_ref new_resource);
+device_async_resource_ref set_per_device_resource_ref(cuda_device_id device,
+                                                      device_async_resource_ref new_resource);
 
 /// The resource reference of the current device.
 [[nodiscard]] device_async_resource_ref get_current_device_resource_ref();

@@ -30,10 +30,11 @@ class pinned_host_memory_resource final {
  public:
   pinned_host_memory_resource() = default;
   ~pinned_host_memory_resource() = default;
-  pinned_host_memory_resource(const pinned_host_memory_resource&) = default;             ///< copyable
-  pinned_host_memory_resource(pinned_host_memory_resource&&) = default;                  ///< movable
-  pinned_host_memory_resource& operator=(const pinned_host_memory_resource&) = default;  ///< copyable
-  pinned_host_memory_resource& operator=(pinned_host_memory_resource&&) = default;       ///< movable
+  pinned_host_memory_resource(const pinned_host_memory_resource&) = default;  ///< copyable
+  pinned_host_memory_resource(pinned_host_memory_resource&&) = default;       ///< movable
+  pinned_host_memory_resource& operator=(const pinned_host_memory_resource&) =
+      default;                                                                      ///< copyable
+  pinned_host_memory_resource& operator=(pinned_host_memory_resource&&) = default;  ///< movable
 
   /**
    * @brief At least `bytes` bytes of pinned host memory aligned to `alignment`.
@@ -46,7 +47,9 @@ class pinned_host_memory_resource final {
    * @brief Frees memory from allocate(`bytes`, `alignment`); nullptr is ignored.
    * @pre `ptr` came from allocate(`bytes`, `alignment`) of a pinned_host_memory_resource
    */
-  void deallocate(void* ptr, std::size_t bytes, std::size_t alignment = CUDA_ALLOCATION_ALIGNMENT) noexcept;
+  void deallocate(void* ptr,
+                  std::size_t bytes,
+                  std::size_t alignment = CUDA_ALLOCATION_ALIGNMENT) noexcept;
 
   /// allocate(`bytes`, `alignment`); the stream is ignored. @throws as allocate
   void* allocate_async(std::size_t bytes, std::size_t alignment, cuda::stream_ref /*stream*/) {
@@ -56,7 +59,10 @@ class pinned_host_memory_resource final {
   void* allocate_async(std::size_t bytes, cuda::stream_ref /*stream*/) { return allocate(bytes); }
 
   /// deallocate(`ptr`, `bytes`, `alignment`) at once; the stream is ignored.
-  void deallocate_async(void* ptr, std::size_t bytes, std::size_t alignment, cuda::stream_ref /*stream*/) noexcept {
+  void deallocate_async(void* ptr,
+                        std::size_t bytes,
+                        std::size_t alignment,
+                        cuda::stream_ref /*stream*/) noexcept {
     deallocate(ptr, bytes, alignment);
   }
   /// deallocate(`ptr`, `bytes`) at once; the stream is ignored.
@@ -65,19 +71,27 @@ class pinned_host_memory_resource final {
   }
 
   /// All instances are equal: any of them may free memory from any other.
-  [[nodiscard]] bool operator==(const pinned_host_memory_resource& /*other*/) const noexcept { return true; }
+  [[nodiscard]] bool operator==(const pinned_host_memory_resource& /*other*/) const noexcept {
+    return true;
+  }
   /// The negation of operator==.
-  [[nodiscard]] bool operator!=(const pinned_host_memory_resource& /*other*/) const noexcept { return false; }
+  [[nodiscard]] bool operator!=(const pinned_host_memory_resource& /*other*/) const noexcept {
+    return false;
+  }
 
   /// The memory is accessible from the host.
-  friend void get_property(const pinned_host_memory_resource&, cuda::mr::host_accessible) noexcept {}
+  friend void get_property(const pinned_host_memory_resource&, cuda::mr::host_accessible) noexcept {
+  }
   /// The memory is accessible from the device.
-  friend void get_property(const pinned_host_memory_resource&, cuda::mr::device_accessible) noexcept {}
+  friend void get_property(const pinned_host_memory_resource&,
+                           cuda::mr::device_accessible) noexcept {}
 };
 
-static_assert(cuda::mr::resource_with<pinned_host_memory_resource, cuda::mr::host_accessible,
+static_assert(cuda::mr::resource_with<pinned_host_memory_resource,
+                                      cuda::mr::host_accessible,
                                       cuda::mr::device_accessible>);
-static_assert(cuda::mr::async_resource_with<pinned_host_memory_resource, cuda::mr::host_accessible,
+static_assert(cuda::mr::async_resource_with<pinned_host_memory_resource,
+                                            cuda::mr::host_accessible,
                                             cuda::mr::device_accessible>);
 
 }  // namespace gpumem::mr

@@ -47,11 +47,16 @@ class pinned_memory_resource final : public host_memory_resource {
   /// allocate(`bytes`); the stream is ignored.
   void* allocate_async(std::size_t bytes, cuda_stream_view /*stream*/) { return allocate(bytes); }
   /// deallocate(`ptr`, `bytes`, `alignment`) at once; the stream is ignored.
-  void deallocate_async(void* ptr, std::size_t bytes, std::size_t alignment, cuda_stream_view /*stream*/) {
+  void deallocate_async(void* ptr,
+                        std::size_t bytes,
+                        std::size_t alignment,
+                        cuda_stream_view /*stream*/) {
     deallocate(ptr, bytes, alignment);
   }
   /// deallocate(`ptr`, `bytes`) at once; the stream is ignored.
-  void deallocate_async(void* ptr, std::size_t bytes, cuda_stream_view /*stream*/) { deallocate(ptr, bytes); }
+  void deallocate_async(void* ptr, std::size_t bytes, cuda_stream_view /*stream*/) {
+    deallocate(ptr, bytes);
+  }
 
   /// Pinned memory is accessible from the device too.
   friend void get_property(const pinned_memory_resource&, cuda::mr::device_accessible) noexcept {}
@@ -69,7 +74,8 @@ class pinned_memory_resource final : public host_memory_resource {
 };
 
 static_assert(cuda::mr::resource_with<pinned_memory_resource, cuda::mr::host_accessible>);
-static_assert(cuda::mr::async_resource_with<pinned_memory_resource, cuda::mr::host_accessible,
+static_assert(cuda::mr::async_resource_with<pinned_memory_resource,
+                                            cuda::mr::host_accessible,
                                             cuda::mr::device_accessible>);
 
 namespace detail {
@@ -86,13 +92,17 @@ using pinned_free_function = void (*)(void* ptr) noexcept;
  * @pre `alignment` is a power of two and `bytes` > 0
  * @throws gpumem::bad_alloc when the padded size overflows; whatever `allocate` throws
  */
-void* allocate_pinned_aligned(std::size_t bytes, std::size_t alignment, pinned_allocate_function allocate);
+void* allocate_pinned_aligned(std::size_t bytes,
+                              std::size_t alignment,
+                              pinned_allocate_function allocate);
 
 /**
  * @brief Frees memory from allocate_pinned_aligned(..., `alignment`, ...) with `free`.
  * @pre `ptr` is not null and came from allocate_pinned_aligned with this `alignment`
  */
-void deallocate_pinned_aligned(void* ptr, std::size_t alignment, pinned_free_function free) noexcept;
+void deallocate_pinned_aligned(void* ptr,
+                               std::size_t alignment,
+                               pinned_free_function free) noexcept;
 
 }  // namespace detail
 

@@ -48,7 +48,9 @@ class pool_resource_core : public device_memory_resource {
   ~pool_resource_core() override;
 
   /// The resource the pool takes its slabs from.
-  [[nodiscard]] device_async_resource_ref get_upstream_resource() const noexcept { return upstream_; }
+  [[nodiscard]] device_async_resource_ref get_upstream_resource() const noexcept {
+    return upstream_;
+  }
 
   /// Bytes taken from the upstream.
   [[nodiscard]] std::size_t pool_size() const noexcept;
@@ -70,7 +72,8 @@ class pool_resource_core : public device_memory_resource {
   /**
    * @param upstream the resource slabs come from
    * @param initial_pool_size bytes to take at once (a multiple of 256; may be 0)
-   * @param maximum_pool_size the most the pool may take (a multiple of 256, at least the initial size)
+   * @param maximum_pool_size the most the pool may take (a multiple of 256, at least the initial
+   * size)
    * @throws gpumem::logic_error when a size is not a multiple of 256 or initial > maximum
    * @throws gpumem::out_of_memory when the initial slab cannot be allocated
    */
@@ -121,13 +124,15 @@ class pool_memory_resource final : public detail::pool_resource_core {
 
   /// A pool over `upstream`. @throws gpumem::logic_error when the sizes are invalid
   template <typename U = Upstream>
-    requires(!std::is_same_v<U, device_async_resource_ref>)
-  pool_memory_resource(U& upstream,
-                       std::size_t initial_pool_size,
-                       std::optional<std::size_t> maximum_pool_size = std::nullopt)
-      : pool_resource_core(device_async_resource_ref{upstream}, initial_pool_size, maximum_pool_size) {}
+  requires(!std::is_same_v<U, device_async_resource_ref>)
+      pool_memory_resource(U& upstream,
+                           std::size_t initial_pool_size,
+                           std::optional<std::size_t> maximum_pool_size = std::nullopt)
+      : pool_resource_core(
+            device_async_resource_ref{upstream}, initial_pool_size, maximum_pool_size) {}
 
-  /// A pool over the resource `upstream` refers to. @throws gpumem::logic_error when the sizes are invalid
+  /// A pool over the resource `upstream` refers to. @throws gpumem::logic_error when the sizes are
+  /// invalid
   pool_memory_resource(device_async_resource_ref upstream,
                        std::size_t initial_pool_size,
                        std::optional<std::size_t> maximum_pool_size = std::nullopt)
@@ -139,7 +144,8 @@ class pool_memory_resource final : public detail::pool_resource_core {
 
 template <typename Upstream>
 device_async_resource_ref pool_memory_resource<Upstream>::checked(Upstream* upstream) {
-  if (upstream == nullptr) throw gpumem::logic_error{"pool_memory_resource: the upstream resource is null"};
+  if (upstream == nullptr)
+    throw gpumem::logic_error{"pool_memory_resource: the upstream resource is null"};
   return device_async_resource_ref{*upstream};
 }
 
@@ -151,6 +157,7 @@ template <typename Upstream, typename... Sizes>
 pool_memory_resource(Upstream*, Sizes...) -> pool_memory_resource<Upstream>;
 /// A pool over a resource reference.
 template <typename... Sizes>
-pool_memory_resource(device_async_resource_ref, Sizes...) -> pool_memory_resource<device_memory_resource>;
+pool_memory_resource(device_async_resource_ref, Sizes...)
+    -> pool_memory_resource<device_memory_resource>;
 
 }  // namespace gpumem::mr

@@ -16,7 +16,8 @@ namespace detail {
 class prefetch_adaptor_core : public resource_adaptor_core {
  protected:
   /// Prefetches what `upstream` allocates; `upstream` must outlive the adaptor.
-  explicit prefetch_adaptor_core(device_async_resource_ref upstream) : resource_adaptor_core{upstream} {}
+  explicit prefetch_adaptor_core(device_async_resource_ref upstream)
+      : resource_adaptor_core{upstream} {}
 
  private:
   /// @throws gpumem::cuda_error when the prefetch fails for a reason other than the memory not
@@ -48,25 +49,28 @@ class prefetch_resource_adaptor final : public detail::prefetch_adaptor_core {
  public:
   /// Prefetches allocations from `*upstream`. @throws gpumem::logic_error when `upstream` is null
   explicit prefetch_resource_adaptor(Upstream* upstream)
-      : prefetch_adaptor_core{detail::upstream_ref_checked(upstream, "prefetch_resource_adaptor")} {}
+      : prefetch_adaptor_core{detail::upstream_ref_checked(upstream, "prefetch_resource_adaptor")} {
+  }
 
   /// Prefetches allocations from `upstream`.
-  explicit prefetch_resource_adaptor(Upstream& upstream)
-    requires(!detail::is_device_async_resource_ref_v<Upstream>)
+  explicit prefetch_resource_adaptor(Upstream& upstream) requires(
+      !detail::is_device_async_resource_ref_v<Upstream>)
       : prefetch_adaptor_core{device_async_resource_ref{upstream}} {}
 
   /// Prefetches allocations from the resource `upstream` refers to.
-  explicit prefetch_resource_adaptor(device_async_resource_ref upstream) : prefetch_adaptor_core{upstream} {}
+  explicit prefetch_resource_adaptor(device_async_resource_ref upstream)
+      : prefetch_adaptor_core{upstream} {}
 };
 
 /// `prefetch_resource_adaptor prefetching{managed_mr}` deduces the upstream's type.
 template <typename Upstream>
-  requires(!detail::is_device_async_resource_ref_v<Upstream>)
-prefetch_resource_adaptor(Upstream&) -> prefetch_resource_adaptor<Upstream>;
+requires(!detail::is_device_async_resource_ref_v<Upstream>) prefetch_resource_adaptor(Upstream&)
+->prefetch_resource_adaptor<Upstream>;
 /// `prefetch_resource_adaptor prefetching{&managed_mr}` deduces the upstream's type.
 template <typename Upstream>
 prefetch_resource_adaptor(Upstream*) -> prefetch_resource_adaptor<Upstream>;
 /// An adaptor over a resource reference.
-prefetch_resource_adaptor(device_async_resource_ref) -> prefetch_resource_adaptor<device_memory_resource>;
+prefetch_resource_adaptor(device_async_resource_ref)
+    ->prefetch_resource_adaptor<device_memory_resource>;
 
 }  // namespace gpumem::mr

@@ -17,7 +17,8 @@ namespace detail {
 class thread_safe_adaptor_core : public resource_adaptor_core {
  protected:
   /// Serializes the calls to `upstream`, which must outlive the adaptor.
-  explicit thread_safe_adaptor_core(device_async_resource_ref upstream) : resource_adaptor_core{upstream} {}
+  explicit thread_safe_adaptor_core(device_async_resource_ref upstream)
+      : resource_adaptor_core{upstream} {}
 
  private:
   void* do_allocate(std::size_t bytes, cuda_stream_view stream) override;
@@ -45,25 +46,28 @@ class thread_safe_resource_adaptor final : public detail::thread_safe_adaptor_co
  public:
   /// Serializes calls to `*upstream`. @throws gpumem::logic_error when `upstream` is null
   explicit thread_safe_resource_adaptor(Upstream* upstream)
-      : thread_safe_adaptor_core{detail::upstream_ref_checked(upstream, "thread_safe_resource_adaptor")} {}
+      : thread_safe_adaptor_core{
+            detail::upstream_ref_checked(upstream, "thread_safe_resource_adaptor")} {}
 
   /// Serializes calls to `upstream`.
-  explicit thread_safe_resource_adaptor(Upstream& upstream)
-    requires(!detail::is_device_async_resource_ref_v<Upstream>)
+  explicit thread_safe_resource_adaptor(Upstream& upstream) requires(
+      !detail::is_device_async_resource_ref_v<Upstream>)
       : thread_safe_adaptor_core{device_async_resource_ref{upstream}} {}
 
   /// Serializes calls to the resource `upstream` refers to.
-  explicit thread_safe_resource_adaptor(device_async_resource_ref upstream) : thread_safe_adaptor_core{upstream} {}
+  explicit thread_safe_resource_adaptor(device_async_resource_ref upstream)
+      : thread_safe_adaptor_core{upstream} {}
 };
 
 /// `thread_safe_resource_adaptor safe{my_mr}` deduces the upstream's type.
 template <typename Upstream>
-  requires(!detail::is_device_async_resource_ref_v<Upstream>)
-thread_safe_resource_adaptor(Upstream&) -> thread_safe_resource_adaptor<Upstream>;
+requires(!detail::is_device_async_resource_ref_v<Upstream>) thread_safe_resource_adaptor(Upstream&)
+->thread_safe_resource_adaptor<Upstream>;
 /// `thread_safe_resource_adaptor safe{&my_mr}` deduces the upstream's type.
 template <typename Upstream>
 thread_safe_resource_adaptor(Upstream*) -> thread_safe_resource_adaptor<Upstream>;
 /// An adaptor over a resource reference.
-thread_safe_resource_adaptor(device_async_resource_ref) -> thread_safe_resource_adaptor<device_memory_resource>;
+thread_safe_resource_adaptor(device_async_resource_ref)
+    ->thread_safe_resource_adaptor<device_memory_resource>;
 
 }  // namespace gpumem::mr

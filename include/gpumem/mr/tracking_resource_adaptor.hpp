@@ -118,28 +118,32 @@ class tracking_resource_adaptor final : public detail::tracking_adaptor_core {
  public:
   /// Tracks allocations from `*upstream`. @throws gpumem::logic_error when `upstream` is null
   explicit tracking_resource_adaptor(Upstream* upstream, bool capture_stacks = false)
-      : tracking_adaptor_core{detail::upstream_ref_checked(upstream, "tracking_resource_adaptor"), capture_stacks} {}
+      : tracking_adaptor_core{detail::upstream_ref_checked(upstream, "tracking_resource_adaptor"),
+                              capture_stacks} {}
 
   /// Tracks allocations from `upstream`.
-  explicit tracking_resource_adaptor(Upstream& upstream, bool capture_stacks = false)
-    requires(!detail::is_device_async_resource_ref_v<Upstream>)
+  explicit tracking_resource_adaptor(Upstream& upstream, bool capture_stacks = false) requires(
+      !detail::is_device_async_resource_ref_v<Upstream>)
       : tracking_adaptor_core{device_async_resource_ref{upstream}, capture_stacks} {}
 
   /// Tracks allocations from the resource `upstream` refers to.
-  explicit tracking_resource_adaptor(device_async_resource_ref upstream, bool capture_stacks = false)
+  explicit tracking_resource_adaptor(device_async_resource_ref upstream,
+                                     bool capture_stacks = false)
       : tracking_adaptor_core{upstream, capture_stacks} {}
 };
 
 /// `tracking_resource_adaptor tracker{cuda_mr}` deduces the upstream's type.
 template <typename Upstream, typename... Args>
-  requires(!detail::is_device_async_resource_ref_v<Upstream>)
-tracking_resource_adaptor(Upstream&, Args&&...) -> tracking_resource_adaptor<Upstream>;
+requires(!detail::is_device_async_resource_ref_v<Upstream>)
+    tracking_resource_adaptor(Upstream&, Args&&...)
+->tracking_resource_adaptor<Upstream>;
 /// `tracking_resource_adaptor tracker{&cuda_mr}` deduces the upstream's type.
 template <typename Upstream, typename... Args>
 tracking_resource_adaptor(Upstream*, Args&&...) -> tracking_resource_adaptor<Upstream>;
 /// An adaptor over a resource reference.
 template <typename... Args>
-tracking_resource_adaptor(device_async_resource_ref, Args&&...) -> tracking_resource_adaptor<device_memory_resource>;
+tracking_resource_adaptor(device_async_resource_ref, Args&&...)
+    -> tracking_resource_adaptor<device_memory_resource>;
 
 }  // namespace mr
 }  // namespace gpumem

@@ -29,9 +29,11 @@ inline constexpr bool is_device_async_resource_ref_v =
  * @throws gpumem::logic_error when `upstream` is null; `adaptor` names the adaptor in the message
  */
 template <typename Upstream>
-[[nodiscard]] device_async_resource_ref upstream_ref_checked(Upstream* upstream, const char* adaptor) {
+[[nodiscard]] device_async_resource_ref upstream_ref_checked(Upstream* upstream,
+                                                             const char* adaptor) {
   if (upstream == nullptr) {
-    throw gpumem::logic_error{std::string{"gpumem: "} + adaptor + ": the upstream resource pointer is null"};
+    throw gpumem::logic_error{std::string{"gpumem: "} + adaptor +
+                              ": the upstream resource pointer is null"};
   }
   return device_async_resource_ref{*upstream};
 }
@@ -51,11 +53,14 @@ class resource_adaptor_core : public device_memory_resource {
   resource_adaptor_core& operator=(resource_adaptor_core&&) = delete;
 
   /// The resource this adaptor allocates from.
-  [[nodiscard]] device_async_resource_ref get_upstream_resource() const noexcept { return upstream_; }
+  [[nodiscard]] device_async_resource_ref get_upstream_resource() const noexcept {
+    return upstream_;
+  }
 
  protected:
   /// An adaptor over `upstream`, which must outlive it.
-  explicit resource_adaptor_core(device_async_resource_ref upstream) noexcept : upstream_{upstream} {}
+  explicit resource_adaptor_core(device_async_resource_ref upstream) noexcept
+      : upstream_{upstream} {}
 
   /// Allocates `bytes` from the upstream on `stream` (throws what the upstream throws).
   void* allocate_upstream(std::size_t bytes, cuda_stream_view stream) {
