@@ -107,7 +107,7 @@ struct quarantine {
     std::size_t size;
     bool managed;
   };
-  gpumem::detail::spin_lock lock;
+  mutable gpumem::detail::spin_lock lock;  // mutable: the report reads a const stack
   std::vector<block> blocks;
   std::size_t bytes = 0;
 };
@@ -266,11 +266,17 @@ class shim_state {
     if (kind == "off") return;
     std::vector<device_report> reports;
     for (const device_state* state : built_devices()) {
-      reports.push_back({state->device,
-                         state->total_bytes,
-                         &state->device_stack,
-                         state->managed_stack.get(),
-                         &state->counters});
+      device_report report{state->device,
+                           state->total_bytes,
+                           &state->device_stack,
+                           state->managed_stack.get(),
+                           &state->counters};
+      {
+        std::lock_guard lock(state->held.lock);
+        report.quarantined_blocks = state->held.blocks.size();
+        report.quarantined_bytes = state->held.bytes;
+      }
+      reports.push_back(report);
     }
     write_report(kind, config_.process_text("report_file"), reports, passed_through_, *log_);
   }

@@ -121,6 +121,14 @@ void text_report(std::FILE* out,
                      .c_str(),
                  core::format_bytes(static_cast<std::uint64_t>(c.bytes_peak.load())).c_str(),
                  core::format_bytes(c.bytes_total.load()).c_str());
+    if (device.quarantined_blocks != 0) {
+      std::fprintf(
+          out,
+          "gpumem:   quarantine: %zu freed blocks, %s, wait for a device barrier (the layers "
+          "below count them as in use until then)\n",
+          device.quarantined_blocks,
+          core::format_bytes(device.quarantined_bytes).c_str());
+    }
     if (held.reserved != 0) {
       std::fprintf(out,
                    "gpumem:   reserved %s, free in the stack %s, largest free block %s, "
@@ -177,7 +185,8 @@ void json_report(std::FILE* out,
         "\"failures\": %llu, \"passed_through\": %llu, \"barriers\": %llu, \"bytes_current\": "
         "%lld, "
         "\"bytes_peak\": %lld, \"bytes_total\": %llu, \"reserved\": %zu, \"free_in_stack\": %zu, "
-        "\"largest_free_block\": %zu, \"fragmentation\": %.4f}",
+        "\"largest_free_block\": %zu, \"fragmentation\": %.4f, \"quarantined_blocks\": %zu, "
+        "\"quarantined_bytes\": %zu}",
         first ? "" : ",",
         device.device,
         static_cast<unsigned long long>(device.total_bytes),
@@ -193,7 +202,9 @@ void json_report(std::FILE* out,
         held.reserved,
         held.free_in_stack,
         held.largest_free,
-        fragmentation(held));
+        fragmentation(held),
+        device.quarantined_blocks,
+        device.quarantined_bytes);
     first = false;
   }
   std::fprintf(out, "\n]}\n");

@@ -55,6 +55,8 @@ struct device_report {
   const config::built_stack* device_stack;
   const config::built_stack* managed_stack;  ///< may be null
   const shim_counters* counters;
+  std::size_t quarantined_blocks = 0;  ///< freed by the program, waiting for a device barrier
+  std::size_t quarantined_bytes = 0;   ///< their bytes (the stack's layers still count them)
 };
 
 /**

@@ -45,6 +45,8 @@ def main():
             problems.append(f"stack {device['stack']} is not the default pool over cuda")
         if not device["reserved"] >= device["bytes_current"] > 0:
             problems.append(f"reserved {device['reserved']} does not hold the {device['bytes_current']} bytes in use")
+        if device["quarantined_blocks"] != 0 or device["quarantined_bytes"] != 0:
+            problems.append("the program freed nothing, yet the quarantine holds blocks")
         if not 0.0 <= device["fragmentation"] <= 1.0:
             problems.append(f"fragmentation {device['fragmentation']} is not a share")
     if problems:
