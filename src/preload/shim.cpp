@@ -79,11 +79,13 @@ class device_scope {
  public:
   explicit device_scope(int device) {
     if (current_device().device == device) return;
-    CUcontext context = nullptr;
-    if (cu().primary_ctx_retain(&context, device) == CUDA_SUCCESS &&
-        cu().ctx_push_current(context) == CUDA_SUCCESS) {
-      pushed_ = true;
-    }
+    // The primary context the device's stack recorded (and retained once); retaining it again
+    // for every scope would only raise its reference count.
+    CUcontext context = device >= 0 && device < kMaxDevices
+                            ? primary_contexts[device].load(std::memory_order_relaxed)
+                            : nullptr;
+    if (context == nullptr && cu().primary_ctx_retain(&context, device) != CUDA_SUCCESS) return;
+    pushed_ = cu().ctx_push_current(context) == CUDA_SUCCESS;
   }
   ~device_scope() {
     if (pushed_) {
@@ -139,8 +141,8 @@ class shim_state {
         log_->error(problem);
       if (config_.process_text("on_error") == "exit") {
         log_->error(
-            "the configuration is not valid: stopping (set GPUMEM_ON_ERROR=warn to run on plain "
-            "CUDA "
+            "the configuration is not valid: stopping (set GPUMEM_ON_ERROR=warn to run on "
+            "plain CUDA "
             "instead)");
         log_->flush();
         ::_exit(EXIT_FAILURE);
