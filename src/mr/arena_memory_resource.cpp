@@ -12,6 +12,7 @@
 #include <shared_mutex>
 #include <sstream>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/byte_size.hpp"
@@ -24,19 +25,20 @@
 #include "gpumem/detail/spin_lock.hpp"
 #include "gpumem/mr/pool_memory_resource.hpp"
 #include "mr/stream_retirement.hpp"
+#include "mr/thread_token.hpp"
 
 namespace gpumem::mr::detail {
 namespace {
 
 /// One thread's (per-thread default stream) or one stream's superblocks.
 struct alignas(64) local_arena {
-  local_arena(cudaStream_t owner_stream, std::thread::id owner_thread)
+  local_arena(cudaStream_t owner_stream, std::uint64_t owner_thread)
       : stream{owner_stream}, thread{owner_thread} {}
 
   gpumem::detail::spin_lock mutex;
   const cudaStream_t stream;
   std::atomic<bool> retired{false};  ///< its stream was destroyed: no new work comes here
-  const std::thread::id thread;      ///< for the per-thread default stream only
+  const std::uint64_t thread;        ///< the owner's token, for the per-thread default stream only
   core::segregated_free_index index;
   core::coalescing_heap heap{CUDA_ALLOCATION_ALIGNMENT};
   core::recent_free_cache recent;
@@ -94,8 +96,7 @@ local_arena& arena_resource_core::state_type::arena_for(cuda_stream_view stream)
   if (last_arena.resource_id == id && last_arena.stream == handle && last_arena.generation == now) {
     return *last_arena.arena;
   }
-  const std::thread::id thread =
-      handle == cudaStreamPerThread ? std::this_thread::get_id() : std::thread::id{};
+  const std::uint64_t thread = handle == cudaStreamPerThread ? this_thread_token() : 0;
   const auto matches = [&](const auto& arena) {
     return !arena->retired.load() && arena->stream == handle && arena->thread == thread;
   };
@@ -126,21 +127,33 @@ local_arena* arena_resource_core::state_type::owner_of(std::uintptr_t address) {
 }
 
 void arena_resource_core::state_type::return_free_superblocks() {
-  // Blocks freed on a stream may be in use there until it finishes: wait for the device, after
-  // which every free superblock is idle and may go back on the default stream.
-  GPUMEM_CUDA_TRY(gpumem::detail::cuda_calls::device_synchronize());
-  std::shared_lock lock(arenas_mutex);
-  for (const auto& arena : arenas) {
-    std::vector<core::address_range> superblocks;
-    {
+  // Take the free superblocks first, then wait for the device: work on them was submitted
+  // before they were freed, so before they were taken, and the barrier covers it. (A barrier
+  // first would miss a block freed between it and the taking.) Idle then, they go back to the
+  // global arena on the default stream.
+  std::vector<std::pair<local_arena*, core::address_range>> taken;
+  {
+    std::shared_lock lock(arenas_mutex);
+    for (const auto& arena : arenas) {
       std::lock_guard arena_lock(arena->mutex);
       arena->drain_recent();
-      superblocks = arena->heap.take_free_slabs();
+      for (const core::address_range& superblock : arena->heap.take_free_slabs())
+        taken.emplace_back(arena.get(), superblock);
     }
-    for (const auto& superblock : superblocks) {
-      global.deallocate(
-          reinterpret_cast<void*>(superblock.address), superblock.size, cuda_stream_view{});
+  }
+  if (gpumem::detail::cuda_calls::device_synchronize() != cudaSuccess) {
+    // No barrier (a stream is capturing a graph, say): each superblock goes back to its own
+    // arena, whose stream order still protects it.
+    gpumem::detail::cuda_calls::clear_last_error();
+    for (const auto& [arena, superblock] : taken) {
+      std::lock_guard arena_lock(arena->mutex);
+      arena->heap.add_slab(superblock.address, superblock.size, arena->index);
     }
+    return;
+  }
+  for (const auto& [arena, superblock] : taken) {
+    global.deallocate(
+        reinterpret_cast<void*>(superblock.address), superblock.size, cuda_stream_view{});
   }
 }
 
@@ -298,7 +311,19 @@ void arena_resource_core::do_deallocate(void* ptr,
   }
   // Allocated by another thread's or stream's arena. The memory is free once this stream is
   // done with it; wait for that, since the owning arena reuses it on its own stream.
-  stream.synchronize_no_throw();
+  if (gpumem::detail::cuda_calls::stream_synchronize(stream.value()) != cudaSuccess) {
+    // The stream cannot be waited for (capturing, say): the whole device then, or the block
+    // stays out of every free list rather than be reused while in use.
+    gpumem::detail::cuda_calls::clear_last_error();
+    if (gpumem::detail::cuda_calls::device_synchronize() != cudaSuccess) {
+      gpumem::detail::cuda_calls::clear_last_error();
+      std::fprintf(stderr,
+                   "gpumem: arena_memory_resource: %p freed on a stream that cannot be waited "
+                   "for; kept out of use\n",
+                   ptr);
+      return;
+    }
+  }
   if (local_arena* owner = shared.owner_of(address); owner != nullptr) {
     std::lock_guard lock(owner->mutex);
     owner->heap.free(address, owner->index);

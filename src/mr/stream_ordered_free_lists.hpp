@@ -2,12 +2,13 @@
 
 #include <cuda_runtime_api.h>
 
+#include <cstdint>
 #include <memory>
-#include <thread>
 #include <vector>
 
 #include "gpumem/cuda_stream_view.hpp"
 #include "gpumem/detail/error_macros.hpp"
+#include "mr/thread_token.hpp"
 
 namespace gpumem::mr::detail {
 
@@ -40,11 +41,12 @@ class stream_ordered_free_lists {
   /// One stream's free blocks.
   struct stream_entry {
     cudaStream_t stream;
-    std::thread::id thread;  ///< the owning thread, for the per-thread default stream only
+    std::uint64_t thread;  ///< the owning thread's token, for the per-thread default stream only
     bool per_thread;
     FreeList free_blocks;
     cudaEvent_t event = nullptr;
     bool retired = false;  ///< the stream was destroyed; `event` marks the end of its work
+    bool needs_barrier = false;  ///< retired without an event: only a device barrier orders it
   };
 
   stream_ordered_free_lists() = default;
@@ -63,11 +65,11 @@ class stream_ordered_free_lists {
   /// The entry of `stream`, created on first use.
   stream_entry& entry_for(cuda_stream_view stream) {
     if (last_ != nullptr && !last_->retired && last_->stream == stream.value() &&
-        (!last_->per_thread || last_->thread == std::this_thread::get_id())) {
+        (!last_->per_thread || last_->thread == this_thread_token())) {
       return *last_;
     }
     const bool per_thread = stream.value() == cudaStreamPerThread;
-    const std::thread::id thread = per_thread ? std::this_thread::get_id() : std::thread::id{};
+    const std::uint64_t thread = per_thread ? this_thread_token() : 0;
     for (const auto& entry : entries_) {
       if (!entry->retired && entry->stream == stream.value() && entry->thread == thread) {
         last_ = entry.get();
@@ -89,6 +91,11 @@ class stream_ordered_free_lists {
    */
   void order_after(stream_entry& entry, cuda_stream_view waiter) {
     if (entry.retired) {
+      if (entry.needs_barrier) {
+        GPUMEM_CUDA_TRY(gpumem::detail::cuda_calls::device_synchronize());
+        entry.needs_barrier = false;
+        return;
+      }
       wait(entry, waiter);
       return;
     }
@@ -111,13 +118,21 @@ class stream_ordered_free_lists {
    * still valid, and forgets the handle (a new stream may get the same one). Its blocks stay,
    * ordered by that event. Does nothing when the stream has no entry.
    */
-  void retire(cudaStream_t stream) {
+  void retire(cudaStream_t stream) noexcept {
     for (const auto& entry : entries_) {
       if (entry->retired || entry->per_thread || entry->stream != stream) continue;
-      if (entry->event == nullptr) entry->event = make_event();
-      GPUMEM_CUDA_TRY(gpumem::detail::cuda_calls::event_record(entry->event, stream));
+      // Retired whatever happens next: the handle may name a new stream soon.
       entry->retired = true;
       if (last_ == entry.get()) last_ = nullptr;
+      if (entry->event == nullptr &&
+          gpumem::detail::cuda_calls::event_create(&entry->event) != cudaSuccess) {
+        entry->event = nullptr;
+      }
+      if (entry->event == nullptr ||
+          gpumem::detail::cuda_calls::event_record(entry->event, stream) != cudaSuccess) {
+        gpumem::detail::cuda_calls::clear_last_error();
+        entry->needs_barrier = true;
+      }
     }
   }
 

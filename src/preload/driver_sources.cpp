@@ -118,6 +118,15 @@ class driver_async_pool final : public mr::device_memory_resource {
         status != CUDA_SUCCESS) {
       throw_allocation_failure(status, bytes, "cuMemAllocFromPoolAsync");
     }
+    // A synchronous request (the shim keys those by the legacy stream) must get memory that is
+    // idle for every stream, but the driver's pool may hand out a block freed on another
+    // stream and only make the legacy stream wait for that stream's work: wait for it here.
+    if (stream.value() == cudaStreamLegacy) {
+      if (const CUresult status = cu().stream_synchronize(CU_STREAM_LEGACY); status != CUDA_SUCCESS) {
+        (void)cu().mem_free_async(pointer, CU_STREAM_LEGACY);
+        throw_allocation_failure(status, bytes, "cuStreamSynchronize after cuMemAllocFromPoolAsync");
+      }
+    }
     stack_memory().add(reinterpret_cast<void*>(pointer));
     return reinterpret_cast<void*>(pointer);
   }

@@ -224,10 +224,13 @@ class shim_state {
     return devices_[device].load(std::memory_order_acquire);
   }
 
-  /// Sets the stacks of `device` aside before its context is reset (see forget_device).
-  void forget(int device) {
+  /// Sets the stacks of `device` aside before its context is reset (see forget_device). With
+  /// `seen`, only when they are still the stacks the caller found reset: another thread that
+  /// saw the same reset may have set them aside and built new ones already, which stay.
+  void forget(int device, const device_state* seen = nullptr) {
     if (device < 0 || device >= kMaxDevices) return;
     std::lock_guard lock(build_mutex_);
+    if (seen != nullptr && devices_[device].load() != seen) return;
     primary_contexts[device].store(nullptr);
     ++generations_[device];
     failed_[device] = false;
@@ -397,7 +400,12 @@ void release_quarantine(shim_state& state, device_state& device) {
 void trim(shim_state& state, device_state& device) {
   release_quarantine(state, device);
   device_scope scope{device.device};
-  for (config::built_stack* stack : {&device.device_stack, device.managed_stack.get()}) {
+  config::built_stack* managed = nullptr;
+  {
+    std::lock_guard lock(device.managed_mutex);
+    managed = device.managed_stack.get();
+  }
+  for (config::built_stack* stack : {&device.device_stack, managed}) {
     if (stack == nullptr) continue;
     if (auto* pool = dynamic_cast<mr::detail::pool_resource_core*>(stack->find("pool"));
         pool != nullptr) {
@@ -406,8 +414,15 @@ void trim(shim_state& state, device_state& device) {
   }
 }
 
+/// The stream the stacks see for a request. Synchronous requests (cudaMalloc, cudaFree, managed)
+/// are keyed by cudaStreamLegacy, which the sub-allocators of the preload build treat as "idle
+/// for every stream": only blocks that passed a device barrier or a host wait reach it. A
+/// stream-ordered request on the legacy stream, however spelled (0, or CU_STREAM_LEGACY, which
+/// a per-thread-default-stream program must use for it), is keyed by 0, so its frees, still in
+/// use on the legacy stream, never reach synchronous requests without a wait.
 cuda_stream_view stream_for(request_kind kind, CUstream stream, bool per_thread) {
   if (kind != request_kind::stream_ordered) return cuda_stream_view{cudaStreamLegacy};
+  if (stream == CU_STREAM_LEGACY) return cuda_stream_view{cudaStream_t{}};
   if (stream == nullptr && per_thread) return cuda_stream_view{cudaStreamPerThread};
   return cuda_stream_view{stream};
 }
@@ -476,7 +491,7 @@ answer allocate(std::size_t bytes,
     if (!device_id) return answer::pass_through();
     device_state* device = state.device(*device_id);
     if (device != nullptr && check_reset && context_was_reset(*device)) {
-      state.forget(*device_id);
+      state.forget(*device_id, device);
       device = state.device(*device_id);
     }
     if (device == nullptr) return answer::pass_through();
@@ -556,9 +571,16 @@ answer deallocate(void* pointer, request_kind kind, CUstream stream, bool per_th
       }
       case free_policy::synchronize: {
         device_scope scope{record->device};
-        (void)cu().ctx_synchronize();
-        stack->top().deallocate(pointer, record->size, cuda_stream_view{cudaStreamLegacy});
-        device->counters.barriers.fetch_add(1, std::memory_order_relaxed);
+        if (cu().ctx_synchronize() == CUDA_SUCCESS) {
+          stack->top().deallocate(pointer, record->size, cuda_stream_view{cudaStreamLegacy});
+          device->counters.barriers.fetch_add(1, std::memory_order_relaxed);
+          break;
+        }
+        // CUDA refuses the barrier (a stream is capturing): the block waits in the quarantine
+        // for the next barrier that succeeds, as under the quarantine policy.
+        std::lock_guard lock(device->held.lock);
+        device->held.blocks.push_back({pointer, record->size, record->managed});
+        device->held.bytes += record->size;
         break;
       }
       case free_policy::quarantine: {

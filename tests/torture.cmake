@@ -1,0 +1,58 @@
+# The torture test (tests/programs/torture.cu): threads on every kind of stream, every
+# allocation call, fill and verify kernels, frees while writers run. Built with each CUDA
+# runtime (run plain and under the shim with each free policy and each file in config/) and
+# against the library's resources. These are the short runs; scripts/torture.sh runs the long
+# ones (millions of operations, several seeds).
+set(GPUMEM_TORTURE_OPS 16000 CACHE STRING "operations of each torture run in the gpu suite")
+
+foreach(runtime Static Shared)
+  string(TOLOWER ${runtime} runtime_name)
+  add_executable(torture_${runtime_name} programs/torture.cu)
+  set_target_properties(torture_${runtime_name} PROPERTIES CUDA_RUNTIME_LIBRARY ${runtime})
+  gpumem_target_defaults(torture_${runtime_name})
+endforeach()
+add_executable(torture_library programs/torture.cu)
+target_compile_definitions(torture_library PRIVATE GPUMEM_TORTURE_LIBRARY)
+target_link_libraries(torture_library PRIVATE gpumem)
+gpumem_target_defaults(torture_library)
+
+function(gpumem_torture_test name target)
+  cmake_parse_arguments(arg "" "" "ARGS;ENVIRONMENT" ${ARGN})
+  gpumem_add_platform_test(gpu.torture_${name} gpu
+    COMMAND gpu_or_skip $<TARGET_FILE:${target}> --ops ${GPUMEM_TORTURE_OPS} ${arg_ARGS}
+    ENVIRONMENT ${arg_ENVIRONMENT})
+  # The program decides (exit 0: clean, or the expected corruption seen); its summary line
+  # must be there, so a crash or an early exit cannot pass.
+  set_tests_properties(gpu.torture_${name} PROPERTIES
+    PASS_REGULAR_EXPRESSION "torture: (clean|corruption detected, as expected)|SKIPPED"
+    FAIL_REGULAR_EXPRESSION "torture: FAILED")
+endfunction()
+
+file(GLOB gpumem_torture_configs ${PROJECT_SOURCE_DIR}/config/*.toml)
+foreach(runtime static shared)
+  set(program torture_${runtime})
+  # Plain CUDA, and the positive control: an injected overwrite must be seen.
+  gpumem_torture_test(${runtime}_plain ${program})
+  gpumem_torture_test(${runtime}_plain_positive_control ${program} ARGS --inject)
+  set(shim "LD_PRELOAD=$<TARGET_FILE:gpumem_preload>")
+  foreach(policy quarantine synchronize)
+    gpumem_torture_test(${runtime}_shim_${policy} ${program}
+      ENVIRONMENT ${shim} GPUMEM_FREE_POLICY=${policy})
+  endforeach()
+  gpumem_torture_test(${runtime}_shim_positive_control ${program} ARGS --inject ENVIRONMENT ${shim})
+  # The negative control: the documented-unsafe policy reuses freed memory at once, and the
+  # torture test must catch it.
+  gpumem_torture_test(${runtime}_shim_unsafe_policy_is_caught ${program} ARGS --expect-corruption
+    ENVIRONMENT ${shim} GPUMEM_FREE_POLICY=stream_ordered)
+  foreach(config IN LISTS gpumem_torture_configs)
+    get_filename_component(config_name ${config} NAME_WE)
+    gpumem_torture_test(${runtime}_shim_config_${config_name} ${program}
+      ENVIRONMENT ${shim} GPUMEM_CONFIG=${config} GPUMEM_REPORT=off)
+  endforeach()
+endforeach()
+
+foreach(resource cuda cuda_async pool pool_growing arena binning fixed_size statistics limiting
+                 tracking thread_safe)
+  gpumem_torture_test(library_${resource} torture_library ARGS --resource ${resource})
+endforeach()
+gpumem_torture_test(library_pool_positive_control torture_library ARGS --resource pool --inject)
