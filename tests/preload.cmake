@@ -33,42 +33,46 @@ foreach(platform sim gpu)
     ARGS "--gtest_filter=*Limit*" ENVIRONMENT GPUMEM_STACK=limit,pool,cuda GPUMEM_LIMIT_SIZE=64MiB)
   gpumem_preload_test(preload_driver ${platform} test_preload_driver)
 endforeach()
-gpumem_preload_test(preload_exit sim preload_exit_program ENVIRONMENT GPUMEM_REPORT=text)
-set_tests_properties(sim.preload_exit PROPERTIES
-  PASS_REGULAR_EXPRESSION "exit_program: done.*gpumem report.*allocations served 2")
-gpumem_add_platform_test(gpu.preload_exit gpu COMMAND gpu_or_skip $<TARGET_FILE:preload_exit_program>
-  ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:gpumem_preload>" GPUMEM_REPORT=text)
-set_tests_properties(gpu.preload_exit PROPERTIES PASS_REGULAR_EXPRESSION "exit_program: done.*gpumem report.*allocations served 2|SKIPPED")
+# The program ends normally (exit status 0, no crash in the free after the report), and the
+# report counts both allocations.
+gpumem_add_checked_test(sim.preload_exit sim COMMAND preload_exit_program PRELOAD
+  OUTPUT "^exit_program: done$.*^gpumem report .*^gpumem:   allocations served 2, "
+  ENVIRONMENT GPUMEM_REPORT=text)
+gpumem_add_checked_test(gpu.preload_exit gpu COMMAND gpu_or_skip $<TARGET_FILE:preload_exit_program> PRELOAD
+  OUTPUT "^exit_program: done$.*^gpumem report .*^gpumem:   allocations served 2, "
+  ENVIRONMENT GPUMEM_REPORT=text)
 # The debug log (spdlog, every line "gpumem: ...") at level info names each device's stack.
-gpumem_preload_test(preload_debug_log sim preload_exit_program ENVIRONMENT GPUMEM_DEBUG_LEVEL=info)
-set_tests_properties(sim.preload_debug_log PROPERTIES
-  PASS_REGULAR_EXPRESSION "gpumem: device 0 \\([^)]+\\): stack pool > cuda.*exit_program: done")
+gpumem_add_checked_test(sim.preload_debug_log sim COMMAND preload_exit_program PRELOAD
+  OUTPUT "gpumem: device 0 \\([^)]+\\): stack pool > cuda$.*^exit_program: done$"
+  ENVIRONMENT GPUMEM_DEBUG_LEVEL=info)
 # The JSON report: one file named with the pid, counts that match what the program did.
-find_package(Python3 COMPONENTS Interpreter REQUIRED)
 gpumem_add_platform_test(sim.preload_json_report sim
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/preload/check_json_report.py $<TARGET_FILE:gpumem_preload>
           $<TARGET_FILE:preload_exit_program>)
 gpumem_add_platform_test(gpu.preload_json_report gpu
   COMMAND gpu_or_skip ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/preload/check_json_report.py
           $<TARGET_FILE:gpumem_preload> $<TARGET_FILE:preload_exit_program>)
-gpumem_preload_test(preload_invalid_config sim preload_exit_program ENVIRONMENT GPUMEM_STACK=pool)
-set_tests_properties(sim.preload_invalid_config PROPERTIES WILL_FAIL FALSE
-  PASS_REGULAR_EXPRESSION "gpumem: GPUMEM_STACK.*no memory source.*stopping")
-gpumem_preload_test(preload_invalid_config_warn sim preload_exit_program
+# A configuration that is not valid: by default the shim names the problem and stops the
+# program (exit status 1) at its first CUDA call, before it prints anything; with
+# GPUMEM_ON_ERROR=warn it names the problem, says so, and the program runs to its end on CUDA.
+gpumem_add_checked_test(sim.preload_invalid_config sim COMMAND preload_exit_program PRELOAD STATUS 1
+  OUTPUT "gpumem: GPUMEM_STACK[^\n]*no memory source.*the configuration is not valid: stopping"
+  NO_OUTPUT "exit_program: done" "every allocation goes to CUDA unchanged"
+  ENVIRONMENT GPUMEM_STACK=pool)
+gpumem_add_checked_test(sim.preload_invalid_config_warn sim COMMAND preload_exit_program PRELOAD
+  OUTPUT "gpumem: GPUMEM_STACK[^\n]*no memory source.*the configuration is not valid: every allocation goes to CUDA unchanged$.*^exit_program: done$"
+  NO_OUTPUT "stopping"
   ENVIRONMENT GPUMEM_STACK=pool GPUMEM_ON_ERROR=warn)
-set_tests_properties(sim.preload_invalid_config_warn PROPERTIES
-  PASS_REGULAR_EXPRESSION "runs? on plain CUDA|goes to CUDA unchanged.*exit_program: done|exit_program: done")
 
 # On the GPU: a program built the way nvcc builds by default (static CUDA runtime), reached
 # only through the driver level, and the non-blocking-stream free hazard under each policy.
 add_executable(runtime_smoke_static programs/runtime_smoke.cu)
 set_target_properties(runtime_smoke_static PROPERTIES CUDA_RUNTIME_LIBRARY Static)
 gpumem_target_defaults(runtime_smoke_static)
-gpumem_add_platform_test(gpu.preload_static_runtime gpu
-  COMMAND gpu_or_skip $<TARGET_FILE:runtime_smoke_static> --launch-kernel
-  ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:gpumem_preload>" GPUMEM_REPORT=text)
-set_tests_properties(gpu.preload_static_runtime PROPERTIES
-  PASS_REGULAR_EXPRESSION "allocations served [1-9]|SKIPPED" FAIL_REGULAR_EXPRESSION "allocations served 0")
+gpumem_add_checked_test(gpu.preload_static_runtime gpu
+  COMMAND gpu_or_skip $<TARGET_FILE:runtime_smoke_static> --launch-kernel PRELOAD
+  OUTPUT "^gpumem:   allocations served [1-9][0-9]*, " NO_OUTPUT "allocations served 0,"
+  ENVIRONMENT GPUMEM_REPORT=text)
 
 add_executable(free_hazard programs/free_hazard.cu)
 set_target_properties(free_hazard PROPERTIES CUDA_RUNTIME_LIBRARY Shared)
@@ -78,17 +82,19 @@ foreach(policy quarantine synchronize)
     ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:gpumem_preload>" GPUMEM_FREE_POLICY=${policy} GPUMEM_REPORT=text)
 endforeach()
 # The unsafe policy opens the hazard, and the program sees it: it must report corruption
-# there, which shows it would catch a policy that lets freed memory be reused too early.
-gpumem_add_platform_test(gpu.preload_free_hazard_unsafe_is_caught gpu
-  COMMAND gpu_or_skip $<TARGET_FILE:free_hazard>
-  ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:gpumem_preload>" GPUMEM_FREE_POLICY=stream_ordered)
-set_tests_properties(gpu.preload_free_hazard_unsafe_is_caught PROPERTIES
-  PASS_REGULAR_EXPRESSION "free_hazard: CORRUPTION|SKIPPED")
+# there, which shows it would catch a policy that lets freed memory be reused too early. It
+# ends as it does on corruption (exit status 1, after its verdict), not by a crash or a CUDA
+# error.
+gpumem_add_checked_test(gpu.preload_free_hazard_unsafe_is_caught gpu
+  COMMAND gpu_or_skip $<TARGET_FILE:free_hazard> PRELOAD STATUS 1
+  OUTPUT "^free_hazard: round [0-9]: the reader saw .*^free_hazard: CORRUPTION$"
+  NO_OUTPUT "free_hazard: CUDA error" "FAILED"
+  ENVIRONMENT GPUMEM_FREE_POLICY=stream_ordered)
 
 # gpumem run puts the preload in front of a program, with a configuration.
-gpumem_add_platform_test(sim.gpumem_run sim
-  COMMAND $<TARGET_FILE:gpumem_command> run --config ${PROJECT_SOURCE_DIR}/config/pool.toml -- $<TARGET_FILE:preload_exit_program>)
-set_tests_properties(sim.gpumem_run PROPERTIES PASS_REGULAR_EXPRESSION "exit_program: done.*stack statistics > pool > cuda")
+gpumem_add_checked_test(sim.gpumem_run sim
+  COMMAND gpumem_command run --config ${PROJECT_SOURCE_DIR}/config/pool.toml -- $<TARGET_FILE:preload_exit_program>
+  OUTPUT "^exit_program: done$.*stack statistics > pool > cuda$.*^gpumem:   allocations served 2, ")
 
 # PyTorch (caching off: every tensor a cudaMalloc) and CuPy (static runtime, driver by dlsym)
 # under the shim: same losses as plain, the program's own checks pass, allocations served.
@@ -105,12 +111,12 @@ foreach(runtime Shared Static)
   add_executable(device_reset_${runtime_name} programs/device_reset.cu)
   set_target_properties(device_reset_${runtime_name} PROPERTIES CUDA_RUNTIME_LIBRARY ${runtime})
   gpumem_target_defaults(device_reset_${runtime_name})
-  gpumem_add_platform_test(gpu.preload_device_reset_${runtime_name}_runtime gpu
-    COMMAND gpu_or_skip $<TARGET_FILE:device_reset_${runtime_name}>
-    ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:gpumem_preload>" GPUMEM_REPORT=text GPUMEM_DEBUG_LEVEL=info)
-  set_tests_properties(gpu.preload_device_reset_${runtime_name}_runtime PROPERTIES
-    PASS_REGULAR_EXPRESSION "device_reset: ok|SKIPPED" FAIL_REGULAR_EXPRESSION "FAILED")
+  gpumem_add_checked_test(gpu.preload_device_reset_${runtime_name}_runtime gpu
+    COMMAND gpu_or_skip $<TARGET_FILE:device_reset_${runtime_name}> PRELOAD
+    OUTPUT "^device_reset: ok$" NO_OUTPUT "FAILED"
+    ENVIRONMENT GPUMEM_REPORT=text GPUMEM_DEBUG_LEVEL=info)
 endforeach()
-gpumem_preload_test(preload_device_reset_program sim device_reset_shared ENVIRONMENT GPUMEM_DEBUG_LEVEL=info)
-set_tests_properties(sim.preload_device_reset_program PROPERTIES
-  PASS_REGULAR_EXPRESSION "device 0: reset; its stack is set aside.*device_reset: ok" FAIL_REGULAR_EXPRESSION "FAILED")
+# (\x3b is the regex's semicolon: CMake would split the argument at a plain one.)
+gpumem_add_checked_test(sim.preload_device_reset_program sim COMMAND device_reset_shared PRELOAD
+  OUTPUT "device 0: reset\\x3b its stack is set aside.*^device_reset: ok$" NO_OUTPUT "FAILED"
+  ENVIRONMENT GPUMEM_DEBUG_LEVEL=info)

@@ -7,7 +7,6 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -17,6 +16,7 @@
 
 #include "config/configuration.hpp"
 #include "config/near_miss.hpp"
+#include "core/ascii.hpp"
 
 extern char** environ;
 
@@ -72,21 +72,21 @@ namespace {
 std::string upper(std::string_view text) {
   std::string result{text};
   for (char& c : result)
-    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    c = core::ascii_upper(c);
   return result;
 }
 
 std::string lower(std::string_view text) {
   std::string result{text};
   for (char& c : result)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    c = core::ascii_lower(c);
   return result;
 }
 
 std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+  while (!text.empty() && core::is_ascii_space(text.front()))
     text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+  while (!text.empty() && core::is_ascii_space(text.back()))
     text.remove_suffix(1);
   return text;
 }
@@ -213,7 +213,7 @@ std::optional<option_value> from_text(std::string_view text,
     case option_type::count: {
       const std::string_view digits = trim(text);
       std::uint64_t count = 0;
-      if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit)) {
+      if (digits.empty() || !std::all_of(digits.begin(), digits.end(), core::is_ascii_digit)) {
         why = "expected a whole number, as in 16";
         return std::nullopt;
       }
@@ -451,7 +451,8 @@ class loader {
     for (const auto& [key, entry] : *node.as_table()) {
       const std::string name{key.str()};
       const std::string entry_where = position(path, entry.source());
-      const bool numeric = !name.empty() && std::all_of(name.begin(), name.end(), ::isdigit);
+      const bool numeric =
+          !name.empty() && std::all_of(name.begin(), name.end(), core::is_ascii_digit);
       if (!numeric) {
         error(position(path, key.source()),
               "[devices." + shown(name) + "]: a device is named by its number, as in [devices.1]");
@@ -616,7 +617,7 @@ class loader {
       scoped = scoped.substr(8);
     } else if (scoped.starts_with("DEVICE")) {
       std::size_t digits = 6;
-      while (digits < scoped.size() && std::isdigit(static_cast<unsigned char>(scoped[digits])))
+      while (digits < scoped.size() && core::is_ascii_digit(scoped[digits]))
         ++digits;
       if (digits > 6 && digits < scoped.size() && scoped[digits] == '_') {
         if (digits - 6 > 3) {

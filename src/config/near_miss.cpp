@@ -1,15 +1,13 @@
 #include "config/near_miss.hpp"
 
 #include <algorithm>
-#include <cctype>
+
+#include "core/ascii.hpp"
 
 namespace gpumem::config {
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
-  const auto same = [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) ==
-           std::tolower(static_cast<unsigned char>(y));
-  };
+  const auto same = [](char x, char y) { return core::ascii_lower(x) == core::ascii_lower(y); };
   // Optimal string alignment over three rows.
   std::vector<std::size_t> before_previous(b.size() + 1);
   std::vector<std::size_t> previous(b.size() + 1);

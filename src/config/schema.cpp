@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
+
+#include "core/ascii.hpp"
 
 namespace gpumem::config {
 namespace {
@@ -231,7 +232,7 @@ namespace {
 std::string capitals(std::string_view text) {
   std::string result{text};
   for (char& c : result)
-    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    c = core::ascii_upper(c);
   return result;
 }
 

@@ -1,10 +1,11 @@
 #include "byte_size.hpp"
 
 #include <array>
-#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <limits>
+
+#include "ascii.hpp"
 
 namespace gpumem::core {
 namespace {
@@ -33,10 +34,10 @@ constexpr std::array<unit, 14> kUnits{{
 }};
 
 std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
+  while (!text.empty() && is_ascii_space(text.front())) {
     text.remove_prefix(1);
   }
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
+  while (!text.empty() && is_ascii_space(text.back())) {
     text.remove_suffix(1);
   }
   return text;
@@ -45,7 +46,7 @@ std::string_view trim(std::string_view text) {
 bool equals_ignoring_case(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
+    if (ascii_lower(a[i]) != b[i]) return false;
   }
   return true;
 }
@@ -77,7 +78,7 @@ std::optional<byte_size> parse_byte_size(std::string_view text,
       seen_point = true;
       continue;
     }
-    if (c < '0' || c > '9') break;
+    if (!is_ascii_digit(c)) break;
     any_digit = true;
     const auto digit = static_cast<std::uint64_t>(c - '0');
     if (seen_point) {

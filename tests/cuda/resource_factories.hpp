@@ -8,8 +8,8 @@
 
 #include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -33,6 +33,7 @@
 #include "gpumem/mr/statistics_resource_adaptor.hpp"
 #include "gpumem/mr/thread_safe_resource_adaptor.hpp"
 #include "gpumem/mr/tracking_resource_adaptor.hpp"
+#include "scratch_folder.hpp"
 
 namespace gpumem::test {
 
@@ -117,7 +118,10 @@ struct statistics_factory : factory_defaults {
 struct logging_factory : factory_defaults {
   static constexpr const char* name = "logging";
   static std::unique_ptr<mr::device_memory_resource> make() {
-    const std::string file = "/tmp/gpumem_contract_log_" + std::to_string(::getpid()) + ".csv";
+    // A file of its own for each resource, in the program's scratch folder (removed at exit).
+    static std::atomic<int> made{0};
+    const std::string file =
+        program_scratch_folder().file("contract_log_" + std::to_string(++made) + ".csv");
     return std::make_unique<mr::logging_resource_adaptor<mr::cuda_memory_resource>>(cuda_upstream(),
                                                                                     file);
   }

@@ -5,13 +5,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <fstream>
 
 #include "config/stack_builder.hpp"
 #include "gpumem/cuda_device.hpp"
 #include "gpumem/mr/pool_memory_resource.hpp"
 #include "gpumem/mr/statistics_resource_adaptor.hpp"
+#include "scratch_folder.hpp"
 
 namespace {
 
@@ -88,8 +88,9 @@ TEST(StackBuilder, BinsTakeBlocksFromTheLayerBelow) {
 }
 
 TEST(StackBuilder, LoggingWritesItsFileNamedWithThePid) {
-  const std::string pattern = "/tmp/gpumem_stack_log_{pid}.csv";
-  const std::string path = "/tmp/gpumem_stack_log_" + std::to_string(::getpid()) + ".csv";
+  const gpumem::test::scratch_folder folder;
+  const std::string pattern = folder.file("stack_log_{pid}.csv");
+  const std::string path = folder.file("stack_log_" + std::to_string(::getpid()) + ".csv");
   {
     auto stack = build_from({{"GPUMEM_STACK", "logging,cuda"}, {"GPUMEM_LOGGING_FILE", pattern}});
     stack.top().deallocate(stack.top().allocate(512), 512);
@@ -101,7 +102,6 @@ TEST(StackBuilder, LoggingWritesItsFileNamedWithThePid) {
   std::string first;
   std::getline(log, first);
   EXPECT_NE(first.find(",allocate,"), std::string::npos) << first;
-  std::remove(path.c_str());
 }
 
 TEST(StackBuilder, DriverPoolSourceAndArena) {

@@ -357,6 +357,39 @@ TEST_F(Configuration, ValuesThatAreNotTextAreEscaped) {
       << errors[0];
 }
 
+// Bytes outside ASCII where a number belongs (a UTF-8 "é", a lone 0xff): a message that shows
+// them, as from any other wrong character. (Each byte of "é" is a negative char where char is
+// signed, which <cctype>'s isdigit must not be given.)
+TEST_F(Configuration, NonAsciiWhereANumberBelongs) {
+  const std::string e_acute = "\xc3\xa9";
+  const std::string units = " (use B, KiB, MiB, GiB, TiB, KB, MB, GB, TB, K, M, G, T)";
+  EXPECT_EQ(load_environment({{"GPUMEM_QUARANTINE_SIZE", "512" + e_acute}}).errors(),
+            messages{"gpumem: GPUMEM_QUARANTINE_SIZE='512" + e_acute + "': unknown unit '" +
+                     e_acute + "'" + units});
+  EXPECT_EQ(load_environment({{"GPUMEM_QUARANTINE_SIZE", e_acute + "1MiB"}}).errors(),
+            messages{"gpumem: GPUMEM_QUARANTINE_SIZE='" + e_acute +
+                     "1MiB': a size starts with a number, as in 512MiB or 4GiB"});
+  EXPECT_EQ(load_environment({{"GPUMEM_QUARANTINE_SIZE", "\xff"}}).errors(),
+            messages{"gpumem: GPUMEM_QUARANTINE_SIZE='\\xff': a size starts with a number, as in "
+                     "512MiB or 4GiB"});
+  EXPECT_EQ(load_environment({{"GPUMEM_QUARANTINE_BLOCKS", "1" + e_acute}}).errors(),
+            messages{"gpumem: GPUMEM_QUARANTINE_BLOCKS='1" + e_acute +
+                     "': expected a whole number, as in 16"});
+  EXPECT_EQ(
+      load_environment({{"GPUMEM_QUARANTINE_BLOCKS", "1\xff"}}).errors(),
+      messages{"gpumem: GPUMEM_QUARANTINE_BLOCKS='1\\xff': expected a whole number, as in 16"});
+  EXPECT_EQ(
+      load("quarantine_size = \"4" + e_acute + "\"\nquarantine_blocks = \"" + e_acute + "\"\n")
+          .errors(),
+      (messages{"gpumem: " + path_ + ":1:19: quarantine_size = \"4" + e_acute +
+                    "\": unknown unit '" + e_acute + "'" + units,
+                "gpumem: " + path_ + ":2:21: quarantine_blocks = \"" + e_acute +
+                    "\": expected a whole number, as in 16"}));
+  EXPECT_EQ(load("[devices.\"1" + e_acute + "\"]\nstack = [\"cuda\"]\n").errors(),
+            messages{"gpumem: " + path_ + ":1:10: [devices.1" + e_acute +
+                     "]: a device is named by its number, as in [devices.1]"});
+}
+
 // --- stacks
 
 TEST_F(Configuration, EmptyStack) {
