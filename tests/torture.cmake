@@ -17,15 +17,18 @@ target_link_libraries(torture_library PRIVATE gpumem)
 gpumem_target_defaults(torture_library)
 
 function(gpumem_torture_test name target)
-  cmake_parse_arguments(arg "" "" "ARGS;ENVIRONMENT" ${ARGN})
-  gpumem_add_platform_test(gpu.torture_${name} gpu
-    COMMAND gpu_or_skip $<TARGET_FILE:${target}> --ops ${GPUMEM_TORTURE_OPS} ${arg_ARGS}
+  cmake_parse_arguments(arg "PRELOAD" "" "ARGS;ENVIRONMENT" ${ARGN})
+  set(preload)
+  if(arg_PRELOAD)
+    set(preload PRELOAD)
+  endif()
+  # The program's verdict (exit 0: clean, or the expected corruption seen) and its summary
+  # line, so a crash, a hang (the watchdog exits 3) or an early exit cannot pass.
+  gpumem_add_checked_test(gpu.torture_${name} gpu ${preload}
+    COMMAND gpu_or_skip $<TARGET_FILE:${target}> --ops ${GPUMEM_TORTURE_OPS} --stall-seconds 60 ${arg_ARGS}
+    OUTPUT "^torture: (clean|corruption detected, as expected)$"
+    NO_OUTPUT "torture: FAILED"
     ENVIRONMENT ${arg_ENVIRONMENT})
-  # The program decides (exit 0: clean, or the expected corruption seen); its summary line
-  # must be there, so a crash or an early exit cannot pass.
-  set_tests_properties(gpu.torture_${name} PROPERTIES
-    PASS_REGULAR_EXPRESSION "torture: (clean|corruption detected, as expected)|SKIPPED"
-    FAIL_REGULAR_EXPRESSION "torture: FAILED")
 endfunction()
 
 file(GLOB gpumem_torture_configs ${PROJECT_SOURCE_DIR}/config/*.toml)
@@ -34,20 +37,19 @@ foreach(runtime static shared)
   # Plain CUDA, and the positive control: an injected overwrite must be seen.
   gpumem_torture_test(${runtime}_plain ${program})
   gpumem_torture_test(${runtime}_plain_positive_control ${program} ARGS --inject)
-  set(shim "LD_PRELOAD=$<TARGET_FILE:gpumem_preload>")
   foreach(policy quarantine synchronize)
     gpumem_torture_test(${runtime}_shim_${policy} ${program}
-      ENVIRONMENT ${shim} GPUMEM_FREE_POLICY=${policy})
+      PRELOAD ENVIRONMENT GPUMEM_FREE_POLICY=${policy})
   endforeach()
-  gpumem_torture_test(${runtime}_shim_positive_control ${program} ARGS --inject ENVIRONMENT ${shim})
+  gpumem_torture_test(${runtime}_shim_positive_control ${program} ARGS --inject PRELOAD)
   # The negative control: the documented-unsafe policy reuses freed memory at once, and the
   # torture test must catch it.
   gpumem_torture_test(${runtime}_shim_unsafe_policy_is_caught ${program} ARGS --expect-corruption
-    ENVIRONMENT ${shim} GPUMEM_FREE_POLICY=stream_ordered)
+    PRELOAD ENVIRONMENT GPUMEM_FREE_POLICY=stream_ordered)
   foreach(config IN LISTS gpumem_torture_configs)
     get_filename_component(config_name ${config} NAME_WE)
     gpumem_torture_test(${runtime}_shim_config_${config_name} ${program}
-      ENVIRONMENT ${shim} GPUMEM_CONFIG=${config} GPUMEM_REPORT=off)
+      PRELOAD ENVIRONMENT GPUMEM_CONFIG=${config} GPUMEM_REPORT=off)
   endforeach()
 endforeach()
 

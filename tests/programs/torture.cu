@@ -204,8 +204,19 @@ struct block {
 #ifdef GPUMEM_TORTURE_LIBRARY
 /// The resource under test, with what it stands on.
 struct resource_under_test {
-  std::vector<std::shared_ptr<void>> keep;
+  std::vector<std::shared_ptr<void>> keep;  ///< upstream first
   gpumem::mr::device_memory_resource* top = nullptr;
+
+  resource_under_test() = default;
+  resource_under_test(const resource_under_test&) = delete;
+  resource_under_test& operator=(const resource_under_test&) = delete;
+  resource_under_test(resource_under_test&&) = default;
+  resource_under_test& operator=(resource_under_test&&) = delete;
+  /// Adaptors before what they stand on.
+  ~resource_under_test() {
+    while (!keep.empty())
+      keep.pop_back();
+  }
 };
 
 template <typename Resource, typename... Arguments>
@@ -375,21 +386,25 @@ class worker {
     return true;
   }
 
-  void release(block& gone, bool stream_ordered) {
+  /// Frees a block the way it was allocated: cudaFree for cudaMalloc and managed blocks
+  /// (CUDA waits for the device), cudaFreeAsync on the thread's stream for cudaMallocAsync
+  /// blocks (stream order; freeing cudaMalloc memory that way is not stream ordered in CUDA).
+  void release(block& gone) {
     if (gone.pointer != nullptr && gone.size != 0)
       ranges.erase(reinterpret_cast<std::uintptr_t>(gone.pointer));
 #ifdef GPUMEM_TORTURE_LIBRARY
     if (gone.from == origin::managed) {
       check(cudaFree(gone.pointer), "cudaFree (managed)", index_);
     } else if (gone.pointer != nullptr || gone.size != 0) {
+      at("deallocate");
       the_resource->top->deallocate(gone.pointer, gone.size, gpumem::cuda_stream_view{stream()});
     }
-    (void)stream_ordered;
 #else
-    at(stream_ordered && gone.from != origin::managed ? "cudaFreeAsync" : "cudaFree");
-    if (stream_ordered && gone.from != origin::managed) {
+    if (gone.from == origin::stream_ordered) {
+      at("cudaFreeAsync");
       check(cudaFreeAsync(gone.pointer, stream()), "cudaFreeAsync", index_);
     } else {
+      at("cudaFree");
       check(cudaFree(gone.pointer), "cudaFree", index_);
     }
 #endif
@@ -398,6 +413,12 @@ class worker {
   // --- operations
   std::size_t random_size() {
     if (random_() % 100 == 0) return 0;
+    // A third of the requests use sizes every thread uses, as programs do: a block one thread
+    // frees is often the next block another thread gets.
+    if (random_() % 3 == 0) {
+      static constexpr std::size_t kCommon[] = {256, 4096, 65536, 1 << 20, 4 << 20};
+      return std::min(settings_.max_size, kCommon[random_() % std::size(kCommon)]);
+    }
     if (settings_.huge_every > 0 && random_() % settings_.huge_every == 0)
       return std::size_t{1} << 30;
     std::uniform_real_distribution<double> exponent(0.0,
@@ -417,7 +438,10 @@ class worker {
   void launch_fill(block& target, unsigned int word) {
     if (target.size == 0) return;
     target.word = word;
-    fill<<<grid_for(target.size), 256, 0, stream()>>>(target.pointer, target.size, word, delay());
+    // A block freed at once is written slowly more often: the free races its writer, and any
+    // reuse before the writer ends shows in the next owner's block.
+    const unsigned wait = freed_at_once_ && random_() % 2 == 0 ? 50000 + random_() % 150000 : delay();
+    fill<<<grid_for(target.size), 256, 0, stream()>>>(target.pointer, target.size, word, wait);
     check(cudaGetLastError(), "fill launch", index_);
   }
 
@@ -431,7 +455,7 @@ class worker {
   void step(unsigned int op) {
     const unsigned choice = random_() % 100;
     if (live_.size() >= 24 || live_bytes_ >= settings_.live_bytes) {
-      free_one(random_() % 2 == 0);
+      free_one();
       return;
     }
     if (choice < 30) {
@@ -441,7 +465,7 @@ class worker {
     } else if (choice < 52) {
       if (settings_.managed) allocate_managed(op);
     } else if (choice < 64) {
-      if (!live_.empty()) free_one(random_() % 2 == 0);
+      if (!live_.empty()) free_one();
     } else if (choice < 71) {
       set_bytes();
     } else if (choice < 78) {
@@ -465,11 +489,12 @@ class worker {
 
   void allocate_and_fill(origin from, unsigned int op) {
     block made;
+    freed_at_once_ = random_() % 4 == 0;
     if (!allocate(made, random_size(), from)) return;
     launch_fill(made, next_word(op));
     // Freed at once while the kernel that writes it may still run (huge blocks always).
-    if (made.size >= (std::size_t{1} << 30) || random_() % 4 == 0) {
-      release(made, from == origin::stream_ordered && random_() % 2 == 0);
+    if (made.size >= (std::size_t{1} << 30) || freed_at_once_) {
+      release(made);
       return;
     }
     keep(made);
@@ -494,7 +519,7 @@ class worker {
     live_bytes_ += made.size;
   }
 
-  void free_one(bool stream_ordered) {
+  void free_one() {
     if (live_.empty()) return;
     const std::size_t which = random_() % live_.size();
     block gone = live_[which];
@@ -507,7 +532,7 @@ class worker {
       check(cudaStreamSynchronize(stream()), "cudaStreamSynchronize", index_);
       host_compare(gone.pointer, gone.size, gone.word, "managed block");
     }
-    release(gone, stream_ordered);
+    release(gone);
   }
 
   void set_bytes() {
@@ -524,6 +549,7 @@ class worker {
     const block source = live_[random_() % live_.size()];
     if (source.size == 0 || source.from == origin::managed) return;
     block made;
+    freed_at_once_ = false;
     if (!allocate(made, source.size, random_() % 2 == 0 ? origin::synchronous : origin::stream_ordered))
       return;
     (void)op;
@@ -574,7 +600,7 @@ class worker {
     // A few stream-ordered frees, then the stream goes at once (CUDA allows it); the
     // replacement waits for the old stream's work so the live blocks stay well ordered.
     for (int i = 0; i < 3 && !live_.empty(); ++i)
-      free_one(true);
+      free_one();
     at("replacing its stream");
     cudaEvent_t done = nullptr;
     if (!check(cudaEventCreateWithFlags(&done, cudaEventDisableTiming), "cudaEventCreate", index_))
@@ -612,7 +638,7 @@ class worker {
     }
     check(cudaStreamSynchronize(stream()), "cudaStreamSynchronize", index_);
     while (!live_.empty())
-      free_one(random_() % 2 == 0);
+      free_one();
     check(cudaStreamSynchronize(stream()), "cudaStreamSynchronize", index_);
     if (owns_stream()) check(cudaStreamDestroy(stream_), "cudaStreamDestroy", index_);
   }
@@ -626,6 +652,7 @@ class worker {
   std::vector<block> live_;
   std::size_t live_bytes_ = 0;
   unsigned int serial_ = 0;
+  bool freed_at_once_ = false;  ///< the block being made is freed right after its fill
   std::vector<unsigned char> host_copy_;
 };
 
