@@ -45,6 +45,24 @@ gpumem_add_checked_test(gpu.preload_exit gpu COMMAND gpu_or_skip $<TARGET_FILE:p
 gpumem_add_checked_test(sim.preload_debug_log sim COMMAND preload_exit_program PRELOAD
   OUTPUT "gpumem: device 0 \\([^)]+\\): stack pool > cuda$.*^exit_program: done$"
   ENVIRONMENT GPUMEM_DEBUG_LEVEL=info)
+# Asking for memory information builds no stack (a stack takes its initial size from the
+# device), yet a configured limit is already the total.
+foreach(platform sim gpu)
+  set(program preload_exit_program)
+  if(platform STREQUAL "gpu")
+    set(program gpu_or_skip $<TARGET_FILE:preload_exit_program>)
+  endif()
+  gpumem_add_checked_test(${platform}.preload_memory_info_builds_no_stack ${platform}
+    COMMAND ${program} --memory-info-only PRELOAD
+    OUTPUT "^exit_program: memory info only: [0-9]+ of [0-9]+ bytes free$"
+    NO_OUTPUT "stack pool" "allocations served [1-9]"
+    ENVIRONMENT GPUMEM_DEBUG_LEVEL=info GPUMEM_REPORT=text)
+  gpumem_add_checked_test(${platform}.preload_memory_info_limit_before_any_allocation ${platform}
+    COMMAND ${program} --memory-info-only PRELOAD
+    OUTPUT "^exit_program: memory info only: [0-9]+ of 67108864 bytes free$"
+    NO_OUTPUT "stack limit"
+    ENVIRONMENT GPUMEM_DEBUG_LEVEL=info GPUMEM_STACK=limit,pool,cuda GPUMEM_LIMIT_SIZE=64MiB)
+endforeach()
 # The JSON report: one file named with the pid, counts that match what the program did.
 gpumem_add_platform_test(sim.preload_json_report sim
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/preload/check_json_report.py $<TARGET_FILE:gpumem_preload>

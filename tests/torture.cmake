@@ -14,6 +14,8 @@ endforeach()
 add_executable(torture_library programs/torture.cu)
 target_compile_definitions(torture_library PRIVATE GPUMEM_TORTURE_LIBRARY)
 target_link_libraries(torture_library PRIVATE gpumem)
+# Function names in the crash handler's stack.
+set_target_properties(torture_library torture_static torture_shared PROPERTIES ENABLE_EXPORTS ON)
 gpumem_target_defaults(torture_library)
 
 function(gpumem_torture_test name target)

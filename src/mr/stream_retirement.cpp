@@ -3,6 +3,8 @@
 #include <map>
 #include <mutex>
 
+#include "gpumem/stream_destroyed.hpp"
+
 namespace gpumem::mr::detail {
 namespace {
 
@@ -43,3 +45,11 @@ void stream_retirement::retire(cudaStream_t stream) noexcept {
 }
 
 }  // namespace gpumem::mr::detail
+
+namespace gpumem {
+
+void notify_stream_destroyed(cudaStream_t stream) noexcept {
+  mr::detail::stream_retirement::retire(stream);
+}
+
+}  // namespace gpumem

@@ -218,6 +218,20 @@ class shim_state {
     }
   }
 
+  /// The limit layer's size in `device`'s configured stack (0: no limit), without building it.
+  std::size_t configured_limit(int device, std::uint64_t device_total) const {
+    for (const config::resolved_layer& layer : config_.device_stack(device).layers) {
+      if (layer.name != "limit") continue;
+      for (const auto& [spec, value] : layer.options) {
+        if (spec->key == "size" && value) {
+          return static_cast<std::size_t>(
+              config::bytes_of(std::get<core::byte_size>(value->value), device_total));
+        }
+      }
+    }
+    return 0;
+  }
+
   /// The stacks of `device` if they are built (never builds them).
   device_state* built(int device) const noexcept {
     if (device < 0 || device >= kMaxDevices) return nullptr;
@@ -611,17 +625,24 @@ void adjust_memory_info(std::size_t* free_bytes, std::size_t* total_bytes) noexc
     if (!state.enabled()) return;
     const std::optional<int> device_id = current_device().device;
     if (!device_id) return;
-    device_state* device = state.device(*device_id);
-    if (device == nullptr) return;
-    const held_memory held = memory_held(device->device_stack);
+    // Asking builds nothing (a stack reserves its initial size): before the device's first
+    // allocation only the configured limit changes the answer.
+    device_state* device = state.built(*device_id);
+    held_memory held{};
     std::size_t quarantined = 0;
-    {
+    if (device != nullptr) {
+      held = memory_held(device->device_stack);
       std::lock_guard lock(device->held.lock);
       quarantined = device->held.bytes;
+    } else if (total_bytes != nullptr) {
+      held.limit = state.configured_limit(*device_id, *total_bytes);
     }
     std::size_t free_now =
         (free_bytes != nullptr ? *free_bytes : 0) + held.free_in_stack + quarantined;
-    std::size_t total = total_bytes != nullptr ? *total_bytes : device->total_bytes;
+    std::size_t total = total_bytes != nullptr ? *total_bytes
+                        : device != nullptr      ? device->total_bytes
+                                                 : 0;
+    if (total == 0) return;
     if (held.limit != 0 && held.limit < total) {
       total = held.limit;
       const std::size_t in_use = held.limited_in_use;

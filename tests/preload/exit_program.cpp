@@ -1,9 +1,11 @@
 // Frees shim memory from a static destructor, after the shim's exit report: the shim must make
 // no CUDA call then, and the program must end normally. Prints "exit_program: done".
+// With --memory-info-only it asks cudaMemGetInfo and nothing else.
 
 #include <cuda_runtime_api.h>
 
 #include <cstdio>
+#include <cstring>
 
 namespace {
 
@@ -14,8 +16,16 @@ struct held_until_exit {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IONBF, 0);  // "done" reaches the log before the exit report
+  if (argc > 1 && std::strcmp(argv[1], "--memory-info-only") == 0) {
+    // Asking for memory information must not make the shim build (and fill) a stack.
+    std::size_t free_bytes = 0;
+    std::size_t total_bytes = 0;
+    if (cudaMemGetInfo(&free_bytes, &total_bytes) != cudaSuccess) return 1;
+    std::printf("exit_program: memory info only: %zu of %zu bytes free\n", free_bytes, total_bytes);
+    return 0;
+  }
   if (cudaMalloc(&held.block, 1 << 20) != cudaSuccess) return 1;
   void* leaked = nullptr;
   if (cudaMalloc(&leaked, 4096) != cudaSuccess) return 1;

@@ -24,8 +24,11 @@
 // negative controls such as the shim's documented-unsafe stream_ordered policy.
 
 #include <cuda_runtime.h>
+#include <execinfo.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <atomic>
 #include <chrono>
 #include <cinttypes>
@@ -54,6 +57,7 @@
 #include <gpumem/mr/statistics_resource_adaptor.hpp>
 #include <gpumem/mr/thread_safe_resource_adaptor.hpp>
 #include <gpumem/mr/tracking_resource_adaptor.hpp>
+#include <gpumem/stream_destroyed.hpp>
 #endif
 
 namespace {
@@ -606,17 +610,19 @@ class worker {
     if (!check(cudaEventCreateWithFlags(&done, cudaEventDisableTiming), "cudaEventCreate", index_))
       return;
     check(cudaEventRecord(done, stream_), "cudaEventRecord", index_);
-#ifdef GPUMEM_TORTURE_LIBRARY
-    // The library's resources keep per-stream state: a stream handed to them must outlive its
-    // blocks' reuse (RMM's rule), so the library run keeps its stream.
-    check(cudaEventDestroy(done), "cudaEventDestroy", index_);
-    return;
-#else
-    check(cudaStreamDestroy(stream_), "cudaStreamDestroy", index_);
+    destroy_stream();
     if (!make_stream(&stream_)) return;
     check(cudaStreamWaitEvent(stream_, done, 0), "cudaStreamWaitEvent", index_);
     check(cudaEventDestroy(done), "cudaEventDestroy", index_);
+  }
+
+  /// Destroys the thread's own stream. The library's resources hear of it first (their rule;
+  /// the shim hooks stream destruction itself).
+  void destroy_stream() {
+#ifdef GPUMEM_TORTURE_LIBRARY
+    gpumem::notify_stream_destroyed(stream_);
 #endif
+    check(cudaStreamDestroy(stream_), "cudaStreamDestroy", index_);
   }
 
   void inject() {
@@ -640,7 +646,7 @@ class worker {
     while (!live_.empty())
       free_one();
     check(cudaStreamSynchronize(stream()), "cudaStreamSynchronize", index_);
-    if (owns_stream()) check(cudaStreamDestroy(stream_), "cudaStreamDestroy", index_);
+    if (owns_stream()) destroy_stream();
   }
 
   std::atomic<const char*> phase_{"starting"};
@@ -691,9 +697,23 @@ options parse(int argc, char** argv) {
   return settings;
 }
 
+/// A crash says where (the summary line would be lost with it).
+void on_crash(int signal) {
+  static const char kMessage[] = "torture: FAILED: crashed; the stack:\n";
+  (void)!write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+  void* frames[64];
+  backtrace_symbols_fd(frames, backtrace(frames, 64), STDERR_FILENO);
+  std::signal(signal, SIG_DFL);
+  std::raise(signal);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  std::signal(SIGSEGV, on_crash);
+  std::signal(SIGBUS, on_crash);
+  std::signal(SIGABRT, on_crash);
   options settings = parse(argc, argv);
   int devices = 0;
   if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
