@@ -138,3 +138,14 @@ endforeach()
 gpumem_add_checked_test(sim.preload_device_reset_program sim COMMAND device_reset_shared PRELOAD
   OUTPUT "device 0: reset\\x3b its stack is set aside.*^device_reset: ok$" NO_OUTPUT "FAILED"
   ENVIRONMENT GPUMEM_DEBUG_LEVEL=info)
+
+# A context the program creates (cuCtxCreate) is not the stacks': its allocations go to CUDA,
+# so nothing the pool takes dies with it. The pool starts empty and frees return at once, so a
+# stack that served the program's context would hand the destroyed context's memory out.
+add_executable(user_context programs/user_context.cpp)
+target_link_libraries(user_context PRIVATE CUDA::cuda_driver)
+gpumem_target_defaults(user_context)
+gpumem_add_checked_test(gpu.preload_user_context gpu
+  COMMAND gpu_or_skip $<TARGET_FILE:user_context> PRELOAD
+  OUTPUT "^user_context: ok$" "allocations served [1-9]" NO_OUTPUT "FAILED"
+  ENVIRONMENT GPUMEM_POOL_INITIAL_SIZE=0 GPUMEM_FREE_POLICY=synchronize GPUMEM_REPORT=text)

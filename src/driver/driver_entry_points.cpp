@@ -53,6 +53,7 @@ bool resolve(driver_entry_points& table,
   resolve(table.device_can_access_peer, "cuDeviceCanAccessPeer");
   resolve(table.primary_ctx_retain, "cuDevicePrimaryCtxRetain");
   resolve(table.primary_ctx_reset, "cuDevicePrimaryCtxReset");
+  resolve(table.primary_ctx_get_state, "cuDevicePrimaryCtxGetState");
   resolve(table.ctx_get_current, "cuCtxGetCurrent");
   resolve(table.ctx_set_current, "cuCtxSetCurrent");
   resolve(table.ctx_get_device, "cuCtxGetDevice");

@@ -21,6 +21,7 @@ struct driver_entry_points {
   decltype(&::cuDeviceCanAccessPeer) device_can_access_peer = nullptr;
   decltype(&::cuDevicePrimaryCtxRetain) primary_ctx_retain = nullptr;
   decltype(&::cuDevicePrimaryCtxReset) primary_ctx_reset = nullptr;
+  decltype(&::cuDevicePrimaryCtxGetState) primary_ctx_get_state = nullptr;
   decltype(&::cuCtxGetCurrent) ctx_get_current = nullptr;
   decltype(&::cuCtxSetCurrent) ctx_set_current = nullptr;
   decltype(&::cuCtxGetDevice) ctx_get_device = nullptr;

@@ -50,10 +50,12 @@ struct context_device {
 };
 __attribute__((tls_model("initial-exec"))) thread_local context_device last_context;
 
-/// Whether there is a current context, and the device of it.
+/// Whether there is a current context, which, and its device.
 struct current_context {
   bool exists = false;
   std::optional<int> device;
+  CUcontext context = nullptr;
+  bool primary = false;  ///< the device's primary context, as the shim recorded it
 };
 
 current_context current_device() {
@@ -63,27 +65,37 @@ current_context current_device() {
   const context_device cached = last_context;
   if (cached.context == context && cached.device >= 0 &&
       primary_contexts[cached.device].load(std::memory_order_relaxed) == context) {
-    return {true, cached.device};
+    return {true, cached.device, context, true};
   }
   CUdevice device = 0;
-  if (cu().ctx_get_device(&device) != CUDA_SUCCESS) return {true, std::nullopt};
-  if (device >= 0 && device < kMaxDevices &&
-      primary_contexts[device].load(std::memory_order_relaxed) == context) {
-    last_context = {context, device};
-  }
-  return {true, device};
+  if (cu().ctx_get_device(&device) != CUDA_SUCCESS) return {true, std::nullopt, context, false};
+  const bool primary = device >= 0 && device < kMaxDevices &&
+                       primary_contexts[device].load(std::memory_order_relaxed) == context;
+  if (primary) last_context = {context, device};
+  return {true, device, context, primary};
 }
 
-/// Makes `device`'s primary context current for a scope when another one is.
+/// Whether `device`'s primary context exists (without creating it, as retaining would).
+bool primary_context_active(int device) {
+  unsigned int flags = 0;
+  int active = 0;
+  return cu().primary_ctx_get_state != nullptr &&
+         cu().primary_ctx_get_state(device, &flags, &active) == CUDA_SUCCESS && active != 0;
+}
+
+/// Makes `device`'s primary context current for a scope when another context is (another
+/// device's, or a context the program created on the same device: a barrier or an event in
+/// the wrong context would order nothing the stack needs).
 class device_scope {
  public:
   explicit device_scope(int device) {
-    if (current_device().device == device) return;
     // The primary context the device's stack recorded (and retained once); retaining it again
     // for every scope would only raise its reference count.
     CUcontext context = device >= 0 && device < kMaxDevices
                             ? primary_contexts[device].load(std::memory_order_relaxed)
                             : nullptr;
+    const current_context current = current_device();
+    if (current.device == device && (context == nullptr || current.context == context)) return;
     if (context == nullptr && cu().primary_ctx_retain(&context, device) != CUDA_SUCCESS) return;
     pushed_ = cu().ctx_push_current(context) == CUDA_SUCCESS;
   }
@@ -448,6 +460,16 @@ bool capturing(CUstream stream, bool per_thread) {
          status != CU_STREAM_CAPTURE_STATUS_NONE;
 }
 
+/// An allocation in a context the program created: to CUDA.
+answer not_primary(shim_state& state, std::size_t bytes) {
+  state.passed_through().record_pass_through();
+  if (state.log().debug_enabled()) {
+    state.log().debug(std::to_string(bytes) +
+                      " bytes in a context the program created (not a primary context): to CUDA");
+  }
+  return answer::pass_through();
+}
+
 }  // namespace
 
 std::optional<int> current_device_id() noexcept {
@@ -503,12 +525,20 @@ answer allocate(std::size_t bytes,
       return answer::without_context();  // the runtime makes one; the driver reports it
     const std::optional<int> device_id = current.device;
     if (!device_id) return answer::pass_through();
+    // The stacks serve the devices' primary contexts (the runtime's). A context the program
+    // created (cuCtxCreate) goes to CUDA unchanged: its memory goes when it is destroyed, and
+    // a stack shared with it could hand that memory out afterwards.
+    if (!current.primary &&
+        (state.built(*device_id) != nullptr || !primary_context_active(*device_id))) {
+      return not_primary(state, bytes);
+    }
     device_state* device = state.device(*device_id);
     if (device != nullptr && check_reset && context_was_reset(*device)) {
       state.forget(*device_id, device);
       device = state.device(*device_id);
     }
     if (device == nullptr) return answer::pass_through();
+    if (device->primary != current.context) return not_primary(state, bytes);
     config::built_stack* stack =
         kind == request_kind::managed ? state.managed(*device) : &device->device_stack;
     const cuda_stream_view on = stream_for(kind, stream, per_thread);

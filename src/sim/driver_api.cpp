@@ -415,6 +415,19 @@ GPUMEM_SIM_EXPORT CUresult cuDevicePrimaryCtxRelease_v2(CUdevice device) {
   return machine().valid_device(device) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_DEVICE;
 }
 
+GPUMEM_SIM_EXPORT CUresult cuDevicePrimaryCtxGetState(CUdevice device,
+                                                       unsigned int* flags,
+                                                       int* active) {
+  enter(__func__);
+  if (const CUresult status = require_initialized(); status != CUDA_SUCCESS) return status;
+  if (!machine().valid_device(device)) return CUDA_ERROR_INVALID_DEVICE;
+  if (flags == nullptr || active == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  // The simulator's primary contexts exist from the start.
+  *flags = 0;
+  *active = 1;
+  return CUDA_SUCCESS;
+}
+
 GPUMEM_SIM_EXPORT CUresult cuDevicePrimaryCtxReset_v2(CUdevice device) {
   enter(__func__);
   if (const CUresult status = require_initialized(); status != CUDA_SUCCESS) return status;

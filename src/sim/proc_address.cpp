@@ -89,6 +89,7 @@ const std::array kEntries{
     proc_entry{"cuDevicePrimaryCtxRetain", 7000, address(&cuDevicePrimaryCtxRetain), nullptr},
     proc_entry{"cuDevicePrimaryCtxRelease", 11000, address(&cuDevicePrimaryCtxRelease_v2), nullptr},
     proc_entry{"cuDevicePrimaryCtxReset", 11000, address(&cuDevicePrimaryCtxReset_v2), nullptr},
+    proc_entry{"cuDevicePrimaryCtxGetState", 7000, address(&cuDevicePrimaryCtxGetState), nullptr},
     proc_entry{"cuCtxGetCurrent", 4000, address(&cuCtxGetCurrent), nullptr},
     proc_entry{"cuCtxSetCurrent", 4000, address(&cuCtxSetCurrent), nullptr},
     proc_entry{"cuCtxPushCurrent", 4000, address(&cuCtxPushCurrent_v2), nullptr},
