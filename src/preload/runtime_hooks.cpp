@@ -3,6 +3,8 @@
 
 #include <cuda_runtime_api.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 
 #include "mr/stream_retirement.hpp"
@@ -49,12 +51,29 @@ answer allocate_with_context(std::size_t bytes,
   return result;
 }
 
+/// Makes the real runtime remember `error` as its last error (cudaGetLastError,
+/// cudaPeekAtLastError), as it does when its own allocation or free fails: the runtime has no
+/// call to set it, so a call that fails the same way, and does nothing else, sets it.
+void remember_as_last_error(cudaError_t error) {
+  static auto* real_malloc = real<decltype(&cudaMalloc)>("cudaMalloc");
+  static auto* real_free = real<decltype(&cudaFree)>("cudaFree");
+  gpumem::preload::pass_through_scope scope;
+  if (error == cudaErrorMemoryAllocation && real_malloc != nullptr) {
+    void* never = nullptr;
+    (void)real_malloc(&never, ~std::size_t{0} >> 1);  // more than any device has
+  } else if (error == cudaErrorInvalidValue && real_free != nullptr) {
+    (void)real_free(reinterpret_cast<void*>(std::uintptr_t{1}));  // never an allocation
+  }
+}
+
 cudaError_t served_or(answer result, void** out) {
   if (result.what == answer::outcome::served) {
     if (out != nullptr) *out = result.pointer;
     return cudaSuccess;
   }
-  return gpumem::preload::to_runtime_error(result.error);
+  const cudaError_t error = gpumem::preload::to_runtime_error(result.error);
+  remember_as_last_error(error);
+  return error;
 }
 
 }  // namespace

@@ -250,6 +250,9 @@ TEST_F(Preload, LimitIsTheTotalAndOutOfMemoryIsCudasCode) {  // GPUMEM_STACK=lim
             std::string::npos)
       << said;
   EXPECT_NE(said.find("largest free block"), std::string::npos) << said;
+  // As with CUDA's own failure, the runtime remembers it until asked.
+  EXPECT_EQ(cudaGetLastError(), cudaErrorMemoryAllocation);
+  EXPECT_EQ(cudaGetLastError(), cudaSuccess);
   EXPECT_EQ(cudaFree(warm), cudaSuccess);
 }
 
