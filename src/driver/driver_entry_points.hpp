@@ -7,93 +7,114 @@
 
 #include <cuda.h>
 
+#include <string>
+#include <vector>
+
 namespace gpumem::driver {
+
+/**
+ * @brief Every driver function gpumem calls, one line each: the table member, the entry point's
+ * name (the ABI cuda.h declares without a version suffix, as of CUDA 12.8), and whether the
+ * shim and the simulator's runtime cannot work without it (`required`) or do without it where
+ * the driver lacks it (`optional`: the member stays null, every use checks, and the loader
+ * names what is missing). One list: the table, its resolution and its messages come from it.
+ */
+#define GPUMEM_DRIVER_ENTRY_POINTS(X) \
+  X(init, cuInit, required)                                             \
+  X(driver_get_version, cuDriverGetVersion, required)                   \
+  X(device_get, cuDeviceGet, required)                                  \
+  X(device_get_count, cuDeviceGetCount, required)                       \
+  X(device_get_name, cuDeviceGetName, optional)                         \
+  X(device_total_mem, cuDeviceTotalMem, required)                       \
+  X(device_get_attribute, cuDeviceGetAttribute, required)               \
+  X(device_can_access_peer, cuDeviceCanAccessPeer, optional)            \
+  X(primary_ctx_retain, cuDevicePrimaryCtxRetain, required)             \
+  X(primary_ctx_reset, cuDevicePrimaryCtxReset, required)               \
+  X(primary_ctx_get_state, cuDevicePrimaryCtxGetState, optional)        \
+  X(ctx_get_current, cuCtxGetCurrent, required)                         \
+  X(ctx_set_current, cuCtxSetCurrent, required)                         \
+  X(ctx_get_device, cuCtxGetDevice, required)                           \
+  X(ctx_synchronize, cuCtxSynchronize, required)                        \
+  X(ctx_get_id, cuCtxGetId, optional)                                   \
+  X(mem_alloc, cuMemAlloc, required)                                    \
+  X(mem_alloc_pitch, cuMemAllocPitch, required)                         \
+  X(mem_free, cuMemFree, required)                                      \
+  X(mem_alloc_managed, cuMemAllocManaged, required)                     \
+  X(mem_get_info, cuMemGetInfo, required)                               \
+  X(mem_host_alloc, cuMemHostAlloc, optional)                           \
+  X(mem_alloc_host, cuMemAllocHost, optional)                           \
+  X(mem_free_host, cuMemFreeHost, optional)                             \
+  X(pointer_get_attribute, cuPointerGetAttribute, optional)             \
+  X(memcpy, cuMemcpy, optional)                                         \
+  X(memcpy_async, cuMemcpyAsync, optional)                              \
+  X(memcpy_htod, cuMemcpyHtoD, optional)                                \
+  X(memcpy_dtoh, cuMemcpyDtoH, optional)                                \
+  X(memcpy_dtod, cuMemcpyDtoD, optional)                                \
+  X(memset_d8, cuMemsetD8, optional)                                    \
+  X(memset_d8_async, cuMemsetD8Async, optional)                         \
+  X(mem_prefetch_async, cuMemPrefetchAsync, optional)                   \
+  X(mem_advise, cuMemAdvise, optional)                                  \
+  X(mem_alloc_async, cuMemAllocAsync, optional)                         \
+  X(mem_alloc_from_pool_async, cuMemAllocFromPoolAsync, optional)       \
+  X(mem_free_async, cuMemFreeAsync, optional)                           \
+  X(mem_pool_create, cuMemPoolCreate, optional)                         \
+  X(mem_pool_destroy, cuMemPoolDestroy, optional)                       \
+  X(mem_pool_trim_to, cuMemPoolTrimTo, optional)                        \
+  X(mem_pool_set_attribute, cuMemPoolSetAttribute, optional)            \
+  X(mem_pool_get_attribute, cuMemPoolGetAttribute, optional)            \
+  X(device_get_default_mem_pool, cuDeviceGetDefaultMemPool, optional)   \
+  X(device_get_mem_pool, cuDeviceGetMemPool, optional)                  \
+  X(device_set_mem_pool, cuDeviceSetMemPool, optional)                  \
+  X(stream_create_with_priority, cuStreamCreateWithPriority, optional)  \
+  X(stream_destroy, cuStreamDestroy, required)                          \
+  X(stream_synchronize, cuStreamSynchronize, required)                  \
+  X(stream_query, cuStreamQuery, optional)                              \
+  X(stream_wait_event, cuStreamWaitEvent, required)                     \
+  X(stream_get_flags, cuStreamGetFlags, optional)                       \
+  X(stream_get_device, cuStreamGetDevice, optional)                     \
+  X(stream_is_capturing, cuStreamIsCapturing, required)                 \
+  X(stream_get_capture_info, cuStreamGetCaptureInfo, optional)          \
+  X(stream_begin_capture, cuStreamBeginCapture, optional)               \
+  X(stream_end_capture, cuStreamEndCapture, optional)                   \
+  X(graph_destroy, cuGraphDestroy, optional)                            \
+  X(event_create, cuEventCreate, required)                              \
+  X(event_destroy, cuEventDestroy, required)                            \
+  X(event_record_with_flags, cuEventRecordWithFlags, required)          \
+  X(event_query, cuEventQuery, optional)                                \
+  X(event_synchronize, cuEventSynchronize, required)                    \
+  X(event_elapsed_time, cuEventElapsedTime, optional)                   \
+  X(get_error_name, cuGetErrorName, required)                           \
+  X(get_error_string, cuGetErrorString, required)                       \
+  X(ctx_push_current, cuCtxPushCurrent, required)                       \
+  X(ctx_pop_current, cuCtxPopCurrent, required)                         \
+  X(ipc_get_mem_handle, cuIpcGetMemHandle, optional)                    \
+  X(mem_get_address_range, cuMemGetAddressRange, required)             
 
 /// One table of driver functions, for one stream semantic (legacy or per-thread default).
 struct driver_entry_points {
-  decltype(&::cuInit) init = nullptr;
-  decltype(&::cuDriverGetVersion) driver_get_version = nullptr;
-  decltype(&::cuDeviceGet) device_get = nullptr;
-  decltype(&::cuDeviceGetCount) device_get_count = nullptr;
-  decltype(&::cuDeviceGetName) device_get_name = nullptr;
-  decltype(&::cuDeviceTotalMem) device_total_mem = nullptr;
-  decltype(&::cuDeviceGetAttribute) device_get_attribute = nullptr;
-  decltype(&::cuDeviceCanAccessPeer) device_can_access_peer = nullptr;
-  decltype(&::cuDevicePrimaryCtxRetain) primary_ctx_retain = nullptr;
-  decltype(&::cuDevicePrimaryCtxReset) primary_ctx_reset = nullptr;
-  decltype(&::cuDevicePrimaryCtxGetState) primary_ctx_get_state = nullptr;
-  decltype(&::cuCtxGetCurrent) ctx_get_current = nullptr;
-  decltype(&::cuCtxSetCurrent) ctx_set_current = nullptr;
-  decltype(&::cuCtxGetDevice) ctx_get_device = nullptr;
-  decltype(&::cuCtxSynchronize) ctx_synchronize = nullptr;
-  decltype(&::cuCtxGetId) ctx_get_id = nullptr;
-  decltype(&::cuMemAlloc) mem_alloc = nullptr;
-  decltype(&::cuMemAllocPitch) mem_alloc_pitch = nullptr;
-  decltype(&::cuMemFree) mem_free = nullptr;
-  decltype(&::cuMemAllocManaged) mem_alloc_managed = nullptr;
-  decltype(&::cuMemGetInfo) mem_get_info = nullptr;
-  decltype(&::cuMemHostAlloc) mem_host_alloc = nullptr;
-  decltype(&::cuMemAllocHost) mem_alloc_host = nullptr;
-  decltype(&::cuMemFreeHost) mem_free_host = nullptr;
-  decltype(&::cuPointerGetAttribute) pointer_get_attribute = nullptr;
-  decltype(&::cuMemcpy) memcpy = nullptr;
-  decltype(&::cuMemcpyAsync) memcpy_async = nullptr;
-  decltype(&::cuMemcpyHtoD) memcpy_htod = nullptr;
-  decltype(&::cuMemcpyDtoH) memcpy_dtoh = nullptr;
-  decltype(&::cuMemcpyDtoD) memcpy_dtod = nullptr;
-  decltype(&::cuMemsetD8) memset_d8 = nullptr;
-  decltype(&::cuMemsetD8Async) memset_d8_async = nullptr;
-  decltype(&::cuMemPrefetchAsync) mem_prefetch_async = nullptr;
-  decltype(&::cuMemAdvise) mem_advise = nullptr;
-  decltype(&::cuMemAllocAsync) mem_alloc_async = nullptr;
-  decltype(&::cuMemAllocFromPoolAsync) mem_alloc_from_pool_async = nullptr;
-  decltype(&::cuMemFreeAsync) mem_free_async = nullptr;
-  decltype(&::cuMemPoolCreate) mem_pool_create = nullptr;
-  decltype(&::cuMemPoolDestroy) mem_pool_destroy = nullptr;
-  decltype(&::cuMemPoolTrimTo) mem_pool_trim_to = nullptr;
-  decltype(&::cuMemPoolSetAttribute) mem_pool_set_attribute = nullptr;
-  decltype(&::cuMemPoolGetAttribute) mem_pool_get_attribute = nullptr;
-  decltype(&::cuDeviceGetDefaultMemPool) device_get_default_mem_pool = nullptr;
-  decltype(&::cuDeviceGetMemPool) device_get_mem_pool = nullptr;
-  decltype(&::cuDeviceSetMemPool) device_set_mem_pool = nullptr;
-  decltype(&::cuStreamCreateWithPriority) stream_create_with_priority = nullptr;
-  decltype(&::cuStreamDestroy) stream_destroy = nullptr;
-  decltype(&::cuStreamSynchronize) stream_synchronize = nullptr;
-  decltype(&::cuStreamQuery) stream_query = nullptr;
-  decltype(&::cuStreamWaitEvent) stream_wait_event = nullptr;
-  decltype(&::cuStreamGetFlags) stream_get_flags = nullptr;
-  decltype(&::cuStreamGetDevice) stream_get_device = nullptr;
-  decltype(&::cuStreamIsCapturing) stream_is_capturing = nullptr;
-  decltype(&::cuStreamGetCaptureInfo) stream_get_capture_info = nullptr;
-  decltype(&::cuStreamBeginCapture) stream_begin_capture = nullptr;
-  decltype(&::cuStreamEndCapture) stream_end_capture = nullptr;
-  decltype(&::cuGraphDestroy) graph_destroy = nullptr;
-  decltype(&::cuEventCreate) event_create = nullptr;
-  decltype(&::cuEventDestroy) event_destroy = nullptr;
-  decltype(&::cuEventRecordWithFlags) event_record_with_flags = nullptr;
-  decltype(&::cuEventQuery) event_query = nullptr;
-  decltype(&::cuEventSynchronize) event_synchronize = nullptr;
-  decltype(&::cuEventElapsedTime) event_elapsed_time = nullptr;
-  decltype(&::cuGetProcAddress) get_proc_address = nullptr;
-  decltype(&::cuGetErrorName) get_error_name = nullptr;
-  decltype(&::cuGetErrorString) get_error_string = nullptr;
-  decltype(&::cuCtxPushCurrent) ctx_push_current = nullptr;
-  decltype(&::cuCtxPopCurrent) ctx_pop_current = nullptr;
+#define GPUMEM_DRIVER_ENTRY_POINT_MEMBER(member, function, need) \
+  decltype(&::function) member = nullptr;
+  GPUMEM_DRIVER_ENTRY_POINTS(GPUMEM_DRIVER_ENTRY_POINT_MEMBER)
+#undef GPUMEM_DRIVER_ENTRY_POINT_MEMBER
+  decltype(&::cuGetProcAddress) get_proc_address = nullptr;  ///< the one the table came from
 };
 
 /// The driver as the runtime sees it: both tables, or why it could not be loaded.
 struct driver_library {
   driver_entry_points legacy;      ///< CU_GET_PROC_ADDRESS_LEGACY_STREAM
   driver_entry_points per_thread;  ///< CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM
-  bool loaded = false;             ///< false: libcuda.so.1 or an entry point is missing
+  bool loaded = false;             ///< false: libcuda.so.1 or a required entry point is missing
+  /// The entry points the driver lacks, required ones first ("cuX (required)"); empty when
+  /// it has them all. The loader prints nothing: its user says what the lack means.
+  std::vector<std::string> missing;
 };
 
 /// How a symbol is looked up in a loaded library (dlsym, or a preload's real dlsym).
 using symbol_lookup = void* (*)(void* handle, const char* symbol);
 
 /// Loads libcuda.so.1 with dlopen and resolves both tables, looking up cuGetProcAddress_v2
-/// with `lookup`; `loaded` is false when the library or an entry point is missing (a message
-/// names the missing entry point).
+/// with `lookup`; `loaded` is false when the library or a required entry point is missing, and
+/// `missing` names every entry point the driver lacks.
 driver_library load_driver_library(symbol_lookup lookup = nullptr);
 
 }  // namespace gpumem::driver

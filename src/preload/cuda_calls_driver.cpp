@@ -56,6 +56,7 @@ cudaError_t memory_info(std::size_t* free_bytes, std::size_t* total_bytes) {
   return result(cu().mem_get_info(free_bytes, total_bytes));
 }
 cudaError_t prefetch(const void* pointer, std::size_t bytes, int device, cudaStream_t stream) {
+  if (cu().mem_prefetch_async == nullptr) return cudaErrorNotSupported;
   CUmemLocation location{};
   location.type = CU_MEM_LOCATION_TYPE_DEVICE;
   location.id = device;

@@ -10,6 +10,7 @@
 
 #include "gpumem/aligned.hpp"
 #include "mr/stream_retirement.hpp"
+#include "preload/hooked_functions.hpp"
 #include "preload/real_driver.hpp"
 #include "preload/real_symbols.hpp"
 #include "preload/shim.hpp"
@@ -22,6 +23,8 @@ extern "C" {
 CUresult cuMemAllocAsync_ptsz(CUdeviceptr*, size_t, CUstream);
 CUresult cuMemFreeAsync_ptsz(CUdeviceptr, CUstream);
 CUresult cuGetProcAddress(const char*, void**, int, cuuint64_t);
+CUresult cuGetProcAddress_v2(
+    const char*, void**, int, cuuint64_t, CUdriverProcAddressQueryResult*);
 }
 
 namespace {
@@ -56,7 +59,8 @@ CUresult alloc_async(CUdeviceptr* pointer, size_t bytes, CUstream stream, bool p
     if (result.what != answer::outcome::pass_through) return served_or(result, pointer);
   }
   gpumem::preload::pass_through_scope scope;
-  return (per_thread ? real_per_thread() : real_legacy()).mem_alloc_async(pointer, bytes, stream);
+  const auto real = (per_thread ? real_per_thread() : real_legacy()).mem_alloc_async;
+  return real != nullptr ? real(pointer, bytes, stream) : CUDA_ERROR_NOT_SUPPORTED;
 }
 
 CUresult free_async(CUdeviceptr pointer, CUstream stream, bool per_thread) {
@@ -66,7 +70,8 @@ CUresult free_async(CUdeviceptr pointer, CUstream stream, bool per_thread) {
     if (result.what != answer::outcome::pass_through) return served_or(result, nullptr);
   }
   gpumem::preload::pass_through_scope scope;
-  return (per_thread ? real_per_thread() : real_legacy()).mem_free_async(pointer, stream);
+  const auto real = (per_thread ? real_per_thread() : real_legacy()).mem_free_async;
+  return real != nullptr ? real(pointer, stream) : CUDA_ERROR_NOT_SUPPORTED;
 }
 
 }  // namespace
@@ -163,6 +168,17 @@ GPUMEM_PRELOAD_EXPORT CUresult cuDevicePrimaryCtxReset_v2(CUdevice device) {
   return real_legacy().primary_ctx_reset(device);
 }
 
+GPUMEM_PRELOAD_EXPORT CUresult cuIpcGetMemHandle(CUipcMemHandle* handle, CUdeviceptr pointer) {
+  // A handle names a whole CUDA allocation: for a block of the shim's that is a slab shared
+  // with other blocks, and the other process would map the slab, not the block.
+  if (intercepting() && gpumem::preload::refuse_ipc_handle(reinterpret_cast<void*>(pointer))) {
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  gpumem::preload::pass_through_scope scope;
+  const auto real = real_legacy().ipc_get_mem_handle;
+  return real != nullptr ? real(handle, pointer) : CUDA_ERROR_NOT_SUPPORTED;
+}
+
 GPUMEM_PRELOAD_EXPORT CUresult cuMemGetInfo_v2(size_t* free_bytes, size_t* total_bytes) {
   std::size_t free_now = 0;
   std::size_t total = 0;
@@ -182,23 +198,14 @@ namespace {
 
 /// The preload's function for a real driver function it serves, or the real one itself.
 void* wrapper_for(void* function) {
-  const auto& legacy = real_legacy();
-  const auto& per_thread = real_per_thread();
-  const auto is = [function](auto real) {
-    return real != nullptr && function == reinterpret_cast<void*>(real);
+  const auto& real = gpumem::preload::real_driver();
+  const auto is = [function](auto entry) {
+    return entry != nullptr && function == reinterpret_cast<void*>(entry);
   };
-  if (is(legacy.mem_alloc)) return reinterpret_cast<void*>(&cuMemAlloc_v2);
-  if (is(legacy.mem_free)) return reinterpret_cast<void*>(&cuMemFree_v2);
-  if (is(legacy.mem_alloc_managed)) return reinterpret_cast<void*>(&cuMemAllocManaged);
-  if (is(legacy.mem_alloc_pitch)) return reinterpret_cast<void*>(&cuMemAllocPitch_v2);
-  if (is(legacy.mem_get_info)) return reinterpret_cast<void*>(&cuMemGetInfo_v2);
-  if (is(legacy.mem_alloc_async)) return reinterpret_cast<void*>(&cuMemAllocAsync);
-  if (is(legacy.mem_free_async)) return reinterpret_cast<void*>(&cuMemFreeAsync);
-  if (is(per_thread.mem_alloc_async)) return reinterpret_cast<void*>(&cuMemAllocAsync_ptsz);
-  if (is(per_thread.mem_free_async)) return reinterpret_cast<void*>(&cuMemFreeAsync_ptsz);
-  if (is(legacy.stream_destroy)) return reinterpret_cast<void*>(&cuStreamDestroy_v2);
-  if (is(legacy.primary_ctx_reset)) return reinterpret_cast<void*>(&cuDevicePrimaryCtxReset_v2);
-  if (is(legacy.get_proc_address)) return reinterpret_cast<void*>(&cuGetProcAddress_v2);
+#define GPUMEM_WRAPPER_FOR(name, table, member) \
+  if (is(real.table.member)) return reinterpret_cast<void*>(&::name);
+  GPUMEM_HOOKED_DRIVER_FUNCTIONS(GPUMEM_WRAPPER_FOR)
+#undef GPUMEM_WRAPPER_FOR
   if (is(gpumem::preload::real_get_proc_address_v1()))
     return reinterpret_cast<void*>(&cuGetProcAddress);
   return function;
@@ -207,18 +214,10 @@ void* wrapper_for(void* function) {
 /// The names dlsym returns the preload's functions for.
 bool served_name(const char* symbol) {
   static constexpr const char* kNames[] = {
+#define GPUMEM_SERVED_NAME(name, table, member) #name,
+      GPUMEM_HOOKED_DRIVER_FUNCTIONS(GPUMEM_SERVED_NAME)
+#undef GPUMEM_SERVED_NAME
       "cuGetProcAddress",
-      "cuGetProcAddress_v2",
-      "cuMemAlloc_v2",
-      "cuMemFree_v2",
-      "cuMemAllocManaged",
-      "cuMemAllocPitch_v2",
-      "cuMemGetInfo_v2",
-      "cuMemAllocAsync",
-      "cuMemFreeAsync",
-      "cuMemAllocAsync_ptsz",
-      "cuMemFreeAsync_ptsz",
-      "cuStreamDestroy_v2",
   };
   if (symbol == nullptr || symbol[0] != 'c' || symbol[1] != 'u') return false;
   for (const char* name : kNames) {

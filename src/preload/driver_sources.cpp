@@ -88,6 +88,13 @@ class driver_managed_memory final : public mr::device_memory_resource {
 class driver_async_pool final : public mr::device_memory_resource {
  public:
   driver_async_pool(int device, std::size_t initial_size, std::size_t release_threshold) {
+    if (cu().mem_pool_create == nullptr || cu().mem_pool_destroy == nullptr ||
+        cu().mem_alloc_from_pool_async == nullptr || cu().mem_free_async == nullptr ||
+        cu().mem_pool_set_attribute == nullptr) {
+      throw gpumem::logic_error{
+          "gpumem: the cuda_async source needs the driver's memory pools (cuMemPoolCreate, "
+          "cuMemAllocFromPoolAsync, CUDA 11.2), which this driver lacks"};
+    }
     CUmemPoolProps properties{};
     properties.allocType = CU_MEM_ALLOCATION_TYPE_PINNED;
     properties.location.type = CU_MEM_LOCATION_TYPE_DEVICE;

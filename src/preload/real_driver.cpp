@@ -3,12 +3,28 @@
 #include <cuda_runtime_api.h>
 #include <dlfcn.h>
 
+#include <cstdio>
+#include <string>
+
 #include "preload/real_symbols.hpp"
 
 namespace gpumem::preload {
 
 const driver::driver_library& real_driver() {
-  static const driver::driver_library library = driver::load_driver_library(real_dlsym());
+  static const driver::driver_library library = [] {
+    driver::driver_library loaded = driver::load_driver_library(real_dlsym());
+    if (!loaded.loaded && !loaded.missing.empty()) {
+      // The shim cannot work: say once, on stderr (its log may not exist yet), and why.
+      std::string names;
+      for (const std::string& name : loaded.missing)
+        names += (names.empty() ? "" : ", ") + name;
+      std::fprintf(stderr,
+                   "gpumem: the CUDA driver lacks %s: the shim is off, every call goes to CUDA "
+                   "unchanged\n",
+                   names.c_str());
+    }
+    return loaded;
+  }();
   return library;
 }
 

@@ -197,3 +197,14 @@ GPUMEM_PRELOAD_EXPORT cudaError_t cudaStreamDestroy(cudaStream_t stream) {
   if (gpumem::preload::real_driver().loaded) gpumem::mr::detail::stream_retirement::retire(stream);
   return next(stream);
 }
+
+GPUMEM_PRELOAD_EXPORT cudaError_t cudaIpcGetMemHandle(cudaIpcMemHandle_t* handle, void* pointer) {
+  static auto* next = real<decltype(&cudaIpcGetMemHandle)>("cudaIpcGetMemHandle");
+  // See cuIpcGetMemHandle (driver_hooks.cpp): never a handle to a slab for one of its blocks.
+  if (!gpumem::preload::in_pass_through() && gpumem::preload::refuse_ipc_handle(pointer)) {
+    remember_as_last_error(cudaErrorInvalidValue);
+    return cudaErrorInvalidValue;
+  }
+  gpumem::preload::pass_through_scope scope;
+  return next != nullptr ? next(handle, pointer) : cudaErrorNotSupported;
+}

@@ -148,6 +148,7 @@ class shim_state {
  public:
   shim_state() : config_{config::configuration::load(std::nullopt, config::process_environment())} {
     log_ = std::make_unique<shim_log>(config_);
+    report_missing_entry_points();
     if (!config_.valid()) {
       for (const std::string& problem : config_.errors())
         log_->error(problem);
@@ -326,6 +327,18 @@ class shim_state {
   }
 
   void register_exit_report();
+
+  /// Names the driver entry points the driver lacks: without a required one the shim is off
+  /// (every call goes to CUDA unchanged); an optional one only disables what needs it.
+  void report_missing_entry_points() {
+    const driver::driver_library& driver = real_driver();
+    if (driver.missing.empty()) return;
+    std::string names;
+    for (const std::string& name : driver.missing)
+      names += (names.empty() ? "" : ", ") + name;
+    // (Without a required one, real_driver() said so on stderr already.)
+    if (driver.loaded) log_->info("the CUDA driver lacks " + names + ": the shim works without them");
+  }
 
   config::configuration config_;
   std::unique_ptr<shim_log> log_;
@@ -646,6 +659,34 @@ answer deallocate(void* pointer, request_kind kind, CUstream stream, bool per_th
   } catch (const std::exception& error) {
     state.log().warn(std::string{"a free failed inside the shim: "} + error.what());
     return answer::served(nullptr);
+  }
+}
+
+bool refuse_ipc_handle(const void* pointer) noexcept {
+  try {
+    shim_state* state = the_shim.load(std::memory_order_acquire);
+    if (pointer == nullptr || state == nullptr || !real_driver().loaded) return false;
+    // The CUDA allocation the pointer lies in: one of the stacks' slabs for any served block
+    // (and for an interior pointer of one).
+    CUdeviceptr base = 0;
+    std::size_t size = 0;
+    bool ours = false;
+    {
+      pass_through_scope scope;
+      ours = cu().mem_get_address_range(&base, &size, reinterpret_cast<CUdeviceptr>(pointer)) ==
+                 CUDA_SUCCESS &&
+             is_stack_memory(reinterpret_cast<const void*>(base));
+    }
+    if (!ours && !state->registry().contains(pointer)) return false;
+    state->log().warn(
+        "an IPC handle (cudaIpcGetMemHandle, cuIpcGetMemHandle) of a block the shim "
+        "sub-allocated would share its whole pool slab with the other process: refused with "
+        "an invalid-value error. Keep such buffers out of the pool with "
+        "GPUMEM_BYPASS_ABOVE=<size> (larger allocations go to CUDA unchanged), or run the "
+        "program without the shim");
+    return true;
+  } catch (...) {
+    return false;
   }
 }
 

@@ -72,6 +72,13 @@ void adjust_memory_info(std::size_t* free_bytes, std::size_t* total_bytes) noexc
  */
 void forget_device(int device) noexcept;
 
+/**
+ * @brief Whether an IPC handle for `pointer` must be refused: the pointer lies in memory the
+ * shim's stacks hold (a handle would share the whole slab, not the block). Says why, once, with
+ * the setting that keeps such allocations out of the pool. Never throws.
+ */
+bool refuse_ipc_handle(const void* pointer) noexcept;
+
 /// The device of the calling thread's current context; nullopt without one.
 std::optional<int> current_device_id() noexcept;
 

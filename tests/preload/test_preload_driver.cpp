@@ -14,6 +14,7 @@
 
 #include "cuda_platform.hpp"
 #include "driver/driver_entry_points.hpp"
+#include "preload/hooked_functions.hpp"
 
 namespace {
 
@@ -61,6 +62,26 @@ TEST_F(PreloadDriver, DlsymAndGetProcAddressHandOutThePreloadsFunctions) {
   // Everything else is the driver's own.
   EXPECT_EQ(object_of(reinterpret_cast<void*>(cu().stream_synchronize)).find("libgpumem_preload"),
             std::string::npos);
+}
+
+TEST_F(PreloadDriver, EveryHookedFunctionIsExportedAndHandedOut) {
+  // One list (hooked_functions.hpp) makes the exports, dlsym's answers and cuGetProcAddress's.
+  void* driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
+  ASSERT_NE(driver, nullptr);
+  const auto preloads = [](void* function) {
+    return object_of(function).find("libgpumem_preload") != std::string::npos;
+  };
+#define GPUMEM_EXPECT_DRIVER_HOOK(name, table, member)                              \
+  EXPECT_TRUE(preloads(dlsym(RTLD_DEFAULT, #name))) << #name " is not exported"; \
+  if (void* found = dlsym(driver, #name); found != nullptr) {                      \
+    EXPECT_TRUE(preloads(found)) << "dlsym hands out the driver's own " #name;     \
+  }
+  GPUMEM_HOOKED_DRIVER_FUNCTIONS(GPUMEM_EXPECT_DRIVER_HOOK)
+#undef GPUMEM_EXPECT_DRIVER_HOOK
+#define GPUMEM_EXPECT_RUNTIME_HOOK(name) \
+  EXPECT_TRUE(preloads(dlsym(RTLD_DEFAULT, #name))) << #name " is not exported";
+  GPUMEM_HOOKED_RUNTIME_FUNCTIONS(GPUMEM_EXPECT_RUNTIME_HOOK)
+#undef GPUMEM_EXPECT_RUNTIME_HOOK
 }
 
 TEST_F(PreloadDriver, PerThreadStreamLookupsGetTheirOwnWrapper) {

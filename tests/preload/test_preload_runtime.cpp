@@ -230,7 +230,28 @@ TEST_F(Preload, BypassSizeGoesToCuda) {  // GPUMEM_BYPASS_ABOVE=1MiB
   const auto [base, size] = allocation_range(large);
   EXPECT_EQ(base, large);
   EXPECT_GE(size, 2 * kMiB);
+  // CUDA's own allocation: CUDA's own IPC handle (the simulator has no IPC).
+  if (!gpumem::test::on_simulator()) {
+    cudaIpcMemHandle_t handle{};
+    EXPECT_EQ(cudaIpcGetMemHandle(&handle, large), cudaSuccess);
+  }
   EXPECT_EQ(cudaFree(large), cudaSuccess);
+}
+
+TEST_F(Preload, IpcHandleOfAServedBlockIsRefused) {
+  void* block = nullptr;
+  ASSERT_EQ(cudaMalloc(&block, 4096), cudaSuccess);
+  ASSERT_NE(allocation_range(block).first, block) << "the block should be inside a slab";
+  testing::internal::CaptureStderr();
+  cudaIpcMemHandle_t handle{};
+  // A handle would name the whole slab: the other process would map other blocks too.
+  EXPECT_EQ(cudaIpcGetMemHandle(&handle, block), cudaErrorInvalidValue);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidValue);
+  EXPECT_EQ(cudaIpcGetMemHandle(&handle, static_cast<char*>(block) + 256), cudaErrorInvalidValue);
+  const std::string said = testing::internal::GetCapturedStderr();
+  EXPECT_NE(said.find("GPUMEM_BYPASS_ABOVE"), std::string::npos) << said;
+  (void)cudaGetLastError();
+  EXPECT_EQ(cudaFree(block), cudaSuccess);
 }
 
 TEST_F(Preload, LimitIsTheTotalAndOutOfMemoryIsCudasCode) {  // GPUMEM_STACK=limit,pool,cuda
