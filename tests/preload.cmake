@@ -149,3 +149,18 @@ gpumem_add_checked_test(gpu.preload_user_context gpu
   COMMAND gpu_or_skip $<TARGET_FILE:user_context> PRELOAD
   OUTPUT "^user_context: ok$" "allocations served [1-9]" NO_OUTPUT "FAILED"
   ENVIRONMENT GPUMEM_POOL_INITIAL_SIZE=0 GPUMEM_FREE_POLICY=synchronize GPUMEM_REPORT=text)
+
+# A driver that lacks an entry point: an optional one (cuStreamGetDevice, CUDA 12.8) costs
+# nothing but is named; a required one turns the shim off with one line that names it, and
+# the program gets CUDA's own answers (here the simulated runtime's, which needs it too: the
+# program's first cudaMalloc fails and it exits 1, without a crash).
+gpumem_add_checked_test(sim.preload_driver_lacks_an_optional_entry_point sim
+  COMMAND preload_exit_program PRELOAD
+  OUTPUT "^gpumem: the CUDA driver lacks cuStreamGetDevice: the shim works without them$"
+         "^exit_program: done$" "allocations served 2, "
+  ENVIRONMENT GPUMEM_SIM_MISSING_ENTRY_POINTS=cuStreamGetDevice GPUMEM_DEBUG_LEVEL=info GPUMEM_REPORT=text)
+gpumem_add_checked_test(sim.preload_driver_lacks_a_required_entry_point sim
+  COMMAND preload_exit_program PRELOAD STATUS 1
+  OUTPUT "^gpumem: the CUDA driver lacks cuCtxSynchronize \\(required\\): the shim is off"
+  NO_OUTPUT "allocations served [1-9]"
+  ENVIRONMENT GPUMEM_SIM_MISSING_ENTRY_POINTS=cuCtxSynchronize GPUMEM_REPORT=text)

@@ -428,6 +428,13 @@ GPUMEM_SIM_EXPORT CUresult cuDevicePrimaryCtxGetState(CUdevice device,
   return CUDA_SUCCESS;
 }
 
+GPUMEM_SIM_EXPORT CUresult cuIpcGetMemHandle(CUipcMemHandle* handle, CUdeviceptr pointer) {
+  enter(__func__);
+  if (const CUresult status = require_initialized(); status != CUDA_SUCCESS) return status;
+  if (handle == nullptr || pointer == 0) return CUDA_ERROR_INVALID_VALUE;
+  return CUDA_ERROR_NOT_SUPPORTED;  // one process, no IPC
+}
+
 GPUMEM_SIM_EXPORT CUresult cuDevicePrimaryCtxReset_v2(CUdevice device) {
   enter(__func__);
   if (const CUresult status = require_initialized(); status != CUDA_SUCCESS) return status;

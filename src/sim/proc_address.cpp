@@ -7,7 +7,9 @@
 #include <cuda.h>
 
 #include <array>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "simulated_machine.hpp"
 
@@ -90,6 +92,7 @@ const std::array kEntries{
     proc_entry{"cuDevicePrimaryCtxRelease", 11000, address(&cuDevicePrimaryCtxRelease_v2), nullptr},
     proc_entry{"cuDevicePrimaryCtxReset", 11000, address(&cuDevicePrimaryCtxReset_v2), nullptr},
     proc_entry{"cuDevicePrimaryCtxGetState", 7000, address(&cuDevicePrimaryCtxGetState), nullptr},
+    proc_entry{"cuIpcGetMemHandle", 4010, address(&cuIpcGetMemHandle), nullptr},
     proc_entry{"cuCtxGetCurrent", 4000, address(&cuCtxGetCurrent), nullptr},
     proc_entry{"cuCtxSetCurrent", 4000, address(&cuCtxSetCurrent), nullptr},
     proc_entry{"cuCtxPushCurrent", 4000, address(&cuCtxPushCurrent_v2), nullptr},
@@ -184,6 +187,16 @@ const std::array kEntries{
     proc_entry{"cuGetErrorString", 6000, address(&cuGetErrorString), nullptr},
 };
 
+/// Whether GPUMEM_SIM_MISSING_ENTRY_POINTS (comma-separated names) hides `symbol`, as an older
+/// driver that lacks it would.
+bool hidden(const char* symbol) {
+  static const std::string names = [] {
+    const char* value = std::getenv("GPUMEM_SIM_MISSING_ENTRY_POINTS");
+    return "," + std::string{value != nullptr ? value : ""} + ",";
+  }();
+  return names.size() > 2 && names.find("," + std::string{symbol} + ",") != std::string::npos;
+}
+
 CUresult get_proc_address_v2(const char* symbol,
                              void** function,
                              int cuda_version,
@@ -196,7 +209,7 @@ CUresult get_proc_address_v2(const char* symbol,
   const proc_entry* best = nullptr;
   bool name_known = false;
   for (const proc_entry& entry : kEntries) {
-    if (std::strcmp(entry.name, symbol) != 0) continue;
+    if (std::strcmp(entry.name, symbol) != 0 || hidden(symbol)) continue;
     name_known = true;
     if (entry.since_version <= cuda_version &&
         (best == nullptr || entry.since_version > best->since_version)) {
