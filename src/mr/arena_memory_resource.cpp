@@ -49,6 +49,9 @@ struct alignas(64) local_arena {
   }
 };
 
+/// Retired arenas that make arena_for() give their memory back and forget them.
+constexpr std::size_t kRetiredArenasBeforeCleanup = 64;
+
 /// Distinguishes resources in the thread-local cache even when one is created where another was.
 std::atomic<std::uint64_t> next_resource_id{1};
 
@@ -81,10 +84,15 @@ struct arena_resource_core::state_type {
   std::atomic<std::size_t> large_bytes{0};
   /// Bumped when a stream is retired, so thread-local caches of arenas look again.
   std::atomic<std::uint64_t> generation{0};
-  stream_retirement_subscription retirement{[this](cudaStream_t stream) {
+  /// Retired arenas (their stream destroyed, their thread ended) not yet forgotten.
+  std::size_t retired_arenas = 0;
+  stream_retirement_subscription retirement{[this](const retirement_notice& ended) {
     std::unique_lock lock(arenas_mutex);
     for (const auto& arena : arenas) {
-      if (arena->stream == stream) arena->retired.store(true);
+      const bool gone = ended.thread != 0
+                            ? arena->stream == cudaStreamPerThread && arena->thread == ended.thread
+                            : arena->stream == ended.stream && arena->stream != cudaStreamPerThread;
+      if (gone && !arena->retired.exchange(true)) ++retired_arenas;
     }
     generation.fetch_add(1);
   }};
@@ -107,6 +115,15 @@ local_arena& arena_resource_core::state_type::arena_for(cuda_stream_view stream)
     if (it != arenas.end()) found = it->get();
   }
   if (found == nullptr) {
+    // A program that makes a stream (or a thread) per task leaves retired arenas behind: once
+    // there are many, give their superblocks back (one device barrier for all) and forget them.
+    bool many_retired = false;
+    {
+      std::shared_lock lock(arenas_mutex);
+      many_retired = retired_arenas >= kRetiredArenasBeforeCleanup;
+    }
+    if (many_retired) return_free_superblocks();
+    if (handle == cudaStreamPerThread) stream_retirement::watch_this_thread();
     std::unique_lock lock(arenas_mutex);
     const auto it = std::find_if(arenas.begin(), arenas.end(), matches);
     found = it != arenas.end()
@@ -155,6 +172,15 @@ void arena_resource_core::state_type::return_free_superblocks() {
     global.deallocate(
         reinterpret_cast<void*>(superblock.address), superblock.size, cuda_stream_view{});
   }
+  // Retired arenas left with nothing are forgotten (every thread's cached arena is looked up
+  // again: the generation changes).
+  std::unique_lock lock(arenas_mutex);
+  const auto erased = std::erase_if(arenas, [](const std::unique_ptr<local_arena>& arena) {
+    std::lock_guard arena_lock(arena->mutex);
+    return arena->retired.load() && arena->heap.slab_bytes() == 0;
+  });
+  retired_arenas -= std::min(retired_arenas, static_cast<std::size_t>(erased));
+  if (erased != 0) generation.fetch_add(1);
 }
 
 arena_resource_core::arena_resource_core(device_async_resource_ref upstream,

@@ -69,9 +69,14 @@ struct fixed_size_resource_core::state_type {
   std::vector<std::uintptr_t> chunks;
   std::atomic<int> foreign_free_reports{0};
   /// Last: unsubscribed before the lists it reaches are destroyed.
-  stream_retirement_subscription retirement{[this](cudaStream_t stream) {
+  stream_retirement_subscription retirement{[this](const retirement_notice& ended) {
     std::lock_guard lock(mutex);
-    streams.retire(stream);
+    const auto move_all = [](block_stack& from, block_stack& to) { to.take_all(from); };
+    if (ended.thread != 0) {
+      streams.retire_thread(ended.thread, move_all);
+    } else {
+      streams.retire(ended.stream, move_all);
+    }
   }};
 };
 
@@ -164,7 +169,9 @@ void* fixed_size_resource_core::do_allocate(std::size_t bytes, cuda_stream_view 
     if (other.get() == &own || other->free_blocks.empty()) continue;
     state_->streams.order_after(*other, stream);
     own.free_blocks.take_all(other->free_blocks);
-    return reinterpret_cast<void*>(own.free_blocks.pop());
+    const std::uintptr_t block = own.free_blocks.pop();
+    state_->streams.erase_drained();
+    return reinterpret_cast<void*>(block);
   }
 
   // Every block is in use: another chunk, made on this stream, so its blocks belong to it.

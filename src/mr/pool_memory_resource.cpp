@@ -31,6 +31,8 @@ struct stream_free_blocks {
   core::segregated_free_index index;
   core::recent_free_cache recent{
       core::recent_free_cache::kMaxDepth};  // bursts of frees come back whole
+
+  [[nodiscard]] bool empty() const noexcept { return index.empty() && recent.blocks() == 0; }
 };
 
 }  // namespace
@@ -46,9 +48,17 @@ struct pool_resource_core::state_type {
   stream_ordered_free_lists<stream_free_blocks> streams;
   std::atomic<int> unknown_free_reports{0};
   /// Unsubscribed before the lists it reaches are destroyed (members go in reverse order).
-  stream_retirement_subscription retirement{[this](cudaStream_t stream) {
+  stream_retirement_subscription retirement{[this](const retirement_notice& ended) {
     std::lock_guard lock(mutex);
-    streams.retire(stream);
+    const auto move_all = [this](stream_free_blocks& from, stream_free_blocks& to) {
+      drain_recent(from);
+      heap.transfer(from.index, to.index);
+    };
+    if (ended.thread != 0) {
+      streams.retire_thread(ended.thread, move_all);
+    } else {
+      streams.retire(ended.stream, move_all);
+    }
   }};
 
   /// Frees the recently freed blocks of a stream the normal way (merged into its index).
@@ -142,6 +152,7 @@ std::size_t pool_resource_core::release() {
     state_->drain_recent(entry->free_blocks);
     state_->heap.transfer(entry->free_blocks.index, state_->unowned);
   }
+  state_->streams.erase_drained();
   std::size_t released = 0;
   for (const core::address_range& slab : state_->heap.take_free_slabs()) {
     upstream_.deallocate_async(reinterpret_cast<void*>(slab.address),
@@ -190,9 +201,11 @@ void* pool_resource_core::do_allocate(std::size_t bytes, cuda_stream_view stream
     }
     take_from(*other);
     if (const std::uintptr_t address = heap.allocate(own.free_blocks.index, size); address != 0) {
+      state_->streams.erase_drained();
       return reinterpret_cast<void*>(address);
     }
   }
+  state_->streams.erase_drained();
 
   // A new slab: at least the pool's current size (the pool doubles), whole 2 MiB pages,
   // within the maximum; the request alone if that fails.
@@ -224,6 +237,7 @@ void* pool_resource_core::do_allocate(std::size_t bytes, cuda_stream_view stream
       take_from(*other);
     }
   }
+  state_->streams.erase_drained();
   if (const std::uintptr_t address = heap.allocate(own.free_blocks.index, size); address != 0) {
     return reinterpret_cast<void*>(address);
   }

@@ -3,6 +3,8 @@
 #include <map>
 #include <mutex>
 
+#include "mr/thread_token.hpp"
+
 #include "gpumem/stream_destroyed.hpp"
 
 namespace gpumem::mr::detail {
@@ -33,15 +35,37 @@ void stream_retirement::unsubscribe(std::uint64_t id) noexcept {
   registry().all.erase(id);
 }
 
-void stream_retirement::retire(cudaStream_t stream) noexcept {
+namespace {
+
+void tell_everyone(const retirement_notice& what) noexcept {
   std::lock_guard lock(registry().mutex);
   for (auto& [id, on_retire] : registry().all) {
     try {
-      on_retire(stream);
+      on_retire(what);
     } catch (...) {
       // A listener that cannot record its event falls back to a device barrier when needed.
     }
   }
+}
+
+/// Destroyed when its thread ends: tells the listeners that the thread's per-thread default
+/// stream goes with it.
+struct thread_end_notice {
+  bool armed = false;
+  ~thread_end_notice() {
+    if (armed) tell_everyone(retirement_notice{nullptr, this_thread_token()});
+  }
+};
+
+}  // namespace
+
+void stream_retirement::retire(cudaStream_t stream) noexcept {
+  tell_everyone(retirement_notice{stream, 0});
+}
+
+void stream_retirement::watch_this_thread() noexcept {
+  thread_local thread_end_notice notice;
+  notice.armed = true;
 }
 
 }  // namespace gpumem::mr::detail

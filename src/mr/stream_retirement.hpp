@@ -12,10 +12,17 @@
 
 namespace gpumem::mr::detail {
 
-/// The process's listeners for stream destruction.
+/// What ends: a stream about to be destroyed, or a thread (and with it its per-thread default
+/// stream).
+struct retirement_notice {
+  cudaStream_t stream = nullptr;  ///< the stream, when `thread` is 0
+  std::uint64_t thread = 0;       ///< the ending thread's token (this_thread_token()), or 0
+};
+
+/// The process's listeners for stream destruction and thread ends.
 class stream_retirement {
  public:
-  using listener = std::function<void(cudaStream_t)>;
+  using listener = std::function<void(const retirement_notice&)>;
 
   /// Adds a listener; returns its id for unsubscribe().
   static std::uint64_t subscribe(listener on_retire);
@@ -23,6 +30,8 @@ class stream_retirement {
   static void unsubscribe(std::uint64_t id) noexcept;
   /// Tells every listener that `stream` is about to be destroyed.
   static void retire(cudaStream_t stream) noexcept;
+  /// Makes the calling thread tell every listener when it ends (once per thread; cheap after).
+  static void watch_this_thread() noexcept;
 };
 
 /// Subscribes for its lifetime.

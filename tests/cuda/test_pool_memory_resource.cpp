@@ -9,8 +9,10 @@
 
 #include "cuda_platform.hpp"
 #include "gpumem/cuda_device.hpp"
+#include "gpumem/cuda_stream.hpp"
 #include "gpumem/mr/cuda_memory_resource.hpp"
 #include "gpumem/mr/pool_memory_resource.hpp"
+#include "gpumem/stream_destroyed.hpp"
 #include "stream_pair.hpp"
 
 namespace {
@@ -245,3 +247,50 @@ TEST(PoolMemoryResource, FreeOfAForeignPointerIsIgnored) {
 }
 
 }  // namespace
+
+// A program that makes a stream per task: the pool forgets each destroyed stream once its
+// blocks moved on, so its list of streams (and the scan over it) does not grow with them.
+TEST(PoolMemoryResource, DestroyedStreamsAreForgotten) {
+  cuda_memory_resource cuda;
+  pool_memory_resource pool{&cuda, std::size_t{1} << 20};
+  for (int task = 0; task < 200; ++task) {
+    gpumem::cuda_stream stream;  // announces its destruction (gpumem/stream_destroyed.hpp)
+    void* block = pool.allocate(4096, stream.view());
+    pool.deallocate(block, 4096, stream.view());
+  }
+  EXPECT_LE(pool.state().streams, 2U) << "one entry per destroyed stream was kept";
+  // The same with a stream the program destroys itself, after saying so.
+  for (int task = 0; task < 200; ++task) {
+    cudaStream_t stream = nullptr;
+    ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+    void* block = pool.allocate(4096, gpumem::cuda_stream_view{stream});
+    pool.deallocate(block, 4096, gpumem::cuda_stream_view{stream});
+    gpumem::notify_stream_destroyed(stream);
+    ASSERT_EQ(cudaStreamDestroy(stream), cudaSuccess);
+  }
+  EXPECT_LE(pool.state().streams, 2U);
+  // Every block is still there to be used.
+  void* whole = pool.allocate(std::size_t{1} << 20, gpumem::cuda_stream_view{});
+  EXPECT_NE(whole, nullptr);
+  pool.deallocate(whole, std::size_t{1} << 20, gpumem::cuda_stream_view{});
+}
+
+// A thread per task on its per-thread default stream: the pool forgets each thread's stream
+// when the thread ends (after ordering its blocks through the legacy stream), and a new thread
+// (which may get the old one's id) never takes them without that order.
+TEST(PoolMemoryResource, EndedThreadsPerThreadStreamsAreForgotten) {
+  cuda_memory_resource cuda;
+  pool_memory_resource pool{&cuda, std::size_t{1} << 20};
+  const gpumem::cuda_stream_view per_thread{cudaStreamPerThread};
+  for (int task = 0; task < 100; ++task) {
+    std::thread worker([&] {
+      void* block = pool.allocate(4096, per_thread);
+      pool.deallocate(block, 4096, per_thread);
+    });
+    worker.join();
+  }
+  EXPECT_LE(pool.state().streams, 2U) << "one entry per ended thread was kept";
+  void* whole = pool.allocate(std::size_t{1} << 20, gpumem::cuda_stream_view{});
+  EXPECT_NE(whole, nullptr);
+  pool.deallocate(whole, std::size_t{1} << 20, gpumem::cuda_stream_view{});
+}
