@@ -129,11 +129,12 @@ void coalescing_heap::transfer(segregated_free_index& from, segregated_free_inde
   }
 }
 
-std::vector<address_range> coalescing_heap::take_free_slabs() {
+std::vector<address_range> coalescing_heap::take_free_slabs(const segregated_free_index* only_in) {
   std::vector<address_range> taken;
   for (std::uint32_t i = 0; i < slabs_.size(); ++i) {
     slab& entry = slabs_[i];
     if (entry.size == 0 || !entry.first->is_free() || entry.first->size != entry.size) continue;
+    if (only_in != nullptr && entry.first->owner != only_in) continue;
     taken.push_back(address_range{entry.first->address, entry.size});
     entry.first->owner->remove(entry.first);
     forget_slab(i);

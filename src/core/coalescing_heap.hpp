@@ -70,8 +70,11 @@ class coalescing_heap {
   /// Moves every block of `from` into `to`, merging address neighbours that meet in `to`.
   void transfer(segregated_free_index& from, segregated_free_index& to) noexcept;
 
-  /// Removes the slabs whose blocks are all free (in one block, so merged) and returns them.
-  std::vector<address_range> take_free_slabs();
+  /**
+   * @brief Removes the slabs whose blocks are all free (in one block, so merged) and returns
+   * them; with `only_in`, only those whose free block is in that index.
+   */
+  std::vector<address_range> take_free_slabs(const segregated_free_index* only_in = nullptr);
 
   /// Bytes in slabs.
   [[nodiscard]] std::size_t slab_bytes() const noexcept { return slab_bytes_; }

@@ -44,6 +44,10 @@ struct pool_resource_core::state_type {
   /// Blocks free for every stream without a wait: the initial slab, and all free blocks after
   /// release() synchronized the device.
   core::segregated_free_index unowned;
+  /// Blocks release() took, waiting (outside the lock) for its device barrier.
+  core::segregated_free_index releasing;
+  /// Bytes being taken from upstream outside the lock (counted against the maximum).
+  std::size_t growing = 0;
   core::coalescing_heap heap;
   stream_ordered_free_lists<stream_free_blocks> streams;
   std::atomic<int> unknown_free_reports{0};
@@ -144,17 +148,33 @@ pool_state pool_resource_core::state() const {
 }
 
 std::size_t pool_resource_core::release() {
-  std::lock_guard lock(state_->mutex);
-  GPUMEM_CUDA_TRY(gpumem::detail::cuda_calls::device_synchronize());
-  // After the device is idle every free block is free for every stream: gather them in the
-  // unowned index, so neighbours freed on different streams merge and whole slabs appear.
+  std::unique_lock lock(state_->mutex);
+  // Every block free now, on any stream, waits in `releasing` for one device barrier, taken
+  // without the lock (it can last long; allocations and frees go on meanwhile). Blocks freed
+  // after this point stay on their streams.
   for (const auto& entry : state_->streams.entries()) {
     state_->drain_recent(entry->free_blocks);
-    state_->heap.transfer(entry->free_blocks.index, state_->unowned);
+    state_->heap.transfer(entry->free_blocks.index, state_->releasing);
   }
   state_->streams.erase_drained();
+  lock.unlock();
+  const cudaError_t barrier = gpumem::detail::cuda_calls::device_synchronize();
+  lock.lock();
+  if (barrier != cudaSuccess) {
+    // Their streams are unknown now: they wait for a later barrier before any reuse.
+    state_->streams.adopt_unordered(
+        state_->releasing, [this](core::segregated_free_index& from, stream_free_blocks& to) {
+          state_->heap.transfer(from, to.index);
+        });
+    lock.unlock();
+    GPUMEM_CUDA_TRY(barrier);
+  }
+  // Idle now: free for every stream, merged with their neighbours; whole slabs go upstream.
+  state_->heap.transfer(state_->releasing, state_->unowned);
+  const std::vector<core::address_range> slabs = state_->heap.take_free_slabs(&state_->unowned);
+  lock.unlock();
   std::size_t released = 0;
-  for (const core::address_range& slab : state_->heap.take_free_slabs()) {
+  for (const core::address_range& slab : slabs) {
     upstream_.deallocate_async(reinterpret_cast<void*>(slab.address),
                                slab.size,
                                CUDA_ALLOCATION_ALIGNMENT,
@@ -167,7 +187,7 @@ std::size_t pool_resource_core::release() {
 void* pool_resource_core::do_allocate(std::size_t bytes, cuda_stream_view stream) {
   if (bytes == 0) return nullptr;
   const std::size_t size = align_up(bytes, CUDA_ALLOCATION_ALIGNMENT);
-  std::lock_guard lock(state_->mutex);
+  std::unique_lock lock(state_->mutex);
   core::coalescing_heap& heap = state_->heap;
   auto& own = state_->streams.entry_for(stream);
   if (const std::uintptr_t address = own.free_blocks.recent.take(size); address != 0) {
@@ -208,22 +228,41 @@ void* pool_resource_core::do_allocate(std::size_t bytes, cuda_stream_view stream
   state_->streams.erase_drained();
 
   // A new slab: at least the pool's current size (the pool doubles), whole 2 MiB pages,
-  // within the maximum; the request alone if that fails.
-  const std::size_t current = heap.slab_bytes();
+  // within the maximum; when that does not fit, half as much, and so on down to the request
+  // alone. Taken from upstream without the lock (it can last milliseconds), its size counted
+  // against the maximum meanwhile.
+  const std::size_t current = heap.slab_bytes() + state_->growing;
   const std::size_t headroom = maximum_ ? *maximum_ - std::min(*maximum_, current) : SIZE_MAX;
   std::string upstream_failure;
   if (size <= headroom) {
     const std::size_t generous =
         std::min(headroom, align_up(std::max(size, current), kSlabGranularity));
-    for (const std::size_t slab_size : {generous, size}) {
+    state_->growing += generous;
+    lock.unlock();
+    void* slab = nullptr;
+    std::size_t slab_size = generous;
+    for (;;) {
       try {
-        void* slab = upstream_.allocate_async(slab_size, CUDA_ALLOCATION_ALIGNMENT, stream);
-        heap.add_slab(reinterpret_cast<std::uintptr_t>(slab), slab_size, own.free_blocks.index);
-        return reinterpret_cast<void*>(heap.allocate(own.free_blocks.index, size));
+        slab = upstream_.allocate_async(slab_size, CUDA_ALLOCATION_ALIGNMENT, stream);
+        break;
       } catch (const gpumem::out_of_memory& error) {
         upstream_failure = error.what();
       }
-      if (generous == size) break;
+      if (slab_size == size) break;
+      const std::size_t half = align_up(slab_size / 2, kSlabGranularity);
+      slab_size = half < slab_size && half > size ? half : size;
+    }
+    lock.lock();
+    state_->growing -= generous;
+    if (slab != nullptr) {
+      try {
+        heap.add_slab(reinterpret_cast<std::uintptr_t>(slab), slab_size, own.free_blocks.index);
+      } catch (...) {
+        lock.unlock();
+        upstream_.deallocate_async(slab, slab_size, CUDA_ALLOCATION_ALIGNMENT, stream);
+        throw;
+      }
+      return reinterpret_cast<void*>(heap.allocate(own.free_blocks.index, size));
     }
   } else {
     upstream_failure = "the maximum pool size is reached";

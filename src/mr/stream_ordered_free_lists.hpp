@@ -156,6 +156,18 @@ class stream_ordered_free_lists {
         move_all);
   }
 
+  /**
+   * @brief Takes free blocks whose stream order is unknown (their owner could not wait for the
+   * device): they join the retired blocks, which then wait for a device barrier before reuse.
+   * @throws std::bad_alloc when the retired blocks' entry cannot be made
+   */
+  template <typename Blocks, typename MoveAll>
+  void adopt_unordered(Blocks& blocks, MoveAll&& move_all) {
+    stream_entry& retired = retired_entry();
+    move_all(blocks, retired.free_blocks);
+    retired.needs_barrier = true;
+  }
+
   /// Forgets the retired blocks' entry once every block left it (it is made again when needed).
   void erase_drained() noexcept {
     std::erase_if(entries_, [this](const std::unique_ptr<stream_entry>& entry) {
