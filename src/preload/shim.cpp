@@ -20,6 +20,7 @@
 #include "gpumem/error.hpp"
 #include "gpumem/mr/pool_memory_resource.hpp"
 #include "preload/driver_sources.hpp"
+#include "preload/free_quarantine.hpp"
 #include "preload/pointer_registry.hpp"
 #include "preload/real_driver.hpp"
 #include "preload/shim_log.hpp"
@@ -114,29 +115,20 @@ class device_scope {
   bool pushed_ = false;
 };
 
-/// Freed blocks waiting for a device barrier before they may be reused (free policy quarantine).
-struct quarantine {
-  struct block {
-    void* pointer;
-    std::size_t size;
-    bool managed;
-  };
-  mutable gpumem::detail::spin_lock lock;  // mutable: the report reads a const stack
-  std::vector<block> blocks;
-  std::size_t bytes = 0;
-};
-
 /// One device's stacks and what the report needs of them.
 struct device_state {
-  int device;
-  std::uint32_t generation;           ///< how many resets of the device came before this stack
+  device_state(std::size_t quarantine_bytes, std::size_t quarantine_blocks) noexcept
+      : held{quarantine_bytes, quarantine_blocks} {}
+
+  int device = -1;
+  std::uint32_t generation = 0;       ///< how many resets of the device came before this stack
   CUcontext primary = nullptr;        ///< the device's primary context
   unsigned long long context_id = 0;  ///< its cuCtxGetId when the stack was built (0: unknown)
-  std::uint64_t total_bytes;
+  std::uint64_t total_bytes = 0;
   config::built_stack device_stack;
   std::mutex managed_mutex;
   std::unique_ptr<config::built_stack> managed_stack;
-  quarantine held;
+  free_quarantine held;
   shim_counters counters;
 };
 
@@ -200,7 +192,7 @@ class shim_state {
         throw gpumem::cuda_error{"cuDeviceTotalMem failed"};
       for (const std::string& problem : config_.check_for_device(device, total))
         log_->error(problem);
-      auto state = std::make_unique<device_state>();
+      auto state = std::make_unique<device_state>(quarantine_limit_, quarantine_block_limit_);
       state->device = device;
       state->generation = generations_[device];
       for (const device_state* retired : retired_) {
@@ -303,11 +295,8 @@ class shim_state {
                            &state->device_stack,
                            state->managed_stack.get(),
                            &state->counters};
-      {
-        std::lock_guard lock(state->held.lock);
-        report.quarantined_blocks = state->held.blocks.size();
-        report.quarantined_bytes = state->held.bytes;
-      }
+      report.quarantined_blocks = state->held.blocks();
+      report.quarantined_bytes = state->held.bytes();
       reports.push_back(report);
     }
     write_report(kind, config_.process_text("report_file"), reports, passed_through_, *log_);
@@ -405,34 +394,25 @@ bool context_was_reset(const device_state& device) {
 
 /// Releases a device's quarantined blocks after one device barrier.
 void release_quarantine(shim_state& state, device_state& device) {
-  std::vector<quarantine::block> blocks;
-  {
-    std::lock_guard lock(device.held.lock);
-    blocks.swap(device.held.blocks);
-    device.held.bytes = 0;
-  }
-  if (blocks.empty()) return;
   device_scope scope{device.device};
-  // Every stream's work that could still read the blocks completes before any is reused. The
-  // barrier fails while a stream of the device is capturing a graph (CUDA forbids a device
-  // synchronization then): the blocks stay in quarantine until a later barrier succeeds.
-  if (const CUresult status = cu().ctx_synchronize(); status != CUDA_SUCCESS) {
-    std::lock_guard lock(device.held.lock);
-    for (const quarantine::block& block : blocks)
-      device.held.bytes += block.size;
-    device.held.blocks.insert(device.held.blocks.end(), blocks.begin(), blocks.end());
-    if (state.log().debug_enabled()) {
-      state.log().debug("device " + std::to_string(device.device) +
-                        ": the barrier failed (CUresult " + std::to_string(status) + "); " +
-                        std::to_string(blocks.size()) + " freed blocks wait for the next");
-    }
-    return;
-  }
-  for (const quarantine::block& block : blocks) {
-    config::built_stack* stack = block.managed ? state.managed(device) : &device.device_stack;
-    stack->top().deallocate(block.pointer, block.size, cuda_stream_view{cudaStreamLegacy});
-  }
-  device.counters.barriers.fetch_add(1, std::memory_order_relaxed);
+  const std::size_t released = device.held.release(
+      [&] {
+        // Every stream's work that could still use the blocks completes before any is reused.
+        // CUDA refuses a device synchronization while a stream of the device captures a graph:
+        // the blocks then stay in quarantine until a later barrier succeeds.
+        const CUresult status = cu().ctx_synchronize();
+        if (status != CUDA_SUCCESS && state.log().debug_enabled()) {
+          state.log().debug("device " + std::to_string(device.device) +
+                            ": the barrier failed (CUresult " + std::to_string(status) +
+                            "); the freed blocks wait for the next");
+        }
+        return status == CUDA_SUCCESS;
+      },
+      [&](const free_quarantine::block& block) {
+        config::built_stack* stack = block.managed ? state.managed(device) : &device.device_stack;
+        stack->top().deallocate(block.pointer, block.size, cuda_stream_view{cudaStreamLegacy});
+      });
+  if (released != 0) device.counters.barriers.fetch_add(1, std::memory_order_relaxed);
 }
 
 /// Gives back what a device's stacks hold free, so an allocation can be retried.
@@ -635,22 +615,13 @@ answer deallocate(void* pointer, request_kind kind, CUstream stream, bool per_th
         }
         // CUDA refuses the barrier (a stream is capturing): the block waits in the quarantine
         // for the next barrier that succeeds, as under the quarantine policy.
-        std::lock_guard lock(device->held.lock);
-        device->held.blocks.push_back({pointer, record->size, record->managed});
-        device->held.bytes += record->size;
+        (void)device->held.hold({pointer, record->size, record->managed});
         break;
       }
       case free_policy::quarantine: {
-        bool full = false;
-        {
-          std::lock_guard lock(device->held.lock);
-          device->held.blocks.push_back({pointer, record->size, record->managed});
-          device->held.bytes += record->size;
-          // Bounded in bytes and in blocks: a barrier per thousand frees costs little, and the
-          // registry and quarantine stay small enough to stay in cache.
-          full = device->held.bytes >= state.quarantine_limit() ||
-                 device->held.blocks.size() >= state.quarantine_block_limit();
-        }
+        // Bounded in bytes and in blocks: a barrier per thousand frees costs little, and the
+        // registry and quarantine stay small enough to stay in cache.
+        const bool full = device->held.hold({pointer, record->size, record->managed});
         if (full) release_quarantine(state, *device);
         break;
       }
@@ -703,8 +674,7 @@ void adjust_memory_info(std::size_t* free_bytes, std::size_t* total_bytes) noexc
     std::size_t quarantined = 0;
     if (device != nullptr) {
       held = memory_held(device->device_stack);
-      std::lock_guard lock(device->held.lock);
-      quarantined = device->held.bytes;
+      quarantined = device->held.bytes();
     } else if (total_bytes != nullptr) {
       held.limit = state.configured_limit(*device_id, *total_bytes);
     }
