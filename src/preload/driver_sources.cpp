@@ -2,7 +2,7 @@
 
 #include <mutex>
 #include <string>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "gpumem/error.hpp"
 #include "gpumem/mr/device_memory_resource.hpp"
@@ -15,12 +15,14 @@ const driver::driver_entry_points& cu() {
   return real_driver().legacy;
 }
 
-/// Every allocation the sources hold, so a pass-through free can refuse to free one.
+/// Every allocation the sources hold, with its device, so a pass-through free can refuse to
+/// free one; a device's entries go when its context is reset (the memory went with it, and
+/// CUDA may hand the same addresses out again).
 class stack_memory_set {
  public:
-  void add(const void* pointer) {
+  void add(const void* pointer, int device) {
     std::lock_guard lock(mutex_);
-    pointers_.insert(pointer);
+    pointers_[pointer] = device;
   }
   void remove(const void* pointer) {
     std::lock_guard lock(mutex_);
@@ -30,10 +32,14 @@ class stack_memory_set {
     std::lock_guard lock(mutex_);
     return pointers_.contains(pointer);
   }
+  void forget_device(int device) {
+    std::lock_guard lock(mutex_);
+    std::erase_if(pointers_, [device](const auto& entry) { return entry.second == device; });
+  }
 
  private:
   std::mutex mutex_;
-  std::unordered_set<const void*> pointers_;
+  std::unordered_map<const void*, int> pointers_;
 };
 
 stack_memory_set& stack_memory() {
@@ -53,12 +59,17 @@ stack_memory_set& stack_memory() {
 
 /// cuMemAlloc / cuMemFree.
 class driver_device_memory final : public mr::device_memory_resource {
+ public:
+  explicit driver_device_memory(int device) noexcept : device_{device} {}
+
+ private:
+  int device_;
   void* do_allocate(std::size_t bytes, cuda_stream_view) override {
     CUdeviceptr pointer = 0;
     if (const CUresult status = cu().mem_alloc(&pointer, bytes); status != CUDA_SUCCESS) {
       throw_allocation_failure(status, bytes, "cuMemAlloc");
     }
-    stack_memory().add(reinterpret_cast<void*>(pointer));
+    stack_memory().add(reinterpret_cast<void*>(pointer), device_);
     return reinterpret_cast<void*>(pointer);
   }
   void do_deallocate(void* ptr, std::size_t, cuda_stream_view) noexcept override {
@@ -69,13 +80,18 @@ class driver_device_memory final : public mr::device_memory_resource {
 
 /// cuMemAllocManaged / cuMemFree.
 class driver_managed_memory final : public mr::device_memory_resource {
+ public:
+  explicit driver_managed_memory(int device) noexcept : device_{device} {}
+
+ private:
+  int device_;
   void* do_allocate(std::size_t bytes, cuda_stream_view) override {
     CUdeviceptr pointer = 0;
     if (const CUresult status = cu().mem_alloc_managed(&pointer, bytes, CU_MEM_ATTACH_GLOBAL);
         status != CUDA_SUCCESS) {
       throw_allocation_failure(status, bytes, "cuMemAllocManaged");
     }
-    stack_memory().add(reinterpret_cast<void*>(pointer));
+    stack_memory().add(reinterpret_cast<void*>(pointer), device_);
     return reinterpret_cast<void*>(pointer);
   }
   void do_deallocate(void* ptr, std::size_t, cuda_stream_view) noexcept override {
@@ -87,7 +103,8 @@ class driver_managed_memory final : public mr::device_memory_resource {
 /// The driver's stream-ordered allocator on a pool of its own (cuMemPoolCreate).
 class driver_async_pool final : public mr::device_memory_resource {
  public:
-  driver_async_pool(int device, std::size_t initial_size, std::size_t release_threshold) {
+  driver_async_pool(int device, std::size_t initial_size, std::size_t release_threshold)
+      : device_{device} {
     if (cu().mem_pool_create == nullptr || cu().mem_pool_destroy == nullptr ||
         cu().mem_alloc_from_pool_async == nullptr || cu().mem_free_async == nullptr ||
         cu().mem_pool_set_attribute == nullptr) {
@@ -134,7 +151,7 @@ class driver_async_pool final : public mr::device_memory_resource {
         throw_allocation_failure(status, bytes, "cuStreamSynchronize after cuMemAllocFromPoolAsync");
       }
     }
-    stack_memory().add(reinterpret_cast<void*>(pointer));
+    stack_memory().add(reinterpret_cast<void*>(pointer), device_);
     return reinterpret_cast<void*>(pointer);
   }
   void do_deallocate(void* ptr, std::size_t, cuda_stream_view stream) noexcept override {
@@ -142,6 +159,7 @@ class driver_async_pool final : public mr::device_memory_resource {
     (void)cu().mem_free_async(reinterpret_cast<CUdeviceptr>(ptr), stream.value());
   }
 
+  int device_;
   CUmemoryPool pool_ = nullptr;
 };
 
@@ -161,6 +179,14 @@ std::size_t share_of(const config::resolved_layer& layer,
 
 }  // namespace
 
+void forget_stack_memory(int device) noexcept {
+  try {
+    stack_memory().forget_device(device);
+  } catch (...) {
+    // Nothing to forget without the set.
+  }
+}
+
 bool is_stack_memory(const void* pointer) noexcept {
   try {
     return stack_memory().contains(pointer);
@@ -172,8 +198,8 @@ bool is_stack_memory(const void* pointer) noexcept {
 config::source_factory driver_sources(int device, std::uint64_t device_total_bytes) {
   return [device, device_total_bytes](
              const config::resolved_layer& layer) -> std::unique_ptr<mr::device_memory_resource> {
-    if (layer.name == "cuda") return std::make_unique<driver_device_memory>();
-    if (layer.name == "managed") return std::make_unique<driver_managed_memory>();
+    if (layer.name == "cuda") return std::make_unique<driver_device_memory>(device);
+    if (layer.name == "managed") return std::make_unique<driver_managed_memory>(device);
     if (layer.name == "cuda_async") {
       return std::make_unique<driver_async_pool>(
           device,

@@ -253,6 +253,7 @@ class shim_state {
     primary_contexts[device].store(nullptr);
     ++generations_[device];
     failed_[device] = false;
+    forget_stack_memory(device);
     if (device_state* old = devices_[device].exchange(nullptr); old != nullptr) {
       // Kept, not destroyed: destroying would free slabs that the reset frees, and another
       // thread may still be inside the old stack (a race the program made, not a crash we make).
@@ -521,9 +522,11 @@ answer allocate(std::size_t bytes,
     // The stacks serve the devices' primary contexts (the runtime's). A context the program
     // created (cuCtxCreate) goes to CUDA unchanged: its memory goes when it is destroyed, and
     // a stack shared with it could hand that memory out afterwards.
-    if (!current.primary &&
-        (state.built(*device_id) != nullptr || !primary_context_active(*device_id))) {
-      return not_primary(state, bytes);
+    if (!current.primary && state.built(*device_id) != nullptr) return not_primary(state, bytes);
+    if (!current.primary && !primary_context_active(*device_id)) {
+      // The primary context does not exist (yet, or again after a reset): the runtime makes it
+      // (then asks again); through the driver the call goes to CUDA.
+      return answer::without_context();
     }
     device_state* device = state.device(*device_id);
     if (device != nullptr && check_reset && context_was_reset(*device)) {
