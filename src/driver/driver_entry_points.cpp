@@ -86,9 +86,9 @@ driver_library load_driver_library(symbol_lookup lookup) {
                                   library.missing);
   library.loaded = legacy && per_thread;
   // Required ones first, so the first name says why the table is unusable.
-  std::stable_partition(library.missing.begin(), library.missing.end(), [](const std::string& name) {
-    return name.ends_with(" (required)");
-  });
+  std::stable_partition(library.missing.begin(),
+                        library.missing.end(),
+                        [](const std::string& name) { return name.ends_with(" (required)"); });
   return library;
 }
 

@@ -232,7 +232,9 @@ class stream_ordered_free_lists {
   }
 
   /// Records `entry`'s event on `stream` and hands it to `retired` (or asks for a barrier).
-  static void record_into(stream_entry& entry, stream_entry& retired, cudaStream_t stream) noexcept {
+  static void record_into(stream_entry& entry,
+                          stream_entry& retired,
+                          cudaStream_t stream) noexcept {
     if (entry.event == nullptr &&
         gpumem::detail::cuda_calls::event_create(&entry.event) != cudaSuccess) {
       entry.event = nullptr;

@@ -3,9 +3,8 @@
 #include <map>
 #include <mutex>
 
-#include "mr/thread_token.hpp"
-
 #include "gpumem/stream_destroyed.hpp"
+#include "mr/thread_token.hpp"
 
 namespace gpumem::mr::detail {
 namespace {

@@ -23,8 +23,7 @@ extern "C" {
 CUresult cuMemAllocAsync_ptsz(CUdeviceptr*, size_t, CUstream);
 CUresult cuMemFreeAsync_ptsz(CUdeviceptr, CUstream);
 CUresult cuGetProcAddress(const char*, void**, int, cuuint64_t);
-CUresult cuGetProcAddress_v2(
-    const char*, void**, int, cuuint64_t, CUdriverProcAddressQueryResult*);
+CUresult cuGetProcAddress_v2(const char*, void**, int, cuuint64_t, CUdriverProcAddressQueryResult*);
 }
 
 namespace {
@@ -217,7 +216,7 @@ bool served_name(const char* symbol) {
 #define GPUMEM_SERVED_NAME(name, table, member) #name,
       GPUMEM_HOOKED_DRIVER_FUNCTIONS(GPUMEM_SERVED_NAME)
 #undef GPUMEM_SERVED_NAME
-      "cuGetProcAddress",
+          "cuGetProcAddress",
   };
   if (symbol == nullptr || symbol[0] != 'c' || symbol[1] != 'u') return false;
   for (const char* name : kNames) {

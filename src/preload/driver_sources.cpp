@@ -146,9 +146,11 @@ class driver_async_pool final : public mr::device_memory_resource {
     // idle for every stream, but the driver's pool may hand out a block freed on another
     // stream and only make the legacy stream wait for that stream's work: wait for it here.
     if (stream.value() == cudaStreamLegacy) {
-      if (const CUresult status = cu().stream_synchronize(CU_STREAM_LEGACY); status != CUDA_SUCCESS) {
+      if (const CUresult status = cu().stream_synchronize(CU_STREAM_LEGACY);
+          status != CUDA_SUCCESS) {
         (void)cu().mem_free_async(pointer, CU_STREAM_LEGACY);
-        throw_allocation_failure(status, bytes, "cuStreamSynchronize after cuMemAllocFromPoolAsync");
+        throw_allocation_failure(
+            status, bytes, "cuStreamSynchronize after cuMemAllocFromPoolAsync");
       }
     }
     stack_memory().add(reinterpret_cast<void*>(pointer), device_);

@@ -327,7 +327,8 @@ class shim_state {
     for (const std::string& name : driver.missing)
       names += (names.empty() ? "" : ", ") + name;
     // (Without a required one, real_driver() said so on stderr already.)
-    if (driver.loaded) log_->info("the CUDA driver lacks " + names + ": the shim works without them");
+    if (driver.loaded)
+      log_->info("the CUDA driver lacks " + names + ": the shim works without them");
   }
 
   config::configuration config_;
@@ -684,8 +685,8 @@ void adjust_memory_info(std::size_t* free_bytes, std::size_t* total_bytes) noexc
     std::size_t free_now =
         (free_bytes != nullptr ? *free_bytes : 0) + held.free_in_stack + quarantined;
     std::size_t total = total_bytes != nullptr ? *total_bytes
-                        : device != nullptr      ? device->total_bytes
-                                                 : 0;
+                        : device != nullptr    ? device->total_bytes
+                                               : 0;
     if (total == 0) return;
     if (held.limit != 0 && held.limit < total) {
       total = held.limit;

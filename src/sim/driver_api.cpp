@@ -416,8 +416,8 @@ GPUMEM_SIM_EXPORT CUresult cuDevicePrimaryCtxRelease_v2(CUdevice device) {
 }
 
 GPUMEM_SIM_EXPORT CUresult cuDevicePrimaryCtxGetState(CUdevice device,
-                                                       unsigned int* flags,
-                                                       int* active) {
+                                                      unsigned int* flags,
+                                                      int* active) {
   enter(__func__);
   if (const CUresult status = require_initialized(); status != CUDA_SUCCESS) return status;
   if (!machine().valid_device(device)) return CUDA_ERROR_INVALID_DEVICE;

@@ -71,10 +71,10 @@ TEST_F(PreloadDriver, EveryHookedFunctionIsExportedAndHandedOut) {
   const auto preloads = [](void* function) {
     return object_of(function).find("libgpumem_preload") != std::string::npos;
   };
-#define GPUMEM_EXPECT_DRIVER_HOOK(name, table, member)                              \
+#define GPUMEM_EXPECT_DRIVER_HOOK(name, table, member)                           \
   EXPECT_TRUE(preloads(dlsym(RTLD_DEFAULT, #name))) << #name " is not exported"; \
-  if (void* found = dlsym(driver, #name); found != nullptr) {                      \
-    EXPECT_TRUE(preloads(found)) << "dlsym hands out the driver's own " #name;     \
+  if (void* found = dlsym(driver, #name); found != nullptr) {                    \
+    EXPECT_TRUE(preloads(found)) << "dlsym hands out the driver's own " #name;   \
   }
   GPUMEM_HOOKED_DRIVER_FUNCTIONS(GPUMEM_EXPECT_DRIVER_HOOK)
 #undef GPUMEM_EXPECT_DRIVER_HOOK

@@ -28,11 +28,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <csignal>
 #include <atomic>
 #include <chrono>
 #include <cinttypes>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -103,8 +103,9 @@ __global__ void verify(
   for (std::size_t i = blockIdx.x * blockDim.x + threadIdx.x; i < words; i += stride) {
     const unsigned int seen = as_words[i];
     if (seen != word) {
-      if (wrong == 0 &&
-          atomicCAS(&g_first_address[slot], 0ULL, reinterpret_cast<unsigned long long>(&as_words[i])) == 0ULL) {
+      if (wrong == 0 && atomicCAS(&g_first_address[slot],
+                                  0ULL,
+                                  reinterpret_cast<unsigned long long>(&as_words[i])) == 0ULL) {
         g_first_value[slot] = seen;
       }
       ++wrong;
@@ -166,8 +167,8 @@ void report(const std::string& line) {
 bool check(cudaError_t status, const char* what, int thread) {
   if (status == cudaSuccess) return true;
   ++totals.cuda_errors;
-  report("thread " + std::to_string(thread) + ": " + what + ": " + cudaGetErrorName(status) +
-         " (" + cudaGetErrorString(status) + ")");
+  report("thread " + std::to_string(thread) + ": " + what + ": " + cudaGetErrorName(status) + " (" +
+         cudaGetErrorString(status) + ")");
   return false;
 }
 
@@ -383,8 +384,8 @@ class worker {
     }
     if (!ranges.insert(address, size)) {
       ++totals.overlaps;
-      report("thread " + std::to_string(index_) + ": block at " + std::to_string(address) +
-             " of " + std::to_string(size) + " bytes overlaps a live block");
+      report("thread " + std::to_string(index_) + ": block at " + std::to_string(address) + " of " +
+             std::to_string(size) + " bytes overlaps a live block");
     }
     totals.served_bytes += size;
     return true;
@@ -425,8 +426,8 @@ class worker {
     }
     if (settings_.huge_every > 0 && random_() % settings_.huge_every == 0)
       return std::size_t{1} << 30;
-    std::uniform_real_distribution<double> exponent(0.0,
-                                                    std::log(static_cast<double>(settings_.max_size)));
+    std::uniform_real_distribution<double> exponent(
+        0.0, std::log(static_cast<double>(settings_.max_size)));
     return std::max<std::size_t>(1, static_cast<std::size_t>(std::exp(exponent(random_))));
   }
 
@@ -437,14 +438,17 @@ class worker {
     return word == 0 ? 0x5a5a5a5aU : word;
   }
 
-  unsigned delay() { return random_() % 10 == 0 ? 20000 + random_() % 80000 : 0; }
+  unsigned delay() {
+    return random_() % 10 == 0 ? 20000 + random_() % 80000 : 0;
+  }
 
   void launch_fill(block& target, unsigned int word) {
     if (target.size == 0) return;
     target.word = word;
     // A block freed at once is written slowly more often: the free races its writer, and any
     // reuse before the writer ends shows in the next owner's block.
-    const unsigned wait = freed_at_once_ && random_() % 2 == 0 ? 50000 + random_() % 150000 : delay();
+    const unsigned wait =
+        freed_at_once_ && random_() % 2 == 0 ? 50000 + random_() % 150000 : delay();
     fill<<<grid_for(target.size), 256, 0, stream()>>>(target.pointer, target.size, word, wait);
     check(cudaGetLastError(), "fill launch", index_);
   }
@@ -554,12 +558,15 @@ class worker {
     if (source.size == 0 || source.from == origin::managed) return;
     block made;
     freed_at_once_ = false;
-    if (!allocate(made, source.size, random_() % 2 == 0 ? origin::synchronous : origin::stream_ordered))
+    if (!allocate(
+            made, source.size, random_() % 2 == 0 ? origin::synchronous : origin::stream_ordered))
       return;
     (void)op;
     made.word = source.word;
-    check(cudaMemcpyAsync(made.pointer, source.pointer, source.size, cudaMemcpyDeviceToDevice, stream()),
-          "cudaMemcpyAsync", index_);
+    check(cudaMemcpyAsync(
+              made.pointer, source.pointer, source.size, cudaMemcpyDeviceToDevice, stream()),
+          "cudaMemcpyAsync",
+          index_);
     keep(made);
   }
 
@@ -573,13 +580,17 @@ class worker {
     at("cudaMemcpy to the host");
     check(cudaStreamSynchronize(stream()), "cudaStreamSynchronize", index_);
     if (!check(cudaMemcpy(host_copy_.data(), target.pointer, bytes, cudaMemcpyDeviceToHost),
-               "cudaMemcpy", index_)) {
+               "cudaMemcpy",
+               index_)) {
       return;
     }
     host_compare(host_copy_.data(), bytes, target.word, "host copy");
   }
 
-  void host_compare(const unsigned char* bytes, std::size_t size, unsigned int word, const char* what) {
+  void host_compare(const unsigned char* bytes,
+                    std::size_t size,
+                    unsigned int word,
+                    const char* what) {
     unsigned long long wrong = 0;
     unsigned int first = 0;
     for (std::size_t i = 0; i + 4 <= size; i += 4) {
@@ -593,8 +604,14 @@ class worker {
     if (wrong != 0) {
       totals.host_mismatches += wrong;
       char line[160];
-      std::snprintf(line, sizeof line, "thread %d: %s: %llu wrong words, first 0x%08x instead of 0x%08x",
-                    index_, what, wrong, first, word);
+      std::snprintf(line,
+                    sizeof line,
+                    "thread %d: %s: %llu wrong words, first 0x%08x instead of 0x%08x",
+                    index_,
+                    what,
+                    wrong,
+                    first,
+                    word);
       report(line);
     }
   }
@@ -673,17 +690,28 @@ options parse(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (flag == "--threads") settings.threads = std::atoi(value());
-    else if (flag == "--ops") settings.ops = std::atol(value());
-    else if (flag == "--seed") settings.seed = static_cast<unsigned>(std::strtoul(value(), nullptr, 10));
-    else if (flag == "--max-size") settings.max_size = std::strtoull(value(), nullptr, 10);
-    else if (flag == "--huge-every") settings.huge_every = std::atol(value());
-    else if (flag == "--live-bytes") settings.live_bytes = std::strtoull(value(), nullptr, 10);
-    else if (flag == "--no-managed") settings.managed = false;
-    else if (flag == "--inject") settings.inject = true;
-    else if (flag == "--expect-corruption") settings.expect_corruption = true;
-    else if (flag == "--resource") settings.resource = value();
-    else if (flag == "--stall-seconds") settings.stall_seconds = std::atoi(value());
+    if (flag == "--threads")
+      settings.threads = std::atoi(value());
+    else if (flag == "--ops")
+      settings.ops = std::atol(value());
+    else if (flag == "--seed")
+      settings.seed = static_cast<unsigned>(std::strtoul(value(), nullptr, 10));
+    else if (flag == "--max-size")
+      settings.max_size = std::strtoull(value(), nullptr, 10);
+    else if (flag == "--huge-every")
+      settings.huge_every = std::atol(value());
+    else if (flag == "--live-bytes")
+      settings.live_bytes = std::strtoull(value(), nullptr, 10);
+    else if (flag == "--no-managed")
+      settings.managed = false;
+    else if (flag == "--inject")
+      settings.inject = true;
+    else if (flag == "--expect-corruption")
+      settings.expect_corruption = true;
+    else if (flag == "--resource")
+      settings.resource = value();
+    else if (flag == "--stall-seconds")
+      settings.stall_seconds = std::atoi(value());
     else {
       std::fprintf(stderr, "torture: unknown argument %s\n", flag.c_str());
       std::exit(2);
@@ -748,11 +776,15 @@ int main(int argc, char** argv) {
         last_total = total;
         last_progress = now;
       } else if (now - last_progress > std::chrono::seconds(settings.stall_seconds)) {
-        std::fprintf(stderr, "torture: FAILED: no progress for %d s; the threads:\n",
+        std::fprintf(stderr,
+                     "torture: FAILED: no progress for %d s; the threads:\n",
                      settings.stall_seconds);
         for (int t = 0; t < settings.threads; ++t)
-          std::fprintf(stderr, "torture:   thread %d: %ld operations, now %s\n", t,
-                       workers[t]->done(), workers[t]->phase());
+          std::fprintf(stderr,
+                       "torture:   thread %d: %ld operations, now %s\n",
+                       t,
+                       workers[t]->done(),
+                       workers[t]->phase());
         std::fflush(stderr);
         std::printf("torture: FAILED (hung)\n");
         std::fflush(stdout);
@@ -769,25 +801,40 @@ int main(int argc, char** argv) {
   unsigned long long device_mismatches[kMaxThreads] = {};
   unsigned long long first_address[kMaxThreads] = {};
   unsigned int first_value[kMaxThreads] = {};
-  check(cudaMemcpyFromSymbol(device_mismatches, g_mismatches, sizeof device_mismatches), "read counters", -1);
-  check(cudaMemcpyFromSymbol(first_address, g_first_address, sizeof first_address), "read counters", -1);
+  check(cudaMemcpyFromSymbol(device_mismatches, g_mismatches, sizeof device_mismatches),
+        "read counters",
+        -1);
+  check(cudaMemcpyFromSymbol(first_address, g_first_address, sizeof first_address),
+        "read counters",
+        -1);
   check(cudaMemcpyFromSymbol(first_value, g_first_value, sizeof first_value), "read counters", -1);
   unsigned long long mismatched = totals.host_mismatches.load();
   for (int t = 0; t < settings.threads; ++t) {
     mismatched += device_mismatches[t];
     if (device_mismatches[t] != 0) {
-      std::fprintf(stderr,
-                   "torture: thread %d: %llu wrong words on the device, first at 0x%llx holding 0x%08x\n",
-                   t, device_mismatches[t], first_address[t], first_value[t]);
+      std::fprintf(
+          stderr,
+          "torture: thread %d: %llu wrong words on the device, first at 0x%llx holding 0x%08x\n",
+          t,
+          device_mismatches[t],
+          first_address[t],
+          first_value[t]);
     }
   }
   std::printf(
       "torture: %s, %d threads, seed %u, %llu operations, %.1f GiB served: mismatched words %llu, "
       "cuda errors %llu, out of memory %llu, misaligned %llu, overlaps %llu, injected %llu\n",
-      mode.c_str(), settings.threads, settings.seed, totals.operations.load(),
-      static_cast<double>(totals.served_bytes.load()) / (1 << 30), mismatched,
-      totals.cuda_errors.load(), totals.out_of_memory.load(), totals.misaligned.load(),
-      totals.overlaps.load(), totals.injected.load());
+      mode.c_str(),
+      settings.threads,
+      settings.seed,
+      totals.operations.load(),
+      static_cast<double>(totals.served_bytes.load()) / (1 << 30),
+      mismatched,
+      totals.cuda_errors.load(),
+      totals.out_of_memory.load(),
+      totals.misaligned.load(),
+      totals.overlaps.load(),
+      totals.injected.load());
   const bool corrupted = mismatched != 0 || totals.overlaps != 0;
   if (settings.inject && totals.injected == 0) {
     std::printf("torture: FAILED: --inject made no injection (too few operations?)\n");
@@ -798,8 +845,8 @@ int main(int argc, char** argv) {
                           : "torture: FAILED: corruption was expected and not seen\n");
     return corrupted ? 0 : 1;
   }
-  const bool clean = !corrupted && totals.cuda_errors == 0 && totals.out_of_memory == 0 &&
-                     totals.misaligned == 0;
+  const bool clean =
+      !corrupted && totals.cuda_errors == 0 && totals.out_of_memory == 0 && totals.misaligned == 0;
   std::printf(clean ? "torture: clean\n" : "torture: FAILED\n");
   return clean ? 0 : 1;
 }

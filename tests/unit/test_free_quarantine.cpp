@@ -43,10 +43,12 @@ TEST(FreeQuarantine, ABarrierReleasesWhatWasHeldBeforeIt) {
     held.hold({address(3), 256, false});
     return true;
   };
-  EXPECT_EQ(held.release(barrier, [&](const free_quarantine::block& block) {
-    EXPECT_EQ(barriers, 1) << "released before the barrier";
-    released.push_back(block.pointer);
-  }), 2U);
+  EXPECT_EQ(held.release(barrier,
+                         [&](const free_quarantine::block& block) {
+                           EXPECT_EQ(barriers, 1) << "released before the barrier";
+                           released.push_back(block.pointer);
+                         }),
+            2U);
   EXPECT_EQ(released, (std::vector<void*>{address(1), address(2)}));
   EXPECT_EQ(held.blocks(), 1U);
   EXPECT_EQ(held.bytes(), 256U);
@@ -108,10 +110,11 @@ TEST(FreeQuarantine, ManyThreadsEveryBlockOnceAndAfterABarrier) {
   }
   for (auto& thread : threads)
     thread.join();
-  held.release([] { return true; }, [&](const free_quarantine::block& block) {
-    std::lock_guard lock(seen_mutex);
-    if (!seen.insert(block.pointer).second) ++twice;
-  });
+  held.release([] { return true; },
+               [&](const free_quarantine::block& block) {
+                 std::lock_guard lock(seen_mutex);
+                 if (!seen.insert(block.pointer).second) ++twice;
+               });
   EXPECT_EQ(early.load(), 0);
   EXPECT_EQ(twice.load(), 0);
   EXPECT_EQ(seen.size(), 8U * 5000U);
