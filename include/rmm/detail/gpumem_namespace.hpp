@@ -1,9 +1,11 @@
 #pragma once
 /**
  * @file gpumem_namespace.hpp
- * @brief RMM compatibility: the namespace `rmm` is gpumem's namespace, so `rmm::mr::...`,
- * `rmm::device_buffer` and the rest name gpumem's classes. A program cannot use RMM itself and
- * these headers together.
+ * @brief RMM compatibility: `rmm` and `rmm::mr` are real namespaces (code may reopen them, as
+ * RMM's own tests do with `namespace rmm::test`), and each header under include/rmm/ names
+ * gpumem's entities in them with using-declarations, so `rmm::device_buffer` and
+ * `gpumem::device_buffer` are one type. A program cannot use RMM itself and these headers
+ * together.
  */
 
 #include "gpumem/detail/error_macros.hpp"
@@ -14,7 +16,18 @@ namespace gpumem::mr {
 using gpumem::device_async_resource_ref;
 }  // namespace gpumem::mr
 
-namespace rmm = gpumem;
+namespace rmm {
+using gpumem::device_async_resource_ref;
+using gpumem::device_resource_ref;
+using gpumem::host_async_resource_ref;
+using gpumem::host_device_async_resource_ref;
+using gpumem::host_device_resource_ref;
+using gpumem::host_resource_ref;
+using gpumem::to_device_async_resource_ref;
+namespace mr {
+using gpumem::device_async_resource_ref;
+}  // namespace mr
+}  // namespace rmm
 
 // RMM's names for gpumem's checks (detail/error_macros.hpp).
 #ifndef RMM_CUDA_TRY
