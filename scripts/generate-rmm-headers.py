@@ -29,6 +29,7 @@ DEVICE_RESOURCES = [
 HOST_RESOURCES = ["host_memory_resource", "new_delete_resource", "pinned_memory_resource"]
 OTHER = {
     "mr/pinned_host_memory_resource.hpp": ["mr/pinned_host_memory_resource.hpp"],
+    "mr/is_resource_adaptor.hpp": ["mr/is_resource_adaptor.hpp"],
     "cuda_device.hpp": ["cuda_device.hpp"],
     "cuda_stream_view.hpp": ["cuda_stream_view.hpp"],
     "resource_ref.hpp": ["resource_ref.hpp"],
@@ -51,7 +52,7 @@ OTHER = {
 def mapping():
     pairs = {}
     for name in DEVICE_RESOURCES:
-        targets = [f"mr/{name}.hpp"] if name == "per_device_resource" else [f"mr/device/{name}.hpp", f"mr/{name}.hpp"]
+        targets = [f"mr/device/{name}.hpp", f"mr/{name}.hpp"]
         pairs[f"mr/{name}.hpp"] = targets
     for name in HOST_RESOURCES:
         pairs[f"mr/{name}.hpp"] = [f"mr/host/{name}.hpp"]

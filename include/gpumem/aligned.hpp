@@ -13,6 +13,12 @@ namespace gpumem {
 /// The alignment of every CUDA device allocation, and of every gpumem device allocation.
 inline constexpr std::size_t CUDA_ALLOCATION_ALIGNMENT{256};
 
+/// The alignment of host allocations when none is asked for: that of std::max_align_t (RMM
+/// 25.10 spells it RMM_DEFAULT_HOST_ALIGNMENT).
+inline constexpr std::size_t DEFAULT_HOST_ALIGNMENT{alignof(std::max_align_t)};
+/// RMM 25.10's name for DEFAULT_HOST_ALIGNMENT.
+inline constexpr std::size_t RMM_DEFAULT_HOST_ALIGNMENT{DEFAULT_HOST_ALIGNMENT};
+
 /// Whether `value` is a power of two (0 is not).
 [[nodiscard]] constexpr bool is_pow2(std::size_t value) noexcept {
   return value != 0 && (value & (value - 1)) == 0;

@@ -7,6 +7,7 @@
  * The shim never lets one of these cross its C boundary: it returns CUDA error codes.
  */
 
+#include <iostream>  // as RMM's error header: RMM code uses std::cout without including it
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -43,7 +44,11 @@ class bad_alloc : public std::bad_alloc {
 /// An allocation failed because the memory (of the device, of a pool, under a limit) ran out.
 class out_of_memory : public bad_alloc {
  public:
-  using bad_alloc::bad_alloc;
+  /// @param message what failed; what() returns "std::bad_alloc: out_of_memory: " and it
+  explicit out_of_memory(const char* message)
+      : bad_alloc{std::string{"out_of_memory: "} + message} {}
+  /// @copydoc out_of_memory(const char*)
+  explicit out_of_memory(const std::string& message) : out_of_memory{message.c_str()} {}
 };
 
 /// An argument lies outside the range a function accepts.

@@ -11,6 +11,8 @@ using gpumem::thrust_exec_policy_nosync_t;
 using gpumem::exec_policy;
 using gpumem::exec_policy_nosync;
 using gpumem::CUDA_ALLOCATION_ALIGNMENT;
+using gpumem::DEFAULT_HOST_ALIGNMENT;
+using gpumem::RMM_DEFAULT_HOST_ALIGNMENT;
 using gpumem::is_pow2;
 using gpumem::is_supported_alignment;
 using gpumem::align_up;

@@ -31,7 +31,8 @@ std::size_t aligned_adaptor_core::upstream_size(std::size_t bytes) const noexcep
 }
 
 void* aligned_adaptor_core::do_allocate(std::size_t bytes, cuda_stream_view stream) {
-  if (passes_through(bytes)) return allocate_upstream(bytes, stream);
+  // Passed through as asked, size unchanged (an alignment of 1 rounds nothing), as RMM does.
+  if (passes_through(bytes)) return allocate_upstream(bytes, stream, 1);
   if (bytes > std::numeric_limits<std::size_t>::max() - alignment_) {
     throw gpumem::out_of_memory{"gpumem: aligned_resource_adaptor: cannot allocate " +
                                 std::to_string(bytes) + " B aligned to " +
@@ -57,7 +58,7 @@ void aligned_adaptor_core::do_deallocate(void* ptr,
                                          std::size_t bytes,
                                          cuda_stream_view stream) noexcept {
   if (passes_through(bytes)) {
-    deallocate_upstream(ptr, bytes, stream);
+    deallocate_upstream(ptr, bytes, stream, 1);
     return;
   }
   void* upstream_pointer = ptr;

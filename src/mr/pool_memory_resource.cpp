@@ -227,33 +227,38 @@ void* pool_resource_core::do_allocate(std::size_t bytes, cuda_stream_view stream
   }
   state_->streams.erase_drained();
 
-  // A new slab: at least the pool's current size (the pool doubles), whole 2 MiB pages,
-  // within the maximum; when that does not fit, half as much, and so on down to the request
-  // alone. Taken from upstream without the lock (it can last milliseconds), its size counted
-  // against the maximum meanwhile.
+  // A new slab, RMM's size: with a maximum, all the room left under it; without, the pool's
+  // current size (the pool doubles). When that does not fit upstream, half as much, and so on
+  // down to the request alone. Without a maximum, whole 2 MiB pages (CUDA's granularity) are
+  // asked for first. Taken from upstream without the lock (it can last milliseconds), its size
+  // counted against the maximum meanwhile.
   const std::size_t current = heap.slab_bytes() + state_->growing;
   const std::size_t headroom = maximum_ ? *maximum_ - std::min(*maximum_, current) : SIZE_MAX;
   std::string upstream_failure;
   if (size <= headroom) {
-    const std::size_t generous =
-        std::min(headroom, align_up(std::max(size, current), kSlabGranularity));
-    state_->growing += generous;
+    const std::size_t preferred = maximum_ ? headroom : std::max(size, current);
+    const std::size_t in_pages = maximum_ ? preferred : align_up(preferred, kSlabGranularity);
+    state_->growing += in_pages;
     lock.unlock();
     void* slab = nullptr;
-    std::size_t slab_size = generous;
-    for (;;) {
+    std::size_t slab_size = in_pages;
+    const auto take = [&](std::size_t attempt) {
       try {
-        slab = upstream_.allocate_async(slab_size, CUDA_ALLOCATION_ALIGNMENT, stream);
-        break;
+        slab = upstream_.allocate_async(attempt, CUDA_ALLOCATION_ALIGNMENT, stream);
+        slab_size = attempt;
       } catch (const gpumem::out_of_memory& error) {
         upstream_failure = error.what();
       }
-      if (slab_size == size) break;
-      const std::size_t half = align_up(slab_size / 2, kSlabGranularity);
-      slab_size = half < slab_size && half > size ? half : size;
+      return slab != nullptr;
+    };
+    if (in_pages == preferred || !take(in_pages)) {
+      for (std::size_t attempt = preferred; !take(attempt) && attempt != size;) {
+        const std::size_t half = align_up(attempt / 2, CUDA_ALLOCATION_ALIGNMENT);
+        attempt = half < attempt && half > size ? half : size;
+      }
     }
     lock.lock();
-    state_->growing -= generous;
+    state_->growing -= in_pages;
     if (slab != nullptr) {
       try {
         heap.add_slab(reinterpret_cast<std::uintptr_t>(slab), slab_size, own.free_blocks.index);

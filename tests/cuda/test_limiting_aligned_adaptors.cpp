@@ -166,10 +166,21 @@ TEST(AlignedAdaptor, SmallAllocationsPassThroughUnchanged) {
   const auto allocations = upstream.allocations();
   ASSERT_EQ(allocations.size(), 1U);
   EXPECT_EQ(allocations[0].ptr, ptr);
-  EXPECT_EQ(allocations[0].bytes, gpumem::align_up(1000, 256));
+  EXPECT_EQ(allocations[0].bytes, 1000U);  // RMM's adaptor passes the size unchanged
   aligned.deallocate(ptr, 1000);
   ASSERT_EQ(upstream.deallocations().size(), 1U);
   EXPECT_EQ(upstream.deallocations()[0].ptr, ptr);
+  EXPECT_EQ(upstream.deallocations()[0].bytes, 1000U);
+}
+
+TEST(AlignedAdaptor, DefaultAlignmentPassesTheSizeUnchanged) {
+  recording_host_resource upstream{0};
+  aligned_resource_adaptor aligned{upstream};  // CUDA's 256 bytes: nothing to align
+  void* ptr = aligned.allocate(5);
+  ASSERT_EQ(upstream.allocations().size(), 1U);
+  EXPECT_EQ(upstream.allocations()[0].bytes, 5U);
+  aligned.deallocate(ptr, 5);
+  EXPECT_EQ(upstream.outstanding(), 0U);
 }
 
 TEST(AlignedAdaptor, DefaultThresholdIs64KiB) {

@@ -294,3 +294,55 @@ TEST(PoolMemoryResource, EndedThreadsPerThreadStreamsAreForgotten) {
   EXPECT_NE(whole, nullptr);
   pool.deallocate(whole, std::size_t{1} << 20, gpumem::cuda_stream_view{});
 }
+
+namespace {
+
+/// Host memory up to a budget of bytes in all (an upstream that runs out, as a device does).
+class budget_resource final : public gpumem::mr::device_memory_resource {
+ public:
+  explicit budget_resource(std::size_t budget) : left_{budget} {}
+
+ private:
+  void* do_allocate(std::size_t bytes, gpumem::cuda_stream_view) override {
+    if (bytes > left_) throw gpumem::out_of_memory{"budget_resource: " + std::to_string(bytes)};
+    left_ -= bytes;
+    return ::operator new (bytes, std::align_val_t{256});
+  }
+  void do_deallocate(void* ptr, std::size_t bytes, gpumem::cuda_stream_view) noexcept override {
+    left_ += bytes;
+    ::operator delete (ptr, std::align_val_t{256});
+  }
+  std::size_t left_;
+};
+
+}  // namespace
+
+// When the preferred growth does not fit, the pool grows by less, down to what the request
+// needs (RMM's behaviour; RMM issue 1957).
+TEST(PoolMemoryResource, GrowsByLessWhenThePreferredStepDoesNotFit) {
+  budget_resource upstream{6000};
+  pool_memory_resource pool{&upstream, 0};
+  std::vector<std::pair<void*, std::size_t>> held;
+  for (const std::size_t bytes : {1000, 4000, 500}) {
+    void* block = nullptr;
+    ASSERT_NO_THROW(block = pool.allocate(bytes)) << bytes << " bytes";
+    held.emplace_back(block, bytes);
+  }
+  EXPECT_THROW((void)pool.allocate(2000), gpumem::out_of_memory);
+  for (const auto& [block, bytes] : held)
+    pool.deallocate(block, bytes);
+}
+
+TEST(PoolMemoryResource, GrowsByLessWithinItsMaximum) {
+  budget_resource upstream{6000};
+  pool_memory_resource pool{&upstream, 0, 8192};
+  void* first = pool.allocate(1000);
+  EXPECT_THROW((void)pool.allocate(4000), gpumem::out_of_memory);
+  void* small = nullptr;
+  void* medium = nullptr;
+  EXPECT_NO_THROW(small = pool.allocate(500));
+  EXPECT_NO_THROW(medium = pool.allocate(2000));
+  pool.deallocate(medium, 2000);
+  pool.deallocate(small, 500);
+  pool.deallocate(first, 1000);
+}

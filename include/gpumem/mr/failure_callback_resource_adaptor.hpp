@@ -11,6 +11,7 @@
 
 #include "gpumem/error.hpp"
 #include "gpumem/mr/detail/resource_adaptor_core.hpp"
+#include "gpumem/mr/per_device_resource.hpp"  // as RMM's header: code relies on it
 
 namespace gpumem::mr {
 

@@ -9,6 +9,7 @@
 #include <cstddef>
 
 #include "gpumem/mr/detail/resource_adaptor_core.hpp"
+#include "gpumem/mr/per_device_resource.hpp"  // as RMM's header: code relies on it
 
 namespace gpumem::mr {
 namespace detail {

@@ -8,6 +8,7 @@
 #include <cstddef>
 
 #include "gpumem/mr/detail/resource_adaptor_core.hpp"
+#include "gpumem/prefetch.hpp"  // as RMM's header: code relies on it
 
 namespace gpumem::mr {
 namespace detail {

@@ -29,11 +29,24 @@ using gpumem::device_async_resource_ref;
 }  // namespace mr
 }  // namespace rmm
 
-// RMM's names for gpumem's checks (detail/error_macros.hpp).
+// RMM's checks (detail/error_macros.hpp does the work), with RMM's words: a failed
+// expectation reads "RMM failure at: FILE:LINE: message", a CUDA error "CUDA error at:
+// FILE:LINE: cudaErrorName description", as code and tests written for RMM expect.
 #ifndef RMM_CUDA_TRY
 #define RMM_CUDA_TRY(...) GPUMEM_CUDA_TRY(__VA_ARGS__)
 #define RMM_CUDA_TRY_ALLOC(...) GPUMEM_CUDA_TRY_ALLOC(__VA_ARGS__)
-#define RMM_EXPECTS(...) GPUMEM_EXPECTS(__VA_ARGS__)
-#define RMM_FAIL(...) GPUMEM_FAIL(__VA_ARGS__)
+#define RMM_EXPECTS(...) \
+  GPUMEM_OVERLOAD_3(__VA_ARGS__, RMM_EXPECTS_3, RMM_EXPECTS_2, unused)(__VA_ARGS__)
+#define RMM_EXPECTS_3(condition, message, exception_type)                                  \
+  do {                                                                                     \
+    if (!(condition)) [[unlikely]] {                                                       \
+      throw exception_type{std::string{"RMM failure at: " GPUMEM_PLACE ": "} + (message)}; \
+    }                                                                                      \
+  } while (false)
+#define RMM_EXPECTS_2(condition, message) RMM_EXPECTS_3(condition, message, ::gpumem::logic_error)
+#define RMM_FAIL(...) GPUMEM_OVERLOAD_2(__VA_ARGS__, RMM_FAIL_2, RMM_FAIL_1)(__VA_ARGS__)
+#define RMM_FAIL_2(message, exception_type) \
+  throw exception_type { std::string{"RMM failure at: " GPUMEM_PLACE ": "} + (message) }
+#define RMM_FAIL_1(message) RMM_FAIL_2(message, ::gpumem::logic_error)
 #define RMM_ASSERT_CUDA_SUCCESS(...) GPUMEM_ASSERT_CUDA_SUCCESS(__VA_ARGS__)
 #endif

@@ -5,6 +5,20 @@
 #include <gpumem/mr/prefetch_resource_adaptor.hpp>
 #include <rmm/detail/gpumem_namespace.hpp>
 
+namespace rmm {
+using gpumem::cuda_device_id;
+using gpumem::get_current_cuda_device;
+using gpumem::get_num_cuda_devices;
+using gpumem::available_device_memory;
+using gpumem::percent_of_free_device_memory;
+using gpumem::cuda_set_device_raii;
+using gpumem::cuda_stream_view;
+using gpumem::cuda_stream_default;
+using gpumem::cuda_stream_legacy;
+using gpumem::cuda_stream_per_thread;
+using gpumem::prefetch;
+}  // namespace rmm
+
 namespace rmm::mr {
 using gpumem::mr::prefetch_resource_adaptor;
 }  // namespace rmm::mr

@@ -62,14 +62,20 @@ class resource_adaptor_core : public device_memory_resource {
   explicit resource_adaptor_core(device_async_resource_ref upstream) noexcept
       : upstream_{upstream} {}
 
-  /// Allocates `bytes` from the upstream on `stream` (throws what the upstream throws).
-  void* allocate_upstream(std::size_t bytes, cuda_stream_view stream) {
-    return upstream_.allocate_async(bytes, CUDA_ALLOCATION_ALIGNMENT, stream);
+  /// Allocates `bytes` from the upstream on `stream`, asking for `alignment` (the upstream
+  /// rounds the size up to it); throws what the upstream throws.
+  void* allocate_upstream(std::size_t bytes,
+                          cuda_stream_view stream,
+                          std::size_t alignment = CUDA_ALLOCATION_ALIGNMENT) {
+    return upstream_.allocate_async(bytes, alignment, stream);
   }
 
-  /// Frees an allocation of the upstream made by allocate_upstream(`bytes`, ...).
-  void deallocate_upstream(void* ptr, std::size_t bytes, cuda_stream_view stream) {
-    upstream_.deallocate_async(ptr, bytes, CUDA_ALLOCATION_ALIGNMENT, stream);
+  /// Frees an allocation of the upstream made by allocate_upstream(`bytes`, ..., `alignment`).
+  void deallocate_upstream(void* ptr,
+                           std::size_t bytes,
+                           cuda_stream_view stream,
+                           std::size_t alignment = CUDA_ALLOCATION_ALIGNMENT) {
+    upstream_.deallocate_async(ptr, bytes, alignment, stream);
   }
 
   /**

@@ -6,14 +6,51 @@
 #include <rmm/detail/gpumem_namespace.hpp>
 
 namespace rmm {
+using gpumem::CUDA_ALLOCATION_ALIGNMENT;
+using gpumem::DEFAULT_HOST_ALIGNMENT;
+using gpumem::RMM_DEFAULT_HOST_ALIGNMENT;
+using gpumem::is_pow2;
+using gpumem::is_supported_alignment;
+using gpumem::align_up;
+using gpumem::align_down;
+using gpumem::is_aligned;
+using gpumem::is_pointer_aligned;
+using gpumem::cuda_device_id;
+using gpumem::get_current_cuda_device;
+using gpumem::get_num_cuda_devices;
+using gpumem::available_device_memory;
+using gpumem::percent_of_free_device_memory;
+using gpumem::cuda_set_device_raii;
+using gpumem::cuda_stream_view;
+using gpumem::cuda_stream_default;
+using gpumem::cuda_stream_legacy;
+using gpumem::cuda_stream_per_thread;
 using gpumem::logic_error;
 using gpumem::cuda_error;
 using gpumem::bad_alloc;
 using gpumem::out_of_memory;
 using gpumem::out_of_range;
+using gpumem::device_async_resource_ref;
+using gpumem::device_resource_ref;
+using gpumem::host_resource_ref;
+using gpumem::host_async_resource_ref;
+using gpumem::host_device_async_resource_ref;
+using gpumem::host_device_resource_ref;
+using gpumem::to_device_async_resource_ref;
 }  // namespace rmm
 
 namespace rmm::mr {
 using gpumem::mr::failure_callback_t;
 using gpumem::mr::failure_callback_resource_adaptor;
+using gpumem::mr::device_memory_resource;
+using gpumem::mr::get_per_device_resource;
+using gpumem::mr::set_per_device_resource;
+using gpumem::mr::get_current_device_resource;
+using gpumem::mr::set_current_device_resource;
+using gpumem::mr::get_per_device_resource_ref;
+using gpumem::mr::set_per_device_resource_ref;
+using gpumem::mr::get_current_device_resource_ref;
+using gpumem::mr::set_current_device_resource_ref;
+using gpumem::mr::reset_per_device_resource_ref;
+using gpumem::mr::reset_current_device_resource_ref;
 }  // namespace rmm::mr

@@ -7,6 +7,8 @@
 
 namespace rmm {
 using gpumem::CUDA_ALLOCATION_ALIGNMENT;
+using gpumem::DEFAULT_HOST_ALIGNMENT;
+using gpumem::RMM_DEFAULT_HOST_ALIGNMENT;
 using gpumem::is_pow2;
 using gpumem::is_supported_alignment;
 using gpumem::align_up;

@@ -1,0 +1,78 @@
+// What RMM 25.10's public headers give code written for them, beyond the classes: headers that
+// bring in others (RMM's own benchmarks use std::cout after <rmm/error.hpp> alone, and the
+// per-device functions after the limiting adaptor's header), is_resource_adaptor,
+// RMM_DEFAULT_HOST_ALIGNMENT, RMM's words in errors, and the aligned adaptor passing sizes
+// through. Compiled only against include/rmm/. On the simulator and on the GPU.
+
+#include <cstddef>
+#include <rmm/aligned.hpp>
+#include <rmm/error.hpp>
+#include <rmm/mr/device/aligned_resource_adaptor.hpp>
+#include <rmm/mr/device/cuda_memory_resource.hpp>
+#include <rmm/mr/device/limiting_resource_adaptor.hpp>
+#include <rmm/mr/is_resource_adaptor.hpp>
+#include <string>
+
+namespace {
+
+int failures = 0;
+
+void expect(bool holds, const std::string& what) {
+  if (!holds) {
+    std::cout << "rmm behaviour: FAILED: " << what << '\n';  // <iostream> through rmm/error.hpp
+    ++failures;
+  }
+}
+
+bool contains(const char* text, const std::string& part) {
+  return std::string{text}.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+static_assert(rmm::mr::is_resource_adaptor<
+              rmm::mr::limiting_resource_adaptor<rmm::mr::cuda_memory_resource>>);
+static_assert(!rmm::mr::is_resource_adaptor<rmm::mr::cuda_memory_resource>);
+static_assert(rmm::RMM_DEFAULT_HOST_ALIGNMENT == alignof(std::max_align_t));
+
+int main() {
+  // The per-device functions come with the limiting adaptor's header, as with RMM's.
+  expect(rmm::mr::get_current_device_resource() != nullptr, "a current device resource");
+
+  try {
+    RMM_EXPECTS(1 + 1 == 3, "arithmetic holds");
+    expect(false, "RMM_EXPECTS threw nothing");
+  } catch (const rmm::logic_error& error) {
+    expect(contains(error.what(), "RMM failure at:") && contains(error.what(), "arithmetic holds"),
+           std::string{"RMM_EXPECTS said: "} + error.what());
+  }
+  try {
+    RMM_FAIL("a failure", rmm::out_of_memory);
+    expect(false, "RMM_FAIL threw nothing");
+  } catch (const rmm::out_of_memory& error) {
+    expect(contains(error.what(), "RMM failure at:") && contains(error.what(), "out_of_memory"),
+           std::string{"RMM_FAIL said: "} + error.what());
+  }
+  try {
+    RMM_CUDA_TRY(cudaErrorInvalidValue);
+    expect(false, "RMM_CUDA_TRY threw nothing");
+  } catch (const rmm::cuda_error& error) {
+    expect(contains(error.what(), "CUDA error at:") &&
+               contains(error.what(), cudaGetErrorString(cudaErrorInvalidValue)),
+           std::string{"RMM_CUDA_TRY said: "} + error.what());
+  }
+
+  // The aligned adaptor with CUDA's own alignment passes a request through unchanged: 5 bytes
+  // reach the upstream as 5 (the limiting adaptor below counts what it is asked for).
+  rmm::mr::cuda_memory_resource cuda;
+  rmm::mr::limiting_resource_adaptor limit{&cuda, std::size_t{1} << 20, 1};
+  rmm::mr::aligned_resource_adaptor aligned{&limit};
+  void* five = aligned.allocate(5);
+  expect(limit.get_allocated_bytes() == 5,
+         "the upstream of aligned_resource_adaptor saw " +
+             std::to_string(limit.get_allocated_bytes()) + " bytes for 5");
+  aligned.deallocate(five, 5);
+
+  if (failures == 0) std::cout << "rmm behaviour: ok\n";
+  return failures == 0 ? 0 : 1;
+}
