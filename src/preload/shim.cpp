@@ -19,6 +19,7 @@
 #include "gpumem/detail/spin_lock.hpp"
 #include "gpumem/error.hpp"
 #include "gpumem/mr/pool_memory_resource.hpp"
+#include "preload/device_stacks.hpp"
 #include "preload/driver_sources.hpp"
 #include "preload/free_quarantine.hpp"
 #include "preload/pointer_registry.hpp"
@@ -179,48 +180,47 @@ class shim_state {
 
   /// The stacks of `device`, built on its first allocation; null when they cannot be built.
   device_state* device(int device) {
-    if (device < 0 || device >= kMaxDevices) return nullptr;
-    if (device_state* built = devices_[device].load(std::memory_order_acquire); built != nullptr)
-      return built;
-    std::lock_guard lock(build_mutex_);
-    if (device_state* built = devices_[device].load(std::memory_order_acquire); built != nullptr)
-      return built;
-    if (failed_[device]) return nullptr;
-    try {
-      std::size_t total = 0;
-      if (cu().device_total_mem(&total, device) != CUDA_SUCCESS)
-        throw gpumem::cuda_error{"cuDeviceTotalMem failed"};
-      for (const std::string& problem : config_.check_for_device(device, total))
-        log_->error(problem);
-      auto state = std::make_unique<device_state>(quarantine_limit_, quarantine_block_limit_);
-      state->device = device;
-      state->generation = generations_[device];
-      for (const device_state* retired : retired_) {
-        if (retired->device == device) state->counters.carry_over(retired->counters);
+    return stacks_.get_or_build(
+        device,
+        [this](int id, std::uint32_t generation, const std::vector<const device_state*>& retired) {
+          return build_device(id, generation, retired);
+        },
+        [this](int id, const std::exception& error) {
+          log_->error(
+              "device " + std::to_string(id) +
+              ": the stack cannot be built, its allocations go to CUDA unchanged: " + error.what());
+        });
+  }
+
+  /// Builds `device`'s stacks (under the table's lock). @throws on any failure
+  std::unique_ptr<device_state> build_device(int device,
+                                             std::uint32_t generation,
+                                             const std::vector<const device_state*>& retired) {
+    std::size_t total = 0;
+    if (cu().device_total_mem(&total, device) != CUDA_SUCCESS)
+      throw gpumem::cuda_error{"cuDeviceTotalMem failed"};
+    for (const std::string& problem : config_.check_for_device(device, total))
+      log_->error(problem);
+    auto state = std::make_unique<device_state>(quarantine_limit_, quarantine_block_limit_);
+    state->device = device;
+    state->generation = generation;
+    for (const device_state* before : retired)
+      state->counters.carry_over(before->counters);
+    state->total_bytes = total;
+    state->device_stack =
+        config::build_stack(config_.device_stack(device), total, driver_sources(device, total));
+    if (CUcontext primary = nullptr; cu().primary_ctx_retain(&primary, device) == CUDA_SUCCESS) {
+      primary_contexts[device].store(primary, std::memory_order_relaxed);
+      state->primary = primary;
+      if (cu().ctx_get_id == nullptr ||
+          cu().ctx_get_id(primary, &state->context_id) != CUDA_SUCCESS) {
+        state->context_id = 0;
       }
-      state->total_bytes = total;
-      state->device_stack =
-          config::build_stack(config_.device_stack(device), total, driver_sources(device, total));
-      if (CUcontext primary = nullptr; cu().primary_ctx_retain(&primary, device) == CUDA_SUCCESS) {
-        primary_contexts[device].store(primary, std::memory_order_relaxed);
-        state->primary = primary;
-        if (cu().ctx_get_id == nullptr ||
-            cu().ctx_get_id(primary, &state->context_id) != CUDA_SUCCESS) {
-          state->context_id = 0;
-        }
-      }
-      log_->info("device " + std::to_string(device) + " (" + core::format_bytes(total) +
-                 "): stack " + joined(state->device_stack.names()));
-      register_exit_report();
-      devices_[device].store(state.release(), std::memory_order_release);
-      return devices_[device].load();
-    } catch (const std::exception& error) {
-      failed_[device] = true;
-      log_->error(
-          "device " + std::to_string(device) +
-          ": the stack cannot be built, its allocations go to CUDA unchanged: " + error.what());
-      return nullptr;
     }
+    log_->info("device " + std::to_string(device) + " (" + core::format_bytes(total) + "): stack " +
+               joined(state->device_stack.names()));
+    register_exit_report();
+    return state;
   }
 
   /// The limit layer's size in `device`'s configured stack (0: no limit), without building it.
@@ -238,29 +238,21 @@ class shim_state {
   }
 
   /// The stacks of `device` if they are built (never builds them).
-  device_state* built(int device) const noexcept {
-    if (device < 0 || device >= kMaxDevices) return nullptr;
-    return devices_[device].load(std::memory_order_acquire);
-  }
+  device_state* built(int device) const noexcept { return stacks_.built(device); }
 
   /// Sets the stacks of `device` aside before its context is reset (see forget_device). With
   /// `seen`, only when they are still the stacks the caller found reset: another thread that
   /// saw the same reset may have set them aside and built new ones already, which stay.
   void forget(int device, const device_state* seen = nullptr) {
-    if (device < 0 || device >= kMaxDevices) return;
-    std::lock_guard lock(build_mutex_);
-    if (seen != nullptr && devices_[device].load() != seen) return;
-    primary_contexts[device].store(nullptr);
-    ++generations_[device];
-    failed_[device] = false;
-    forget_stack_memory(device);
-    if (device_state* old = devices_[device].exchange(nullptr); old != nullptr) {
-      // Kept, not destroyed: destroying would free slabs that the reset frees, and another
-      // thread may still be inside the old stack (a race the program made, not a crash we make).
-      retired_.push_back(old);
+    // Kept, not destroyed: destroying would free slabs that the reset frees, and another thread
+    // may still be inside the old stack (a race the program made, not a crash we make).
+    const device_state* retired = stacks_.forget(device, seen, [](int id) {
+      if (id >= 0 && id < kMaxDevices) primary_contexts[id].store(nullptr);
+      forget_stack_memory(id);
+    });
+    if (retired != nullptr) {
       log_->info("device " + std::to_string(device) +
-                 ": reset; its stack is set aside, the next allocation builds "
-                 "a new one");
+                 ": reset; its stack is set aside, the next allocation builds a new one");
     }
   }
 
@@ -276,14 +268,7 @@ class shim_state {
     return state.managed_stack.get();
   }
 
-  std::vector<const device_state*> built_devices() const {
-    std::vector<const device_state*> built;
-    for (const auto& slot : devices_) {
-      if (const device_state* state = slot.load(std::memory_order_acquire); state != nullptr)
-        built.push_back(state);
-    }
-    return built;
-  }
+  std::vector<const device_state*> built_devices() const { return stacks_.all(); }
 
   void write_report_now() {
     shutting_down_.store(true);
@@ -340,11 +325,7 @@ class shim_state {
   std::size_t bypass_above_ = 0;
   std::atomic<bool> shutting_down_{false};
   std::atomic<bool> exit_report_registered_{false};
-  std::mutex build_mutex_;
-  std::array<std::atomic<device_state*>, kMaxDevices> devices_{};
-  std::array<bool, kMaxDevices> failed_{};
-  std::array<std::uint32_t, kMaxDevices> generations_{};
-  std::vector<device_state*> retired_;  // stacks of reset devices, never freed
+  device_stacks<device_state, kMaxDevices> stacks_;
   pointer_registry registry_;
   shim_counters passed_through_;
 };
