@@ -19,6 +19,7 @@
 #include "gpumem/detail/spin_lock.hpp"
 #include "gpumem/error.hpp"
 #include "gpumem/mr/pool_memory_resource.hpp"
+#include "preload/context_tracking.hpp"
 #include "preload/device_stacks.hpp"
 #include "preload/driver_sources.hpp"
 #include "preload/free_quarantine.hpp"
@@ -30,8 +31,6 @@
 namespace gpumem::preload {
 namespace {
 
-constexpr int kMaxDevices = 64;
-
 // Initial-exec: read on every interposed call, and the preload is loaded at start-up, so the
 // variable sits in the static TLS block instead of behind __tls_get_addr.
 __attribute__((tls_model("initial-exec"))) thread_local int pass_through_depth = 0;
@@ -40,81 +39,10 @@ const driver::driver_entry_points& cu() {
   return real_driver().legacy;
 }
 
-/// The primary context of each device whose stack is built (retained, so the handle stays).
-std::array<std::atomic<CUcontext>, kMaxDevices> primary_contexts{};
-
-/// The calling thread's last current context and its device: asking the driver for the device
-/// on every call costs more than the rest of a pooled allocation. Trusted only for a primary
-/// context the shim recorded, whose handle is never reused for another device.
-struct context_device {
-  CUcontext context = nullptr;
-  int device = -1;
-};
-__attribute__((tls_model("initial-exec"))) thread_local context_device last_context;
-
-/// Whether there is a current context, which, and its device.
-struct current_context {
-  bool exists = false;
-  std::optional<int> device;
-  CUcontext context = nullptr;
-  bool primary = false;  ///< the device's primary context, as the shim recorded it
-};
-
-current_context current_device() {
-  CUcontext context = nullptr;
-  if (!real_driver().loaded || cu().ctx_get_current(&context) != CUDA_SUCCESS || context == nullptr)
-    return {};
-  const context_device cached = last_context;
-  if (cached.context == context && cached.device >= 0 &&
-      primary_contexts[cached.device].load(std::memory_order_relaxed) == context) {
-    return {true, cached.device, context, true};
-  }
-  CUdevice device = 0;
-  if (cu().ctx_get_device(&device) != CUDA_SUCCESS) return {true, std::nullopt, context, false};
-  const bool primary = device >= 0 && device < kMaxDevices &&
-                       primary_contexts[device].load(std::memory_order_relaxed) == context;
-  if (primary) last_context = {context, device};
-  return {true, device, context, primary};
-}
-
-/// Whether `device`'s primary context exists (without creating it, as retaining would).
-bool primary_context_active(int device) {
-  unsigned int flags = 0;
-  int active = 0;
-  return cu().primary_ctx_get_state != nullptr &&
-         cu().primary_ctx_get_state(device, &flags, &active) == CUDA_SUCCESS && active != 0;
-}
-
-/// Makes `device`'s primary context current for a scope when another context is (another
-/// device's, or a context the program created on the same device: a barrier or an event in
-/// the wrong context would order nothing the stack needs).
-class device_scope {
- public:
-  explicit device_scope(int device) {
-    // The primary context the device's stack recorded (and retained once); retaining it again
-    // for every scope would only raise its reference count.
-    CUcontext context = device >= 0 && device < kMaxDevices
-                            ? primary_contexts[device].load(std::memory_order_relaxed)
-                            : nullptr;
-    const current_context current = current_device();
-    if (current.device == device && (context == nullptr || current.context == context)) return;
-    if (context == nullptr && cu().primary_ctx_retain(&context, device) != CUDA_SUCCESS) return;
-    pushed_ = cu().ctx_push_current(context) == CUDA_SUCCESS;
-  }
-  ~device_scope() {
-    if (pushed_) {
-      CUcontext popped = nullptr;
-      (void)cu().ctx_pop_current(&popped);
-    }
-  }
-  device_scope(const device_scope&) = delete;
-  device_scope& operator=(const device_scope&) = delete;
-  device_scope(device_scope&&) = delete;
-  device_scope& operator=(device_scope&&) = delete;
-
- private:
-  bool pushed_ = false;
-};
+using context_tracking::current_device;
+using context_tracking::device_scope;
+using context_tracking::primary_context_active;
+using context_tracking::primary_contexts;
 
 /// One device's stacks and what the report needs of them.
 struct device_state {
@@ -337,8 +265,7 @@ void reset_in_child() {
   // CUDA does not survive fork: the child starts without stacks (the parent's are left alone,
   // their memory belongs to the parent's context).
   the_shim.store(nullptr);
-  for (auto& context : primary_contexts)
-    context.store(nullptr);
+  context_tracking::forget_all_primary_contexts();
   // Another thread of the parent may have held the mutex at the fork; in the child that thread
   // does not exist, so the mutex starts over unlocked.
   new (&the_shim_mutex) std::mutex();
@@ -496,7 +423,7 @@ answer allocate(std::size_t bytes,
         state.log().debug(std::to_string(bytes) + " bytes on a capturing stream: to CUDA");
       return answer::pass_through();
     }
-    const current_context current = current_device();
+    const context_tracking::current_context current = current_device();
     if (!current.exists)
       return answer::without_context();  // the runtime makes one; the driver reports it
     const std::optional<int> device_id = current.device;
