@@ -3,6 +3,12 @@
 #include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <new>
 #include <set>
 #include <thread>
 #include <vector>
@@ -345,4 +351,63 @@ TEST(PoolMemoryResource, GrowsByLessWithinItsMaximum) {
   pool.deallocate(medium, 2000);
   pool.deallocate(small, 500);
   pool.deallocate(first, 1000);
+}
+
+namespace {
+
+/// Host memory whose allocations wait, once closed, until the gate opens (an upstream that
+/// takes long, as cudaMalloc can).
+class gated_resource final : public gpumem::mr::device_memory_resource {
+ public:
+  void close() { open_ = false; }
+  void open() {
+    {
+      std::lock_guard lock{mutex_};
+      open_ = true;
+    }
+    opened_.notify_all();
+  }
+  [[nodiscard]] bool someone_waits() const { return waiting_.load() != 0; }
+
+ private:
+  void* do_allocate(std::size_t bytes, gpumem::cuda_stream_view) override {
+    std::unique_lock lock{mutex_};
+    ++waiting_;
+    opened_.wait(lock, [this] { return open_; });
+    --waiting_;
+    return ::operator new (bytes, std::align_val_t{256});
+  }
+  void do_deallocate(void* ptr, std::size_t, gpumem::cuda_stream_view) noexcept override {
+    ::operator delete (ptr, std::align_val_t{256});
+  }
+  std::mutex mutex_;
+  std::condition_variable opened_;
+  bool open_ = true;
+  std::atomic<int> waiting_{0};
+};
+
+}  // namespace
+
+// Growth waits for the upstream without the pool's lock: another thread allocating what the
+// pool already holds is served meanwhile (before, it spun until the upstream returned).
+TEST(PoolMemoryResource, OtherThreadsAreServedWhileThePoolGrows) {
+  gated_resource upstream;
+  pool_memory_resource pool{&upstream, std::size_t{1} << 20};
+  upstream.close();
+  std::thread grower([&] {
+    void* large = pool.allocate(std::size_t{8} << 20);  // beyond the initial slab: grows
+    pool.deallocate(large, std::size_t{8} << 20);
+  });
+  while (!upstream.someone_waits())
+    std::this_thread::yield();
+  auto small = std::async(std::launch::async, [&] {
+    void* block = pool.allocate(4096);
+    pool.deallocate(block, 4096);
+    return true;
+  });
+  const bool served = small.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  upstream.open();
+  grower.join();
+  EXPECT_TRUE(served) << "an allocation from the pool's free memory waited for another's growth";
+  EXPECT_TRUE(small.get());
 }
