@@ -11,6 +11,7 @@
 #include <rmm/device_vector.hpp>
 #include <rmm/error.hpp>
 #include <rmm/exec_policy.hpp>
+#include <rmm/logger.hpp>
 #include <rmm/prefetch.hpp>
 #include <rmm/resource_ref.hpp>
 #include <rmm/mr/is_resource_adaptor.hpp>
@@ -44,6 +45,6 @@
 #include <cstdio>
 
 int main() {
-  std::printf("rmm headers: 40 of 44 included\n");
+  std::printf("rmm headers: 41 of 44 included\n");
   return 0;
 }

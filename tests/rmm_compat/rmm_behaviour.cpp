@@ -1,16 +1,20 @@
 // What RMM 25.10's public headers give code written for them, beyond the classes: headers that
 // bring in others (RMM's own benchmarks use std::cout after <rmm/error.hpp> alone, and the
 // per-device functions after the limiting adaptor's header), is_resource_adaptor,
-// RMM_DEFAULT_HOST_ALIGNMENT, RMM's words in errors, and the aligned adaptor passing sizes
-// through. Compiled only against include/rmm/. On the simulator and on the GPU.
+// RMM_DEFAULT_HOST_ALIGNMENT, RMM's words in errors, the aligned adaptor passing sizes through,
+// and RMM's logger (rmm::default_logger(), rapids_logger's sinks and levels, RMM_LOG_*).
+// Compiled only against include/rmm/. On the simulator and on the GPU.
 
 #include <cstddef>
+#include <memory>
 #include <rmm/aligned.hpp>
 #include <rmm/error.hpp>
+#include <rmm/logger.hpp>
 #include <rmm/mr/device/aligned_resource_adaptor.hpp>
 #include <rmm/mr/device/cuda_memory_resource.hpp>
 #include <rmm/mr/device/limiting_resource_adaptor.hpp>
 #include <rmm/mr/is_resource_adaptor.hpp>
+#include <sstream>
 #include <string>
 
 namespace {
@@ -72,6 +76,21 @@ int main() {
          "the upstream of aligned_resource_adaptor saw " +
              std::to_string(limit.get_allocated_bytes()) + " bytes for 5");
   aligned.deallocate(five, 5);
+
+  // RMM's logger, as RMM code configures and writes it.
+  std::ostringstream logged;
+  auto sink = std::make_shared<rapids_logger::ostream_sink_mt>(logged);
+  rmm::default_logger().sinks().push_back(sink);
+  rmm::default_logger().set_level(rapids_logger::level_enum::debug);
+  RMM_LOG_INFO("pool of %zu bytes", std::size_t{4096});
+  RMM_LOG_DEBUG("compiled out below the active level");
+  rmm::default_logger().flush();
+  rmm::default_logger().sinks().pop_back();
+  expect(logged.str().find("pool of 4096 bytes") != std::string::npos &&
+             logged.str().find("[info") != std::string::npos,
+         "RMM_LOG_INFO wrote: " + logged.str());
+  expect(logged.str().find("compiled out") == std::string::npos,
+         "RMM_LOG_DEBUG passed the active level (info): " + logged.str());
 
   if (failures == 0) std::cout << "rmm behaviour: ok\n";
   return failures == 0 ? 0 : 1;
