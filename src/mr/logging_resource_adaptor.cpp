@@ -71,11 +71,7 @@ logging_adaptor_core::logging_adaptor_core(device_async_resource_ref upstream,
     throw gpumem::logic_error{"gpumem: logging_resource_adaptor: cannot open the log file '" +
                               filename + "': " + std::strerror(error)};
   }
-  std::lock_guard lock{mutex_};
-  char* out = append(buffer_.get(), csv_header);
-  *out++ = '\n';
-  buffered_ = static_cast<std::size_t>(out - buffer_.get());
-  if (auto_flush_) write_out_locked();
+  start_with_header();
 }
 
 logging_adaptor_core::logging_adaptor_core(device_async_resource_ref upstream,
@@ -85,6 +81,21 @@ logging_adaptor_core::logging_adaptor_core(device_async_resource_ref upstream,
       stream_{&stream},
       auto_flush_{auto_flush},
       buffer_{new char[buffer_capacity]} {
+  start_with_header();
+}
+
+logging_adaptor_core::logging_adaptor_core(device_async_resource_ref upstream,
+                                           std::vector<logging::sink_ptr> sinks,
+                                           bool auto_flush)
+    : resource_adaptor_core{upstream},
+      logger_{std::make_unique<logging::logger>("gpumem-logging", std::move(sinks))},
+      auto_flush_{auto_flush},
+      buffer_{new char[buffer_capacity]} {
+  logger_->set_pattern("%v");
+  start_with_header();
+}
+
+void logging_adaptor_core::start_with_header() {
   std::lock_guard lock{mutex_};
   char* out = append(buffer_.get(), csv_header);
   *out++ = '\n';
@@ -203,7 +214,19 @@ void logging_adaptor_core::write_out_locked() noexcept {
 void logging_adaptor_core::write_to_sink(const char* data, std::size_t size) noexcept {
   bool written = true;
   int error = 0;
-  if (file_descriptor_ >= 0) {
+  if (logger_ != nullptr) {
+    // One message per row, the row alone.
+    try {
+      for (std::string_view rows{data, size}; !rows.empty();) {
+        const std::size_t end = rows.find('\n');
+        logger_->log(logging::level_enum::info, std::string{rows.substr(0, end)});
+        rows.remove_prefix(end == std::string_view::npos ? rows.size() : end + 1);
+      }
+      logger_->flush();
+    } catch (...) {
+      written = false;
+    }
+  } else if (file_descriptor_ >= 0) {
     while (size > 0) {
       const ssize_t count = ::write(file_descriptor_, data, size);
       if (count < 0) {

@@ -13,6 +13,7 @@
 #include <rmm/mr/device/aligned_resource_adaptor.hpp>
 #include <rmm/mr/device/cuda_memory_resource.hpp>
 #include <rmm/mr/device/limiting_resource_adaptor.hpp>
+#include <rmm/mr/device/logging_resource_adaptor.hpp>
 #include <rmm/mr/is_resource_adaptor.hpp>
 #include <sstream>
 #include <string>
@@ -91,6 +92,19 @@ int main() {
          "RMM_LOG_INFO wrote: " + logged.str());
   expect(logged.str().find("compiled out") == std::string::npos,
          "RMM_LOG_DEBUG passed the active level (info): " + logged.str());
+
+  // The logging adaptor over RMM's sinks: the CSV header, then a row per event.
+  std::ostringstream csv;
+  {
+    rmm::mr::logging_resource_adaptor log{
+        &cuda, std::make_shared<rapids_logger::ostream_sink_mt>(csv), true};
+    void* block = log.allocate(1024);
+    log.deallocate(block, 1024);
+  }
+  expect(csv.str().rfind("Thread,Time,Action,Pointer,Size,Stream\n", 0) == 0 &&
+             csv.str().find(",allocate,") != std::string::npos &&
+             csv.str().find(",free,") != std::string::npos,
+         "the logging adaptor wrote to its sink: " + csv.str());
 
   if (failures == 0) std::cout << "rmm behaviour: ok\n";
   return failures == 0 ? 0 : 1;

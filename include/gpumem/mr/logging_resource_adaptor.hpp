@@ -8,12 +8,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "gpumem/logger.hpp"
 #include "gpumem/mr/detail/resource_adaptor_core.hpp"
 
 namespace gpumem::mr {
@@ -55,6 +58,11 @@ class logging_adaptor_core : public resource_adaptor_core {
   /// Logs to `stream`, which must outlive the adaptor.
   logging_adaptor_core(device_async_resource_ref upstream, std::ostream& stream, bool auto_flush);
 
+  /// Logs to `sinks` (each row one message, the row alone: pattern "%v").
+  logging_adaptor_core(device_async_resource_ref upstream,
+                       std::vector<logging::sink_ptr> sinks,
+                       bool auto_flush);
+
   /// Writes out what is still buffered and closes the file.
   ~logging_adaptor_core() override;
 
@@ -68,6 +76,8 @@ class logging_adaptor_core : public resource_adaptor_core {
   void do_deallocate(void* ptr, std::size_t bytes, cuda_stream_view stream) noexcept override;
   [[nodiscard]] bool do_is_equal(const device_memory_resource& other) const noexcept override;
 
+  /// Buffers the CSV header (and writes it out at once with auto_flush).
+  void start_with_header();
   /// Appends one row (and writes out per the flush policy); never throws.
   void log_event(std::string_view action,
                  const void* ptr,
@@ -80,8 +90,9 @@ class logging_adaptor_core : public resource_adaptor_core {
   /// Writes [data, data + size) to the file or stream. Needs mutex_.
   void write_to_sink(const char* data, std::size_t size) noexcept;
 
-  int file_descriptor_{-1};        ///< the log file, when the adaptor opened one
-  std::ostream* stream_{nullptr};  ///< the caller's stream, otherwise
+  int file_descriptor_{-1};                  ///< the log file, when the adaptor opened one
+  std::ostream* stream_{nullptr};            ///< the caller's stream
+  std::unique_ptr<logging::logger> logger_;  ///< or a logger over the caller's sinks
   bool auto_flush_;
   bool write_failed_{false};  ///< a failed write was reported already
   std::mutex mutex_;
@@ -146,6 +157,22 @@ class logging_resource_adaptor final : public detail::logging_adaptor_core {
                              stream,
                              auto_flush} {}
 
+  /// Logs allocations from `*upstream` to `sink` (RMM's rapids_logger sinks). @throws
+  /// gpumem::logic_error when `upstream` is null
+  logging_resource_adaptor(Upstream* upstream, logging::sink_ptr sink, bool auto_flush = false)
+      : logging_adaptor_core{detail::upstream_ref_checked(upstream, "logging_resource_adaptor"),
+                             std::vector<logging::sink_ptr>{std::move(sink)},
+                             auto_flush} {}
+
+  /// Logs allocations from `*upstream` to every sink of `sinks`. @throws gpumem::logic_error
+  /// when `upstream` is null
+  logging_resource_adaptor(Upstream* upstream,
+                           std::initializer_list<logging::sink_ptr> sinks,
+                           bool auto_flush = false)
+      : logging_adaptor_core{detail::upstream_ref_checked(upstream, "logging_resource_adaptor"),
+                             std::vector<logging::sink_ptr>{sinks},
+                             auto_flush} {}
+
   /// @copydoc logging_resource_adaptor(Upstream*, const std::string&, bool)
   explicit logging_resource_adaptor(
       Upstream& upstream,
@@ -171,6 +198,19 @@ class logging_resource_adaptor final : public detail::logging_adaptor_core {
                            std::ostream& stream,
                            bool auto_flush = false)
       : logging_adaptor_core{upstream, stream, auto_flush} {}
+
+  /// Logs allocations from the resource `upstream` refers to, to `sink`.
+  logging_resource_adaptor(device_async_resource_ref upstream,
+                           logging::sink_ptr sink,
+                           bool auto_flush = false)
+      : logging_adaptor_core{
+            upstream, std::vector<logging::sink_ptr>{std::move(sink)}, auto_flush} {}
+
+  /// Logs allocations from the resource `upstream` refers to, to every sink of `sinks`.
+  logging_resource_adaptor(device_async_resource_ref upstream,
+                           std::initializer_list<logging::sink_ptr> sinks,
+                           bool auto_flush = false)
+      : logging_adaptor_core{upstream, std::vector<logging::sink_ptr>{sinks}, auto_flush} {}
 };
 
 /// `logging_resource_adaptor log{cuda_mr, ...}` deduces the upstream's type.
