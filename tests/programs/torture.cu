@@ -477,7 +477,7 @@ class worker {
     } else if (choice < 71) {
       set_bytes();
     } else if (choice < 78) {
-      copy_into_new(op);
+      copy_into_new();
     } else if (choice < 88) {
       if (!live_.empty()) launch_verify(live_[random_() % live_.size()]);
     } else if (choice < 92) {
@@ -552,7 +552,7 @@ class worker {
     check(cudaMemsetAsync(target.pointer, value, target.size, stream()), "cudaMemsetAsync", index_);
   }
 
-  void copy_into_new(unsigned int op) {
+  void copy_into_new() {
     if (live_.empty()) return;
     const block source = live_[random_() % live_.size()];
     if (source.size == 0 || source.from == origin::managed) return;
@@ -561,7 +561,6 @@ class worker {
     if (!allocate(
             made, source.size, random_() % 2 == 0 ? origin::synchronous : origin::stream_ordered))
       return;
-    (void)op;
     made.word = source.word;
     check(cudaMemcpyAsync(
               made.pointer, source.pointer, source.size, cudaMemcpyDeviceToDevice, stream()),

@@ -56,19 +56,25 @@ namespace gpumem::detail {
 
 #define GPUMEM_EXPECTS(...) \
   GPUMEM_OVERLOAD_3(__VA_ARGS__, GPUMEM_EXPECTS_3, GPUMEM_EXPECTS_2, unused)(__VA_ARGS__)
-#define GPUMEM_EXPECTS_3(condition, message, exception_type)                                  \
-  do {                                                                                        \
-    if (!(condition)) [[unlikely]] {                                                          \
-      throw exception_type{std::string{"gpumem failure at: " GPUMEM_PLACE ": "} + (message)}; \
-    }                                                                                         \
-  } while (false)
+#define GPUMEM_EXPECTS_3(condition, message, exception_type) \
+  GPUMEM_EXPECTS_AT("gpumem failure at: ", condition, message, exception_type)
 #define GPUMEM_EXPECTS_2(condition, message) \
   GPUMEM_EXPECTS_3(condition, message, ::gpumem::logic_error)
+/// GPUMEM_EXPECTS with the words before the place chosen (RMM_EXPECTS says "RMM failure at: ").
+#define GPUMEM_EXPECTS_AT(prefix, condition, message, exception_type)          \
+  do {                                                                         \
+    if (!(condition)) [[unlikely]] {                                           \
+      throw exception_type{std::string{prefix GPUMEM_PLACE ": "} + (message)}; \
+    }                                                                          \
+  } while (false)
 
 #define GPUMEM_FAIL(...) GPUMEM_OVERLOAD_2(__VA_ARGS__, GPUMEM_FAIL_2, GPUMEM_FAIL_1)(__VA_ARGS__)
-#define GPUMEM_FAIL_2(message, exception_type)                       \
-  throw exception_type {                                             \
-    std::string{"gpumem failure at: " GPUMEM_PLACE ": "} + (message) \
+#define GPUMEM_FAIL_2(message, exception_type) \
+  GPUMEM_FAIL_AT("gpumem failure at: ", message, exception_type)
+/// GPUMEM_FAIL with the words before the place chosen.
+#define GPUMEM_FAIL_AT(prefix, message, exception_type) \
+  throw exception_type {                                \
+    std::string{prefix GPUMEM_PLACE ": "} + (message)   \
   }
 #define GPUMEM_FAIL_1(message) GPUMEM_FAIL_2(message, ::gpumem::logic_error)
 

@@ -37,16 +37,12 @@ using gpumem::device_async_resource_ref;
 #define RMM_CUDA_TRY_ALLOC(...) GPUMEM_CUDA_TRY_ALLOC(__VA_ARGS__)
 #define RMM_EXPECTS(...) \
   GPUMEM_OVERLOAD_3(__VA_ARGS__, RMM_EXPECTS_3, RMM_EXPECTS_2, unused)(__VA_ARGS__)
-#define RMM_EXPECTS_3(condition, message, exception_type)                                  \
-  do {                                                                                     \
-    if (!(condition)) [[unlikely]] {                                                       \
-      throw exception_type{std::string{"RMM failure at: " GPUMEM_PLACE ": "} + (message)}; \
-    }                                                                                      \
-  } while (false)
+#define RMM_EXPECTS_3(condition, message, exception_type) \
+  GPUMEM_EXPECTS_AT("RMM failure at: ", condition, message, exception_type)
 #define RMM_EXPECTS_2(condition, message) RMM_EXPECTS_3(condition, message, ::gpumem::logic_error)
 #define RMM_FAIL(...) GPUMEM_OVERLOAD_2(__VA_ARGS__, RMM_FAIL_2, RMM_FAIL_1)(__VA_ARGS__)
 #define RMM_FAIL_2(message, exception_type) \
-  throw exception_type { std::string{"RMM failure at: " GPUMEM_PLACE ": "} + (message) }
+  GPUMEM_FAIL_AT("RMM failure at: ", message, exception_type)
 #define RMM_FAIL_1(message) RMM_FAIL_2(message, ::gpumem::logic_error)
 #define RMM_ASSERT_CUDA_SUCCESS(...) GPUMEM_ASSERT_CUDA_SUCCESS(__VA_ARGS__)
 #endif
