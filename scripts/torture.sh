@@ -40,6 +40,10 @@ if ((do_build)); then
 fi
 preload=$build/src/preload/libgpumem_preload.so
 programs=$build/tests
+for needed in "$preload" "$programs/torture_static" "$programs/torture_shared" \
+  "$programs/torture_library"; do
+  [[ -f $needed ]] || { echo "torture.sh: $needed is missing (build it, or drop --no-build)"; exit 1; }
+done
 
 runs=0
 failures=0
@@ -69,23 +73,24 @@ run() {
 echo "gpumem torture, $(date -u '+%Y-%m-%d %H:%M UTC'), $ops operations per run, seeds $seeds, $threads threads"
 nvidia-smi --query-gpu=index,name,memory.total,driver_version --format=csv,noheader 2>/dev/null
 common=(--ops "$ops" --threads "$threads" --stall-seconds 30)
+shim=("${common[@]}" --expect-shim)
 for seed in $seeds; do
   for runtime in static shared; do
     program=$programs/torture_$runtime
     run "$runtime-plain-seed$seed" -- "$program" "${common[@]}" --seed "$seed"
     for policy in quarantine synchronize; do
       run "$runtime-shim-$policy-seed$seed" LD_PRELOAD="$preload" GPUMEM_FREE_POLICY=$policy -- \
-        "$program" "${common[@]}" --seed "$seed"
+        "$program" "${shim[@]}" --seed "$seed"
     done
     for config in "$root"/config/*.toml; do
       name=$(basename "$config" .toml)
       run "$runtime-shim-config-$name-seed$seed" LD_PRELOAD="$preload" GPUMEM_CONFIG="$config" \
-        GPUMEM_REPORT=off -- "$program" "${common[@]}" --seed "$seed"
+        GPUMEM_REPORT=off -- "$program" "${shim[@]}" --seed "$seed"
     done
     run "$runtime-shim-positive-control-seed$seed" LD_PRELOAD="$preload" -- \
-      "$program" "${common[@]}" --seed "$seed" --inject
+      "$program" "${shim[@]}" --seed "$seed" --inject
     run "$runtime-shim-unsafe-policy-is-caught-seed$seed" LD_PRELOAD="$preload" \
-      GPUMEM_FREE_POLICY=stream_ordered -- "$program" "${common[@]}" --seed "$seed" --expect-corruption
+      GPUMEM_FREE_POLICY=stream_ordered -- "$program" "${shim[@]}" --seed "$seed" --expect-corruption
   done
   for resource in cuda cuda_async pool pool_growing arena binning fixed_size statistics limiting \
     tracking thread_safe; do

@@ -16,6 +16,9 @@ target_compile_definitions(torture_library PRIVATE GPUMEM_TORTURE_LIBRARY)
 target_link_libraries(torture_library PRIVATE gpumem)
 # Function names in the crash handler's stack.
 set_target_properties(torture_library torture_static torture_shared PROPERTIES ENABLE_EXPORTS ON)
+foreach(target IN ITEMS torture_library torture_static torture_shared)
+  target_link_libraries(${target} PRIVATE ${CMAKE_DL_LIBS})  # dlsym: is the preload loaded?
+endforeach()
 gpumem_target_defaults(torture_library)
 
 function(gpumem_torture_test name target)
@@ -23,6 +26,7 @@ function(gpumem_torture_test name target)
   set(preload)
   if(arg_PRELOAD)
     set(preload PRELOAD)
+    list(APPEND arg_ARGS --expect-shim)
   endif()
   # The program's verdict (exit 0: clean, or the expected corruption seen) and its summary
   # line, so a crash, a hang (the watchdog exits 3) or an early exit cannot pass.

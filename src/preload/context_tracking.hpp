@@ -3,7 +3,8 @@
 // one the shim's stacks serve): read on every interposed call, so the device of the thread's
 // last primary context is cached per thread. device_scope makes a device's primary context
 // current for a scope (a barrier or an event in another context orders nothing the stack
-// needs).
+// needs). Each takes the driver's entry points from its caller (the shim passes
+// real_driver()), so tests run them on a driver of their own.
 
 #include <cuda.h>
 
@@ -11,7 +12,7 @@
 #include <atomic>
 #include <optional>
 
-#include "preload/real_driver.hpp"
+#include "driver/driver_entry_points.hpp"
 
 namespace gpumem::preload {
 
@@ -19,10 +20,6 @@ namespace gpumem::preload {
 inline constexpr int kMaxDevices = 64;
 
 namespace context_tracking {
-
-inline const driver::driver_entry_points& driver() {
-  return real_driver().legacy;
-}
 
 /// The primary context of each device whose stack is built (retained, so the handle stays).
 extern std::array<std::atomic<CUcontext>, kMaxDevices> primary_contexts;
@@ -45,9 +42,9 @@ struct current_context {
   bool primary = false;  ///< the device's primary context, as the shim recorded it
 };
 
-inline current_context current_device() {
+inline current_context current_device(const driver::driver_library& driver) {
   CUcontext context = nullptr;
-  if (!real_driver().loaded || driver().ctx_get_current(&context) != CUDA_SUCCESS ||
+  if (!driver.loaded || driver.legacy.ctx_get_current(&context) != CUDA_SUCCESS ||
       context == nullptr)
     return {};
   const context_device cached = last_context;
@@ -56,7 +53,8 @@ inline current_context current_device() {
     return {true, cached.device, context, true};
   }
   CUdevice device = 0;
-  if (driver().ctx_get_device(&device) != CUDA_SUCCESS) return {true, std::nullopt, context, false};
+  if (driver.legacy.ctx_get_device(&device) != CUDA_SUCCESS)
+    return {true, std::nullopt, context, false};
   const bool primary = device >= 0 && device < kMaxDevices &&
                        primary_contexts[device].load(std::memory_order_relaxed) == context;
   if (primary) last_context = {context, device};
@@ -64,11 +62,12 @@ inline current_context current_device() {
 }
 
 /// Whether `device`'s primary context exists (without creating it, as retaining would).
-inline bool primary_context_active(int device) {
+inline bool primary_context_active(const driver::driver_library& driver, int device) {
   unsigned int flags = 0;
   int active = 0;
-  return driver().primary_ctx_get_state != nullptr &&
-         driver().primary_ctx_get_state(device, &flags, &active) == CUDA_SUCCESS && active != 0;
+  return driver.loaded && driver.legacy.primary_ctx_get_state != nullptr &&
+         driver.legacy.primary_ctx_get_state(device, &flags, &active) == CUDA_SUCCESS &&
+         active != 0;
 }
 
 /// Makes `device`'s primary context current for a scope when another context is (another
@@ -76,21 +75,23 @@ inline bool primary_context_active(int device) {
 /// the wrong context would order nothing the stack needs).
 class device_scope {
  public:
-  explicit device_scope(int device) {
+  device_scope(const driver::driver_library& driver, int device) : driver_(driver) {
     // The primary context the device's stack recorded (and retained once); retaining it again
     // for every scope would only raise its reference count.
     CUcontext context = device >= 0 && device < kMaxDevices
                             ? primary_contexts[device].load(std::memory_order_relaxed)
                             : nullptr;
-    const current_context current = current_device();
+    if (!driver.loaded) return;
+    const current_context current = current_device(driver);
     if (current.device == device && (context == nullptr || current.context == context)) return;
-    if (context == nullptr && driver().primary_ctx_retain(&context, device) != CUDA_SUCCESS) return;
-    pushed_ = driver().ctx_push_current(context) == CUDA_SUCCESS;
+    if (context == nullptr && driver.legacy.primary_ctx_retain(&context, device) != CUDA_SUCCESS)
+      return;
+    pushed_ = driver.legacy.ctx_push_current(context) == CUDA_SUCCESS;
   }
   ~device_scope() {
     if (pushed_) {
       CUcontext popped = nullptr;
-      (void)driver().ctx_pop_current(&popped);
+      (void)driver_.legacy.ctx_pop_current(&popped);
     }
   }
   device_scope(const device_scope&) = delete;
@@ -99,6 +100,7 @@ class device_scope {
   device_scope& operator=(device_scope&&) = delete;
 
  private:
+  const driver::driver_library& driver_;
   bool pushed_ = false;
 };
 

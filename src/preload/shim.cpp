@@ -304,7 +304,7 @@ bool context_was_reset(const device_state& device) {
 
 /// Releases a device's quarantined blocks after one device barrier.
 void release_quarantine(shim_state& state, device_state& device) {
-  device_scope scope{device.device};
+  device_scope scope{real_driver(), device.device};
   const std::size_t released = device.held.release(
       [&] {
         // Every stream's work that could still use the blocks completes before any is reused.
@@ -328,7 +328,7 @@ void release_quarantine(shim_state& state, device_state& device) {
 /// Gives back what a device's stacks hold free, so an allocation can be retried.
 void trim(shim_state& state, device_state& device) {
   release_quarantine(state, device);
-  device_scope scope{device.device};
+  device_scope scope{real_driver(), device.device};
   config::built_stack* managed = nullptr;
   {
     std::lock_guard lock(device.managed_mutex);
@@ -377,7 +377,7 @@ answer not_primary(shim_state& state, std::size_t bytes) {
 
 std::optional<int> current_device_id() noexcept {
   try {
-    return current_device().device;
+    return current_device(real_driver()).device;
   } catch (...) {
     return std::nullopt;
   }
@@ -423,7 +423,7 @@ answer allocate(std::size_t bytes,
         state.log().debug(std::to_string(bytes) + " bytes on a capturing stream: to CUDA");
       return answer::pass_through();
     }
-    const context_tracking::current_context current = current_device();
+    const context_tracking::current_context current = current_device(real_driver());
     if (!current.exists)
       return answer::without_context();  // the runtime makes one; the driver reports it
     const std::optional<int> device_id = current.device;
@@ -432,7 +432,7 @@ answer allocate(std::size_t bytes,
     // created (cuCtxCreate) goes to CUDA unchanged: its memory goes when it is destroyed, and
     // a stack shared with it could hand that memory out afterwards.
     if (!current.primary && state.built(*device_id) != nullptr) return not_primary(state, bytes);
-    if (!current.primary && !primary_context_active(*device_id)) {
+    if (!current.primary && !primary_context_active(real_driver(), *device_id)) {
       // The primary context does not exist (yet, or again after a reset): the runtime makes it
       // (then asks again); through the driver the call goes to CUDA.
       return answer::without_context();
@@ -505,7 +505,7 @@ answer deallocate(void* pointer, request_kind kind, CUstream stream, bool per_th
   try {
     config::built_stack* stack = record->managed ? state.managed(*device) : &device->device_stack;
     if (kind == request_kind::stream_ordered && !capturing(stream, per_thread)) {
-      device_scope scope{record->device};
+      device_scope scope{real_driver(), record->device};
       stack->top().deallocate(pointer, record->size, stream_for(kind, stream, per_thread));
       return answer::served(nullptr);
     }
@@ -514,12 +514,12 @@ answer deallocate(void* pointer, request_kind kind, CUstream stream, bool per_th
     // CUDA now need the owning device current; the quarantine's release makes it current.
     switch (state.policy()) {
       case free_policy::stream_ordered: {
-        device_scope scope{record->device};
+        device_scope scope{real_driver(), record->device};
         stack->top().deallocate(pointer, record->size, cuda_stream_view{cudaStreamLegacy});
         break;
       }
       case free_policy::synchronize: {
-        device_scope scope{record->device};
+        device_scope scope{real_driver(), record->device};
         if (cu().ctx_synchronize() == CUDA_SUCCESS) {
           stack->top().deallocate(pointer, record->size, cuda_stream_view{cudaStreamLegacy});
           device->counters.barriers.fetch_add(1, std::memory_order_relaxed);
@@ -577,7 +577,7 @@ void adjust_memory_info(std::size_t* free_bytes, std::size_t* total_bytes) noexc
   try {
     shim_state& state = shim();
     if (!state.enabled()) return;
-    const std::optional<int> device_id = current_device().device;
+    const std::optional<int> device_id = current_device(real_driver()).device;
     if (!device_id) return;
     // Asking builds nothing (a stack reserves its initial size): before the device's first
     // allocation only the configured limit changes the answer.

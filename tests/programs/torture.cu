@@ -16,14 +16,17 @@
 //
 //   torture [--threads N] [--ops N] [--seed N] [--max-size BYTES] [--huge-every N]
 //           [--live-bytes BYTES] [--no-managed] [--inject] [--expect-corruption]
-//           [--resource NAME]   (library build only)
+//           [--expect-shim] [--resource NAME]   (--resource: library build only)
 //
 // Prints one summary line "torture: ..." and exits 0 when nothing was wrong. --inject
 // overwrites live blocks behind the program's back (the positive control: it must be seen);
 // --expect-corruption inverts the verdict (exit 0 only when corruption was seen), for
-// negative controls such as the shim's documented-unsafe stream_ordered policy.
+// negative controls such as the shim's documented-unsafe stream_ordered policy. --expect-shim
+// fails the run at once unless libgpumem_preload.so is loaded, so a run meant to test the shim
+// cannot pass plain CUDA off as the shim (the loader only warns about a missing LD_PRELOAD).
 
 #include <cuda_runtime.h>
+#include <dlfcn.h>
 #include <execinfo.h>
 #include <unistd.h>
 
@@ -139,6 +142,7 @@ struct options {
   bool managed = true;
   bool inject = false;
   bool expect_corruption = false;
+  bool expect_shim = false;
   std::string resource = "pool";
   int stall_seconds = 120;  // the watchdog stops a run in which no thread progressed this long
 };
@@ -707,6 +711,8 @@ options parse(int argc, char** argv) {
       settings.inject = true;
     else if (flag == "--expect-corruption")
       settings.expect_corruption = true;
+    else if (flag == "--expect-shim")
+      settings.expect_shim = true;
     else if (flag == "--resource")
       settings.resource = value();
     else if (flag == "--stall-seconds")
@@ -748,6 +754,15 @@ int main(int argc, char** argv) {
     return 77;
   }
   std::string mode = "cuda runtime";
+  using version_function = const char* (*)();
+  auto preload_version =
+      reinterpret_cast<version_function>(dlsym(RTLD_DEFAULT, "gpumem_preload_version"));
+  if (preload_version != nullptr)
+    mode += std::string(" under libgpumem_preload.so ") + preload_version();
+  else if (settings.expect_shim) {
+    std::printf("torture: FAILED: --expect-shim, but libgpumem_preload.so is not loaded\n");
+    return 1;
+  }
 #ifdef GPUMEM_TORTURE_LIBRARY
   resource_under_test resource = make_resource(settings.resource, settings);
   the_resource = &resource;
