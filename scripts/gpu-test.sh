@@ -32,7 +32,10 @@ run() {
   # Cases a passing program skipped inside (GTEST_SKIP: two-device cases on one GPU, say) are
   # not failures, but the run must say what it did not test.
   local skipped
-  skipped=$(awk '/^\[  SKIPPED \] [^ ]+ \(/ { print "gpumem:   " $4 ": " previous } { previous = $0 }' "$last" 2>/dev/null | sort -u)
+  # gtest prints "file:line: Skipped", the reason, a blank line, then "[  SKIPPED ] Suite.Case".
+  skipped=$(awk '/^\[ RUN +\]/ { reason = "" }
+                 /^\[  SKIPPED \] [^ ]+ \(/ { print "gpumem:   " $4 ": " reason }
+                 NF && !/^\[/ && !/: Skipped$/ { reason = $0 }' "$last" 2>/dev/null | sort -u)
   if [[ -n $skipped ]]; then
     echo "gpumem: cases skipped inside passing programs (not tested on this machine):"
     echo "$skipped"
