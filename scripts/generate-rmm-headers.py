@@ -179,7 +179,16 @@ def declarations(source, pairs):
 
 
 # What a header adds besides using-declarations.
+# RMM's own tests compare with the initial resource, a detail function RMM code does call.
+PER_DEVICE_DETAIL = """
+namespace rmm::mr::detail {
+using gpumem::mr::detail::initial_resource;
+}  // namespace rmm::mr::detail
+"""
+
 EXTRA = {
+    "mr/per_device_resource.hpp": PER_DEVICE_DETAIL,
+    "mr/device/per_device_resource.hpp": PER_DEVICE_DETAIL,
     "logger.hpp": """
 // RMM's logger types are rapids_logger's; gpumem's logger has their API.
 namespace rapids_logger = gpumem::logging;

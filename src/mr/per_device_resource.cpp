@@ -8,14 +8,9 @@
 namespace gpumem::mr {
 namespace {
 
-/// The resources of every device that has been asked about or set.
+/// The entries of every device that has been asked about or set.
 class per_device_table {
  public:
-  struct entry {
-    device_memory_resource* pointer;
-    device_async_resource_ref reference;
-  };
-
   static per_device_table& instance() {
     // Never destroyed: resources are looked up from static destructors of other objects.
     static auto* table = new per_device_table();
@@ -30,34 +25,53 @@ class per_device_table {
     return function(it->second);
   }
 
-  static entry initial_entry() {
-    return entry{&initial_resource(), device_async_resource_ref{initial_resource()}};
+  static detail::per_device_entry initial_entry() {
+    return detail::per_device_entry{detail::initial_resource(), std::nullopt};
   }
 
  private:
-  // cuda_memory_resource is stateless, so one instance serves every device.
-  static cuda_memory_resource& initial_resource() {
-    static auto* resource = new cuda_memory_resource();
-    return *resource;
-  }
-
   std::mutex mutex_;
-  std::map<int, entry> entries_;
+  std::map<int, detail::per_device_entry> entries_;
 };
 
 }  // namespace
 
+namespace detail {
+
+device_memory_resource* initial_resource() {
+  // cuda_memory_resource is stateless, so one instance serves every device.
+  static auto* resource = new cuda_memory_resource();
+  return resource;
+}
+
+per_device_entry per_device_entry_of(cuda_device_id device) {
+  return per_device_table::instance().with_entry(device, [](auto& entry) { return entry; });
+}
+
+per_device_entry exchange_per_device_reference(
+    cuda_device_id device, std::optional<device_async_resource_ref> new_reference) {
+  return per_device_table::instance().with_entry(device, [&new_reference](auto& entry) {
+    const per_device_entry previous = entry;
+    if (new_reference)
+      entry.reference = new_reference;
+    else
+      entry = per_device_table::initial_entry();
+    return previous;
+  });
+}
+
+}  // namespace detail
+
 device_memory_resource* get_per_device_resource(cuda_device_id device) {
-  return per_device_table::instance().with_entry(device, [](auto& entry) { return entry.pointer; });
+  return detail::per_device_entry_of(device).resource;
 }
 
 device_memory_resource* set_per_device_resource(cuda_device_id device,
                                                 device_memory_resource* new_resource) {
   return per_device_table::instance().with_entry(device, [new_resource](auto& entry) {
-    auto* previous = entry.pointer;
-    entry = new_resource == nullptr
-                ? per_device_table::initial_entry()
-                : per_device_table::entry{new_resource, device_async_resource_ref{*new_resource}};
+    auto* previous = entry.resource;
+    entry = new_resource == nullptr ? per_device_table::initial_entry()
+                                    : detail::per_device_entry{new_resource, std::nullopt};
     return previous;
   });
 }
@@ -68,40 +82,6 @@ device_memory_resource* get_current_device_resource() {
 
 device_memory_resource* set_current_device_resource(device_memory_resource* new_resource) {
   return set_per_device_resource(get_current_cuda_device(), new_resource);
-}
-
-device_async_resource_ref get_per_device_resource_ref(cuda_device_id device) {
-  return per_device_table::instance().with_entry(device,
-                                                 [](auto& entry) { return entry.reference; });
-}
-
-device_async_resource_ref set_per_device_resource_ref(cuda_device_id device,
-                                                      device_async_resource_ref new_resource) {
-  return per_device_table::instance().with_entry(device, [new_resource](auto& entry) {
-    const device_async_resource_ref previous = entry.reference;
-    entry.reference = new_resource;
-    return previous;
-  });
-}
-
-device_async_resource_ref get_current_device_resource_ref() {
-  return get_per_device_resource_ref(get_current_cuda_device());
-}
-
-device_async_resource_ref set_current_device_resource_ref(device_async_resource_ref new_resource) {
-  return set_per_device_resource_ref(get_current_cuda_device(), new_resource);
-}
-
-device_async_resource_ref reset_per_device_resource_ref(cuda_device_id device) {
-  return per_device_table::instance().with_entry(device, [](auto& entry) {
-    const device_async_resource_ref previous = entry.reference;
-    entry = per_device_table::initial_entry();
-    return previous;
-  });
-}
-
-device_async_resource_ref reset_current_device_resource_ref() {
-  return reset_per_device_resource_ref(get_current_cuda_device());
 }
 
 }  // namespace gpumem::mr

@@ -20,3 +20,7 @@ using gpumem::mr::set_current_device_resource_ref;
 using gpumem::mr::reset_per_device_resource_ref;
 using gpumem::mr::reset_current_device_resource_ref;
 }  // namespace rmm::mr
+
+namespace rmm::mr::detail {
+using gpumem::mr::detail::initial_resource;
+}  // namespace rmm::mr::detail
