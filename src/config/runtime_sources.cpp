@@ -16,8 +16,10 @@ source_factory runtime_sources(std::uint64_t device_total_bytes) {
     if (layer.name == "cuda") return std::make_unique<mr::cuda_memory_resource>();
     if (layer.name == "managed") return std::make_unique<mr::managed_memory_resource>();
     if (layer.name == "cuda_async") {
-      return std::make_unique<mr::cuda_async_memory_resource>(options.bytes("initial_size"),
-                                                              options.bytes("release_threshold"));
+      // Configured stacks do not prime the pool unless initial_size says so (the library
+      // class, as RMM 25.10's, primes half the free memory by default).
+      return std::make_unique<mr::cuda_async_memory_resource>(
+          options.bytes("initial_size").value_or(0), options.bytes("release_threshold"));
     }
     throw gpumem::logic_error{"gpumem: " + layer.name + " is not a memory source"};
   };

@@ -85,20 +85,30 @@ cuda_async_memory_resource::cuda_async_memory_resource(
     : pool_{create_pool(export_handle_type)} {
   // The destructor does not run for a constructor that throws: the pool is destroyed here.
   try {
-    std::uint64_t threshold =
-        release_threshold.has_value() ? *release_threshold : available_device_memory().second;
+    const auto [free, total] = available_device_memory();
+    std::uint64_t threshold = release_threshold.value_or(total);
     GPUMEM_CUDA_TRY(
         cudaMemPoolSetAttribute(pool_handle(), cudaMemPoolAttrReleaseThreshold, &threshold));
+    // Memory freed to a pool stays in it up to the release threshold, so one allocation of the
+    // whole size leaves the pool holding it. Without a size, half the free memory, as RMM
+    // 25.10; one that cannot be had then is not an error (RMM's would throw).
     if (initial_pool_size.has_value()) {
-      // Memory freed to a pool stays in it up to the release threshold, so one allocation of
-      // the whole size leaves the pool holding it.
-      void* priming = do_allocate(*initial_pool_size, cuda_stream_default);
-      do_deallocate(priming, *initial_pool_size, cuda_stream_default);
+      prime(*initial_pool_size);
+    } else {
+      try {
+        prime(free / 2);
+      } catch (const out_of_memory&) {
+      }
     }
   } catch (...) {
     (void)cudaMemPoolDestroy(pool_handle());
     throw;
   }
+}
+
+void cuda_async_memory_resource::prime(std::size_t bytes) {
+  void* priming = do_allocate(bytes, cuda_stream_default);
+  do_deallocate(priming, bytes, cuda_stream_default);
 }
 
 cuda_async_memory_resource::~cuda_async_memory_resource() {

@@ -51,16 +51,18 @@ class cuda_async_memory_resource final : public device_memory_resource {
   /**
    * @brief Creates a pool on the current device.
    *
-   * @param initial_pool_size when given, this many bytes are allocated from the pool and freed
-   *        again on the default stream, so the pool starts holding them (it keeps them when the
-   *        release threshold allows)
+   * @param initial_pool_size this many bytes are allocated from the pool and freed again on
+   *        the default stream, so the pool starts holding them (it keeps them when the release
+   *        threshold allows); default, as RMM 25.10: half the device's free memory. Pass 0 not
+   *        to prime the pool (RMM 25.12's default: priming holds that memory from other
+   *        processes and costs a default-stream allocation)
    * @param release_threshold bytes the pool keeps when memory is freed; default: the device's
    *        total memory, so the pool keeps everything it ever held
    * @param export_handle_type the IPC handle type the allocations support; default: none
    * @throws gpumem::logic_error when the device does not support memory pools, or does not
    *         support the requested export handle type (the message says which)
    * @throws gpumem::cuda_error when CUDA fails to create or configure the pool
-   * @throws gpumem::out_of_memory when the initial pool size cannot be allocated
+   * @throws gpumem::out_of_memory when an initial pool size given cannot be allocated
    */
   explicit cuda_async_memory_resource(
       std::optional<std::size_t> initial_pool_size = {},
@@ -80,6 +82,9 @@ class cuda_async_memory_resource final : public device_memory_resource {
   [[nodiscard]] cudaMemPool_t pool_handle() const noexcept { return pool_.pool_handle(); }
 
  private:
+  /// Allocates `bytes` from the pool and frees them on the default stream.
+  void prime(std::size_t bytes);
+
   /**
    * @brief `cudaMallocFromPoolAsync` on `stream`.
    * @throws gpumem::out_of_memory when the device is out of memory

@@ -10,6 +10,7 @@
 #include "gpumem/aligned.hpp"
 #include "gpumem/cuda_stream_view.hpp"
 #include "gpumem/detail/cccl.hpp"
+#include "gpumem/detail/export.hpp"
 
 namespace gpumem::mr {
 
@@ -30,7 +31,7 @@ namespace gpumem::mr {
  * Derived classes implement do_allocate(), do_deallocate() and, where two distinct objects
  * may free each other's memory, do_is_equal().
  */
-class device_memory_resource {
+class GPUMEM_EXPORT device_memory_resource {
  public:
   device_memory_resource() = default;
   virtual ~device_memory_resource() = default;
@@ -122,3 +123,17 @@ static_assert(cuda::mr::resource_with<device_memory_resource, cuda::mr::device_a
 static_assert(cuda::mr::async_resource_with<device_memory_resource, cuda::mr::device_accessible>);
 
 }  // namespace gpumem::mr
+
+// A resource reference compares equal to another only when both were made with the same
+// equality function, CCCL's _Resource_vtable_builder::_Equal<T>, an inline template each piece
+// of code that makes a reference instantiates for itself. Code built with hidden symbols (the
+// usual for libraries) keeps its own copy, so a reference made there to a
+// device_memory_resource would compare unequal to one made in libgpumem.so for the same
+// resource. Instantiated once, in libgpumem.so, and declared here, every piece of code uses that
+// one copy (an explicit instantiation is exempt from -fvisibility-inlines-hidden, and extern
+// declarations from -fvisibility). CCCL 3.0's internal name: checked by the build of
+// src/mr/resource_ref_equality.cpp for other CCCL versions.
+#if defined(CCCL_MAJOR_VERSION) && CCCL_MAJOR_VERSION == 3
+extern template bool cuda::mr::_Resource_vtable_builder::_Equal<gpumem::mr::device_memory_resource>(
+    void*, void*);
+#endif
