@@ -1,6 +1,8 @@
 # Tests of the CUDA-backed and host resources.
 gpumem_cuda_test(test_cuda_async_memory_resource SOURCES cuda/test_cuda_async_memory_resource.cpp
                  LINK gpumem PLATFORMS sim gpu)
+gpumem_cuda_test(test_system_memory_resources SOURCES cuda/test_system_memory_resources.cpp
+                 LINK gpumem PLATFORMS sim gpu)
 gpumem_cuda_test(test_managed_memory_resource SOURCES cuda/test_managed_memory_resource.cpp
                  LINK gpumem PLATFORMS sim gpu)
 gpumem_cuda_test(test_host_memory_resources SOURCES cuda/test_host_memory_resources.cpp

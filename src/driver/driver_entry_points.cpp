@@ -13,6 +13,9 @@ namespace {
 // suffix macro, as of CUDA 12.8. CUDA 13.0 added new ABIs under old names (cuCtxGetDevice_v2
 // and cuCtxSynchronize_v2 take a context): asking for 13000 would hand those out.
 constexpr int kRuntimeCudaVersion = 12080;
+// Entry points CUDA 13.0 introduced (cuMemGetDefaultMemPool) have that one ABI: asked for at
+// 13000 when 12080 does not know them.
+constexpr int kNewestCudaVersion = 13000;
 
 enum class need { required, optional };
 
@@ -25,10 +28,9 @@ class entry_point_resolver {
 
   template <typename Function>
   void operator()(Function& slot, const char* name, need how) {
-    void* function = nullptr;
-    CUdriverProcAddressQueryResult status{};
-    if (get_proc_address_(name, &function, kRuntimeCudaVersion, flags_, &status) != CUDA_SUCCESS ||
-        function == nullptr) {
+    void* function = find(name, kRuntimeCudaVersion);
+    if (function == nullptr) function = find(name, kNewestCudaVersion);
+    if (function == nullptr) {
       const std::string entry = std::string{name} + (how == need::required ? " (required)" : "");
       if (std::find(missing_.begin(), missing_.end(), entry) == missing_.end())
         missing_.push_back(entry);
@@ -41,6 +43,15 @@ class entry_point_resolver {
   [[nodiscard]] bool complete() const { return complete_; }
 
  private:
+  /// The entry point `name` of CUDA `version`'s ABI, or nullptr.
+  void* find(const char* name, int version) const {
+    void* function = nullptr;
+    CUdriverProcAddressQueryResult status{};
+    if (get_proc_address_(name, &function, version, flags_, &status) != CUDA_SUCCESS)
+      return nullptr;
+    return function;
+  }
+
   decltype(&::cuGetProcAddress) get_proc_address_;
   cuuint64_t flags_;
   std::vector<std::string>& missing_;

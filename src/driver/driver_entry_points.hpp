@@ -63,6 +63,7 @@ namespace gpumem::driver {
   X(mem_pool_set_attribute, cuMemPoolSetAttribute, optional)           \
   X(mem_pool_get_attribute, cuMemPoolGetAttribute, optional)           \
   X(device_get_default_mem_pool, cuDeviceGetDefaultMemPool, optional)  \
+  X(mem_get_default_mem_pool, cuMemGetDefaultMemPool, optional)        \
   X(device_get_mem_pool, cuDeviceGetMemPool, optional)                 \
   X(device_set_mem_pool, cuDeviceSetMemPool, optional)                 \
   X(stream_create_with_priority, cuStreamCreateWithPriority, optional) \

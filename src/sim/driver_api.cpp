@@ -880,6 +880,26 @@ GPUMEM_SIM_EXPORT CUresult cuDeviceGetDefaultMemPool(CUmemoryPool* pool, CUdevic
   return CUDA_SUCCESS;
 }
 
+GPUMEM_SIM_EXPORT CUresult cuMemGetDefaultMemPool(CUmemoryPool* pool,
+                                                   CUmemLocation* location,
+                                                   CUmemAllocationType type) {
+  enter(__func__);
+  if (const CUresult status = require_initialized(); status != CUDA_SUCCESS) return status;
+  if (pool == nullptr || location == nullptr || location->type != CU_MEM_LOCATION_TYPE_DEVICE)
+    return CUDA_ERROR_INVALID_VALUE;
+  if (!machine().valid_device(location->id)) return CUDA_ERROR_INVALID_DEVICE;
+  switch (type) {
+    case CU_MEM_ALLOCATION_TYPE_PINNED:
+      *pool = machine().default_pool(location->id);
+      return CUDA_SUCCESS;
+    case CU_MEM_ALLOCATION_TYPE_MANAGED:
+      *pool = machine().default_managed_pool(location->id);
+      return CUDA_SUCCESS;
+    default:
+      return CUDA_ERROR_INVALID_VALUE;
+  }
+}
+
 GPUMEM_SIM_EXPORT CUresult cuDeviceGetMemPool(CUmemoryPool* pool, CUdevice device) {
   enter(__func__);
   if (const CUresult status = require_initialized(); status != CUDA_SUCCESS) return status;

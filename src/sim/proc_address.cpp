@@ -138,6 +138,7 @@ const std::array kEntries{
     proc_entry{"cuMemPoolSetAttribute", 11020, address(&cuMemPoolSetAttribute), nullptr},
     proc_entry{"cuMemPoolGetAttribute", 11020, address(&cuMemPoolGetAttribute), nullptr},
     proc_entry{"cuDeviceGetDefaultMemPool", 11020, address(&cuDeviceGetDefaultMemPool), nullptr},
+    proc_entry{"cuMemGetDefaultMemPool", 13000, address(&cuMemGetDefaultMemPool), nullptr},
     proc_entry{"cuDeviceGetMemPool", 11020, address(&cuDeviceGetMemPool), nullptr},
     proc_entry{"cuDeviceSetMemPool", 11020, address(&cuDeviceSetMemPool), nullptr},
     proc_entry{"cuStreamCreate", 2000, address(&cuStreamCreate), nullptr},

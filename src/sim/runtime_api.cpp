@@ -594,6 +594,16 @@ GPUMEM_SIM_EXPORT cudaError_t cudaMemPoolGetAttribute(cudaMemPool_t pool,
 GPUMEM_SIM_EXPORT cudaError_t cudaDeviceGetDefaultMemPool(cudaMemPool_t* pool, int device) {
   return with_context([&] { return legacy().device_get_default_mem_pool(pool, device); });
 }
+GPUMEM_SIM_EXPORT cudaError_t cudaMemGetDefaultMemPool(cudaMemPool_t* pool,
+                                                       cudaMemLocation* location,
+                                                       cudaMemAllocationType type) {
+  if (location == nullptr) return record(cudaErrorInvalidValue);
+  CUmemLocation driver_location = to_driver(*location);
+  return with_context([&] {
+    return legacy().mem_get_default_mem_pool(
+        pool, &driver_location, static_cast<CUmemAllocationType>(type));
+  });
+}
 GPUMEM_SIM_EXPORT cudaError_t cudaDeviceGetMemPool(cudaMemPool_t* pool, int device) {
   return with_context([&] { return legacy().device_get_mem_pool(pool, device); });
 }

@@ -137,6 +137,8 @@ simulated_machine::simulated_machine() : settings_(machine_settings::from_enviro
     devices_[i].context = std::make_unique<CUctx_st>(CUctx_st{static_cast<int>(i), i + 1});
     devices_[i].default_pool = std::make_unique<CUmemPoolHandle_st>(
         CUmemPoolHandle_st{static_cast<int>(i), /*is_default=*/true, /*max_size=*/0});
+    devices_[i].default_managed_pool = std::make_unique<CUmemPoolHandle_st>(
+        CUmemPoolHandle_st{static_cast<int>(i), /*is_default=*/true, /*max_size=*/0});
     devices_[i].current_pool = devices_[i].default_pool.get();
   }
 }
@@ -186,6 +188,7 @@ void simulated_machine::reset_device(int device) {
   device_state& state = devices_.at(static_cast<std::size_t>(device));
   state.used = 0;
   state.default_pool->used = 0;
+  state.default_managed_pool->used = 0;
   std::erase_if(streams_,
                 [&](const auto& entry) { return entry.second->context == state.context.get(); });
   std::erase_if(events_,
@@ -449,12 +452,16 @@ bool simulated_machine::valid_pool(CUmemoryPool pool) const {
   std::lock_guard lock(mutex_);
   if (pools_.contains(pool)) return true;
   return std::any_of(devices_.begin(), devices_.end(), [pool](const device_state& device) {
-    return device.default_pool.get() == pool;
+    return device.default_pool.get() == pool || device.default_managed_pool.get() == pool;
   });
 }
 
 CUmemoryPool simulated_machine::default_pool(int device) {
   return devices_.at(static_cast<std::size_t>(device)).default_pool.get();
+}
+
+CUmemoryPool simulated_machine::default_managed_pool(int device) {
+  return devices_.at(static_cast<std::size_t>(device)).default_managed_pool.get();
 }
 
 CUmemoryPool simulated_machine::current_pool(int device) {

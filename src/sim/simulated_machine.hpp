@@ -149,6 +149,8 @@ class simulated_machine {
   CUresult destroy_pool(CUmemoryPool pool);
   [[nodiscard]] bool valid_pool(CUmemoryPool pool) const;
   CUmemoryPool default_pool(int device);
+  /// The device's default pool of managed memory (CUDA 13's cuMemGetDefaultMemPool).
+  CUmemoryPool default_managed_pool(int device);
   CUmemoryPool current_pool(int device);
   CUresult set_current_pool(int device, CUmemoryPool pool);
 
@@ -176,6 +178,7 @@ class simulated_machine {
     std::uint64_t used = 0;
     std::unique_ptr<CUctx_st> context;
     std::unique_ptr<CUmemPoolHandle_st> default_pool;
+    std::unique_ptr<CUmemPoolHandle_st> default_managed_pool;  ///< cuMemGetDefaultMemPool's
     CUmemoryPool current_pool = nullptr;
   };
 

@@ -23,6 +23,7 @@
 #include <rmm/mr/device/arena_memory_resource.hpp>
 #include <rmm/mr/device/binning_memory_resource.hpp>
 #include <rmm/mr/device/callback_memory_resource.hpp>
+#include <rmm/mr/device/cuda_async_managed_memory_resource.hpp>
 #include <rmm/mr/device/cuda_async_memory_resource.hpp>
 #include <rmm/mr/device/cuda_async_view_memory_resource.hpp>
 #include <rmm/mr/device/cuda_memory_resource.hpp>
@@ -37,7 +38,9 @@
 #include <rmm/mr/device/polymorphic_allocator.hpp>
 #include <rmm/mr/device/pool_memory_resource.hpp>
 #include <rmm/mr/device/prefetch_resource_adaptor.hpp>
+#include <rmm/mr/device/sam_headroom_memory_resource.hpp>
 #include <rmm/mr/device/statistics_resource_adaptor.hpp>
+#include <rmm/mr/device/system_memory_resource.hpp>
 #include <rmm/mr/device/thread_safe_resource_adaptor.hpp>
 #include <rmm/mr/device/thrust_allocator_adaptor.hpp>
 #include <rmm/mr/device/tracking_resource_adaptor.hpp>
@@ -45,6 +48,6 @@
 #include <cstdio>
 
 int main() {
-  std::printf("rmm headers: 41 of 44 included\n");
+  std::printf("rmm headers: 44 of 44 included\n");
   return 0;
 }
