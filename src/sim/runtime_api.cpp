@@ -515,6 +515,14 @@ GPUMEM_SIM_EXPORT cudaError_t cudaMemPrefetchAsync_ptsz(const void* pointer,
         address(pointer), size, to_driver(location), flags, driver_stream(stream));
   });
 }
+// The simulator keeps no advice on a range, so it has none to report.
+GPUMEM_SIM_EXPORT cudaError_t cudaMemRangeGetAttribute(void* /*data*/,
+                                                       std::size_t /*data_size*/,
+                                                       cudaMemRangeAttribute /*attribute*/,
+                                                       const void* /*pointer*/,
+                                                       std::size_t /*count*/) {
+  return record(cudaErrorNotSupported);
+}
 GPUMEM_SIM_EXPORT cudaError_t cudaMemAdvise(const void* pointer,
                                             std::size_t size,
                                             cudaMemoryAdvise advice,
