@@ -1,5 +1,7 @@
 #include "core/coalescing_heap.hpp"
 
+#include <algorithm>
+
 namespace gpumem::core {
 
 void coalescing_heap::add_slab(std::uintptr_t address,
@@ -140,6 +142,65 @@ std::vector<address_range> coalescing_heap::take_free_slabs(const segregated_fre
     forget_slab(i);
   }
   return taken;
+}
+
+memory_block* coalescing_heap::last_block(const slab& entry) noexcept {
+  memory_block* block = entry.first;
+  while (block->next_in_memory != nullptr)
+    block = block->next_in_memory;
+  return block;
+}
+
+std::size_t coalescing_heap::slab_size(std::uintptr_t slab_address) const noexcept {
+  const std::uint32_t entry_plus_one = slab_by_address_.find(slab_address, 0U);
+  return entry_plus_one == 0 ? 0 : slabs_[entry_plus_one - 1].size;
+}
+
+bool coalescing_heap::extend_slab(std::uintptr_t slab_address,
+                                  std::size_t extra,
+                                  segregated_free_index& index) {
+  const std::uint32_t entry_plus_one = slab_by_address_.find(slab_address, 0U);
+  if (entry_plus_one == 0) return false;
+  slab& entry = slabs_[entry_plus_one - 1];
+  memory_block* last = last_block(entry);
+  memory_block* block = records_.make();
+  block->address = slab_address + entry.size;
+  block->size = extra;
+  block->slab = entry_plus_one - 1;
+  block->previous_in_memory = last;
+  last->next_in_memory = block;
+  entry.size += extra;
+  slab_bytes_ += extra;
+  index.insert(block);
+  merge_with_neighbours(block, index);
+  return true;
+}
+
+std::size_t coalescing_heap::trim_slab_end(std::uintptr_t slab_address,
+                                           std::size_t unit,
+                                           const segregated_free_index& only_in) noexcept {
+  const std::uint32_t entry_plus_one = slab_by_address_.find(slab_address, 0U);
+  if (entry_plus_one == 0) return 0;
+  slab& entry = slabs_[entry_plus_one - 1];
+  memory_block* last = last_block(entry);
+  if (last->owner != &only_in) return 0;
+  const std::uintptr_t slab_end = slab_address + entry.size;
+  const std::uintptr_t kept_end = std::max(
+      slab_address + unit, slab_address + (last->address - slab_address + unit - 1) / unit * unit);
+  if (kept_end >= slab_end) return 0;
+  const std::size_t cut = slab_end - kept_end;
+  segregated_free_index* owner = last->owner;
+  owner->remove(last);
+  if (kept_end == last->address) {
+    last->previous_in_memory->next_in_memory = nullptr;
+    records_.recycle(last);
+  } else {
+    last->size -= cut;
+    owner->insert(last);
+  }
+  entry.size -= cut;
+  slab_bytes_ -= cut;
+  return cut;
 }
 
 std::vector<address_range> coalescing_heap::slabs() const {

@@ -76,6 +76,26 @@ class coalescing_heap {
    */
   std::vector<address_range> take_free_slabs(const segregated_free_index* only_in = nullptr);
 
+  /**
+   * @brief Appends `extra` bytes (which the upstream made usable right after the slab that
+   * starts at `slab_address`) to that slab as a free block of `index`, merged with the slab's
+   * last block when that one is free in `index` or unowned.
+   * @return false when no slab starts at `slab_address`
+   */
+  bool extend_slab(std::uintptr_t slab_address, std::size_t extra, segregated_free_index& index);
+
+  /**
+   * @brief Cuts the free end of the slab that starts at `slab_address` back to a multiple of
+   * `unit` from its start (keeping at least `unit`), when its last block is free in `only_in`.
+   * @return the bytes cut from the slab's end (a multiple of `unit`; 0 when none)
+   */
+  std::size_t trim_slab_end(std::uintptr_t slab_address,
+                            std::size_t unit,
+                            const segregated_free_index& only_in) noexcept;
+
+  /// The size of the slab that starts at `slab_address`, or 0 when none does.
+  [[nodiscard]] std::size_t slab_size(std::uintptr_t slab_address) const noexcept;
+
   /// Bytes in slabs.
   [[nodiscard]] std::size_t slab_bytes() const noexcept { return slab_bytes_; }
   /// Bytes in allocated blocks.
@@ -93,6 +113,8 @@ class coalescing_heap {
 
   /// Forgets slab entry `index` (whose single block is free).
   void forget_slab(std::uint32_t index) noexcept;
+  /// The last block of a slab (walked from its first).
+  [[nodiscard]] static memory_block* last_block(const slab& entry) noexcept;
 
   /// Merges `block` (free, in `index`) with its free neighbours of `index`; returns the result.
   memory_block* merge_with_neighbours(memory_block* block, segregated_free_index& index) noexcept;

@@ -48,6 +48,10 @@ struct pool_resource_core::state_type {
   core::segregated_free_index releasing;
   /// Bytes being taken from upstream outside the lock (counted against the maximum).
   std::size_t growing = 0;
+  /// With an expandable upstream: the slab that grows in place (0: none yet), and the lock
+  /// that lets one thread at a time grow it (held without the spin lock).
+  std::uintptr_t expandable_slab = 0;
+  std::mutex growth_mutex;
   core::coalescing_heap heap;
   stream_ordered_free_lists<stream_free_blocks> streams;
   std::atomic<int> unknown_free_reports{0};
@@ -89,8 +93,12 @@ struct pool_resource_core::state_type {
 
 pool_resource_core::pool_resource_core(device_async_resource_ref upstream,
                                        std::size_t initial_pool_size,
-                                       std::optional<std::size_t> maximum_pool_size)
-    : upstream_{upstream}, maximum_{maximum_pool_size}, state_{std::make_unique<state_type>()} {
+                                       std::optional<std::size_t> maximum_pool_size,
+                                       expandable_upstream* expandable)
+    : upstream_{upstream},
+      expandable_{expandable},
+      maximum_{maximum_pool_size},
+      state_{std::make_unique<state_type>()} {
   GPUMEM_EXPECTS(is_aligned(initial_pool_size, CUDA_ALLOCATION_ALIGNMENT),
                  "pool_memory_resource: the initial pool size (" +
                      std::to_string(initial_pool_size) + " bytes) must be a multiple of 256 bytes");
@@ -110,6 +118,8 @@ pool_resource_core::pool_resource_core(device_async_resource_ref upstream,
     cuda_stream_view{}.synchronize();
     state_->heap.add_slab(
         reinterpret_cast<std::uintptr_t>(slab), initial_pool_size, state_->unowned);
+    if (expandable_ != nullptr && is_aligned(initial_pool_size, expandable_->growth_unit()))
+      state_->expandable_slab = reinterpret_cast<std::uintptr_t>(slab);
   }
 }
 
@@ -148,6 +158,8 @@ pool_state pool_resource_core::state() const {
 }
 
 std::size_t pool_resource_core::release() {
+  // No growth of the expandable slab while its end may be cut.
+  std::lock_guard growth(state_->growth_mutex);
   std::unique_lock lock(state_->mutex);
   // Every block free now, on any stream, waits in `releasing` for one device barrier, taken
   // without the lock (it can last long; allocations and frees go on meanwhile). Blocks freed
@@ -172,8 +184,24 @@ std::size_t pool_resource_core::release() {
   // Idle now: free for every stream, merged with their neighbours; whole slabs go upstream.
   state_->heap.transfer(state_->releasing, state_->unowned);
   const std::vector<core::address_range> slabs = state_->heap.take_free_slabs(&state_->unowned);
+  for (const core::address_range& slab : slabs) {
+    if (slab.address == state_->expandable_slab) state_->expandable_slab = 0;
+  }
+  // The expandable slab's free end goes back too (the device is idle, its blocks unowned).
+  std::size_t trimmed = 0;
+  std::size_t trimmed_from = 0;
+  if (state_->expandable_slab != 0) {
+    trimmed_from = state_->heap.slab_size(state_->expandable_slab);
+    trimmed = state_->heap.trim_slab_end(
+        state_->expandable_slab, expandable_->growth_unit(), state_->unowned);
+  }
+  const std::uintptr_t trimmed_slab = state_->expandable_slab;
   lock.unlock();
   std::size_t released = 0;
+  if (trimmed != 0) {
+    expandable_->shrink_in_place(reinterpret_cast<void*>(trimmed_slab), trimmed_from, trimmed);
+    released += trimmed;
+  }
   for (const core::address_range& slab : slabs) {
     upstream_.deallocate_async(reinterpret_cast<void*>(slab.address),
                                slab.size,
@@ -226,6 +254,14 @@ void* pool_resource_core::do_allocate(std::size_t bytes, cuda_stream_view stream
     }
   }
   state_->streams.erase_drained();
+
+  // With an expandable upstream, the one slab grows in place by what the request needs.
+  if (expandable_ != nullptr) {
+    lock.unlock();
+    if (const std::uintptr_t address = grow_expandable_slab(size, stream); address != 0)
+      return reinterpret_cast<void*>(address);
+    lock.lock();
+  }
 
   // A new slab, RMM's size: with a maximum, all the room left under it; without, the pool's
   // current size (the pool doubles). When that does not fit upstream, half as much, and so on
@@ -298,6 +334,56 @@ void* pool_resource_core::do_allocate(std::size_t bytes, cuda_stream_view stream
           << ", largest free block " << core::format_bytes(largest_free)
           << "; upstream: " << upstream_failure;
   throw gpumem::out_of_memory{message.str()};
+}
+
+std::uintptr_t pool_resource_core::grow_expandable_slab(std::size_t size, cuda_stream_view stream) {
+  std::lock_guard growth(state_->growth_mutex);
+  std::unique_lock lock(state_->mutex);
+  core::coalescing_heap& heap = state_->heap;
+  auto& own = state_->streams.entry_for(stream);
+  // Another thread may have grown the slab while this one waited.
+  if (const std::uintptr_t address = heap.allocate(own.free_blocks.index, size); address != 0)
+    return address;
+  if (const std::uintptr_t address = heap.allocate(state_->unowned, size); address != 0)
+    return address;
+  const std::size_t step = align_up(size, expandable_->growth_unit());
+  const std::size_t current = heap.slab_bytes() + state_->growing;
+  if (maximum_ && step > *maximum_ - std::min(*maximum_, current)) return 0;
+  const std::uintptr_t slab = state_->expandable_slab;
+  const std::size_t slab_size = slab != 0 ? heap.slab_size(slab) : 0;
+  state_->growing += step;
+  lock.unlock();
+  bool grown = false;
+  void* fresh = nullptr;
+  try {
+    if (slab != 0) {
+      grown = expandable_->grow_in_place(reinterpret_cast<void*>(slab), slab_size, step);
+    } else {
+      fresh = upstream_.allocate_async(step, CUDA_ALLOCATION_ALIGNMENT, stream);
+    }
+  } catch (const gpumem::out_of_memory&) {
+    // The caller's slab path tries smaller sizes and says why it failed.
+  } catch (...) {
+    lock.lock();
+    state_->growing -= step;
+    throw;
+  }
+  lock.lock();
+  state_->growing -= step;
+  if (grown) {
+    heap.extend_slab(slab, step, own.free_blocks.index);
+    return heap.allocate(own.free_blocks.index, size);
+  }
+  if (fresh == nullptr) return 0;
+  try {
+    heap.add_slab(reinterpret_cast<std::uintptr_t>(fresh), step, own.free_blocks.index);
+  } catch (...) {
+    lock.unlock();
+    upstream_.deallocate_async(fresh, step, CUDA_ALLOCATION_ALIGNMENT, stream);
+    throw;
+  }
+  state_->expandable_slab = reinterpret_cast<std::uintptr_t>(fresh);
+  return heap.allocate(own.free_blocks.index, size);
 }
 
 void pool_resource_core::do_deallocate(void* ptr,

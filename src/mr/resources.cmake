@@ -2,6 +2,7 @@
 target_sources(gpumem PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/cuda_async_managed_memory_resource.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cuda_async_memory_resource.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/expandable_memory_resource.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cuda_async_view_memory_resource.cpp
   ${CMAKE_CURRENT_LIST_DIR}/managed_memory_resource.cpp
   ${CMAKE_CURRENT_LIST_DIR}/new_delete_resource.cpp

@@ -1,6 +1,7 @@
 // The preload's CUDA operations for the resources it runs (see gpumem/detail/cuda_calls.hpp):
 // the real driver, never the runtime, never an interposed symbol.
 
+#include "driver/driver_for_resources.hpp"
 #include "gpumem/detail/cuda_calls.hpp"
 #include "preload/real_driver.hpp"
 
@@ -83,3 +84,11 @@ const char* error_string(cudaError_t error) {
 void clear_last_error() {}
 
 }  // namespace gpumem::detail::cuda_calls
+
+namespace gpumem::detail {
+
+const driver::driver_entry_points* driver_for_resources() noexcept {
+  return preload::real_driver().loaded ? &preload::real_driver().legacy : nullptr;
+}
+
+}  // namespace gpumem::detail

@@ -98,6 +98,52 @@ TEST(CoalescingHeap, BlocksFreeInDifferentIndexesDoNotMergeUntilTransferred) {
   EXPECT_EQ(heap.take_free_slabs().size(), 1U);
 }
 
+TEST(CoalescingHeap, AnExtendedSlabMergesItsFreeEndWithTheNewMemory) {
+  coalescing_heap heap{kGranularity};
+  segregated_free_index index;
+  constexpr std::uintptr_t kSlab = 0x200000;
+  heap.add_slab(kSlab, 8192, index);
+  const auto a = heap.allocate(index, 4096);  // the slab's second half stays free
+  EXPECT_FALSE(heap.extend_slab(kSlab + 4096, 4096, index)) << "no slab starts there";
+  ASSERT_TRUE(heap.extend_slab(kSlab, 16384, index));
+  EXPECT_EQ(heap.slab_size(kSlab), 8192U + 16384U);
+  EXPECT_EQ(heap.slab_bytes(), 8192U + 16384U);
+  EXPECT_EQ(index.block_count(), 1U) << "the old free end and the new memory are one block";
+  EXPECT_EQ(index.largest_block(), 4096U + 16384U);
+  const auto b = heap.allocate(index, 20480);  // spans the old end and the new memory
+  EXPECT_EQ(b, a + 4096);
+  heap.free(a, index);
+  heap.free(b, index);
+  EXPECT_EQ(index.block_count(), 1U);
+  EXPECT_EQ(heap.take_free_slabs().size(), 1U) << "one slab, entirely free";
+}
+
+TEST(CoalescingHeap, TrimCutsOnlyAFreeEndAndKeepsUnitsFromTheSlabStart) {
+  coalescing_heap heap{kGranularity};
+  segregated_free_index index;
+  segregated_free_index other;
+  constexpr std::uintptr_t kSlab = 0x400000;
+  constexpr std::size_t kUnit = 4096;
+  heap.add_slab(kSlab, 8 * kUnit, index);
+  const auto a = heap.allocate(index, kUnit + 256);  // ends inside the second unit
+  const auto tail = heap.allocate(index, 7 * kUnit - 256);
+  EXPECT_EQ(heap.trim_slab_end(kSlab, kUnit, index), 0U) << "the end is allocated";
+  heap.free(tail, other);
+  EXPECT_EQ(heap.trim_slab_end(kSlab, kUnit, index), 0U) << "the free end is in another index";
+  heap.transfer(other, index);
+  EXPECT_EQ(heap.trim_slab_end(kSlab, kUnit, index), 6 * kUnit)
+      << "cut back to the unit boundary after the allocated block";
+  EXPECT_EQ(heap.slab_size(kSlab), 2 * kUnit);
+  EXPECT_EQ(heap.slab_bytes(), 2 * kUnit);
+  EXPECT_EQ(index.largest_block(), kUnit - 256) << "the rest of the second unit stays free";
+  heap.free(a, index);
+  EXPECT_EQ(heap.trim_slab_end(kSlab, kUnit, index), kUnit) << "one unit is always kept";
+  EXPECT_EQ(heap.slab_size(kSlab), kUnit);
+  EXPECT_EQ(heap.trim_slab_end(kSlab, kUnit, index), 0U);
+  const auto again = heap.allocate(index, kUnit);
+  EXPECT_EQ(again, kSlab) << "the kept unit is whole and usable";
+}
+
 TEST(CoalescingHeap, RandomWorkloadKeepsBlocksDisjointAndInsideSlabs) {
   coalescing_heap heap{kGranularity};
   segregated_free_index indexes[3];

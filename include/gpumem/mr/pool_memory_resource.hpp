@@ -13,6 +13,7 @@
 
 #include "gpumem/error.hpp"
 #include "gpumem/mr/device_memory_resource.hpp"
+#include "gpumem/mr/expandable_upstream.hpp"
 #include "gpumem/resource_ref.hpp"
 
 namespace gpumem::mr {
@@ -75,19 +76,39 @@ class pool_resource_core : public device_memory_resource {
    * @param maximum_pool_size the most the pool may take (a multiple of 256, at least the initial
    * size)
    * @throws gpumem::logic_error when a size is not a multiple of 256 or initial > maximum
+   * @param expandable the upstream as an expandable_upstream, when it is one: the pool then
+   * keeps one slab that grows in place (by what a request needs, in the upstream's units)
+   * and gives back its free end on release()
    * @throws gpumem::out_of_memory when the initial slab cannot be allocated
    */
   pool_resource_core(device_async_resource_ref upstream,
                      std::size_t initial_pool_size,
-                     std::optional<std::size_t> maximum_pool_size);
+                     std::optional<std::size_t> maximum_pool_size,
+                     expandable_upstream* expandable = nullptr);
+
+  /// `upstream` as an expandable_upstream, when its type says it is one.
+  template <typename Upstream>
+  static expandable_upstream* expandable_of(Upstream* upstream) noexcept {
+    if constexpr (std::is_base_of_v<expandable_upstream, Upstream>) {
+      return upstream;
+    } else if constexpr (std::is_polymorphic_v<Upstream>) {
+      return dynamic_cast<expandable_upstream*>(upstream);
+    } else {
+      return nullptr;
+    }
+  }
 
  private:
   struct state_type;
 
   void* do_allocate(std::size_t bytes, cuda_stream_view stream) override;
   void do_deallocate(void* ptr, std::size_t bytes, cuda_stream_view stream) noexcept override;
+  /// Grows the expandable slab in place for `size` bytes and allocates them on `stream`;
+  /// 0 when it cannot (the caller then takes a new slab). Called without the pool's lock.
+  std::uintptr_t grow_expandable_slab(std::size_t size, cuda_stream_view stream);
 
   device_async_resource_ref upstream_;
+  expandable_upstream* expandable_;
   std::optional<std::size_t> maximum_;
   std::unique_ptr<state_type> state_;
 };
@@ -120,7 +141,8 @@ class pool_memory_resource final : public detail::pool_resource_core {
   pool_memory_resource(Upstream* upstream,
                        std::size_t initial_pool_size,
                        std::optional<std::size_t> maximum_pool_size = std::nullopt)
-      : pool_resource_core(checked(upstream), initial_pool_size, maximum_pool_size) {}
+      : pool_resource_core(
+            checked(upstream), initial_pool_size, maximum_pool_size, expandable_of(upstream)) {}
 
   /// A pool over `upstream`. @throws gpumem::logic_error when the sizes are invalid
   template <typename U = Upstream>
@@ -128,8 +150,10 @@ class pool_memory_resource final : public detail::pool_resource_core {
       pool_memory_resource(U& upstream,
                            std::size_t initial_pool_size,
                            std::optional<std::size_t> maximum_pool_size = std::nullopt)
-      : pool_resource_core(
-            device_async_resource_ref{upstream}, initial_pool_size, maximum_pool_size) {}
+      : pool_resource_core(device_async_resource_ref{upstream},
+                           initial_pool_size,
+                           maximum_pool_size,
+                           expandable_of(&upstream)) {}
 
   /// A pool over the resource `upstream` refers to. @throws gpumem::logic_error when the sizes are
   /// invalid
