@@ -7,3 +7,11 @@ gpumem_cuda_test(test_managed_memory_resource SOURCES cuda/test_managed_memory_r
                  LINK gpumem PLATFORMS sim gpu)
 gpumem_cuda_test(test_host_memory_resources SOURCES cuda/test_host_memory_resources.cpp
                  LINK gpumem PLATFORMS sim gpu)
+gpumem_cuda_test(test_expandable_memory_resource SOURCES cuda/test_expandable_memory_resource.cpp
+                 LINK gpumem PLATFORMS sim gpu)
+# The refusal where the driver has no virtual memory management.
+gpumem_add_checked_test(sim.test_expandable_memory_resource_without_vmm sim
+  COMMAND test_expandable_memory_resource --gtest_filter=*WithoutVirtualMemoryManagement*
+  OUTPUT "^\\[       OK \\] ExpandableMemoryResource.WithoutVirtualMemoryManagement"
+  NO_OUTPUT "SKIPPED"
+  ENVIRONMENT GPUMEM_SIM_NO_VMM=1)

@@ -48,7 +48,7 @@ environment process_environment() {
 }
 
 const std::vector<std::string>& default_device_stack() {
-  static const std::vector<std::string> stack{"pool", "cuda"};
+  static const std::vector<std::string> stack{"pool", "expandable"};
   return stack;
 }
 

@@ -77,6 +77,18 @@ constexpr std::array kCudaAsyncOptions{
         "memory the driver's pool keeps when idle, instead of giving it back to the device"},
 };
 
+constexpr std::array kExpandableOptions{
+    option_spec{"chunk_size",
+                option_type::size,
+                "2MiB",
+                "physical memory is created and mapped in chunks of this size (rounded up to the "
+                "device's granularity); the pool above grows and shrinks by chunks"},
+    option_spec{"reservation",
+                option_type::size_or_share,
+                "200%",
+                "virtual address space reserved once (costs no memory)"},
+};
+
 constexpr std::array kPoolOptions{
     option_spec{"initial_size",
                 option_type::size_or_share,
@@ -155,6 +167,11 @@ constexpr std::array kLayers{
                "the driver's stream-ordered pool (cudaMallocAsync), its own pool",
                kCudaAsyncOptions},
     layer_spec{"managed", layer_role::source, "managed memory (cudaMallocManaged)", kNoOptions},
+    layer_spec{"expandable",
+               layer_role::source,
+               "device memory on CUDA's virtual memory API: one address range whose mapped part "
+               "grows and shrinks (cuda where the driver or device lacks the API)",
+               kExpandableOptions},
     layer_spec{"pool", layer_role::sub_allocator, "coalescing best-fit pool", kPoolOptions},
     layer_spec{"arena",
                layer_role::sub_allocator,

@@ -1,11 +1,13 @@
 #include "preload/driver_sources.hpp"
 
+#include <cstdio>
 #include <mutex>
 #include <string>
 #include <unordered_map>
 
 #include "gpumem/error.hpp"
 #include "gpumem/mr/device_memory_resource.hpp"
+#include "gpumem/mr/expandable_memory_resource.hpp"
 #include "preload/real_driver.hpp"
 
 namespace gpumem::preload {
@@ -202,6 +204,19 @@ config::source_factory driver_sources(int device, std::uint64_t device_total_byt
              const config::resolved_layer& layer) -> std::unique_ptr<mr::device_memory_resource> {
     if (layer.name == "cuda") return std::make_unique<driver_device_memory>(device);
     if (layer.name == "managed") return std::make_unique<driver_managed_memory>(device);
+    if (layer.name == "expandable") {
+      if (!mr::expandable_memory_resource::is_supported(cuda_device_id{device})) {
+        std::fprintf(stderr,
+                     "gpumem: device %d or its driver lacks CUDA's virtual memory management "
+                     "(CU_DEVICE_ATTRIBUTE_VIRTUAL_MEMORY_MANAGEMENT_SUPPORTED, cuMemCreate): "
+                     "the expandable source takes cudaMalloc slabs instead\n",
+                     device);
+        return std::make_unique<driver_device_memory>(device);
+      }
+      return std::make_unique<mr::expandable_memory_resource>(
+          share_of(layer, "reservation", device_total_bytes, 2 * device_total_bytes),
+          share_of(layer, "chunk_size", device_total_bytes, 0));
+    }
     if (layer.name == "cuda_async") {
       return std::make_unique<driver_async_pool>(
           device,

@@ -11,4 +11,5 @@
 namespace rmm::mr {
 using gpumem::mr::pool_state;
 using gpumem::mr::pool_memory_resource;
+using gpumem::mr::expandable_upstream;
 }  // namespace rmm::mr
