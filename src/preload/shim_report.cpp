@@ -3,12 +3,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <sstream>
 #include <utility>
 
 #include "core/byte_size.hpp"
 #include "gpumem/mr/arena_memory_resource.hpp"
+#include "gpumem/mr/expandable_memory_resource.hpp"
 #include "gpumem/mr/limiting_resource_adaptor.hpp"
 #include "gpumem/mr/pool_memory_resource.hpp"
 #include "gpumem/mr/statistics_resource_adaptor.hpp"
@@ -87,6 +89,15 @@ std::string joined(const std::vector<std::string>& names) {
   return text;
 }
 
+/// The expandable source of a stack, if it has one (and it did not fall back to slabs).
+const mr::expandable_memory_resource* expandable_source(const config::built_stack& stack) {
+  return dynamic_cast<const mr::expandable_memory_resource*>(stack.find("expandable"));
+}
+
+double milliseconds(std::chrono::nanoseconds time) {
+  return std::chrono::duration<double, std::milli>(time).count();
+}
+
 double fragmentation(const held_memory& held) {
   // The share of free memory not in the largest free block: 0 when free memory is one block.
   return held.free_in_stack == 0 ? 0.0
@@ -138,6 +149,19 @@ void text_report(std::FILE* out,
                    core::format_bytes(held.largest_free).c_str(),
                    100.0 * fragmentation(held));
     }
+    if (const auto* expandable = expandable_source(*device.device_stack)) {
+      const auto mapping = expandable->statistics();
+      std::fprintf(out,
+                   "gpumem:   expandable source: mapped %s (peak %s) of %s virtual; %zu chunks "
+                   "mapped in %.1f ms, %zu unmapped in %.1f ms\n",
+                   core::format_bytes(mapping.mapped_bytes).c_str(),
+                   core::format_bytes(mapping.peak_mapped_bytes).c_str(),
+                   core::format_bytes(mapping.reserved_bytes).c_str(),
+                   mapping.map_calls,
+                   milliseconds(mapping.map_time),
+                   mapping.unmap_calls,
+                   milliseconds(mapping.unmap_time));
+    }
     if (auto* stats = dynamic_cast<const mr::detail::statistics_adaptor_core*>(
             device.device_stack->find("statistics"))) {
       const auto bytes = stats->get_bytes_counter();
@@ -186,7 +210,7 @@ void json_report(std::FILE* out,
         "%lld, "
         "\"bytes_peak\": %lld, \"bytes_total\": %llu, \"reserved\": %zu, \"free_in_stack\": %zu, "
         "\"largest_free_block\": %zu, \"fragmentation\": %.4f, \"quarantined_blocks\": %zu, "
-        "\"quarantined_bytes\": %zu}",
+        "\"quarantined_bytes\": %zu",
         first ? "" : ",",
         device.device,
         static_cast<unsigned long long>(device.total_bytes),
@@ -205,6 +229,22 @@ void json_report(std::FILE* out,
         fragmentation(held),
         device.quarantined_blocks,
         device.quarantined_bytes);
+    if (const auto* expandable = expandable_source(*device.device_stack)) {
+      const auto mapping = expandable->statistics();
+      std::fprintf(out,
+                   ", \"expandable\": {\"reserved_virtual\": %zu, \"mapped\": %zu, "
+                   "\"peak_mapped\": %zu, \"chunk_size\": %zu, \"map_calls\": %zu, "
+                   "\"map_ms\": %.3f, \"unmap_calls\": %zu, \"unmap_ms\": %.3f}",
+                   mapping.reserved_bytes,
+                   mapping.mapped_bytes,
+                   mapping.peak_mapped_bytes,
+                   expandable->chunk_size(),
+                   mapping.map_calls,
+                   milliseconds(mapping.map_time),
+                   mapping.unmap_calls,
+                   milliseconds(mapping.unmap_time));
+    }
+    std::fprintf(out, "}");
     first = false;
   }
   std::fprintf(out, "\n]}\n");
