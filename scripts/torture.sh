@@ -92,7 +92,7 @@ for seed in $seeds; do
     run "$runtime-shim-unsafe-policy-is-caught-seed$seed" LD_PRELOAD="$preload" \
       GPUMEM_FREE_POLICY=stream_ordered -- "$program" "${shim[@]}" --seed "$seed" --expect-corruption
   done
-  for resource in cuda cuda_async pool pool_growing arena binning fixed_size statistics limiting \
+  for resource in cuda cuda_async pool pool_growing pool_expandable arena binning fixed_size statistics limiting \
     tracking thread_safe; do
     run "library-$resource-seed$seed" -- "$programs/torture_library" "${common[@]}" --seed "$seed" \
       --resource "$resource"

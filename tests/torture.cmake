@@ -59,7 +59,7 @@ foreach(runtime static shared)
   endforeach()
 endforeach()
 
-foreach(resource cuda cuda_async pool pool_growing arena binning fixed_size statistics limiting
+foreach(resource cuda cuda_async pool pool_growing pool_expandable arena binning fixed_size statistics limiting
                  tracking thread_safe)
   gpumem_torture_test(library_${resource} torture_library ARGS --resource ${resource})
 endforeach()

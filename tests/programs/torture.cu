@@ -53,6 +53,7 @@
 #include <gpumem/mr/binning_memory_resource.hpp>
 #include <gpumem/mr/cuda_async_memory_resource.hpp>
 #include <gpumem/mr/cuda_memory_resource.hpp>
+#include <gpumem/mr/expandable_memory_resource.hpp>
 #include <gpumem/mr/fixed_size_memory_resource.hpp>
 #include <gpumem/mr/limiting_resource_adaptor.hpp>
 #include <gpumem/mr/logging_resource_adaptor.hpp>
@@ -249,6 +250,10 @@ resource_under_test make_resource(const std::string& name, options& settings) {
     add<pool_memory_resource<cuda_memory_resource>>(built, cuda, initial);
   } else if (name == "pool_growing") {
     add<pool_memory_resource<cuda_memory_resource>>(built, cuda, 0);
+  } else if (name == "pool_expandable") {
+    // One slab that grows in place and coalesces across growth, its free end given back.
+    auto* expandable = add<expandable_memory_resource>(built);
+    add<pool_memory_resource<expandable_memory_resource>>(built, expandable, 0);
   } else if (name == "arena") {
     add<arena_memory_resource<cuda_memory_resource>>(built, cuda, std::size_t{8} << 30);
   } else if (name == "binning") {
