@@ -3,6 +3,7 @@
 //                         GPUMEM_* environment and print each device's resolved stack
 //   gpumem keys           print every configuration key as a Markdown table (README.md's)
 //   gpumem run [--config FILE] -- PROGRAM ARGS...   run a program under the shim
+//   gpumem replay LOG.csv [--config FILE]... [--limit SIZE]   replay an allocation log
 //   gpumem help           this text
 
 #include <cuda_runtime_api.h>
@@ -12,6 +13,7 @@
 #include <string_view>
 
 #include "cli/check_command.hpp"
+#include "cli/replay_command.hpp"
 #include "cli/run_command.hpp"
 #include "config/key_table.hpp"
 
@@ -29,6 +31,10 @@ constexpr std::string_view kUsage =
     "  run [--config FILE] -- PROGRAM [ARGS...]\n"
     "                 run PROGRAM under the shim (libgpumem_preload.so in LD_PRELOAD, "
     "GPUMEM_CONFIG=FILE)\n"
+    "  replay LOG.csv [--config FILE]... [--limit SIZE]\n"
+    "                 replay an allocation log through cudaMalloc, the driver's pool, the "
+    "default\n"
+    "                 stack and each FILE; print time per operation, peak requested and held\n"
     "  help           this text\n";
 
 std::vector<gpumem::cli::device_memory> find_devices() {
@@ -71,6 +77,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "run") return gpumem::cli::run(argc, argv);
+  if (command == "replay") return gpumem::cli::replay(argc, argv);
   if (command == "help" || command == "--help" || command == "-h") {
     std::cout << kUsage;
     return 0;

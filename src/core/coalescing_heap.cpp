@@ -156,6 +156,14 @@ std::size_t coalescing_heap::slab_size(std::uintptr_t slab_address) const noexce
   return entry_plus_one == 0 ? 0 : slabs_[entry_plus_one - 1].size;
 }
 
+std::size_t coalescing_heap::free_end(std::uintptr_t slab_address,
+                                      const segregated_free_index& index) const noexcept {
+  const std::uint32_t entry_plus_one = slab_by_address_.find(slab_address, 0U);
+  if (entry_plus_one == 0) return 0;
+  const memory_block* last = last_block(slabs_[entry_plus_one - 1]);
+  return mergeable(last, index) ? last->size : 0;
+}
+
 bool coalescing_heap::extend_slab(std::uintptr_t slab_address,
                                   std::size_t extra,
                                   segregated_free_index& index) {

@@ -93,6 +93,13 @@ class coalescing_heap {
                             std::size_t unit,
                             const segregated_free_index& only_in) noexcept;
 
+  /**
+   * @brief The bytes free at the end of the slab that starts at `slab_address` that a block of
+   * `index` could merge with (its last block, when free in `index` or unowned); 0 otherwise.
+   */
+  [[nodiscard]] std::size_t free_end(std::uintptr_t slab_address,
+                                     const segregated_free_index& index) const noexcept;
+
   /// The size of the slab that starts at `slab_address`, or 0 when none does.
   [[nodiscard]] std::size_t slab_size(std::uintptr_t slab_address) const noexcept;
 

@@ -346,11 +346,13 @@ std::uintptr_t pool_resource_core::grow_expandable_slab(std::size_t size, cuda_s
     return address;
   if (const std::uintptr_t address = heap.allocate(state_->unowned, size); address != 0)
     return address;
-  const std::size_t step = align_up(size, expandable_->growth_unit());
-  const std::size_t current = heap.slab_bytes() + state_->growing;
-  if (maximum_ && step > *maximum_ - std::min(*maximum_, current)) return 0;
+  // Only what the request needs beyond the slab's free end, which the new memory joins.
   const std::uintptr_t slab = state_->expandable_slab;
   const std::size_t slab_size = slab != 0 ? heap.slab_size(slab) : 0;
+  const std::size_t free_end = slab != 0 ? heap.free_end(slab, own.free_blocks.index) : 0;
+  const std::size_t step = align_up(size - std::min(size, free_end), expandable_->growth_unit());
+  const std::size_t current = heap.slab_bytes() + state_->growing;
+  if (step == 0 || (maximum_ && step > *maximum_ - std::min(*maximum_, current))) return 0;
   state_->growing += step;
   lock.unlock();
   bool grown = false;

@@ -1,0 +1,100 @@
+#include "cli/allocation_log.hpp"
+
+#include <charconv>
+#include <set>
+#include <stdexcept>
+#include <string_view>
+#include <unordered_map>
+
+namespace gpumem::cli {
+namespace {
+
+constexpr std::string_view kHeader = "Thread,Time,Action,Pointer,Size,Stream";
+
+/// A decimal or 0x-prefixed hexadecimal number; false when `text` is not one.
+bool parse_number(std::string_view text, std::uint64_t& value) {
+  int base = 10;
+  if (text.starts_with("0x") || text.starts_with("0X")) {
+    text.remove_prefix(2);
+    base = 16;
+  }
+  if (text.empty()) return false;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value, base);
+  return error == std::errc{} && end == text.data() + text.size();
+}
+
+}  // namespace
+
+allocation_log read_allocation_log(std::istream& in, const std::string& name) {
+  allocation_log log;
+  std::string line;
+  std::size_t line_number = 0;
+  const auto fail = [&](const std::string& what) {
+    throw std::runtime_error{name + ":" + std::to_string(line_number) + ": " + what};
+  };
+  while (std::getline(in, line) && line.empty())
+    ++line_number;
+  ++line_number;
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line != kHeader)
+    fail("not an allocation log: the first line must be \"" + std::string{kHeader} + "\"");
+  std::unordered_map<std::uintptr_t, std::size_t> live;
+  std::set<std::uint64_t> threads;
+  std::set<std::uintptr_t> streams;
+  std::size_t live_bytes = 0;
+  while (std::getline(in, line)) {
+    ++line_number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    std::string_view fields[6];
+    std::string_view rest{line};
+    for (int i = 0; i < 6; ++i) {
+      const auto comma = rest.find(',');
+      if ((comma == std::string_view::npos) != (i == 5))
+        fail("a row has six comma-separated fields: " + line);
+      fields[i] = rest.substr(0, comma);
+      if (comma != std::string_view::npos) rest.remove_prefix(comma + 1);
+    }
+    const std::string_view action = fields[2];
+    if (action == "allocate failure") {
+      ++log.failed_allocations;
+      continue;
+    }
+    if (action != "allocate" && action != "free")
+      fail("the action is allocate, free or allocate failure, not \"" + std::string{action} + "\"");
+    // A 0-byte request gets nullptr, and a free of nullptr does nothing: nothing to replay.
+    if (fields[3] == "(nil)" || fields[3] == "0") continue;
+    log_event event{};
+    event.allocate = action == "allocate";
+    std::uint64_t pointer = 0;
+    std::uint64_t size = 0;
+    std::uint64_t stream = 0;
+    if (!parse_number(fields[0], event.thread)) fail("the thread is a number: " + line);
+    if (!parse_number(fields[3], pointer)) fail("the pointer is a hexadecimal address: " + line);
+    if (!parse_number(fields[4], size)) fail("the size is a number of bytes: " + line);
+    if (!parse_number(fields[5], stream)) fail("the stream is a handle (0 or 0x...): " + line);
+    event.pointer = static_cast<std::uintptr_t>(pointer);
+    event.size = static_cast<std::size_t>(size);
+    event.stream = static_cast<std::uintptr_t>(stream);
+    if (event.allocate) {
+      if (!live.emplace(event.pointer, event.size).second)
+        fail("the address " + std::string{fields[3]} + " is allocated again before its free");
+      live_bytes += event.size;
+      log.peak_requested = std::max(log.peak_requested, live_bytes);
+    } else {
+      const auto found = live.find(event.pointer);
+      if (found == live.end())
+        fail("a free of " + std::string{fields[3]} + ", which is not allocated at that point");
+      live_bytes -= found->second;
+      live.erase(found);
+    }
+    threads.insert(event.thread);
+    streams.insert(event.stream);
+    log.events.push_back(event);
+  }
+  log.threads = threads.size();
+  log.streams = streams.size();
+  return log;
+}
+
+}  // namespace gpumem::cli
