@@ -246,8 +246,8 @@ int replay(int argc, char** argv) {
                 limit ? ", limit on each source " : "",
                 limit ? core::format_bytes(*limit).c_str() : "");
     std::printf(
-        "| configuration | stack | ns per operation | peak requested | peak held | held / "
-        "requested | largest free block at peak | out of memory |\n|---|---|---|---|---|---|---|"
+        "| configuration | stack | ns per operation | peak in use | peak held | held / "
+        "in use | largest free block at peak | out of memory |\n|---|---|---|---|---|---|---|"
         "---|\n");
     bool all_ran = true;
     for (const candidate& which : candidates) {
