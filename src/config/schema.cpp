@@ -49,7 +49,7 @@ constexpr std::array kProcessOptions{
                 kFreePolicyChoices},
     option_spec{"quarantine_size",
                 option_type::size,
-                "64MiB",
+                "32MiB",
                 "bytes held in quarantine that make the shim wait for the device and release them"},
     option_spec{
         "quarantine_blocks",

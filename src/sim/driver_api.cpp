@@ -4,9 +4,11 @@
 // CUresult CUDA documents; the work itself runs at once on host memory.
 
 #include <cuda.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -18,7 +20,9 @@
 
 #define GPUMEM_SIM_EXPORT extern "C" __attribute__((visibility("default")))
 
+using gpumem::sim::kVirtualMemoryGranularity;
 using gpumem::sim::memory_kind;
+using gpumem::sim::range_use;
 using gpumem::sim::simulated_machine;
 
 namespace {
@@ -68,9 +72,32 @@ CUdeviceptr as_address(const void* pointer) {
   return reinterpret_cast<CUdeviceptr>(pointer);
 }
 
-/// Whether a range that a copy names as device memory lies in one simulated allocation.
-bool device_range(CUdeviceptr address, std::size_t size) {
-  return size == 0 || machine().covers(as_pointer(address), size);
+/// Whether a range that a copy names as device memory lies in one simulated allocation (or in
+/// mappings without a gap that permit the use).
+bool device_range(CUdeviceptr address, std::size_t size, range_use use) {
+  return size == 0 || machine().covers(as_pointer(address), size, use);
+}
+
+/// The status of a virtual memory management call before its arguments are looked at:
+/// CUDA_ERROR_NOT_SUPPORTED when GPUMEM_SIM_NO_VMM=1 makes the devices lack the API.
+CUresult require_virtual_memory() {
+  if (const CUresult status = require_initialized(); status != CUDA_SUCCESS) return status;
+  return machine().virtual_memory_supported() ? CUDA_SUCCESS : CUDA_ERROR_NOT_SUPPORTED;
+}
+
+/// Whether a size or address is a whole number of granules of the virtual memory API.
+bool granular(std::uint64_t value) {
+  return value % kVirtualMemoryGranularity == 0;
+}
+
+/// Checks the properties of cuMemGetAllocationGranularity and cuMemCreate: pinned memory on a
+/// device (the only kind the simulator makes).
+CUresult check_allocation_properties(const CUmemAllocationProp& properties) {
+  if (properties.type != CU_MEM_ALLOCATION_TYPE_PINNED ||
+      properties.location.type != CU_MEM_LOCATION_TYPE_DEVICE) {
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  return machine().valid_device(properties.location.id) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_DEVICE;
 }
 
 // --- shared implementations of the functions exported under two names (legacy / per-thread)
@@ -204,8 +231,9 @@ CUresult copy(CUdeviceptr destination, CUdeviceptr source, std::size_t size) {
   if (destination == 0 || source == 0) return CUDA_ERROR_INVALID_VALUE;
   // Unified addressing: a pointer inside a simulated allocation must fit in it; any other
   // pointer is host memory.
-  for (const CUdeviceptr address : {destination, source}) {
-    if (machine().find(as_pointer(address)) && !device_range(address, size))
+  for (const auto& [address, use] :
+       {std::pair{destination, range_use::write}, std::pair{source, range_use::read}}) {
+    if (machine().find(as_pointer(address)) && !device_range(address, size, use))
       return CUDA_ERROR_INVALID_VALUE;
   }
   std::memmove(as_pointer(destination), as_pointer(source), size);
@@ -217,8 +245,10 @@ CUresult copy_checked(CUdeviceptr destination,
                       CUdeviceptr source,
                       bool source_on_device,
                       std::size_t size) {
-  if (destination_on_device && !device_range(destination, size)) return CUDA_ERROR_INVALID_VALUE;
-  if (source_on_device && !device_range(source, size)) return CUDA_ERROR_INVALID_VALUE;
+  if (destination_on_device && !device_range(destination, size, range_use::write))
+    return CUDA_ERROR_INVALID_VALUE;
+  if (source_on_device && !device_range(source, size, range_use::read))
+    return CUDA_ERROR_INVALID_VALUE;
   return copy(destination, source, size);
 }
 
@@ -229,7 +259,8 @@ CUresult fill(CUdeviceptr destination,
   int device = 0;
   if (const CUresult status = current_device(&device); status != CUDA_SUCCESS) return status;
   if (count == 0) return CUDA_SUCCESS;
-  if (!device_range(destination, count * element_size)) return CUDA_ERROR_INVALID_VALUE;
+  if (!device_range(destination, count * element_size, range_use::write))
+    return CUDA_ERROR_INVALID_VALUE;
   auto* bytes = static_cast<unsigned char*>(as_pointer(destination));
   for (std::size_t i = 0; i < count; ++i)
     std::memcpy(bytes + i * element_size, pattern, element_size);
@@ -257,7 +288,8 @@ CUresult managed_range(CUdeviceptr pointer, std::size_t size) {
   int device = 0;
   if (const CUresult status = current_device(&device); status != CUDA_SUCCESS) return status;
   const auto found = machine().find(as_pointer(pointer));
-  if (!found || found->second.kind != memory_kind::managed || !device_range(pointer, size)) {
+  if (!found || found->second.kind != memory_kind::managed ||
+      !device_range(pointer, size, range_use::read)) {
     return CUDA_ERROR_INVALID_VALUE;
   }
   return CUDA_SUCCESS;
@@ -382,6 +414,10 @@ GPUMEM_SIM_EXPORT CUresult cuDeviceGetAttribute(int* value,
       break;
     case CU_DEVICE_ATTRIBUTE_MEMPOOL_SUPPORTED_HANDLE_TYPES:
       *value = CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR;
+      break;
+    case CU_DEVICE_ATTRIBUTE_VIRTUAL_MEMORY_MANAGEMENT_SUPPORTED:
+    case CU_DEVICE_ATTRIBUTE_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR_SUPPORTED:
+      *value = machine().virtual_memory_supported() ? 1 : 0;
       break;
     default:
       *value = 0;
@@ -660,11 +696,20 @@ GPUMEM_SIM_EXPORT CUresult cuPointerGetAttribute(void* data,
       *static_cast<void**>(data) = as_pointer(pointer);
       return CUDA_SUCCESS;
     case CU_POINTER_ATTRIBUTE_RANGE_START_ADDR:
-      *static_cast<CUdeviceptr*>(data) = base;
+    case CU_POINTER_ATTRIBUTE_RANGE_SIZE: {
+      // Of mapped memory, NVIDIA's driver names the whole reservation (cuMemGetAddressRange
+      // names the mapping).
+      std::pair<std::uintptr_t, std::size_t> range{base, block.size};
+      if (block.kind == memory_kind::mapped) {
+        range = machine().reservation_containing(as_pointer(pointer)).value_or(range);
+      }
+      if (attribute == CU_POINTER_ATTRIBUTE_RANGE_START_ADDR) {
+        *static_cast<CUdeviceptr*>(data) = range.first;
+      } else {
+        *static_cast<std::size_t*>(data) = range.second;
+      }
       return CUDA_SUCCESS;
-    case CU_POINTER_ATTRIBUTE_RANGE_SIZE:
-      *static_cast<std::size_t*>(data) = block.size;
-      return CUDA_SUCCESS;
+    }
     case CU_POINTER_ATTRIBUTE_MEMPOOL_HANDLE:
       *static_cast<CUmemoryPool*>(data) = block.pool;
       return CUDA_SUCCESS;
@@ -811,6 +856,122 @@ GPUMEM_SIM_EXPORT CUresult cuMemAdvise_v2(CUdeviceptr pointer,
 }
 
 // ------------------------------------------------------------------------------------------
+// Virtual memory management: address space reserved with mmap(PROT_NONE), physical memory in
+// memfd files, mapped over the reservation with MAP_FIXED and opened with mprotect.
+
+GPUMEM_SIM_EXPORT CUresult cuMemGetAllocationGranularity(std::size_t* granularity,
+                                                         const CUmemAllocationProp* prop,
+                                                         CUmemAllocationGranularity_flags option) {
+  enter(__func__);
+  if (const CUresult status = require_virtual_memory(); status != CUDA_SUCCESS) return status;
+  if (granularity == nullptr || prop == nullptr ||
+      (option != CU_MEM_ALLOC_GRANULARITY_MINIMUM &&
+       option != CU_MEM_ALLOC_GRANULARITY_RECOMMENDED)) {
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  // Stricter than NVIDIA's driver, which answers for any properties.
+  if (const CUresult status = check_allocation_properties(*prop); status != CUDA_SUCCESS)
+    return status;
+  *granularity = kVirtualMemoryGranularity;
+  return CUDA_SUCCESS;
+}
+
+GPUMEM_SIM_EXPORT CUresult cuMemAddressReserve(CUdeviceptr* ptr,
+                                               std::size_t size,
+                                               std::size_t alignment,
+                                               CUdeviceptr addr,
+                                               unsigned long long flags) {
+  enter(__func__);
+  if (const CUresult status = require_virtual_memory(); status != CUDA_SUCCESS) return status;
+  const bool power_of_two = (alignment & (alignment - 1)) == 0;
+  if (ptr == nullptr || flags != 0 || size == 0 || !granular(size) || !power_of_two ||
+      addr % static_cast<CUdeviceptr>(sysconf(_SC_PAGESIZE)) != 0) {
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  std::uintptr_t base = 0;
+  const CUresult status = machine().reserve_address_range(size, alignment, addr, &base);
+  if (status == CUDA_SUCCESS) *ptr = base;
+  return status;
+}
+
+GPUMEM_SIM_EXPORT CUresult cuMemAddressFree(CUdeviceptr ptr, std::size_t size) {
+  enter(__func__);
+  if (const CUresult status = require_virtual_memory(); status != CUDA_SUCCESS) return status;
+  if (ptr == 0 || size == 0) return CUDA_ERROR_INVALID_VALUE;
+  return machine().free_address_range(ptr, size);
+}
+
+GPUMEM_SIM_EXPORT CUresult cuMemCreate(CUmemGenericAllocationHandle* handle,
+                                       std::size_t size,
+                                       const CUmemAllocationProp* prop,
+                                       unsigned long long flags) {
+  enter(__func__);
+  if (const CUresult status = require_virtual_memory(); status != CUDA_SUCCESS) return status;
+  if (handle == nullptr || prop == nullptr || flags != 0 || size == 0 || !granular(size))
+    return CUDA_ERROR_INVALID_VALUE;
+  if (const CUresult status = check_allocation_properties(*prop); status != CUDA_SUCCESS)
+    return status;
+  constexpr unsigned kSupportedHandleTypes = CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR;
+  if ((static_cast<unsigned>(prop->requestedHandleTypes) & ~kSupportedHandleTypes) != 0)
+    return CUDA_ERROR_NOT_SUPPORTED;
+  return machine().create_physical_memory(prop->location.id, size, handle);
+}
+
+GPUMEM_SIM_EXPORT CUresult cuMemRelease(CUmemGenericAllocationHandle handle) {
+  enter(__func__);
+  if (const CUresult status = require_virtual_memory(); status != CUDA_SUCCESS) return status;
+  return machine().release_physical_memory(handle);
+}
+
+GPUMEM_SIM_EXPORT CUresult cuMemMap(CUdeviceptr ptr,
+                                    std::size_t size,
+                                    std::size_t offset,
+                                    CUmemGenericAllocationHandle handle,
+                                    unsigned long long flags) {
+  enter(__func__);
+  if (const CUresult status = require_virtual_memory(); status != CUDA_SUCCESS) return status;
+  if (ptr == 0 || !granular(ptr) || size == 0 || flags != 0) return CUDA_ERROR_INVALID_VALUE;
+  return machine().map_physical_memory(ptr, size, offset, handle);
+}
+
+GPUMEM_SIM_EXPORT CUresult cuMemUnmap(CUdeviceptr ptr, std::size_t size) {
+  enter(__func__);
+  if (const CUresult status = require_virtual_memory(); status != CUDA_SUCCESS) return status;
+  if (ptr == 0 || !granular(ptr) || size == 0 || !granular(size)) return CUDA_ERROR_INVALID_VALUE;
+  return machine().unmap_range(ptr, size);
+}
+
+GPUMEM_SIM_EXPORT CUresult cuMemSetAccess(CUdeviceptr ptr,
+                                          std::size_t size,
+                                          const CUmemAccessDesc* desc,
+                                          std::size_t count) {
+  enter(__func__);
+  if (const CUresult status = require_virtual_memory(); status != CUDA_SUCCESS) return status;
+  if (ptr == 0 || !granular(ptr) || size == 0 || !granular(size) || desc == nullptr || count == 0) {
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  const std::span<const CUmemAccessDesc> descriptions(desc, count);
+  for (const CUmemAccessDesc& description : descriptions) {
+    // NVIDIA's driver answers an unknown device with CUDA_ERROR_INVALID_VALUE here.
+    if (description.location.type != CU_MEM_LOCATION_TYPE_DEVICE ||
+        !machine().valid_device(description.location.id) ||
+        (description.flags != CU_MEM_ACCESS_FLAGS_PROT_NONE &&
+         description.flags != CU_MEM_ACCESS_FLAGS_PROT_READ &&
+         description.flags != CU_MEM_ACCESS_FLAGS_PROT_READWRITE)) {
+      return CUDA_ERROR_INVALID_VALUE;
+    }
+  }
+  for (const CUmemAccessDesc& description : descriptions) {
+    if (const CUresult status =
+            machine().set_access(ptr, size, description.location.id, description.flags);
+        status != CUDA_SUCCESS) {
+      return status;
+    }
+  }
+  return CUDA_SUCCESS;
+}
+
+// ------------------------------------------------------------------------------------------
 // Stream-ordered allocation and memory pools
 
 GPUMEM_SIM_EXPORT CUresult cuMemAllocAsync(CUdeviceptr* pointer,
@@ -881,8 +1042,8 @@ GPUMEM_SIM_EXPORT CUresult cuDeviceGetDefaultMemPool(CUmemoryPool* pool, CUdevic
 }
 
 GPUMEM_SIM_EXPORT CUresult cuMemGetDefaultMemPool(CUmemoryPool* pool,
-                                                   CUmemLocation* location,
-                                                   CUmemAllocationType type) {
+                                                  CUmemLocation* location,
+                                                  CUmemAllocationType type) {
   enter(__func__);
   if (const CUresult status = require_initialized(); status != CUDA_SUCCESS) return status;
   if (pool == nullptr || location == nullptr || location->type != CU_MEM_LOCATION_TYPE_DEVICE)

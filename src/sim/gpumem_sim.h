@@ -20,10 +20,13 @@ extern "C" {
 /** Returns 1: the loaded libcuda.so.1 is the simulator. */
 int gpumemSimIsSimulator(void);
 
-/** Allocations not yet freed on a device, or on all devices with GPUMEM_SIM_ALL_DEVICES. */
+/** Allocations not yet freed on a device, or on all devices with GPUMEM_SIM_ALL_DEVICES;
+ * physical memory of cuMemCreate counts until it is freed (handle released, last mapping
+ * unmapped), mappings and address reservations do not count. */
 size_t gpumemSimOutstandingAllocations(int device);
 
-/** Device memory in use on a device (allocations rounded up to 256 bytes). */
+/** Device memory in use on a device (allocations rounded up to 256 bytes, cuMemCreate's
+ * physical memory included). */
 uint64_t gpumemSimBytesInUse(int device);
 
 /** How often a driver function was called by its exported name ("cuMemAlloc_v2"). */

@@ -1,11 +1,13 @@
 #include "simulated_machine.hpp"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <string_view>
 
 #include "../core/byte_size.hpp"
@@ -66,6 +68,51 @@ std::optional<std::uint64_t> read_count_variable(const char* name, std::string& 
   return value;
 }
 
+/// Flags of inaccessible, reserved address space: no memory behind it until something is
+/// mapped there.
+constexpr int kReservedAddressSpace = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+
+/// Reads GPUMEM_SIM_NO_VMM: 1 turns the virtual memory management API off, 0 or unset leaves
+/// it on.
+bool read_virtual_memory_supported(std::string& error) {
+  const char* text = std::getenv("GPUMEM_SIM_NO_VMM");
+  if (text == nullptr || *text == '\0' || std::string_view(text) == "0") return true;
+  if (std::string_view(text) == "1") return false;
+  error += std::string("GPUMEM_SIM_NO_VMM='") + text + "': expected 0 or 1; ";
+  return true;
+}
+
+/// The host protection that gives what cuMemSetAccess's flags allow.
+int host_protection(CUmemAccess_flags access) {
+  switch (access) {
+    case CU_MEM_ACCESS_FLAGS_PROT_READ:
+      return PROT_READ;
+    case CU_MEM_ACCESS_FLAGS_PROT_READWRITE:
+      return PROT_READ | PROT_WRITE;
+    default:
+      return PROT_NONE;
+  }
+}
+
+/// The widest access any device has to a mapping.
+CUmemAccess_flags widest_access(const memory_mapping& mapping) {
+  CUmemAccess_flags widest = CU_MEM_ACCESS_FLAGS_PROT_NONE;
+  for (const auto& [device, access] : mapping.access_by_device) {
+    if (access == CU_MEM_ACCESS_FLAGS_PROT_READWRITE ||
+        (access == CU_MEM_ACCESS_FLAGS_PROT_READ && widest == CU_MEM_ACCESS_FLAGS_PROT_NONE)) {
+      widest = access;
+    }
+  }
+  return widest;
+}
+
+/// Whether a mapping's access permits a copy or memset to use it so.
+bool permits(const memory_mapping& mapping, range_use use) {
+  const CUmemAccess_flags access = widest_access(mapping);
+  return use == range_use::read ? access != CU_MEM_ACCESS_FLAGS_PROT_NONE
+                                : access == CU_MEM_ACCESS_FLAGS_PROT_READWRITE;
+}
+
 /// Adds to a counter and its high-water mark.
 void add_used(std::uint64_t& used, std::uint64_t* high, std::uint64_t bytes) {
   used += bytes;
@@ -119,6 +166,7 @@ machine_settings machine_settings::from_environment() {
   settings.fail_above_bytes =
       read_size_variable("GPUMEM_SIM_FAIL_ABOVE", settings.error).value_or(0);
   settings.hidden_bytes = read_size_variable("GPUMEM_SIM_HIDE_MEMORY", settings.error).value_or(0);
+  settings.virtual_memory_supported = read_virtual_memory_supported(settings.error);
   return settings;
 }
 
@@ -184,6 +232,16 @@ void simulated_machine::reset_device(int device) {
     } else {
       ++it;
     }
+  }
+  for (auto it = mappings_.begin(); it != mappings_.end();) {
+    const auto next = std::next(it);
+    if (it->second.device == device) remove_mapping(it);
+    it = next;
+  }
+  for (auto it = physical_memory_.begin(); it != physical_memory_.end();) {
+    const auto next = std::next(it);
+    if (it->second.device == device) free_physical_memory(it);
+    it = next;
   }
   device_state& state = devices_.at(static_cast<std::size_t>(device));
   state.used = 0;
@@ -268,22 +326,60 @@ CUresult simulated_machine::release(const void* pointer,
   return CUDA_SUCCESS;
 }
 
+std::map<std::uintptr_t, allocation>::const_iterator simulated_machine::allocation_containing(
+    std::uintptr_t address) const {
+  auto it = allocations_.upper_bound(address);
+  if (it == allocations_.begin()) return allocations_.end();
+  --it;
+  if (address >= it->first + std::max<std::size_t>(it->second.size, 1)) return allocations_.end();
+  return it;
+}
+
+std::map<std::uintptr_t, memory_mapping>::iterator simulated_machine::mapping_containing(
+    std::uintptr_t address) {
+  auto it = mappings_.upper_bound(address);
+  if (it == mappings_.begin()) return mappings_.end();
+  --it;
+  return address < it->first + it->second.size ? it : mappings_.end();
+}
+
+std::map<std::uintptr_t, memory_mapping>::const_iterator simulated_machine::mapping_containing(
+    std::uintptr_t address) const {
+  auto it = mappings_.upper_bound(address);
+  if (it == mappings_.begin()) return mappings_.end();
+  --it;
+  return address < it->first + it->second.size ? it : mappings_.end();
+}
+
 std::optional<std::pair<std::uintptr_t, allocation>> simulated_machine::find(
     const void* pointer) const {
   std::lock_guard lock(mutex_);
   const auto address = reinterpret_cast<std::uintptr_t>(pointer);
-  auto it = allocations_.upper_bound(address);
-  if (it == allocations_.begin()) return std::nullopt;
-  --it;
-  if (address >= it->first + std::max<std::size_t>(it->second.size, 1)) return std::nullopt;
-  return *it;
+  if (const auto it = allocation_containing(address); it != allocations_.end()) return *it;
+  if (const auto it = mapping_containing(address); it != mappings_.end()) {
+    const memory_mapping& mapping = it->second;
+    return std::pair{it->first,
+                     allocation{mapping.device, mapping.size, memory_kind::mapped, nullptr}};
+  }
+  return std::nullopt;
 }
 
-bool simulated_machine::covers(const void* pointer, std::size_t size) const {
-  const auto found = find(pointer);
-  if (!found) return false;
+bool simulated_machine::covers(const void* pointer, std::size_t size, range_use use) const {
+  std::lock_guard lock(mutex_);
   const auto address = reinterpret_cast<std::uintptr_t>(pointer);
-  return address + size <= found->first + found->second.size;
+  const std::uintptr_t end = address + size;
+  if (const auto it = allocation_containing(address); it != allocations_.end()) {
+    return end <= it->first + it->second.size;
+  }
+  // Mapped memory: mappings that follow each other form one range, as on the GPU.
+  auto it = mapping_containing(address);
+  std::uintptr_t covered_to = address;
+  while (it != mappings_.end() && it->first <= covered_to && permits(it->second, use)) {
+    covered_to = it->first + it->second.size;
+    if (covered_to >= end) return true;
+    ++it;
+  }
+  return false;
 }
 
 CUresult simulated_machine::memory_info(int device,
@@ -296,6 +392,202 @@ CUresult simulated_machine::memory_info(int device,
   }
   if (total_bytes != nullptr) *total_bytes = state.total;
   return CUDA_SUCCESS;
+}
+
+CUresult simulated_machine::reserve_address_range(std::size_t size,
+                                                  std::size_t alignment,
+                                                  std::uintptr_t hint,
+                                                  std::uintptr_t* base) {
+  std::lock_guard lock(mutex_);
+  alignment = std::max(alignment, kVirtualMemoryGranularity);
+  if (hint != 0 && hint % alignment == 0) {
+    // Without MAP_FIXED the kernel places the range at the hint only where that is free.
+    void* placed =
+        mmap(reinterpret_cast<void*>(hint), size, PROT_NONE, kReservedAddressSpace, -1, 0);
+    if (placed != MAP_FAILED) {
+      if (reinterpret_cast<std::uintptr_t>(placed) == hint) {
+        reservations_.emplace(hint, size);
+        *base = hint;
+        return CUDA_SUCCESS;
+      }
+      munmap(placed, size);
+    }
+  }
+  // Reserve more than asked, then give back what lies before the aligned start and after
+  // the end.
+  if (size > std::numeric_limits<std::size_t>::max() - alignment) return CUDA_ERROR_OUT_OF_MEMORY;
+  const std::size_t padded = size + alignment;
+  void* reserved = mmap(nullptr, padded, PROT_NONE, kReservedAddressSpace, -1, 0);
+  if (reserved == MAP_FAILED) return CUDA_ERROR_OUT_OF_MEMORY;
+  const auto start = reinterpret_cast<std::uintptr_t>(reserved);
+  const std::uintptr_t aligned = round_up(start, alignment);
+  if (aligned > start) munmap(reserved, aligned - start);
+  if (const std::size_t tail = start + padded - (aligned + size); tail > 0) {
+    munmap(reinterpret_cast<void*>(aligned + size), tail);
+  }
+  reservations_.emplace(aligned, size);
+  *base = aligned;
+  return CUDA_SUCCESS;
+}
+
+CUresult simulated_machine::free_address_range(std::uintptr_t base, std::size_t size) {
+  std::lock_guard lock(mutex_);
+  const auto reservation = reservations_.find(base);
+  if (reservation == reservations_.end() || reservation->second != size) {
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  const auto first_after_base = mappings_.lower_bound(base);
+  if (first_after_base != mappings_.end() && first_after_base->first < base + size) {
+    return CUDA_ERROR_INVALID_VALUE;  // still mapped: NVIDIA's driver refuses too
+  }
+  munmap(reinterpret_cast<void*>(base), size);
+  reservations_.erase(reservation);
+  return CUDA_SUCCESS;
+}
+
+CUresult simulated_machine::create_physical_memory(int device,
+                                                   std::size_t size,
+                                                   CUmemGenericAllocationHandle* out) {
+  std::lock_guard lock(mutex_);
+  if (const CUresult failure = injected_failure(size); failure != CUDA_SUCCESS) return failure;
+  device_state& state = devices_.at(static_cast<std::size_t>(device));
+  const std::uint64_t available =
+      state.total - std::min(state.total, state.used + settings_.hidden_bytes);
+  if (size > available) return CUDA_ERROR_OUT_OF_MEMORY;
+  // A file, so that every mapping of the handle shows the same contents; its pages cost host
+  // memory only once touched.
+  const int file = memfd_create("gpumem-sim-device-memory", MFD_CLOEXEC);
+  if (file < 0) return CUDA_ERROR_OUT_OF_MEMORY;
+  if (ftruncate(file, static_cast<off_t>(size)) != 0) {
+    close(file);
+    return CUDA_ERROR_OUT_OF_MEMORY;
+  }
+  add_used(state.used, nullptr, size);
+  const CUmemGenericAllocationHandle handle = next_physical_handle_++;
+  physical_memory_.emplace(handle, physical_memory{device, size, file});
+  *out = handle;
+  return CUDA_SUCCESS;
+}
+
+CUresult simulated_machine::release_physical_memory(CUmemGenericAllocationHandle handle) {
+  std::lock_guard lock(mutex_);
+  const auto memory = physical_memory_.find(handle);
+  if (memory == physical_memory_.end() || memory->second.handle_released) {
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  memory->second.handle_released = true;
+  if (memory->second.mapping_count == 0) free_physical_memory(memory);
+  return CUDA_SUCCESS;
+}
+
+CUresult simulated_machine::map_physical_memory(std::uintptr_t address,
+                                                std::size_t size,
+                                                std::size_t offset,
+                                                CUmemGenericAllocationHandle handle) {
+  std::lock_guard lock(mutex_);
+  const auto memory = physical_memory_.find(handle);
+  if (memory == physical_memory_.end() || memory->second.handle_released) {
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  // NVIDIA's driver maps only whole allocations (cuda.h: the offset "currently must be zero").
+  if (offset != 0 || size != memory->second.size) return CUDA_ERROR_NOT_SUPPORTED;
+  auto reservation = reservations_.upper_bound(address);
+  if (reservation == reservations_.begin()) return CUDA_ERROR_INVALID_VALUE;
+  --reservation;
+  if (address + size > reservation->first + reservation->second) return CUDA_ERROR_INVALID_VALUE;
+  const auto next = mappings_.lower_bound(address);
+  if (next != mappings_.end() && next->first < address + size) return CUDA_ERROR_INVALID_VALUE;
+  if (mapping_containing(address) != mappings_.end()) return CUDA_ERROR_INVALID_VALUE;
+  // Inaccessible until cuMemSetAccess, as on the GPU.
+  void* mapped = mmap(reinterpret_cast<void*>(address),
+                      size,
+                      PROT_NONE,
+                      MAP_SHARED | MAP_FIXED,
+                      memory->second.file_descriptor,
+                      static_cast<off_t>(offset));
+  if (mapped == MAP_FAILED) return CUDA_ERROR_OUT_OF_MEMORY;
+  ++memory->second.mapping_count;
+  mappings_.emplace(address, memory_mapping{size, handle, memory->second.device, {}});
+  return CUDA_SUCCESS;
+}
+
+std::vector<std::map<std::uintptr_t, memory_mapping>::iterator> simulated_machine::whole_mappings(
+    std::uintptr_t address, std::size_t size) {
+  std::vector<std::map<std::uintptr_t, memory_mapping>::iterator> found;
+  const std::uintptr_t end = address + size;
+  auto it = mappings_.find(address);
+  std::uintptr_t covered_to = address;
+  while (covered_to < end) {
+    if (it == mappings_.end() || it->first != covered_to) return {};
+    covered_to += it->second.size;
+    found.push_back(it++);
+  }
+  if (covered_to != end) return {};  // the last mapping reaches past the range
+  return found;
+}
+
+void simulated_machine::remove_mapping(std::map<std::uintptr_t, memory_mapping>::iterator mapping) {
+  // Inaccessible address space replaces the mapping, so the reservation stays whole.
+  mmap(reinterpret_cast<void*>(mapping->first),
+       mapping->second.size,
+       PROT_NONE,
+       kReservedAddressSpace | MAP_FIXED,
+       -1,
+       0);
+  if (const auto memory = physical_memory_.find(mapping->second.handle);
+      memory != physical_memory_.end()) {
+    --memory->second.mapping_count;
+    if (memory->second.mapping_count == 0 && memory->second.handle_released) {
+      free_physical_memory(memory);
+    }
+  }
+  mappings_.erase(mapping);
+}
+
+void simulated_machine::free_physical_memory(
+    std::unordered_map<CUmemGenericAllocationHandle, physical_memory>::iterator memory) {
+  close(memory->second.file_descriptor);
+  std::uint64_t& used = devices_.at(static_cast<std::size_t>(memory->second.device)).used;
+  used -= std::min<std::uint64_t>(used, memory->second.size);
+  physical_memory_.erase(memory);
+}
+
+CUresult simulated_machine::unmap_range(std::uintptr_t address, std::size_t size) {
+  std::lock_guard lock(mutex_);
+  const auto mappings = whole_mappings(address, size);
+  if (mappings.empty()) return CUDA_ERROR_INVALID_VALUE;
+  for (const auto& mapping : mappings)
+    remove_mapping(mapping);
+  return CUDA_SUCCESS;
+}
+
+CUresult simulated_machine::set_access(std::uintptr_t address,
+                                       std::size_t size,
+                                       int device,
+                                       CUmemAccess_flags access) {
+  std::lock_guard lock(mutex_);
+  const auto mappings = whole_mappings(address, size);
+  if (mappings.empty()) return CUDA_ERROR_INVALID_VALUE;
+  for (const auto& mapping : mappings) {
+    mapping->second.access_by_device[device] = access;
+    if (mprotect(reinterpret_cast<void*>(mapping->first),
+                 mapping->second.size,
+                 host_protection(widest_access(mapping->second))) != 0) {
+      return CUDA_ERROR_OUT_OF_MEMORY;
+    }
+  }
+  return CUDA_SUCCESS;
+}
+
+std::optional<std::pair<std::uintptr_t, std::size_t>> simulated_machine::reservation_containing(
+    const void* pointer) const {
+  std::lock_guard lock(mutex_);
+  const auto address = reinterpret_cast<std::uintptr_t>(pointer);
+  auto it = reservations_.upper_bound(address);
+  if (it == reservations_.begin()) return std::nullopt;
+  --it;
+  if (address >= it->first + it->second) return std::nullopt;
+  return *it;
 }
 
 CUresult simulated_machine::create_stream(CUcontext context,
@@ -478,10 +770,12 @@ CUresult simulated_machine::set_current_pool(int device, CUmemoryPool pool) {
 
 std::size_t simulated_machine::outstanding_allocations(int device) const {
   std::lock_guard lock(mutex_);
+  const auto on_device = [device](const auto& entry) {
+    return device < 0 || entry.second.device == device;
+  };
   return static_cast<std::size_t>(
-      std::count_if(allocations_.begin(), allocations_.end(), [device](const auto& entry) {
-        return device < 0 || entry.second.device == device;
-      }));
+      std::count_if(allocations_.begin(), allocations_.end(), on_device) +
+      std::count_if(physical_memory_.begin(), physical_memory_.end(), on_device));
 }
 
 std::uint64_t simulated_machine::bytes_in_use(int device) const {

@@ -1,7 +1,8 @@
 #pragma once
 // The state of the simulated CUDA machine behind the simulator's libcuda.so.1: devices with a
-// memory size, primary contexts, allocations in host memory, streams, events, memory pools,
-// stream capture and fault injection. Work submitted to a stream runs at once on the host,
+// memory size, primary contexts, allocations in host memory, virtual memory management
+// (address reservations, physical memory as memfd files, mappings), streams, events, memory
+// pools, stream capture and fault injection. Work submitted to a stream runs at once on the host,
 // so every stream and event is always complete. One mutex guards all of it: the simulator
 // stands in for a GPU in tests, where simplicity matters more than speed.
 
@@ -72,6 +73,41 @@ enum class memory_kind : std::uint8_t {
   managed,         ///< cuMemAllocManaged
   pinned_host,     ///< cuMemAllocHost, cuMemHostAlloc
   stream_ordered,  ///< cuMemAllocAsync, cuMemAllocFromPoolAsync
+  mapped,          ///< physical memory of cuMemCreate mapped with cuMemMap (no free accepts it)
+};
+
+/// How a copy or memset uses a range of device memory: a mapping made read-only with
+/// cuMemSetAccess can be read, not written.
+enum class range_use : std::uint8_t {
+  read,
+  write,
+};
+
+/// The granularity of the virtual memory management API (cuMemGetAllocationGranularity, minimum
+/// and recommended alike): sizes, offsets and mapped addresses are multiples of it, as on
+/// NVIDIA's GPUs.
+inline constexpr std::size_t kVirtualMemoryGranularity = std::size_t{2} << 20;
+
+/// Physical memory made by cuMemCreate: a memfd file of `size` bytes, counted as the device's
+/// memory. It lives while its handle is unreleased or any mapping of it remains, as CUDA frees
+/// it only when both are gone.
+struct physical_memory {
+  int device;
+  std::size_t size;
+  int file_descriptor;            ///< the memfd holding the contents
+  std::size_t mapping_count = 0;  ///< live cuMemMap mappings of it
+  bool handle_released = false;   ///< cuMemRelease was called: the handle is no longer valid
+};
+
+/// A range mapped with cuMemMap: the whole of one physical memory, at a granularity-aligned
+/// address inside a reservation.
+struct memory_mapping {
+  std::size_t size;
+  CUmemGenericAllocationHandle handle;  ///< the physical memory it shows
+  int device;                           ///< the physical memory's device
+  /// cuMemSetAccess's flags per device; the host protection is the widest of them (every
+  /// simulated device reads the same host memory). Empty: not accessible yet.
+  std::map<int, CUmemAccess_flags> access_by_device;
 };
 
 /// One live allocation.
@@ -88,10 +124,11 @@ struct machine_settings {
   std::uint64_t fail_allocation_number = 0;  ///< 0: off; N: the Nth allocation fails
   std::uint64_t fail_above_bytes = 0;        ///< 0: off; else larger requests fail
   std::uint64_t hidden_bytes = 0;            ///< memory reported as used by someone else
+  bool virtual_memory_supported = true;      ///< false: the VMM API answers not-supported
   std::string error;                         ///< set when a variable could not be read
 
   /// Reads GPUMEM_SIM_DEVICES, GPUMEM_SIM_MEMORY, GPUMEM_SIM_FAIL_ALLOCATION,
-  /// GPUMEM_SIM_FAIL_ABOVE and GPUMEM_SIM_HIDE_MEMORY.
+  /// GPUMEM_SIM_FAIL_ABOVE, GPUMEM_SIM_HIDE_MEMORY and GPUMEM_SIM_NO_VMM.
   static machine_settings from_environment();
 };
 
@@ -108,7 +145,8 @@ class simulated_machine {
   [[nodiscard]] bool valid_device(int device) const;
   CUcontext primary_context(int device);
   [[nodiscard]] bool valid_context(CUcontext context) const;
-  /// Frees everything that belongs to the device (cuDevicePrimaryCtxReset).
+  /// Frees everything that belongs to the device (cuDevicePrimaryCtxReset): its allocations,
+  /// its physical memory and their mappings (the address reservations stay).
   void reset_device(int device);
   /// cuCtxGetId of a context; CUDA_ERROR_INVALID_CONTEXT for an unknown one.
   CUresult context_id(CUcontext context, unsigned long long* id);
@@ -117,11 +155,52 @@ class simulated_machine {
   CUresult allocate(int device, std::size_t size, memory_kind kind, CUmemoryPool pool, void** out);
   /// Frees an allocation if its kind is one of `accepted`; the base pointer is required.
   CUresult release(const void* pointer, std::initializer_list<memory_kind> accepted);
-  /// The allocation that contains `pointer`, with its base address.
+  /// The allocation that contains `pointer`, with its base address; for mapped memory, the
+  /// cuMemMap mapping (kind memory_kind::mapped, accessible or not).
   std::optional<std::pair<std::uintptr_t, allocation>> find(const void* pointer) const;
-  /// Whether [pointer, pointer + size) lies inside one allocation.
-  [[nodiscard]] bool covers(const void* pointer, std::size_t size) const;
+  /// Whether [pointer, pointer + size) lies inside one allocation, or inside mappings that
+  /// follow each other without a gap and whose access (cuMemSetAccess) permits `use`.
+  [[nodiscard]] bool covers(const void* pointer, std::size_t size, range_use use) const;
   CUresult memory_info(int device, std::size_t* free_bytes, std::size_t* total_bytes) const;
+
+  // --- virtual memory management (cuMemAddressReserve, cuMemCreate, cuMemMap, ...); the
+  // callers check arguments that need no state (null pointers, flags, granularity multiples).
+  /// False when GPUMEM_SIM_NO_VMM=1: the API then answers CUDA_ERROR_NOT_SUPPORTED.
+  [[nodiscard]] bool virtual_memory_supported() const { return settings_.virtual_memory_supported; }
+  /// Reserves `size` bytes of inaccessible host address space, aligned to `alignment` (at
+  /// least the granularity); placed at `hint` where that is free and aligned.
+  CUresult reserve_address_range(std::size_t size,
+                                 std::size_t alignment,
+                                 std::uintptr_t hint,
+                                 std::uintptr_t* base);
+  /// Frees a whole reservation; CUDA_ERROR_INVALID_VALUE unless `base` and `size` are exactly
+  /// one reservation's, or while any of it is mapped (as NVIDIA's driver refuses).
+  CUresult free_address_range(std::uintptr_t base, std::size_t size);
+  /// Makes physical memory on a device (cuMemCreate): counted as the device's memory, subject
+  /// to the injected failures like any allocation.
+  CUresult create_physical_memory(int device, std::size_t size, CUmemGenericAllocationHandle* out);
+  /// Releases a handle (cuMemRelease); the memory goes once its last mapping is unmapped.
+  CUresult release_physical_memory(CUmemGenericAllocationHandle handle);
+  /// Maps the whole of a handle's memory at `address` (cuMemMap), inaccessible until
+  /// set_access. CUDA_ERROR_NOT_SUPPORTED for a part of it (offset or size), as NVIDIA's driver
+  /// answers; CUDA_ERROR_INVALID_VALUE for an unknown or released handle, a range outside one
+  /// reservation or one that overlaps a mapping.
+  CUresult map_physical_memory(std::uintptr_t address,
+                               std::size_t size,
+                               std::size_t offset,
+                               CUmemGenericAllocationHandle handle);
+  /// Unmaps [address, address + size), which must be whole mappings that follow each other
+  /// (cuMemUnmap); the address space stays reserved and inaccessible.
+  CUresult unmap_range(std::uintptr_t address, std::size_t size);
+  /// Sets one device's access to [address, address + size), which must be whole mappings that
+  /// follow each other (cuMemSetAccess).
+  CUresult set_access(std::uintptr_t address,
+                      std::size_t size,
+                      int device,
+                      CUmemAccess_flags access);
+  /// The reservation that contains `pointer`: its base address and size.
+  [[nodiscard]] std::optional<std::pair<std::uintptr_t, std::size_t>> reservation_containing(
+      const void* pointer) const;
 
   // --- streams, events, pools, graphs
   CUresult create_stream(CUcontext context, unsigned flags, int priority, CUstream* out);
@@ -155,6 +234,7 @@ class simulated_machine {
   CUresult set_current_pool(int device, CUmemoryPool pool);
 
   // --- observation and fault injection for tests (the gpumemSim* C functions)
+  /// Allocations not yet freed, cuMemCreate's physical memory included until it is freed.
   [[nodiscard]] std::size_t outstanding_allocations(int device) const;
   [[nodiscard]] std::uint64_t bytes_in_use(int device) const;
   void count_call(const char* name);
@@ -172,6 +252,23 @@ class simulated_machine {
  private:
   simulated_machine();
   CUresult injected_failure(std::size_t size);
+  /// The allocation (not mapping) that contains `address`; mutex_ held.
+  [[nodiscard]] std::map<std::uintptr_t, allocation>::const_iterator allocation_containing(
+      std::uintptr_t address) const;
+  /// The mapping that contains `address`; mutex_ held.
+  [[nodiscard]] std::map<std::uintptr_t, memory_mapping>::iterator mapping_containing(
+      std::uintptr_t address);
+  [[nodiscard]] std::map<std::uintptr_t, memory_mapping>::const_iterator mapping_containing(
+      std::uintptr_t address) const;
+  /// The mappings that make up exactly [address, address + size), in address order, or none
+  /// when the range is not whole mappings without a gap; mutex_ held.
+  std::vector<std::map<std::uintptr_t, memory_mapping>::iterator> whole_mappings(
+      std::uintptr_t address, std::size_t size);
+  /// Removes a mapping and puts inaccessible reserved address space back; mutex_ held.
+  void remove_mapping(std::map<std::uintptr_t, memory_mapping>::iterator mapping);
+  /// Frees physical memory (closes its file, returns its bytes to the device); mutex_ held.
+  void free_physical_memory(
+      std::unordered_map<CUmemGenericAllocationHandle, physical_memory>::iterator memory);
 
   struct device_state {
     std::uint64_t total;
@@ -186,7 +283,11 @@ class simulated_machine {
   machine_settings settings_;
   std::atomic<bool> initialized_{false};
   std::vector<device_state> devices_;
-  std::map<std::uintptr_t, allocation> allocations_;  // by base address
+  std::map<std::uintptr_t, allocation> allocations_;    // by base address
+  std::map<std::uintptr_t, std::size_t> reservations_;  // cuMemAddressReserve: size by base
+  std::map<std::uintptr_t, memory_mapping> mappings_;   // cuMemMap, by base address
+  std::unordered_map<CUmemGenericAllocationHandle, physical_memory> physical_memory_;
+  CUmemGenericAllocationHandle next_physical_handle_ = 1;
   std::unordered_map<CUstream, std::unique_ptr<CUstream_st>> streams_;
   std::unordered_map<CUevent, std::unique_ptr<CUevent_st>> events_;
   std::unordered_map<CUmemoryPool, std::unique_ptr<CUmemPoolHandle_st>> pools_;
