@@ -43,7 +43,7 @@ gpumem_add_checked_test(gpu.preload_exit gpu COMMAND gpu_or_skip $<TARGET_FILE:p
   ENVIRONMENT GPUMEM_REPORT=text)
 # The debug log (spdlog, every line "gpumem: ...") at level info names each device's stack.
 gpumem_add_checked_test(sim.preload_debug_log sim COMMAND preload_exit_program PRELOAD
-  OUTPUT "gpumem: device 0 \\([^)]+\\): stack pool > cuda$.*^exit_program: done$"
+  OUTPUT "gpumem: device 0 \\([^)]+\\): stack pool > expandable$.*^exit_program: done$"
   ENVIRONMENT GPUMEM_DEBUG_LEVEL=info)
 # Asking for memory information builds no stack (a stack takes its initial size from the
 # device), yet a configured limit is already the total.

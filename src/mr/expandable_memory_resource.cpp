@@ -121,6 +121,7 @@ struct expandable_memory_resource::state_type {
       }
       chunks.emplace(address + mapped, handle);
       mapped += chunk;
+      statistics.mapped_bytes += chunk;
       ++statistics.map_calls;
     }
     if (status == CUDA_SUCCESS) {
@@ -136,7 +137,6 @@ struct expandable_memory_resource::state_type {
       if (status == CUDA_ERROR_OUT_OF_MEMORY) return false;
       check(driver, status, "mapping device memory");
     }
-    statistics.mapped_bytes += bytes;
     statistics.peak_mapped_bytes = std::max(statistics.peak_mapped_bytes, statistics.mapped_bytes);
     return true;
   }
@@ -212,6 +212,10 @@ expandable_memory_resource::~expandable_memory_resource() {
                                      CUDA_SUCCESS
                                  ? cudaSuccess
                                  : cudaErrorUnknown);
+}
+
+void* expandable_memory_resource::reservation_start() const noexcept {
+  return reinterpret_cast<void*>(state_->base);
 }
 
 std::size_t expandable_memory_resource::chunk_size() const noexcept {

@@ -1,9 +1,11 @@
 #include "preload/driver_sources.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "gpumem/error.hpp"
 #include "gpumem/mr/device_memory_resource.hpp"
@@ -37,11 +39,29 @@ class stack_memory_set {
   void forget_device(int device) {
     std::lock_guard lock(mutex_);
     std::erase_if(pointers_, [device](const auto& entry) { return entry.second == device; });
+    std::erase_if(reservations_, [device](const auto& entry) { return entry.device == device; });
+  }
+  void add_reservation(const void* start, std::size_t size, int device) {
+    std::lock_guard lock(mutex_);
+    reservations_.push_back({reinterpret_cast<std::uintptr_t>(start), size, device});
+  }
+  bool in_reservation(const void* pointer) {
+    const auto address = reinterpret_cast<std::uintptr_t>(pointer);
+    std::lock_guard lock(mutex_);
+    return std::any_of(reservations_.begin(), reservations_.end(), [address](const auto& range) {
+      return address >= range.start && address - range.start < range.size;
+    });
   }
 
  private:
+  struct reservation {
+    std::uintptr_t start;
+    std::size_t size;
+    int device;
+  };
   std::mutex mutex_;
   std::unordered_map<const void*, int> pointers_;
+  std::vector<reservation> reservations_;  ///< one per expandable source: a handful
 };
 
 stack_memory_set& stack_memory() {
@@ -191,6 +211,14 @@ void forget_stack_memory(int device) noexcept {
   }
 }
 
+bool is_in_expandable_reservation(const void* pointer) noexcept {
+  try {
+    return stack_memory().in_reservation(pointer);
+  } catch (...) {
+    return false;
+  }
+}
+
 bool is_stack_memory(const void* pointer) noexcept {
   try {
     return stack_memory().contains(pointer);
@@ -213,9 +241,15 @@ config::source_factory driver_sources(int device, std::uint64_t device_total_byt
                      device);
         return std::make_unique<driver_device_memory>(device);
       }
-      return std::make_unique<mr::expandable_memory_resource>(
+      auto expandable = std::make_unique<mr::expandable_memory_resource>(
           share_of(layer, "reservation", device_total_bytes, 2 * device_total_bytes),
           share_of(layer, "chunk_size", device_total_bytes, 0));
+      // The driver reports the whole reservation as the range of any address in it: the shim's
+      // memory for the IPC refusal and for a second free of a slab's first block.
+      stack_memory().add(expandable->reservation_start(), device);
+      stack_memory().add_reservation(
+          expandable->reservation_start(), expandable->statistics().reserved_bytes, device);
+      return expandable;
     }
     if (layer.name == "cuda_async") {
       return std::make_unique<driver_async_pool>(

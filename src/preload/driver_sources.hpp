@@ -10,11 +10,15 @@ namespace gpumem::preload {
 /// behind the shim's back (a double free that reaches CUDA) must not give it away.
 bool is_stack_memory(const void* pointer) noexcept;
 
+/// Whether `pointer` lies in an address range an expandable source of a stack reserved (the
+/// driver reports that whole range for any address in it, and IPC cannot share its memory).
+bool is_in_expandable_reservation(const void* pointer) noexcept;
+
 /// Forgets the allocations `device`'s sources held: its context was reset, and the memory
 /// went with it (CUDA may hand the same addresses out again).
 void forget_stack_memory(int device) noexcept;
 
-/// Makes the source layers (cuda, cuda_async, managed) of `device`, whose memory is
+/// Makes the source layers (cuda, cuda_async, managed, expandable) of `device`, whose memory is
 /// `device_total_bytes` (for shares).
 config::source_factory driver_sources(int device, std::uint64_t device_total_bytes);
 

@@ -560,7 +560,8 @@ bool refuse_ipc_handle(const void* pointer) noexcept {
                  CUDA_SUCCESS &&
              is_stack_memory(reinterpret_cast<const void*>(base));
     }
-    if (!ours && !state->registry().contains(pointer)) return false;
+    if (!ours && !state->registry().contains(pointer) && !is_in_expandable_reservation(pointer))
+      return false;
     state->log().warn(
         "an IPC handle (cudaIpcGetMemHandle, cuIpcGetMemHandle) of a block the shim "
         "sub-allocated would share its whole pool slab with the other process: refused with "

@@ -9,6 +9,7 @@
 
 #include "config/stack_builder.hpp"
 #include "gpumem/cuda_device.hpp"
+#include "gpumem/mr/expandable_memory_resource.hpp"
 #include "gpumem/mr/pool_memory_resource.hpp"
 #include "gpumem/mr/statistics_resource_adaptor.hpp"
 #include "scratch_folder.hpp"
@@ -31,9 +32,12 @@ gpumem::config::built_stack build_from(const gpumem::config::environment& env) {
   return build_stack(config.device_stack(0), device_total(), runtime_sources(device_total()));
 }
 
-TEST(StackBuilder, DefaultStackIsAPoolOverCudaMalloc) {
+TEST(StackBuilder, DefaultStackIsAPoolOverTheExpandableSource) {
   auto stack = build_from({});
-  EXPECT_EQ(stack.names(), (std::vector<std::string>{"pool", "cuda"}));
+  EXPECT_EQ(stack.names(), (std::vector<std::string>{"pool", "expandable"}));
+  EXPECT_NE(dynamic_cast<gpumem::mr::expandable_memory_resource*>(stack.find("expandable")),
+            nullptr)
+      << "this device has virtual memory management: no fallback to cudaMalloc slabs";
   void* block = stack.top().allocate(1000);
   EXPECT_TRUE(gpumem::is_pointer_aligned(block));
   stack.top().deallocate(block, 1000);

@@ -41,8 +41,13 @@ def main():
         for key, value in expected_counts.items():
             if device[key] != value:
                 problems.append(f"{key} = {device[key]}, expected {value}")
-        if device["stack"][-1] != "cuda" or "pool" not in device["stack"]:
-            problems.append(f"stack {device['stack']} is not the default pool over cuda")
+        if device["stack"] != ["pool", "expandable"]:
+            problems.append(f"stack {device['stack']} is not the default pool over expandable")
+        expandable = device.get("expandable")
+        if expandable is None or expandable["mapped"] != device["reserved"] or \
+                expandable["map_calls"] < 1 or expandable["reserved_virtual"] < device["total_bytes"]:
+            problems.append(f"the expandable source's figures {expandable} do not match the "
+                            f"pool's {device['reserved']} bytes")
         if not device["reserved"] >= device["bytes_current"] > 0:
             problems.append(f"reserved {device['reserved']} does not hold the {device['bytes_current']} bytes in use")
         if device["quarantined_blocks"] != 0 or device["quarantined_bytes"] != 0:

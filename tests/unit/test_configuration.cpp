@@ -234,7 +234,7 @@ TEST_F(Configuration, EnvironmentOverFileOverDefaultsWithOrigins) {
   EXPECT_EQ(config.process_text("free_policy"), "quarantine");
   EXPECT_EQ(config.process("free_policy").from.describe(), "default");
   EXPECT_EQ(stack.layers_from.describe(), "default");
-  EXPECT_EQ(names(stack), (std::vector<std::string>{"pool", "cuda"}));
+  EXPECT_EQ(names(stack), (std::vector<std::string>{"pool", "expandable"}));
   EXPECT_EQ(names(config.managed_stack()), (std::vector<std::string>{"statistics", "managed"}));
 }
 
@@ -284,7 +284,7 @@ TEST_F(Configuration, EmptyVariableMeansTheDefault) {
   EXPECT_EQ(bytes(option_of(config.device_stack(0), "pool", "initial_size")), kGiB);
   EXPECT_EQ(config.process_text("report"), "off");
   EXPECT_EQ(config.process("report").from.describe(), "default");
-  EXPECT_EQ(names(config.device_stack(0)), (std::vector<std::string>{"pool", "cuda"}));
+  EXPECT_EQ(names(config.device_stack(0)), (std::vector<std::string>{"pool", "expandable"}));
 }
 
 TEST_F(Configuration, OtherToolsVariablesAreNotReported) {
@@ -411,7 +411,8 @@ TEST_F(Configuration, UnknownLayerSuggestsTheNearMiss) {
   EXPECT_EQ(load_environment({{"GPUMEM_STACK", "zebra,cuda"}}).errors(),
             messages{"gpumem: GPUMEM_STACK: [device] stack (zebra, cuda): unknown layer 'zebra' "
                      "(layers: cuda, "
-                     "cuda_async, managed, pool, arena, binning, fixed_size, statistics, logging, "
+                     "cuda_async, managed, expandable, pool, arena, binning, fixed_size, "
+                     "statistics, logging, "
                      "tracking, limit, "
                      "aligned, prefetch)"});
   EXPECT_EQ(load_environment({{"GPUMEM_STACK", "pool,,cuda"}}).errors(),

@@ -66,6 +66,9 @@ class expandable_memory_resource final : public device_memory_resource, public e
    */
   [[nodiscard]] static bool is_supported(cuda_device_id device) noexcept;
 
+  /// The start of the reserved address range (allocations lie in it).
+  [[nodiscard]] void* reservation_start() const noexcept;
+
   /// The bytes of each physical allocation, and the unit allocations grow by.
   [[nodiscard]] std::size_t chunk_size() const noexcept;
 
