@@ -26,7 +26,8 @@ namespace {
 constexpr const char* kUsage =
     "usage: gpumem replay LOG.csv [--config FILE]... [--limit SIZE]\n"
     "  replays an allocation log (the logging layer's CSV, RMM's format) on device 0 through\n"
-    "  cudaMalloc, the driver's pool (cuda_async), the default stack and each FILE's device\n"
+    "  cudaMalloc, the driver's pool (cuda_async), a pool over cudaMalloc slabs (pool_slabs),\n"
+    "  the default stack (a pool over the expandable source) and each FILE's device\n"
     "  stack (the GPUMEM_* environment is not read, so runs compare); --limit SIZE limits what\n"
     "  each stack's memory source may hold (a limit layer just above it)\n";
 
@@ -195,6 +196,7 @@ int replay(int argc, char** argv) {
   std::vector<candidate> candidates{
       {"cudaMalloc", std::nullopt, {{"GPUMEM_STACK", "cuda"}}},
       {"cuda_async", std::nullopt, {{"GPUMEM_STACK", "cuda_async"}}},
+      {"pool_slabs", std::nullopt, {{"GPUMEM_STACK", "pool,cuda"}}},
       {"default", std::nullopt, {}},
   };
   std::optional<std::uint64_t> limit;

@@ -4,7 +4,8 @@ namespace gpumem::cli {
 
 /**
  * @brief `gpumem replay LOG.csv [--config FILE]... [--limit SIZE]`: replays an allocation log
- * through cudaMalloc, the driver's pool (cuda_async), the default stack and each configuration
+ * through cudaMalloc, the driver's pool (cuda_async), a pool over cudaMalloc slabs, the default
+ * stack and each configuration
  * given, on device 0, and prints per configuration the time per operation, the peak bytes
  * requested, the peak bytes the process held on the device, their ratio, the largest free
  * block of a pool at that peak, and the out-of-memory count (under --limit, a limit on what

@@ -45,6 +45,11 @@ def main():
     per_step = (time.perf_counter() - start) / (args.steps - 20)
     digest = hashlib.sha256(",".join(f"{value:.9e}" for value in losses).encode()).hexdigest()[:16]
     print(f"losses digest {digest}; final loss {losses[-1]:.6f}; {per_step * 1e3:.3f} ms per step")
+    if os.environ.get("PYTORCH_NO_CUDA_MEMORY_CACHING") != "1":
+        allocated, reserved = torch.cuda.max_memory_allocated(), torch.cuda.max_memory_reserved()
+        print(f"pytorch allocator ({os.environ.get('PYTORCH_CUDA_ALLOC_CONF', 'default')}): "
+              f"max reserved {reserved / 2**20:.1f} MiB, max allocated {allocated / 2**20:.1f} MiB, "
+              f"ratio {reserved / allocated:.3f}")
 
 
 if __name__ == "__main__":
