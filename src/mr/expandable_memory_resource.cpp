@@ -37,7 +37,7 @@ void check(const driver::driver_entry_points& driver, CUresult status, const cha
 
 /// The driver table, when it has every virtual memory entry point.
 const driver::driver_entry_points* virtual_memory_driver() noexcept {
-  const driver::driver_entry_points* driver = detail::driver_for_resources();
+  const driver::driver_entry_points* driver = gpumem::detail::driver_for_resources();
   if (driver == nullptr || driver->mem_get_allocation_granularity == nullptr ||
       driver->mem_address_reserve == nullptr || driver->mem_address_free == nullptr ||
       driver->mem_create == nullptr || driver->mem_release == nullptr ||
@@ -181,7 +181,7 @@ expandable_memory_resource::expandable_memory_resource(std::size_t reservation,
   // The device's memory, which also makes its primary context current for the driver calls.
   std::size_t free = 0;
   std::size_t total = 0;
-  GPUMEM_CUDA_TRY(detail::cuda_calls::memory_info(&free, &total));
+  GPUMEM_CUDA_TRY(gpumem::detail::cuda_calls::memory_info(&free, &total));
   const CUmemAllocationProp properties = device_memory_on(device.value());
   std::size_t granularity = 0;
   check(driver,
@@ -204,7 +204,7 @@ expandable_memory_resource::expandable_memory_resource(std::size_t reservation,
 }
 
 expandable_memory_resource::~expandable_memory_resource() {
-  GPUMEM_ASSERT_CUDA_SUCCESS(detail::cuda_calls::device_synchronize());
+  GPUMEM_ASSERT_CUDA_SUCCESS(gpumem::detail::cuda_calls::device_synchronize());
   std::lock_guard lock(state_->mutex);
   for (const auto& [address, size] : state_->allocations)
     state_->unmap(address, size);
@@ -264,7 +264,7 @@ void expandable_memory_resource::do_deallocate(void* ptr,
                                                cuda_stream_view /*stream*/) noexcept {
   if (ptr == nullptr) return;
   // Work on any stream may still use the memory: wait for it, as cudaFree does.
-  GPUMEM_ASSERT_CUDA_SUCCESS(detail::cuda_calls::device_synchronize());
+  GPUMEM_ASSERT_CUDA_SUCCESS(gpumem::detail::cuda_calls::device_synchronize());
   std::lock_guard lock(state_->mutex);
   const auto it = state_->allocations.find(reinterpret_cast<std::uintptr_t>(ptr));
   if (it == state_->allocations.end()) {

@@ -23,6 +23,8 @@ namespace {
 
 /// CUDA maps device memory in 2 MiB pages: growing by whole pages wastes nothing.
 constexpr std::size_t kSlabGranularity = std::size_t{2} << 20;
+/// An expandable slab grows by at least this fraction of its size (1/16).
+constexpr std::size_t kGrowthAheadDivisor = 16;
 /// Frees of unknown pointers reported on stderr before the pool stops saying so.
 constexpr int kMaxUnknownFreeReports = 8;
 
@@ -96,7 +98,7 @@ pool_resource_core::pool_resource_core(device_async_resource_ref upstream,
                                        std::optional<std::size_t> maximum_pool_size,
                                        expandable_upstream* expandable)
     : upstream_{upstream},
-      expandable_{expandable},
+      expandable_{expandable != nullptr && expandable->growth_unit() != 0 ? expandable : nullptr},
       maximum_{maximum_pool_size},
       state_{std::make_unique<state_type>()} {
   GPUMEM_EXPECTS(is_aligned(initial_pool_size, CUDA_ALLOCATION_ALIGNMENT),
@@ -346,13 +348,19 @@ std::uintptr_t pool_resource_core::grow_expandable_slab(std::size_t size, cuda_s
     return address;
   if (const std::uintptr_t address = heap.allocate(state_->unowned, size); address != 0)
     return address;
-  // Only what the request needs beyond the slab's free end, which the new memory joins.
+  // What the request needs beyond the slab's free end (which the new memory joins), or, when
+  // more, a sixteenth of the slab: a pool that keeps growing maps chunks a few dozen times,
+  // not once per request, and holds at most about 6 % more than it needed.
+  const std::size_t unit = expandable_->growth_unit();
   const std::uintptr_t slab = state_->expandable_slab;
   const std::size_t slab_size = slab != 0 ? heap.slab_size(slab) : 0;
   const std::size_t free_end = slab != 0 ? heap.free_end(slab, own.free_blocks.index) : 0;
-  const std::size_t step = align_up(size - std::min(size, free_end), expandable_->growth_unit());
+  const std::size_t needed = align_up(size - std::min(size, free_end), unit);
   const std::size_t current = heap.slab_bytes() + state_->growing;
-  if (step == 0 || (maximum_ && step > *maximum_ - std::min(*maximum_, current))) return 0;
+  const std::size_t room = maximum_ ? *maximum_ - std::min(*maximum_, current) : SIZE_MAX;
+  if (needed == 0 || needed > room) return 0;
+  std::size_t step = std::max(needed, align_up(slab_size / kGrowthAheadDivisor, unit));
+  if (step > room) step = needed;
   state_->growing += step;
   lock.unlock();
   bool grown = false;
@@ -360,6 +368,16 @@ std::uintptr_t pool_resource_core::grow_expandable_slab(std::size_t size, cuda_s
   try {
     if (slab != 0) {
       grown = expandable_->grow_in_place(reinterpret_cast<void*>(slab), slab_size, step);
+      if (!grown && step != needed) {
+        // The device may have room for what is needed without the step ahead.
+        grown = expandable_->grow_in_place(reinterpret_cast<void*>(slab), slab_size, needed);
+        if (grown) {
+          lock.lock();
+          state_->growing -= step - needed;
+          lock.unlock();
+          step = needed;
+        }
+      }
     } else {
       fresh = upstream_.allocate_async(step, CUDA_ALLOCATION_ALIGNMENT, stream);
     }

@@ -14,7 +14,9 @@
 #include "gpumem/aligned.hpp"
 #include "gpumem/cuda_device.hpp"
 #include "gpumem/error.hpp"
+#include "gpumem/mr/cuda_memory_resource.hpp"
 #include "gpumem/mr/expandable_memory_resource.hpp"
+#include "gpumem/mr/limiting_resource_adaptor.hpp"
 #include "gpumem/mr/pool_memory_resource.hpp"
 
 namespace {
@@ -159,6 +161,39 @@ TEST(PoolOverExpandable, AMaximumBoundsGrowthInPlace) {
   EXPECT_EQ(upstream.statistics().mapped_bytes, 3 * chunk);
   pool.deallocate(a, 2 * chunk);
   pool.deallocate(b, chunk);
+}
+
+TEST(PoolOverExpandable, ALimitBetweenKeepsOneSlabGrowingAndCountsTheGrowth) {
+  REQUIRE_VMM();
+  expandable_memory_resource upstream;
+  const std::size_t chunk = upstream.chunk_size();
+  gpumem::mr::limiting_resource_adaptor limit{upstream, 4 * chunk};
+  EXPECT_EQ(limit.growth_unit(), chunk) << "the limit passes the upstream's growth through";
+  gpumem::mr::pool_memory_resource pool{limit, 0};
+  void* a = pool.allocate(chunk);
+  void* b = pool.allocate(chunk);
+  void* c = pool.allocate(2 * chunk);
+  EXPECT_EQ(static_cast<char*>(b), static_cast<char*>(a) + chunk) << "one slab, grown in place";
+  EXPECT_EQ(static_cast<char*>(c), static_cast<char*>(b) + chunk);
+  EXPECT_EQ(limit.get_allocated_bytes(), 4 * chunk) << "growth counts against the limit";
+  EXPECT_EQ(upstream.statistics().mapped_bytes, 4 * chunk);
+  EXPECT_THROW((void)pool.allocate(chunk), gpumem::out_of_memory);
+  pool.deallocate(c, 2 * chunk);
+  pool.release();
+  EXPECT_EQ(limit.get_allocated_bytes(), 2 * chunk) << "the free end given back is uncounted";
+  EXPECT_EQ(upstream.statistics().mapped_bytes, 2 * chunk);
+  pool.deallocate(a, chunk);
+  pool.deallocate(b, chunk);
+}
+
+TEST(PoolOverExpandable, AnUpstreamThatCannotGrowIsAnOrdinaryUpstream) {
+  gpumem::mr::cuda_memory_resource cuda;
+  gpumem::mr::limiting_resource_adaptor limit{cuda, std::size_t{1} << 30};
+  EXPECT_EQ(limit.growth_unit(), 0U);
+  gpumem::mr::pool_memory_resource pool{limit, 0};
+  void* block = pool.allocate(MiB);
+  EXPECT_TRUE(holds_after_memset(block, MiB, 0x66));
+  pool.deallocate(block, MiB);
 }
 
 }  // namespace

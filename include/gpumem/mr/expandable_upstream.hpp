@@ -8,15 +8,18 @@
  */
 
 #include <cstddef>
+#include <type_traits>
 
 namespace gpumem::mr {
 
 /**
  * @brief An upstream resource whose allocations can grow and shrink at their end.
  *
- * Implemented by expandable_memory_resource; pool_memory_resource uses it when its upstream
+ * Implemented by expandable_memory_resource, and passed through by limiting_resource_adaptor
+ * (which counts the growth against its limit); pool_memory_resource uses it when its upstream
  * implements it (found at construction from the upstream's type or, for a
- * device_memory_resource, with dynamic_cast).
+ * device_memory_resource, with dynamic_cast). An implementation whose growth_unit() is 0 cannot
+ * grow (an adaptor over an upstream that cannot).
  */
 class expandable_upstream {
  public:
@@ -47,5 +50,22 @@ class expandable_upstream {
   /// Allocations grow and shrink by multiples of this many bytes.
   [[nodiscard]] virtual std::size_t growth_unit() const noexcept = 0;
 };
+
+namespace detail {
+
+/// `upstream` as an expandable_upstream, when its type says it is one (for a polymorphic type,
+/// such as device_memory_resource, when the object is one); otherwise nullptr.
+template <typename Upstream>
+expandable_upstream* expandable_of(Upstream* upstream) noexcept {
+  if constexpr (std::is_base_of_v<expandable_upstream, Upstream>) {
+    return upstream;
+  } else if constexpr (std::is_polymorphic_v<Upstream>) {
+    return dynamic_cast<expandable_upstream*>(upstream);
+  } else {
+    return nullptr;
+  }
+}
+
+}  // namespace detail
 
 }  // namespace gpumem::mr

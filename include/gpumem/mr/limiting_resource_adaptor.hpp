@@ -9,6 +9,7 @@
 #include <cstddef>
 
 #include "gpumem/mr/detail/resource_adaptor_core.hpp"
+#include "gpumem/mr/expandable_upstream.hpp"
 #include "gpumem/mr/per_device_resource.hpp"  // as RMM's header: code relies on it
 
 namespace gpumem::mr {
@@ -21,7 +22,7 @@ namespace detail {
  * never makes another thread fail), then allocates; a failed upstream allocation gives the
  * reservation back.
  */
-class limiting_adaptor_core : public resource_adaptor_core {
+class limiting_adaptor_core : public resource_adaptor_core, public expandable_upstream {
  public:
   /// The bytes allocated through this adaptor and not yet freed, each allocation rounded up to
   /// the adaptor's alignment.
@@ -32,6 +33,16 @@ class limiting_adaptor_core : public resource_adaptor_core {
   /// The most bytes that may be in use through this adaptor.
   [[nodiscard]] std::size_t get_allocation_limit() const noexcept { return allocation_limit_; }
 
+  /// Grows an allocation of the upstream in place when the upstream can and the limit allows,
+  /// counting the growth (a pool over this adaptor over an expandable source keeps one slab).
+  bool grow_in_place(void* ptr, std::size_t size, std::size_t more) override;
+  /// Shrinks an allocation of the upstream in place, uncounting what it gave back.
+  void shrink_in_place(void* ptr, std::size_t size, std::size_t less) override;
+  /// The upstream's unit; 0 when the upstream cannot grow allocations in place.
+  [[nodiscard]] std::size_t growth_unit() const noexcept override {
+    return below_ != nullptr ? below_->growth_unit() : 0;
+  }
+
  protected:
   /**
    * @brief Limits what passes through to `upstream` to `allocation_limit` bytes, counting each
@@ -40,7 +51,8 @@ class limiting_adaptor_core : public resource_adaptor_core {
    */
   limiting_adaptor_core(device_async_resource_ref upstream,
                         std::size_t allocation_limit,
-                        std::size_t alignment);
+                        std::size_t alignment,
+                        expandable_upstream* below = nullptr);
 
  private:
   void* do_allocate(std::size_t bytes, cuda_stream_view stream) override;
@@ -49,8 +61,12 @@ class limiting_adaptor_core : public resource_adaptor_core {
 
   [[nodiscard]] std::size_t counted_size(std::size_t bytes) const noexcept;
 
+  /// Takes `size` bytes from the limit; false when they do not fit.
+  bool count(std::size_t size) noexcept;
+
   std::size_t allocation_limit_;
   std::size_t alignment_;
+  expandable_upstream* below_;
   std::atomic<std::size_t> allocated_bytes_{0};
 };
 
@@ -81,7 +97,8 @@ class limiting_resource_adaptor final : public detail::limiting_adaptor_core {
                             std::size_t alignment = CUDA_ALLOCATION_ALIGNMENT)
       : limiting_adaptor_core{detail::upstream_ref_checked(upstream, "limiting_resource_adaptor"),
                               allocation_limit,
-                              alignment} {}
+                              alignment,
+                              detail::expandable_of(upstream)} {}
 
   /// Limits allocations from `upstream`. @throws gpumem::logic_error when `alignment` is not a
   /// power of two
@@ -90,7 +107,10 @@ class limiting_resource_adaptor final : public detail::limiting_adaptor_core {
       std::size_t allocation_limit,
       std::size_t alignment =
           CUDA_ALLOCATION_ALIGNMENT) requires(!detail::is_device_async_resource_ref_v<Upstream>)
-      : limiting_adaptor_core{device_async_resource_ref{upstream}, allocation_limit, alignment} {}
+      : limiting_adaptor_core{device_async_resource_ref{upstream},
+                              allocation_limit,
+                              alignment,
+                              detail::expandable_of(&upstream)} {}
 
   /// Limits allocations from the resource `upstream` refers to.
   /// @throws gpumem::logic_error when `alignment` is not a power of two

@@ -86,18 +86,6 @@ class pool_resource_core : public device_memory_resource {
                      std::optional<std::size_t> maximum_pool_size,
                      expandable_upstream* expandable = nullptr);
 
-  /// `upstream` as an expandable_upstream, when its type says it is one.
-  template <typename Upstream>
-  static expandable_upstream* expandable_of(Upstream* upstream) noexcept {
-    if constexpr (std::is_base_of_v<expandable_upstream, Upstream>) {
-      return upstream;
-    } else if constexpr (std::is_polymorphic_v<Upstream>) {
-      return dynamic_cast<expandable_upstream*>(upstream);
-    } else {
-      return nullptr;
-    }
-  }
-
  private:
   struct state_type;
 
@@ -141,8 +129,10 @@ class pool_memory_resource final : public detail::pool_resource_core {
   pool_memory_resource(Upstream* upstream,
                        std::size_t initial_pool_size,
                        std::optional<std::size_t> maximum_pool_size = std::nullopt)
-      : pool_resource_core(
-            checked(upstream), initial_pool_size, maximum_pool_size, expandable_of(upstream)) {}
+      : pool_resource_core(checked(upstream),
+                           initial_pool_size,
+                           maximum_pool_size,
+                           detail::expandable_of(upstream)) {}
 
   /// A pool over `upstream`. @throws gpumem::logic_error when the sizes are invalid
   template <typename U = Upstream>
@@ -153,7 +143,7 @@ class pool_memory_resource final : public detail::pool_resource_core {
       : pool_resource_core(device_async_resource_ref{upstream},
                            initial_pool_size,
                            maximum_pool_size,
-                           expandable_of(&upstream)) {}
+                           detail::expandable_of(&upstream)) {}
 
   /// A pool over the resource `upstream` refers to. @throws gpumem::logic_error when the sizes are
   /// invalid

@@ -8,4 +8,5 @@
 
 namespace rmm::mr {
 using gpumem::mr::limiting_resource_adaptor;
+using gpumem::mr::expandable_upstream;
 }  // namespace rmm::mr
