@@ -19,7 +19,7 @@ gpumem_target_defaults(preload_exit_program)
 
 foreach(platform sim gpu)
   gpumem_preload_test(preload_runtime ${platform} test_preload_runtime
-    ARGS "--gtest_filter=-*BypassSize*:*Limit*:*EachDevice*:*WarningsAreBounded*:*DuringCapture*:*DeviceReset*")
+    ARGS "--gtest_filter=-*BypassSize*:*Limit*:*EachDevice*:*WarningsAreBounded*:*DuringCapture*:*DeviceReset*:*PeerAccess*")
   gpumem_preload_test(preload_device_reset ${platform} test_preload_runtime ARGS "--gtest_filter=*DeviceReset*"
     ENVIRONMENT GPUMEM_REPORT=text)
   gpumem_preload_test(preload_capture_barrier ${platform} test_preload_runtime
@@ -27,6 +27,8 @@ foreach(platform sim gpu)
   gpumem_preload_test(preload_warnings_bounded ${platform} test_preload_runtime ARGS "--gtest_filter=*WarningsAreBounded*")
   gpumem_preload_test(preload_runtime_devices ${platform} test_preload_runtime
     ARGS "--gtest_filter=*EachDevice*" ENVIRONMENT GPUMEM_SIM_DEVICES=2 GPUMEM_REPORT=text)
+  gpumem_preload_test(preload_peer_access ${platform} test_preload_runtime
+    ARGS "--gtest_filter=*PeerAccess*" ENVIRONMENT GPUMEM_SIM_DEVICES=2)
   gpumem_preload_test(preload_runtime_bypass ${platform} test_preload_runtime
     ARGS "--gtest_filter=*BypassSize*" ENVIRONMENT GPUMEM_BYPASS_ABOVE=1MiB)
   gpumem_preload_test(preload_runtime_limit ${platform} test_preload_runtime

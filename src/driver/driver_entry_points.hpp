@@ -97,7 +97,9 @@ namespace gpumem::driver {
   X(mem_release, cuMemRelease, optional)                                     \
   X(mem_map, cuMemMap, optional)                                             \
   X(mem_unmap, cuMemUnmap, optional)                                         \
-  X(mem_set_access, cuMemSetAccess, optional)
+  X(mem_set_access, cuMemSetAccess, optional)                                \
+  X(mem_get_access, cuMemGetAccess, optional)                                \
+  X(ctx_enable_peer_access, cuCtxEnablePeerAccess, optional)
 
 /// One table of driver functions, for one stream semantic (legacy or per-thread default).
 struct driver_entry_points {

@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "core/byte_size.hpp"
 #include "driver/driver_for_resources.hpp"
@@ -73,7 +74,16 @@ struct expandable_memory_resource::state_type {
   std::map<std::uintptr_t, std::size_t> free_ranges;              ///< unmapped addresses, by start
   std::map<std::uintptr_t, std::size_t> allocations;              ///< mapped allocations, by start
   std::map<std::uintptr_t, CUmemGenericAllocationHandle> chunks;  ///< one per mapped chunk
+  std::vector<CUmemAccessDesc> access{read_write(device)};  ///< own device, then peers granted
   mapping_statistics statistics;
+
+  static CUmemAccessDesc read_write(int device_id) {
+    CUmemAccessDesc description{};
+    description.location.type = CU_MEM_LOCATION_TYPE_DEVICE;
+    description.location.id = device_id;
+    description.flags = CU_MEM_ACCESS_FLAGS_PROT_READWRITE;
+    return description;
+  }
 
   /// Takes [address, address + bytes) out of the free ranges; it must lie inside one.
   void take_range(std::uintptr_t address, std::size_t bytes) {
@@ -124,13 +134,8 @@ struct expandable_memory_resource::state_type {
       statistics.mapped_bytes += chunk;
       ++statistics.map_calls;
     }
-    if (status == CUDA_SUCCESS) {
-      CUmemAccessDesc access{};
-      access.location.type = CU_MEM_LOCATION_TYPE_DEVICE;
-      access.location.id = device;
-      access.flags = CU_MEM_ACCESS_FLAGS_PROT_READWRITE;
-      status = driver.mem_set_access(address, bytes, &access, 1);
-    }
+    if (status == CUDA_SUCCESS)
+      status = driver.mem_set_access(address, bytes, access.data(), access.size());
     statistics.map_time += clock_type::now() - started;
     if (status != CUDA_SUCCESS) {
       unmap(address, mapped);
@@ -212,6 +217,20 @@ expandable_memory_resource::~expandable_memory_resource() {
                                      CUDA_SUCCESS
                                  ? cudaSuccess
                                  : cudaErrorUnknown);
+}
+
+void expandable_memory_resource::grant_access(cuda_device_id device) {
+  std::lock_guard lock(state_->mutex);
+  for (const CUmemAccessDesc& granted : state_->access) {
+    if (granted.location.id == device.value()) return;
+  }
+  const CUmemAccessDesc access = state_type::read_write(device.value());
+  for (const auto& [address, size] : state_->allocations) {
+    check(state_->driver,
+          state_->driver.mem_set_access(address, size, &access, 1),
+          "granting a peer device access (cuMemSetAccess)");
+  }
+  state_->access.push_back(access);
 }
 
 void* expandable_memory_resource::reservation_start() const noexcept {

@@ -178,6 +178,33 @@ GPUMEM_PRELOAD_EXPORT CUresult cuIpcGetMemHandle(CUipcMemHandle* handle, CUdevic
   return real != nullptr ? real(handle, pointer) : CUDA_ERROR_NOT_SUPPORTED;
 }
 
+GPUMEM_PRELOAD_EXPORT CUresult cuCtxEnablePeerAccess(CUcontext peer, unsigned int flags) {
+  const auto real = real_legacy().ctx_enable_peer_access;
+  if (real == nullptr) return CUDA_ERROR_NOT_SUPPORTED;
+  CUresult status = CUDA_SUCCESS;
+  {
+    gpumem::preload::pass_through_scope scope;
+    status = real(peer, flags);
+  }
+  // Enabled now or before: memory the peer's expandable source maps needs a grant too.
+  if ((status == CUDA_SUCCESS || status == CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED) &&
+      intercepting()) {
+    std::optional<int> accessor;
+    CUdevice peer_device = -1;
+    {
+      gpumem::preload::pass_through_scope scope;
+      accessor = gpumem::preload::current_device_id();
+      CUcontext popped = nullptr;
+      if (real_legacy().ctx_push_current(peer) == CUDA_SUCCESS) {
+        if (real_legacy().ctx_get_device(&peer_device) != CUDA_SUCCESS) peer_device = -1;
+        (void)real_legacy().ctx_pop_current(&popped);
+      }
+    }
+    if (accessor && peer_device >= 0) gpumem::preload::peer_access_enabled(*accessor, peer_device);
+  }
+  return status;
+}
+
 GPUMEM_PRELOAD_EXPORT CUresult cuMemGetInfo_v2(size_t* free_bytes, size_t* total_bytes) {
   std::size_t free_now = 0;
   std::size_t total = 0;

@@ -17,7 +17,8 @@
   X(cudaMallocAsync_ptsz)                  \
   X(cudaFreeAsync)                         \
   X(cudaFreeAsync_ptsz)                    \
-  X(cudaIpcGetMemHandle)
+  X(cudaIpcGetMemHandle)                   \
+  X(cudaDeviceEnablePeerAccess)
 
 /// Driver functions the preload defines (driver_hooks.cpp): X(exported name, table, member),
 /// where `table.member` of real_driver() is the real function it stands for, which
@@ -36,4 +37,5 @@
   X(cuMemFreeAsync_ptsz, per_thread, mem_free_async)       \
   X(cuStreamDestroy_v2, legacy, stream_destroy)            \
   X(cuDevicePrimaryCtxReset_v2, legacy, primary_ctx_reset) \
-  X(cuIpcGetMemHandle, legacy, ipc_get_mem_handle)
+  X(cuIpcGetMemHandle, legacy, ipc_get_mem_handle)         \
+  X(cuCtxEnablePeerAccess, legacy, ctx_enable_peer_access)

@@ -198,6 +198,23 @@ GPUMEM_PRELOAD_EXPORT cudaError_t cudaStreamDestroy(cudaStream_t stream) {
   return next(stream);
 }
 
+GPUMEM_PRELOAD_EXPORT cudaError_t cudaDeviceEnablePeerAccess(int peer, unsigned int flags) {
+  static auto* next = real<decltype(&cudaDeviceEnablePeerAccess)>("cudaDeviceEnablePeerAccess");
+  if (next == nullptr) return cudaErrorNotSupported;
+  cudaError_t status = cudaSuccess;
+  {
+    gpumem::preload::pass_through_scope scope;
+    status = next(peer, flags);
+  }
+  // See cuCtxEnablePeerAccess (driver_hooks.cpp).
+  if ((status == cudaSuccess || status == cudaErrorPeerAccessAlreadyEnabled) &&
+      !gpumem::preload::in_pass_through()) {
+    if (const std::optional<int> accessor = gpumem::preload::current_device_id())
+      gpumem::preload::peer_access_enabled(*accessor, peer);
+  }
+  return status;
+}
+
 GPUMEM_PRELOAD_EXPORT cudaError_t cudaIpcGetMemHandle(cudaIpcMemHandle_t* handle, void* pointer) {
   static auto* next = real<decltype(&cudaIpcGetMemHandle)>("cudaIpcGetMemHandle");
   // See cuIpcGetMemHandle (driver_hooks.cpp): never a handle to a slab for one of its blocks.

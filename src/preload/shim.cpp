@@ -18,6 +18,7 @@
 #include "core/byte_size.hpp"
 #include "gpumem/detail/spin_lock.hpp"
 #include "gpumem/error.hpp"
+#include "gpumem/mr/expandable_memory_resource.hpp"
 #include "gpumem/mr/pool_memory_resource.hpp"
 #include "preload/context_tracking.hpp"
 #include "preload/device_stacks.hpp"
@@ -137,6 +138,7 @@ class shim_state {
     state->total_bytes = total;
     state->device_stack =
         config::build_stack(config_.device_stack(device), total, driver_sources(device, total));
+    grant_peer_access(*state);
     if (CUcontext primary = nullptr; cu().primary_ctx_retain(&primary, device) == CUDA_SUCCESS) {
       primary_contexts[device].store(primary, std::memory_order_relaxed);
       state->primary = primary;
@@ -149,6 +151,31 @@ class shim_state {
                joined(state->device_stack.names()));
     register_exit_report();
     return state;
+  }
+
+  /// Remembers that `accessor` may reach `peer`'s memory, and grants it on `peer`'s built stack.
+  void peer_access_enabled(int accessor, int peer) {
+    if (accessor < 0 || accessor >= kMaxDevices || peer < 0 || peer >= kMaxDevices) return;
+    peer_accessors_[peer].fetch_or(std::uint64_t{1} << accessor);
+    if (device_state* state = built(peer); state != nullptr) grant_peer_access(*state);
+  }
+
+  /// Grants the devices recorded as peers of `state`'s device access to its expandable source.
+  void grant_peer_access(device_state& state) {
+    auto* expandable =
+        dynamic_cast<mr::expandable_memory_resource*>(state.device_stack.find("expandable"));
+    const std::uint64_t accessors = peer_accessors_[state.device].load();
+    if (expandable == nullptr || accessors == 0) return;
+    device_scope scope{real_driver(), state.device};
+    for (int accessor = 0; accessor < kMaxDevices; ++accessor) {
+      if ((accessors >> accessor & 1U) == 0 || accessor == state.device) continue;
+      try {
+        expandable->grant_access(cuda_device_id{accessor});
+      } catch (const std::exception& error) {
+        log_->error("device " + std::to_string(accessor) + " cannot be granted access to device " +
+                    std::to_string(state.device) + "'s memory: " + error.what());
+      }
+    }
   }
 
   /// The limit layer's size in `device`'s configured stack (0: no limit), without building it.
@@ -255,6 +282,8 @@ class shim_state {
   std::atomic<bool> exit_report_registered_{false};
   device_stacks<device_state, kMaxDevices> stacks_;
   pointer_registry registry_;
+  /// For each device, the devices the program let reach its memory (bit i: device i).
+  std::array<std::atomic<std::uint64_t>, kMaxDevices> peer_accessors_{};
   shim_counters passed_through_;
 };
 
@@ -380,6 +409,16 @@ std::optional<int> current_device_id() noexcept {
     return current_device(real_driver()).device;
   } catch (...) {
     return std::nullopt;
+  }
+}
+
+void peer_access_enabled(int accessor, int peer) noexcept {
+  try {
+    // The shim may not exist yet (no allocation so far): the grant must wait for the stack.
+    pass_through_scope scope;
+    shim().peer_access_enabled(accessor, peer);
+  } catch (...) {
+    // The log could not be written: nothing else to do.
   }
 }
 

@@ -79,6 +79,15 @@ void forget_device(int device) noexcept;
  */
 bool refuse_ipc_handle(const void* pointer) noexcept;
 
+/**
+ * @brief Called after the program enabled `accessor`'s access to `peer`'s memory
+ * (cudaDeviceEnablePeerAccess, cuCtxEnablePeerAccess): memory an expandable source maps is
+ * reachable from another device only once cuMemSetAccess grants it, so `peer`'s expandable
+ * source grants `accessor` access to what it maps now and later, and a stack `peer` builds later
+ * does too. Never throws (a refusal is logged).
+ */
+void peer_access_enabled(int accessor, int peer) noexcept;
+
 /// The device of the calling thread's current context; nullopt without one.
 std::optional<int> current_device_id() noexcept;
 

@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <mutex>
+#include <set>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -433,6 +435,21 @@ GPUMEM_SIM_EXPORT CUresult cuDeviceCanAccessPeer(int* can_access, CUdevice devic
     return CUDA_ERROR_INVALID_DEVICE;
   if (can_access == nullptr) return CUDA_ERROR_INVALID_VALUE;
   *can_access = device != peer ? 1 : 0;
+  return CUDA_SUCCESS;
+}
+
+GPUMEM_SIM_EXPORT CUresult cuCtxEnablePeerAccess(CUcontext peer, unsigned int flags) {
+  enter(__func__);
+  if (const CUresult status = require_initialized(); status != CUDA_SUCCESS) return status;
+  if (current_context == nullptr) return CUDA_ERROR_INVALID_CONTEXT;
+  if (peer == nullptr || flags != 0) return CUDA_ERROR_INVALID_VALUE;
+  if (peer->device == current_context->device) return CUDA_ERROR_INVALID_DEVICE;
+  // Which device pairs have access enabled (accessor, peer): a second call is an error.
+  static std::mutex mutex;
+  static std::set<std::pair<int, int>> enabled;
+  std::lock_guard lock(mutex);
+  if (!enabled.emplace(current_context->device, peer->device).second)
+    return CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED;
   return CUDA_SUCCESS;
 }
 
@@ -968,6 +985,24 @@ GPUMEM_SIM_EXPORT CUresult cuMemSetAccess(CUdeviceptr ptr,
       return status;
     }
   }
+  return CUDA_SUCCESS;
+}
+
+GPUMEM_SIM_EXPORT CUresult cuMemGetAccess(unsigned long long* flags,
+                                          const CUmemLocation* location,
+                                          CUdeviceptr ptr) {
+  enter(__func__);
+  if (const CUresult status = require_virtual_memory(); status != CUDA_SUCCESS) return status;
+  if (flags == nullptr || location == nullptr || location->type != CU_MEM_LOCATION_TYPE_DEVICE ||
+      !machine().valid_device(location->id)) {
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  CUmemAccess_flags access = CU_MEM_ACCESS_FLAGS_PROT_NONE;
+  if (const CUresult status = machine().access_of(ptr, location->id, &access);
+      status != CUDA_SUCCESS) {
+    return status;
+  }
+  *flags = access;
   return CUDA_SUCCESS;
 }
 

@@ -338,10 +338,15 @@ GPUMEM_SIM_EXPORT cudaError_t cudaDeviceEnablePeerAccess(int peer, unsigned int 
   int device = 0;
   if (const cudaError_t error = current_device(&device); error != cudaSuccess) return record(error);
   int can_access = 0;
-  if (flags != 0 || legacy().device_can_access_peer(&can_access, device, peer) != CUDA_SUCCESS) {
+  if (flags != 0 || legacy().device_can_access_peer(&can_access, device, peer) != CUDA_SUCCESS ||
+      can_access == 0) {
     return record(cudaErrorInvalidDevice);
   }
-  return can_access != 0 ? cudaSuccess : record(cudaErrorInvalidDevice);
+  // As NVIDIA's runtime: the driver's call on the peer's primary context.
+  CUcontext peer_context = nullptr;
+  if (legacy().primary_ctx_retain(&peer_context, peer) != CUDA_SUCCESS)
+    return record(cudaErrorInvalidDevice);
+  return with_context([&] { return legacy().ctx_enable_peer_access(peer_context, 0); });
 }
 
 // ------------------------------------------------------------------------------------------

@@ -71,7 +71,7 @@ constexpr std::array kDescriptions{
                               "cudaErrorIllegalAddress",
                               "an illegal memory access was encountered"},
     runtime_error_description{cudaErrorPeerAccessAlreadyEnabled,
-                              CUDA_ERROR_UNKNOWN,
+                              CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED,
                               "cudaErrorPeerAccessAlreadyEnabled",
                               "peer access is already enabled"},
     runtime_error_description{cudaErrorNotSupported,

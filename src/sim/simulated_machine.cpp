@@ -579,6 +579,20 @@ CUresult simulated_machine::set_access(std::uintptr_t address,
   return CUDA_SUCCESS;
 }
 
+CUresult simulated_machine::access_of(std::uintptr_t address,
+                                      int device,
+                                      CUmemAccess_flags* access) const {
+  std::lock_guard lock(mutex_);
+  auto it = mappings_.upper_bound(address);
+  if (it == mappings_.begin()) return CUDA_ERROR_INVALID_VALUE;
+  --it;
+  if (address >= it->first + it->second.size) return CUDA_ERROR_INVALID_VALUE;
+  const auto found = it->second.access_by_device.find(device);
+  *access =
+      found == it->second.access_by_device.end() ? CU_MEM_ACCESS_FLAGS_PROT_NONE : found->second;
+  return CUDA_SUCCESS;
+}
+
 std::optional<std::pair<std::uintptr_t, std::size_t>> simulated_machine::reservation_containing(
     const void* pointer) const {
   std::lock_guard lock(mutex_);

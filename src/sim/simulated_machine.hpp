@@ -198,6 +198,9 @@ class simulated_machine {
                       std::size_t size,
                       int device,
                       CUmemAccess_flags access);
+  /// The access `device` has to the mapping that holds `address` (cuMemGetAccess);
+  /// CUDA_ERROR_INVALID_VALUE when no mapping does.
+  CUresult access_of(std::uintptr_t address, int device, CUmemAccess_flags* access) const;
   /// The reservation that contains `pointer`: its base address and size.
   [[nodiscard]] std::optional<std::pair<std::uintptr_t, std::size_t>> reservation_containing(
       const void* pointer) const;

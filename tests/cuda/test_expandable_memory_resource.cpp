@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cuda_platform.hpp"
+#include "driver/driver_entry_points.hpp"
 #include "gpumem/aligned.hpp"
 #include "gpumem/cuda_device.hpp"
 #include "gpumem/error.hpp"
@@ -124,6 +125,42 @@ TEST(ExpandableMemoryResource, MoreThanTheDeviceIsOutOfMemoryAndMapsNothing) {
   void* small = mr.allocate(MiB);
   EXPECT_NE(small, nullptr) << "the resource still works";
   mr.deallocate(small, MiB);
+}
+
+/// The access `device` has to the mapped memory at `pointer` (cuMemGetAccess).
+unsigned long long access_of(void* pointer, int device) {
+  static const gpumem::driver::driver_library driver = gpumem::driver::load_driver_library();
+  EXPECT_NE(driver.legacy.mem_get_access, nullptr);
+  CUmemLocation location{};
+  location.type = CU_MEM_LOCATION_TYPE_DEVICE;
+  location.id = device;
+  unsigned long long flags = 0;
+  EXPECT_EQ(driver.legacy.mem_get_access(&flags, &location, reinterpret_cast<CUdeviceptr>(pointer)),
+            CUDA_SUCCESS);
+  return flags;
+}
+
+TEST(ExpandableMemoryResource, AGrantedPeerReachesMemoryMappedBeforeAndAfter) {
+  REQUIRE_VMM();
+  int devices = 0;
+  ASSERT_EQ(cudaGetDeviceCount(&devices), cudaSuccess);
+  if (devices < 2) GTEST_SKIP() << "needs two devices (the simulator runs it with two)";
+  ASSERT_EQ(cudaSetDevice(0), cudaSuccess);
+  expandable_memory_resource mr;
+  const std::size_t chunk = mr.chunk_size();
+  void* before = mr.allocate(chunk);
+  EXPECT_EQ(access_of(before, 0), CU_MEM_ACCESS_FLAGS_PROT_READWRITE);
+  EXPECT_EQ(access_of(before, 1), CU_MEM_ACCESS_FLAGS_PROT_NONE) << "not granted yet";
+  mr.grant_access(gpumem::cuda_device_id{1});
+  mr.grant_access(gpumem::cuda_device_id{1});  // once is enough; twice changes nothing
+  EXPECT_EQ(access_of(before, 1), CU_MEM_ACCESS_FLAGS_PROT_READWRITE);
+  void* after = mr.allocate(chunk);
+  EXPECT_EQ(access_of(after, 1), CU_MEM_ACCESS_FLAGS_PROT_READWRITE) << "mapped after the grant";
+  ASSERT_TRUE(mr.grow_in_place(after, chunk, chunk));
+  EXPECT_EQ(access_of(static_cast<char*>(after) + chunk, 1), CU_MEM_ACCESS_FLAGS_PROT_READWRITE)
+      << "grown after the grant";
+  mr.deallocate(after, 2 * chunk);
+  mr.deallocate(before, chunk);
 }
 
 TEST(PoolOverExpandable, OneSlabGrowsInPlaceAndCoalescesAcrossGrowth) {

@@ -191,6 +191,62 @@ TEST_F(Preload, MemoryInfoCountsWhatThePoolHoldsAsFree) {
 
 // --- tests run with their own GPUMEM_* variables (ctest runs each alone)
 
+/// The access `device` has to the memory at `pointer` (cuMemGetAccess), through the runtime's
+/// driver entry point; -1 when it cannot say.
+long long access_of(void* pointer, int device) {
+  using access_function = CUresult (*)(unsigned long long*, const CUmemLocation*, CUdeviceptr);
+  static auto* access = [] {
+    void* function = nullptr;
+    cudaDriverEntryPointQueryResult status{};
+    (void)cudaGetDriverEntryPointByVersion(
+        "cuMemGetAccess", &function, 13000, cudaEnableDefault, &status);
+    return reinterpret_cast<access_function>(function);
+  }();
+  CUmemLocation location{};
+  location.type = CU_MEM_LOCATION_TYPE_DEVICE;
+  location.id = device;
+  unsigned long long flags = 0;
+  if (access == nullptr ||
+      access(&flags, &location, reinterpret_cast<CUdeviceptr>(pointer)) != CUDA_SUCCESS)
+    return -1;
+  return static_cast<long long>(flags);
+}
+
+// Two devices, the default stack (a pool over the expandable source): memory mapped with
+// cuMemMap is reachable from another device only once granted, so enabling peer access grants
+// it, for stacks built before and after, and for memory mapped later.
+TEST_F(Preload, PeerAccessReachesTheExpandableSource) {
+  int devices = 0;
+  ASSERT_EQ(cudaGetDeviceCount(&devices), cudaSuccess);
+  if (devices < 2) GTEST_SKIP() << "needs two devices";
+  int can_access = 0;
+  ASSERT_EQ(cudaDeviceCanAccessPeer(&can_access, 0, 1), cudaSuccess);
+  if (can_access == 0) GTEST_SKIP() << "device 0 cannot access device 1";
+  constexpr long long kReadWrite = CU_MEM_ACCESS_FLAGS_PROT_READWRITE;
+  // Device 0 may reach device 1 before device 1 has a stack.
+  ASSERT_EQ(cudaSetDevice(0), cudaSuccess);
+  ASSERT_EQ(cudaDeviceEnablePeerAccess(1, 0), cudaSuccess);
+  ASSERT_EQ(cudaSetDevice(1), cudaSuccess);
+  void* on_one = nullptr;
+  ASSERT_EQ(cudaMalloc(&on_one, 4096), cudaSuccess);
+  EXPECT_EQ(access_of(on_one, 1), kReadWrite);
+  EXPECT_EQ(access_of(on_one, 0), kReadWrite) << "granted when device 1's stack was built";
+  void* grown = nullptr;
+  ASSERT_EQ(cudaMalloc(&grown, std::size_t{64} << 20), cudaSuccess);
+  EXPECT_EQ(access_of(grown, 0), kReadWrite) << "granted on memory mapped later";
+  // Device 1 may reach device 0's stack, built already.
+  ASSERT_EQ(cudaSetDevice(0), cudaSuccess);
+  void* on_zero = nullptr;
+  ASSERT_EQ(cudaMalloc(&on_zero, 4096), cudaSuccess);
+  EXPECT_EQ(access_of(on_zero, 1), CU_MEM_ACCESS_FLAGS_PROT_NONE) << "not enabled yet";
+  ASSERT_EQ(cudaSetDevice(1), cudaSuccess);
+  ASSERT_EQ(cudaDeviceEnablePeerAccess(0, 0), cudaSuccess);
+  EXPECT_EQ(access_of(on_zero, 1), kReadWrite) << "granted on the stack built before";
+  EXPECT_EQ(cudaFree(on_one), cudaSuccess);
+  EXPECT_EQ(cudaFree(grown), cudaSuccess);
+  EXPECT_EQ(cudaFree(on_zero), cudaSuccess);
+}
+
 TEST_F(Preload, EachDeviceHasItsOwnStack) {  // two devices (GPUMEM_SIM_DEVICES=2 on the simulator)
   int devices = 0;
   ASSERT_EQ(cudaGetDeviceCount(&devices), cudaSuccess);

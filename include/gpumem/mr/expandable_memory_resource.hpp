@@ -66,6 +66,15 @@ class expandable_memory_resource final : public device_memory_resource, public e
    */
   [[nodiscard]] static bool is_supported(cuda_device_id device) noexcept;
 
+  /**
+   * @brief Lets `device` read and write this resource's memory, mapped now and later: memory
+   * from cuMemMap is not reachable from another device until cuMemSetAccess grants it, where
+   * cudaMalloc memory is once peer access is enabled (the shim calls this when the program
+   * enables peer access to this resource's device). Nothing to do for the resource's own device.
+   * @throws gpumem::cuda_error when the driver refuses the access
+   */
+  void grant_access(cuda_device_id device);
+
   /// The start of the reserved address range (allocations lie in it).
   [[nodiscard]] void* reservation_start() const noexcept;
 
