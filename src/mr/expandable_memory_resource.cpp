@@ -64,6 +64,18 @@ struct expandable_memory_resource::state_type {
              std::size_t chunk_bytes)
       : driver{driver_table}, device{device_id}, chunk{chunk_bytes} {}
 
+  /// Physical memory mapped at an address: one cuMemCreate handle of `size` bytes.
+  struct piece {
+    CUmemGenericAllocationHandle handle;
+    std::size_t size;
+  };
+  /// An allocation: `size` bytes handed out, `mapped` bytes mapped from its start (more after
+  /// a shrink that cut into a piece, which stays mapped until the allocation grows into it).
+  struct allocation {
+    std::size_t size;
+    std::size_t mapped;
+  };
+
   const driver::driver_entry_points& driver;
   int device;
   std::size_t chunk;
@@ -71,9 +83,9 @@ struct expandable_memory_resource::state_type {
   std::size_t reservation = 0;
 
   mutable std::mutex mutex;
-  std::map<std::uintptr_t, std::size_t> free_ranges;              ///< unmapped addresses, by start
-  std::map<std::uintptr_t, std::size_t> allocations;              ///< mapped allocations, by start
-  std::map<std::uintptr_t, CUmemGenericAllocationHandle> chunks;  ///< one per mapped chunk
+  std::map<std::uintptr_t, std::size_t> free_ranges;        ///< unmapped addresses, by start
+  std::map<std::uintptr_t, allocation> allocations;         ///< by start
+  std::map<std::uintptr_t, piece> pieces;                   ///< mapped physical memory, by address
   std::vector<CUmemAccessDesc> access{read_write(device)};  ///< own device, then peers granted
   mapping_statistics statistics;
 
@@ -83,6 +95,13 @@ struct expandable_memory_resource::state_type {
     description.location.id = device_id;
     description.flags = CU_MEM_ACCESS_FLAGS_PROT_READWRITE;
     return description;
+  }
+
+  /// The most bytes one piece of an allocation growing to `total` bytes takes: a sixteenth of
+  /// it, at least a chunk. Fewer driver calls as memory grows, and a shrink that cuts into a
+  /// piece keeps at most that much mapped.
+  [[nodiscard]] std::size_t piece_size_for(std::size_t total) const noexcept {
+    return std::max(chunk, total / 16 / chunk * chunk);
   }
 
   /// Takes [address, address + bytes) out of the free ranges; it must lie inside one.
@@ -113,25 +132,26 @@ struct expandable_memory_resource::state_type {
     free_ranges.emplace(address, bytes);
   }
 
-  /// Creates and maps chunks over [address, address + bytes), then grants the device access;
-  /// false (nothing left mapped) when the device is out of memory.
-  bool map(std::uintptr_t address, std::size_t bytes) {
+  /// Creates and maps pieces of at most `piece_size` over [address, address + bytes), then
+  /// grants access; false (nothing left mapped) when the device is out of memory.
+  bool map(std::uintptr_t address, std::size_t bytes, std::size_t piece_size) {
     const auto started = clock_type::now();
     const CUmemAllocationProp properties = device_memory_on(device);
     std::size_t mapped = 0;
     CUresult status = CUDA_SUCCESS;
     while (mapped < bytes) {
+      const std::size_t size = std::min(piece_size, bytes - mapped);
       CUmemGenericAllocationHandle handle{};
-      status = driver.mem_create(&handle, chunk, &properties, 0);
+      status = driver.mem_create(&handle, size, &properties, 0);
       if (status != CUDA_SUCCESS) break;
-      status = driver.mem_map(address + mapped, chunk, 0, handle, 0);
+      status = driver.mem_map(address + mapped, size, 0, handle, 0);
       if (status != CUDA_SUCCESS) {
         (void)driver.mem_release(handle);
         break;
       }
-      chunks.emplace(address + mapped, handle);
-      mapped += chunk;
-      statistics.mapped_bytes += chunk;
+      pieces.emplace(address + mapped, piece{handle, size});
+      mapped += size;
+      statistics.mapped_bytes += size;
       ++statistics.map_calls;
     }
     if (status == CUDA_SUCCESS)
@@ -146,22 +166,29 @@ struct expandable_memory_resource::state_type {
     return true;
   }
 
-  /// Unmaps and releases the chunks over [address, address + bytes). Failures are reported,
-  /// not thrown: the range is forgotten either way.
+  /// Unmaps and releases the pieces that start in [address, address + bytes). Failures are
+  /// reported, not thrown: the range is forgotten either way.
   void unmap(std::uintptr_t address, std::size_t bytes) noexcept {
     const auto started = clock_type::now();
-    for (std::size_t offset = 0; offset < bytes; offset += chunk) {
-      auto it = chunks.find(address + offset);
-      if (it == chunks.end()) continue;
+    for (auto it = pieces.lower_bound(address); it != pieces.end() && it->first < address + bytes;
+         it = pieces.erase(it)) {
+      GPUMEM_ASSERT_CUDA_SUCCESS(driver.mem_unmap(it->first, it->second.size) == CUDA_SUCCESS
+                                     ? cudaSuccess
+                                     : cudaErrorUnknown);
       GPUMEM_ASSERT_CUDA_SUCCESS(
-          driver.mem_unmap(it->first, chunk) == CUDA_SUCCESS ? cudaSuccess : cudaErrorUnknown);
-      GPUMEM_ASSERT_CUDA_SUCCESS(driver.mem_release(it->second) == CUDA_SUCCESS ? cudaSuccess
-                                                                                : cudaErrorUnknown);
-      chunks.erase(it);
+          driver.mem_release(it->second.handle) == CUDA_SUCCESS ? cudaSuccess : cudaErrorUnknown);
       ++statistics.unmap_calls;
-      statistics.mapped_bytes -= chunk;
+      statistics.mapped_bytes -= it->second.size;
     }
     statistics.unmap_time += clock_type::now() - started;
+  }
+
+  /// Where the mapping of [start, end) can end at or after `new_end` without cutting a piece:
+  /// the start of the first piece that begins at or after `new_end`, or `end`.
+  [[nodiscard]] std::uintptr_t unmappable_from(std::uintptr_t new_end,
+                                               std::uintptr_t end) const noexcept {
+    const auto first_after = pieces.lower_bound(new_end);
+    return first_after != pieces.end() && first_after->first < end ? first_after->first : end;
   }
 };
 
@@ -211,8 +238,8 @@ expandable_memory_resource::expandable_memory_resource(std::size_t reservation,
 expandable_memory_resource::~expandable_memory_resource() {
   GPUMEM_ASSERT_CUDA_SUCCESS(gpumem::detail::cuda_calls::device_synchronize());
   std::lock_guard lock(state_->mutex);
-  for (const auto& [address, size] : state_->allocations)
-    state_->unmap(address, size);
+  for (const auto& [address, allocation] : state_->allocations)
+    state_->unmap(address, allocation.mapped);
   GPUMEM_ASSERT_CUDA_SUCCESS(state_->driver.mem_address_free(state_->base, state_->reservation) ==
                                      CUDA_SUCCESS
                                  ? cudaSuccess
@@ -225,9 +252,9 @@ void expandable_memory_resource::grant_access(cuda_device_id device) {
     if (granted.location.id == device.value()) return;
   }
   const CUmemAccessDesc access = state_type::read_write(device.value());
-  for (const auto& [address, size] : state_->allocations) {
+  for (const auto& [address, allocation] : state_->allocations) {
     check(state_->driver,
-          state_->driver.mem_set_access(address, size, &access, 1),
+          state_->driver.mem_set_access(address, allocation.mapped, &access, 1),
           "granting a peer device access (cuMemSetAccess)");
   }
   state_->access.push_back(access);
@@ -263,7 +290,7 @@ void* expandable_memory_resource::do_allocate(std::size_t bytes, cuda_stream_vie
   state_->take_range(address, size);
   bool mapped = false;
   try {
-    mapped = state_->map(address, size);
+    mapped = state_->map(address, size, state_->piece_size_for(size));
   } catch (...) {
     state_->give_range(address, size);
     throw;
@@ -274,7 +301,7 @@ void* expandable_memory_resource::do_allocate(std::size_t bytes, cuda_stream_vie
                         core::format_bytes(size) + " of memory to map (" +
                         core::format_bytes(state_->statistics.mapped_bytes) + " mapped)"};
   }
-  state_->allocations.emplace(address, size);
+  state_->allocations.emplace(address, state_type::allocation{size, size});
   return reinterpret_cast<void*>(address);
 }
 
@@ -293,48 +320,61 @@ void expandable_memory_resource::do_deallocate(void* ptr,
                  ptr);
     return;
   }
-  state_->unmap(it->first, it->second);
-  state_->give_range(it->first, it->second);
+  state_->unmap(it->first, it->second.mapped);
+  state_->give_range(it->first, it->second.mapped);
   state_->allocations.erase(it);
 }
 
 bool expandable_memory_resource::grow_in_place(void* ptr, std::size_t size, std::size_t more) {
   if (more == 0) return true;
   std::lock_guard lock(state_->mutex);
-  const auto allocation = state_->allocations.find(reinterpret_cast<std::uintptr_t>(ptr));
-  if (allocation == state_->allocations.end() || allocation->second != size ||
-      more % state_->chunk != 0)
+  const auto found = state_->allocations.find(reinterpret_cast<std::uintptr_t>(ptr));
+  if (found == state_->allocations.end() || found->second.size != size || more % state_->chunk != 0)
     return false;
-  const std::uintptr_t end = allocation->first + allocation->second;
+  state_type::allocation& allocation = found->second;
+  const std::size_t new_size = size + more;
+  if (new_size <= allocation.mapped) {  // mapped already, kept by a shrink
+    allocation.size = new_size;
+    return true;
+  }
+  const std::uintptr_t end = found->first + allocation.mapped;
+  const std::size_t needed = new_size - allocation.mapped;
   const auto after = state_->free_ranges.find(end);
-  if (after == state_->free_ranges.end() || after->second < more) return false;
-  state_->take_range(end, more);
+  if (after == state_->free_ranges.end() || after->second < needed) return false;
+  state_->take_range(end, needed);
   bool mapped = false;
   try {
-    mapped = state_->map(end, more);
+    mapped = state_->map(end, needed, state_->piece_size_for(new_size));
   } catch (...) {
-    state_->give_range(end, more);
+    state_->give_range(end, needed);
     throw;
   }
   if (!mapped) {
-    state_->give_range(end, more);
+    state_->give_range(end, needed);
     return false;
   }
-  allocation->second += more;
+  allocation.mapped += needed;
+  allocation.size = new_size;
   return true;
 }
 
 void expandable_memory_resource::shrink_in_place(void* ptr, std::size_t size, std::size_t less) {
   std::lock_guard lock(state_->mutex);
-  const auto allocation = state_->allocations.find(reinterpret_cast<std::uintptr_t>(ptr));
-  GPUMEM_EXPECTS(allocation != state_->allocations.end() && allocation->second == size &&
+  const auto found = state_->allocations.find(reinterpret_cast<std::uintptr_t>(ptr));
+  GPUMEM_EXPECTS(found != state_->allocations.end() && found->second.size == size &&
                      less % state_->chunk == 0 && less < size,
                  "expandable_memory_resource: shrink_in_place of " + std::to_string(less) +
                      " bytes of an allocation it does not hold at that size");
-  const std::uintptr_t cut = allocation->first + size - less;
-  state_->unmap(cut, less);
-  state_->give_range(cut, less);
-  allocation->second -= less;
+  state_type::allocation& allocation = found->second;
+  allocation.size = size - less;
+  // Whole pieces after the new end are unmapped; one the new end cuts into stays mapped.
+  const std::uintptr_t end = found->first + allocation.mapped;
+  const std::uintptr_t cut = state_->unmappable_from(found->first + allocation.size, end);
+  if (cut < end) {
+    state_->unmap(cut, end - cut);
+    state_->give_range(cut, end - cut);
+    allocation.mapped = cut - found->first;
+  }
 }
 
 bool expandable_memory_resource::do_is_equal(const device_memory_resource& other) const noexcept {

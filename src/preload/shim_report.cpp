@@ -152,7 +152,7 @@ void text_report(std::FILE* out,
     if (const auto* expandable = expandable_source(*device.device_stack)) {
       const auto mapping = expandable->statistics();
       std::fprintf(out,
-                   "gpumem:   expandable source: mapped %s (peak %s) of %s virtual; %zu chunks "
+                   "gpumem:   expandable source: mapped %s (peak %s) of %s virtual; %zu pieces "
                    "mapped in %.1f ms, %zu unmapped in %.1f ms\n",
                    core::format_bytes(mapping.mapped_bytes).c_str(),
                    core::format_bytes(mapping.peak_mapped_bytes).c_str(),

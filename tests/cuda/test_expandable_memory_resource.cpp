@@ -105,6 +105,32 @@ TEST(ExpandableMemoryResource, GrowsInPlaceOnlyWhereTheAddressesAfterAreFree) {
   EXPECT_EQ(mr.statistics().mapped_bytes, 0U);
 }
 
+TEST(ExpandableMemoryResource, LargeGrowthMapsLargePiecesAndAShrinkKeepsACutPiece) {
+  REQUIRE_VMM();
+  expandable_memory_resource mr;
+  const std::size_t chunk = mr.chunk_size();
+  void* block = mr.allocate(chunk);
+  ASSERT_TRUE(mr.grow_in_place(block, chunk, 63 * chunk));
+  auto statistics = mr.statistics();
+  EXPECT_EQ(statistics.mapped_bytes, 64 * chunk);
+  EXPECT_EQ(statistics.map_calls, 1U + 16U) << "63 chunks in pieces of a sixteenth of 64";
+  EXPECT_TRUE(holds_after_memset(block, 64 * chunk, 0x77));
+  // A shrink by one chunk cuts into the last piece (4 chunks): it stays mapped, and growing
+  // back into it maps nothing.
+  mr.shrink_in_place(block, 64 * chunk, chunk);
+  EXPECT_EQ(mr.statistics().mapped_bytes, 64 * chunk);
+  ASSERT_TRUE(mr.grow_in_place(block, 63 * chunk, chunk));
+  EXPECT_EQ(mr.statistics().map_calls, statistics.map_calls);
+  // A shrink by 40 chunks unmaps the whole pieces after the new end.
+  mr.shrink_in_place(block, 64 * chunk, 40 * chunk);
+  statistics = mr.statistics();
+  EXPECT_GE(statistics.mapped_bytes, 24 * chunk);
+  EXPECT_LT(statistics.mapped_bytes, 28 * chunk);
+  EXPECT_TRUE(holds_after_memset(block, 24 * chunk, 0x78)) << "what is kept is usable";
+  mr.deallocate(block, 24 * chunk);
+  EXPECT_EQ(mr.statistics().mapped_bytes, 0U);
+}
+
 TEST(ExpandableMemoryResource, MappedMemoryIsDeviceMemoryTheDriverCounts) {
   REQUIRE_VMM();
   expandable_memory_resource mr;

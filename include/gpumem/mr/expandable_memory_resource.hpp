@@ -19,14 +19,17 @@ namespace gpumem::mr {
 /**
  * @brief Reserves a range of virtual addresses on the current device once
  * (`cuMemAddressReserve`) and backs allocations with physical memory created and mapped in
- * chunks (`cuMemCreate`, `cuMemMap`, `cuMemSetAccess`); a free unmaps and releases them.
+ * pieces (`cuMemCreate`, `cuMemMap`, `cuMemSetAccess`) of a sixteenth of what the allocation
+ * grows to, at least one chunk; a free unmaps and releases them.
  *
  * Under a pool_memory_resource it is an expandable_upstream: the pool's one slab grows by
  * mapping more chunks right after it and shrinks by unmapping its free end, so free space
  * never splits between slabs and the memory held follows the memory used (PyTorch's
  * "expandable segments", for any program). Allocations are multiples of the chunk size,
- * aligned to it. A free (deallocate, shrink) first waits for the device, as cudaFree does.
- * Thread safe. Not copyable: it owns the reservation.
+ * aligned to it. A shrink unmaps the whole pieces after the new end; one it cuts into stays
+ * mapped (at most a sixteenth of the allocation) and serves the next growth. A free (deallocate,
+ * shrink) first waits for the device, as cudaFree does. Thread safe. Not copyable: it owns the
+ * reservation.
  */
 class expandable_memory_resource final : public device_memory_resource, public expandable_upstream {
  public:
@@ -35,8 +38,8 @@ class expandable_memory_resource final : public device_memory_resource, public e
     std::size_t reserved_bytes = 0;  ///< virtual address space reserved
     std::size_t mapped_bytes = 0;    ///< physical memory mapped now
     std::size_t peak_mapped_bytes = 0;
-    std::size_t map_calls = 0;    ///< chunks created and mapped
-    std::size_t unmap_calls = 0;  ///< chunks unmapped and released
+    std::size_t map_calls = 0;    ///< pieces created and mapped
+    std::size_t unmap_calls = 0;  ///< pieces unmapped and released
     std::chrono::nanoseconds map_time{0};
     std::chrono::nanoseconds unmap_time{0};
   };
