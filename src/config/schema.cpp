@@ -98,6 +98,12 @@ constexpr std::array kPoolOptions{
                 option_type::size_or_share,
                 "",
                 "the most the pool takes (default: no limit)"},
+    option_spec{"release_threshold",
+                option_type::size_or_share,
+                "",
+                "a free that leaves more than this free in the pool gives memory back (a device "
+                "barrier; over the expandable source, the free end is unmapped); default: only "
+                "on out of memory"},
 };
 
 constexpr std::array kArenaOptions{

@@ -68,10 +68,13 @@ built_stack build_stack(const resolved_stack& stack,
     } else {
       upstream_type& below = *built.layers_.back().resource;
       if (layer.name == "pool") {
-        made = std::make_unique<mr::pool_memory_resource<upstream_type>>(
+        auto pool = std::make_unique<mr::pool_memory_resource<upstream_type>>(
             below,
             options.aligned_bytes("initial_size").value_or(0),
             options.aligned_bytes("maximum_size"));
+        if (const auto threshold = options.bytes("release_threshold"))
+          pool->set_release_threshold(*threshold);
+        made = std::move(pool);
       } else if (layer.name == "arena") {
         made = std::make_unique<mr::arena_memory_resource<upstream_type>>(
             below, options.aligned_bytes("size"), options.flag("dump_on_failure"));

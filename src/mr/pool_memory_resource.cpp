@@ -54,6 +54,10 @@ struct pool_resource_core::state_type {
   /// that lets one thread at a time grow it (held without the spin lock).
   std::uintptr_t expandable_slab = 0;
   std::mutex growth_mutex;
+  /// Free bytes above which a free calls release(); SIZE_MAX: never.
+  std::atomic<std::size_t> release_threshold{SIZE_MAX};
+  /// Whether a free is releasing now (others do not start another release meanwhile).
+  std::atomic<bool> releasing_now{false};
   core::coalescing_heap heap;
   stream_ordered_free_lists<stream_free_blocks> streams;
   std::atomic<int> unknown_free_reports{0};
@@ -406,12 +410,16 @@ std::uintptr_t pool_resource_core::grow_expandable_slab(std::size_t size, cuda_s
   return heap.allocate(own.free_blocks.index, size);
 }
 
+void pool_resource_core::set_release_threshold(std::size_t free_bytes) noexcept {
+  state_->release_threshold.store(free_bytes, std::memory_order_relaxed);
+}
+
 void pool_resource_core::do_deallocate(void* ptr,
                                        std::size_t /*bytes*/,
                                        cuda_stream_view stream) noexcept {
   if (ptr == nullptr) return;
   const auto address = reinterpret_cast<std::uintptr_t>(ptr);
-  std::lock_guard lock(state_->mutex);
+  std::unique_lock lock(state_->mutex);
   auto& entry = state_->streams.entry_for(stream);
   // The heap's own record of the block, not the caller's size: a foreign pointer is caught here.
   const std::size_t size = state_->heap.allocated_size(address);
@@ -427,6 +435,21 @@ void pool_resource_core::do_deallocate(void* ptr,
   }
   if (!entry.free_blocks.recent.put(address, size))
     state_->heap.free(address, entry.free_blocks.index);
+  // Checked only with a threshold set: counting the recently freed blocks walks the streams.
+  const std::size_t threshold = state_->release_threshold.load(std::memory_order_relaxed);
+  const bool over_threshold =
+      threshold != SIZE_MAX &&
+      state_->heap.slab_bytes() - (state_->heap.allocated_bytes() - state_->recent_bytes()) >
+          threshold;
+  lock.unlock();
+  if (over_threshold && !state_->releasing_now.exchange(true)) {
+    try {
+      (void)release();
+    } catch (...) {
+      // A failed barrier leaves the blocks on their streams (see release()); nothing is lost.
+    }
+    state_->releasing_now.store(false);
+  }
 }
 
 }  // namespace gpumem::mr::detail

@@ -213,6 +213,29 @@ TEST(PoolOverExpandable, OneSlabGrowsInPlaceAndCoalescesAcrossGrowth) {
   pool.deallocate(large, 5 * chunk);
 }
 
+TEST(PoolOverExpandable, AReleaseThresholdGivesBackTheFreeEndWhenExceeded) {
+  REQUIRE_VMM();
+  expandable_memory_resource upstream;
+  const std::size_t chunk = upstream.chunk_size();
+  const auto fill_and_free =
+      [chunk](gpumem::mr::pool_memory_resource<expandable_memory_resource>& pool) {
+        std::vector<void*> blocks;
+        for (int i = 0; i < 12; ++i)
+          blocks.push_back(pool.allocate(chunk));
+        for (auto it = blocks.rbegin(); it != blocks.rend(); ++it)
+          pool.deallocate(*it, chunk);
+      };
+  gpumem::mr::pool_memory_resource without{upstream, 0};
+  fill_and_free(without);
+  EXPECT_GE(without.pool_size(), 12 * chunk) << "no threshold: the pool keeps what it took";
+  without.release();
+  gpumem::mr::pool_memory_resource with{upstream, 0};
+  with.set_release_threshold(4 * chunk);
+  fill_and_free(with);
+  EXPECT_LE(with.pool_size(), 5 * chunk) << "frees past the threshold gave the free end back";
+  EXPECT_LE(upstream.statistics().mapped_bytes, 6 * chunk);
+}
+
 TEST(PoolOverExpandable, AMaximumBoundsGrowthInPlace) {
   REQUIRE_VMM();
   expandable_memory_resource upstream;

@@ -69,6 +69,14 @@ class pool_resource_core : public device_memory_resource {
    */
   std::size_t release();
 
+  /**
+   * @brief Makes a free that leaves more than `free_bytes` free in the pool call release()
+   * (a device barrier, then whole free slabs and, over an expandable upstream, the slab's free
+   * end go back), so an idle pool holds about `free_bytes` beyond what is in use. Off (no
+   * threshold) by default; SIZE_MAX turns it off again.
+   */
+  void set_release_threshold(std::size_t free_bytes) noexcept;
+
  protected:
   /**
    * @param upstream the resource slabs come from
