@@ -103,7 +103,7 @@ TEST_F(Configuration, UnknownKeyFarFromAnyListsTheKnownKeys) {
   EXPECT_EQ(
       config.errors(),
       messages{"gpumem: " + path_ +
-               ":2:1: [device.pool]: unknown key 'colour' (known: initial_size, maximum_size)"});
+               ":2:1: [device.pool]: unknown key 'colour' (known: initial_size, maximum_size, release_threshold)"});
 }
 
 TEST_F(Configuration, UnknownTableAndStackKeyAreNearMisses) {
