@@ -19,6 +19,7 @@
 #include "gpumem/detail/spin_lock.hpp"
 #include "gpumem/error.hpp"
 #include "gpumem/mr/expandable_memory_resource.hpp"
+#include "gpumem/mr/logging_resource_adaptor.hpp"
 #include "gpumem/mr/pool_memory_resource.hpp"
 #include "preload/context_tracking.hpp"
 #include "preload/device_stacks.hpp"
@@ -311,14 +312,40 @@ shim_state& shim() {
   return *created;
 }
 
-void write_exit_report() {
-  if (shim_state* state = the_shim.load(); state != nullptr) state->write_report_now();
+void release_quarantine(shim_state& state, device_state& device);
+
+/// At exit (exit() from any thread, or quick_exit): blocks the program freed that wait in the
+/// quarantine go down the stacks after one barrier, so a logging layer writes their frees;
+/// every logging layer writes what it holds; then the report.
+void finish_at_exit() {
+  shim_state* state = the_shim.load();
+  if (state == nullptr) return;
+  try {
+    pass_through_scope scope;
+    for (const device_state* built : state->built_devices()) {
+      auto& device = const_cast<device_state&>(*built);
+      release_quarantine(*state, device);
+      for (const config::built_stack* stack : {&device.device_stack, device.managed_stack.get()}) {
+        if (stack == nullptr) continue;
+        if (auto* logging =
+                dynamic_cast<mr::detail::logging_adaptor_core*>(stack->find("logging"))) {
+          logging->flush();
+        }
+      }
+    }
+  } catch (...) {
+    // The report still follows.
+  }
+  state->write_report_now();
 }
 
 void shim_state::register_exit_report() {
   // Registered at the first stack, after the CUDA runtime registered its own teardown, so it
   // runs before it: the report sees live stacks, and afterwards the shim makes no CUDA call.
-  if (!exit_report_registered_.exchange(true)) std::atexit(write_exit_report);
+  if (!exit_report_registered_.exchange(true)) {
+    std::atexit(finish_at_exit);
+    std::at_quick_exit(finish_at_exit);
+  }
 }
 
 /// Whether the device's primary context was reset since its stack was built: the reset makes
