@@ -157,6 +157,16 @@ void configuration::validate_layer_options() {
           continue;
         }
         if (override_of_device && inherited(*value, device_wide, layer.name, spec->key)) continue;
+        if (layer.name == "limit" && spec->key == "size") {
+          // An empty size is no size: every allocation would fail against a limit of 0 B.
+          const auto& size = std::get<core::byte_size>(value->value);
+          if (!size.bytes && !size.percent) {
+            errors_.push_back("gpumem: " + value->from.describe() + ": " + subject +
+                              " is empty: the limit layer needs a size, such as \"40GiB\" or "
+                              "\"80%\"");
+            continue;
+          }
+        }
         if (const auto* size = std::get_if<core::byte_size>(&value->value)) {
           if (size->bytes && *size->bytes == 0 &&
               (spec->key == "block_size" || spec->key == "alignment" ||

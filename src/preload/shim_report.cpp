@@ -276,10 +276,13 @@ void write_report(const std::string& kind,
   } else {
     text_report(out, devices, process_pass_throughs);
   }
-  if (out != stderr && out != stdout)
+  if (out != stderr && out != stdout) {
     std::fclose(out);
-  else
+    // A report in a file is found only if the user is told where.
+    std::fprintf(stderr, "gpumem: report written to %s\n", path.c_str());
+  } else {
     std::fflush(out);
+  }
 }
 
 }  // namespace gpumem::preload

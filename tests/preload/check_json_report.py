@@ -19,12 +19,15 @@ def main():
         env = dict(os.environ, LD_PRELOAD=preload, GPUMEM_REPORT="json",
                    GPUMEM_REPORT_FILE=os.path.join(folder, "report-{pid}.json"))
         env.update(setting.split("=", 1) for setting in settings)
-        child = subprocess.Popen([program], env=env, stdout=subprocess.PIPE, text=True)
-        output, _ = child.communicate()
+        child = subprocess.Popen([program], env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        output, said = child.communicate()
         if child.returncode != 0:
             sys.exit(f"check_json_report: {program} exited with {child.returncode}:\n{output}")
         files = glob.glob(os.path.join(folder, "*"))
         expected = os.path.join(folder, f"report-{child.pid}.json")
+        if f"gpumem: report written to {expected}\n" not in said:
+            sys.exit(f"check_json_report: stderr does not say where the report is:\n{said}")
         if files != [expected]:
             sys.exit(f"check_json_report: expected only {expected}, found {files}")
         with open(expected) as file:
