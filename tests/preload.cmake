@@ -84,6 +84,16 @@ gpumem_add_checked_test(sim.preload_invalid_config_warn sim COMMAND preload_exit
   NO_OUTPUT "stopping"
   ENVIRONMENT GPUMEM_STACK=pool GPUMEM_ON_ERROR=warn)
 
+# Problems a running program may ignore (a stray variable; pool options an override left
+# without a pool) are warnings at run time: the program runs under the shim.
+gpumem_add_checked_test(sim.preload_tolerable_config sim COMMAND preload_exit_program PRELOAD
+  OUTPUT "gpumem: GPUMEM_FOO='1': unknown variable[^\n]*\\(ignored: `gpumem check` reports it\\)$"
+         "initial_size is set, but the \\[device\\] stack \\(arena, cuda\\) has no pool \\(ignored"
+         "^exit_program: done$.*stack arena > cuda$.*allocations served 2, "
+  NO_OUTPUT "not valid"
+  ENVIRONMENT GPUMEM_FOO=1 GPUMEM_CONFIG=${PROJECT_SOURCE_DIR}/config/pool.toml GPUMEM_STACK=arena,cuda
+              GPUMEM_REPORT=text)
+
 # On the GPU: a program built the way nvcc builds by default (static CUDA runtime), reached
 # only through the driver level, and the non-blocking-stream free hazard under each policy.
 add_executable(runtime_smoke_static programs/runtime_smoke.cu)

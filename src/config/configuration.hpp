@@ -79,6 +79,16 @@ class configuration {
   [[nodiscard]] const std::vector<std::string>& errors() const noexcept { return errors_; }
   /// Whether there is no problem.
   [[nodiscard]] bool valid() const noexcept { return errors_.empty(); }
+  /**
+   * @brief The problems a running program may ignore, a subset of errors(): an unknown
+   * `GPUMEM_*` variable, options left without their layer by a stack override. `gpumem check`
+   * reports them as errors; the shim warns and runs.
+   */
+  [[nodiscard]] const std::vector<std::string>& tolerable_problems() const noexcept {
+    return tolerable_;
+  }
+  /// Whether every problem is one a running program may ignore.
+  [[nodiscard]] bool valid_to_run() const noexcept { return errors_.size() == tolerable_.size(); }
   /// The file read, if any.
   [[nodiscard]] const std::optional<std::string>& file() const noexcept { return file_; }
 
@@ -113,6 +123,7 @@ class configuration {
   stack_settings managed_;
   std::map<int, stack_settings> overrides_;
   std::vector<std::string> errors_;
+  std::vector<std::string> tolerable_;  ///< the errors a running program may ignore
   std::optional<std::string> file_;
 };
 

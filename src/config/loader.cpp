@@ -414,6 +414,12 @@ class loader {
     config_.errors_.push_back("gpumem: " + escaped(where + ": " + message));
   }
 
+  /// An error a running program may ignore (see configuration::tolerable_problems).
+  void tolerable_error(const std::string& where, const std::string& message) {
+    error(where, message);
+    config_.tolerable_.push_back(config_.errors_.back());
+  }
+
   // --- the file
 
   void read_top_level(const toml::table& table, const std::string& path) {
@@ -656,7 +662,7 @@ class loader {
       message += "; did you mean " + *near + "?";
     else
       message += " (see README.md, Configuration keys, for every variable)";
-    error(where, message);
+    tolerable_error(where, message);
   }
 
   /// The layer and option that <LAYER>_<KEY> names, if any.
@@ -854,9 +860,9 @@ void loader::validate() {
     for (const auto& [layer, options] : scope.options->options) {
       if (std::find(names.begin(), names.end(), layer) != names.end()) continue;
       for (const auto& [key, setting] : options) {
-        error(setting.from.where,
-              scope.label.substr(0, scope.label.size() - 1) + "." + layer + "] " + key +
-                  " is set, but the " + described + " has no " + layer);
+        tolerable_error(setting.from.where,
+                        scope.label.substr(0, scope.label.size() - 1) + "." + layer + "] " + key +
+                            " is set, but the " + described + " has no " + layer);
       }
     }
   }

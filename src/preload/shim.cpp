@@ -72,7 +72,12 @@ class shim_state {
   shim_state() : config_{config::configuration::load(std::nullopt, config::process_environment())} {
     log_ = std::make_unique<shim_log>(config_);
     report_missing_entry_points();
-    if (!config_.valid()) {
+    if (!config_.valid() && config_.valid_to_run()) {
+      // A stray variable or an option an override left without its layer changes nothing the
+      // program runs with: say so and run (gpumem check still reports them as errors).
+      for (const std::string& problem : config_.tolerable_problems())
+        log_->warn(problem + " (ignored: `gpumem check` reports it)");
+    } else if (!config_.valid()) {
       for (const std::string& problem : config_.errors())
         log_->error(problem);
       if (config_.process_text("on_error") == "exit") {

@@ -89,6 +89,22 @@ using messages = std::vector<std::string>;
 
 // --- the file: place, key, what was found, what is allowed, a near miss
 
+TEST_F(Configuration, StrayVariablesAndOrphanOptionsAreToleratedAtRunTimeOnly) {
+  const auto stray = load_environment({{"GPUMEM_FOO", "1"}});
+  EXPECT_FALSE(stray.valid()) << "gpumem check reports it";
+  EXPECT_TRUE(stray.valid_to_run()) << "a running program ignores it";
+  EXPECT_EQ(stray.tolerable_problems(), stray.errors());
+  const auto orphan =
+      load_environment({{"GPUMEM_STACK", "arena,cuda"}, {"GPUMEM_POOL_INITIAL_SIZE", "1GiB"}});
+  EXPECT_FALSE(orphan.valid());
+  EXPECT_TRUE(orphan.valid_to_run());
+  // A bad value of a known key is not tolerated.
+  const auto bad = load_environment({{"GPUMEM_FOO", "1"}, {"GPUMEM_POOL_INITIAL_SIZE", "lots"}});
+  EXPECT_FALSE(bad.valid_to_run());
+  EXPECT_EQ(bad.tolerable_problems().size(), 1U);
+  EXPECT_EQ(bad.errors().size(), 2U);
+}
+
 TEST_F(Configuration, UnknownKeyNamesPlaceAndSuggestsTheNearMiss) {
   const auto config = load("[device.pool]\ninitail_size = \"1GiB\"\n");
   EXPECT_EQ(
@@ -100,10 +116,10 @@ TEST_F(Configuration, UnknownKeyNamesPlaceAndSuggestsTheNearMiss) {
 
 TEST_F(Configuration, UnknownKeyFarFromAnyListsTheKnownKeys) {
   const auto config = load("[device.pool]\ncolour = 1\n");
-  EXPECT_EQ(
-      config.errors(),
-      messages{"gpumem: " + path_ +
-               ":2:1: [device.pool]: unknown key 'colour' (known: initial_size, maximum_size, release_threshold)"});
+  EXPECT_EQ(config.errors(),
+            messages{"gpumem: " + path_ +
+                     ":2:1: [device.pool]: unknown key 'colour' (known: initial_size, "
+                     "maximum_size, release_threshold)"});
 }
 
 TEST_F(Configuration, UnknownTableAndStackKeyAreNearMisses) {
