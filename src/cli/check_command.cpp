@@ -104,7 +104,7 @@ int check(const config::configuration& configuration,
                 devices.empty() ? std::nullopt : std::optional{devices.front().total_bytes},
                 out);
   }
-  for (const std::string& problem : problems)
+  for (const std::string& problem : config::shown_problems(problems))
     errors << problem << "\n";
   out << "\n"
       << (problems.empty() ? "valid" : std::to_string(problems.size()) + " problem(s): not valid")

@@ -134,4 +134,14 @@ std::uint64_t bytes_of(const core::byte_size& size, std::uint64_t total_bytes);
 const std::vector<std::string>& default_device_stack();
 const std::vector<std::string>& default_managed_stack();
 
+/// The most problems a command or the shim prints; a count stands for the rest.
+inline constexpr std::size_t kShownProblems = 50;
+
+/**
+ * @brief The first `most` of `problems`, then one line counting the rest (when there are more):
+ * a file of many mistakes gives a screenful, not a flood.
+ */
+std::vector<std::string> shown_problems(const std::vector<std::string>& problems,
+                                        std::size_t most = kShownProblems);
+
 }  // namespace gpumem::config

@@ -288,4 +288,14 @@ std::vector<std::string> configuration::check_for_device(int device,
   return problems;
 }
 
+std::vector<std::string> shown_problems(const std::vector<std::string>& problems,
+                                        std::size_t most) {
+  if (problems.size() <= most) return problems;
+  std::vector<std::string> shown(problems.begin(),
+                                 problems.begin() + static_cast<std::ptrdiff_t>(most));
+  shown.push_back("gpumem: and " + std::to_string(problems.size() - most) +
+                  " more problems, not shown (fix these first)");
+  return shown;
+}
+
 }  // namespace gpumem::config

@@ -75,10 +75,10 @@ class shim_state {
     if (!config_.valid() && config_.valid_to_run()) {
       // A stray variable or an option an override left without its layer changes nothing the
       // program runs with: say so and run (gpumem check still reports them as errors).
-      for (const std::string& problem : config_.tolerable_problems())
+      for (const std::string& problem : config::shown_problems(config_.tolerable_problems()))
         log_->warn(problem + " (ignored: `gpumem check` reports it)");
     } else if (!config_.valid()) {
-      for (const std::string& problem : config_.errors())
+      for (const std::string& problem : config::shown_problems(config_.errors()))
         log_->error(problem);
       if (config_.process_text("on_error") == "exit") {
         log_->error(

@@ -89,6 +89,20 @@ using messages = std::vector<std::string>;
 
 // --- the file: place, key, what was found, what is allowed, a near miss
 
+TEST_F(Configuration, AFloodOfProblemsIsShownAsAScreenfulAndACount) {
+  std::string text = "[device.pool]\n";
+  for (int i = 0; i < 200; ++i)
+    text += "colour" + std::to_string(i) + " = 1\n";
+  const auto config = load(text, {});
+  ASSERT_EQ(config.errors().size(), 200U);
+  const auto shown = gpumem::config::shown_problems(config.errors());
+  ASSERT_EQ(shown.size(), gpumem::config::kShownProblems + 1);
+  EXPECT_EQ(shown.front(), config.errors().front());
+  EXPECT_EQ(shown.back(), "gpumem: and 150 more problems, not shown (fix these first)");
+  EXPECT_EQ(gpumem::config::shown_problems({"gpumem: one"}),
+            std::vector<std::string>{"gpumem: one"});
+}
+
 TEST_F(Configuration, StrayVariablesAndOrphanOptionsAreToleratedAtRunTimeOnly) {
   const auto stray = load_environment({{"GPUMEM_FOO", "1"}});
   EXPECT_FALSE(stray.valid()) << "gpumem check reports it";
