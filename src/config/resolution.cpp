@@ -2,7 +2,9 @@
 // over defaults, and the checks that need the device's memory size.
 
 #include <algorithm>
+#include <filesystem>
 #include <stdexcept>
+#include <system_error>
 
 #include "config/configuration.hpp"
 
@@ -121,7 +123,31 @@ std::string shown_size(const core::byte_size& size) {
 
 }  // namespace
 
+namespace {
+
+/// Why a file named by an option cannot be written: its folder does not exist (nullopt: it
+/// may be). stderr and stdout are not files; a folder named with {pid} is not checked.
+std::optional<std::string> unwritable_folder(const std::string& file) {
+  if (file.empty() || file == "stderr" || file == "stdout") return std::nullopt;
+  const std::filesystem::path folder = std::filesystem::path{file}.parent_path();
+  if (folder.empty() || folder.string().find("{pid}") != std::string::npos) return std::nullopt;
+  std::error_code error;
+  if (std::filesystem::is_directory(folder, error)) return std::nullopt;
+  return "the folder " + folder.string() + " does not exist";
+}
+
+}  // namespace
+
 void configuration::validate_layer_options() {
+  // Files the run will write: a missing folder is found here, not after the run.
+  for (const char* key : {"debug_file", "report_file"}) {
+    const option_setting& setting = process(key);
+    if (const auto* text = std::get_if<std::string>(&setting.value)) {
+      if (const auto why = unwritable_folder(*text))
+        errors_.push_back("gpumem: " + setting.from.describe() + ": " + key + " " + *text + ": " +
+                          *why);
+    }
+  }
   const auto where = [](const option_setting& setting) {
     return setting.from.from == origin::source::default_value ? std::string{"default"}
                                                               : setting.from.where;
@@ -157,6 +183,13 @@ void configuration::validate_layer_options() {
           continue;
         }
         if (override_of_device && inherited(*value, device_wide, layer.name, spec->key)) continue;
+        if (layer.name == "logging" && spec->key == "file") {
+          if (const auto why = unwritable_folder(std::get<std::string>(value->value))) {
+            errors_.push_back("gpumem: " + value->from.describe() + ": " + subject + " " +
+                              std::get<std::string>(value->value) + ": " + *why);
+            continue;
+          }
+        }
         if (layer.name == "limit" && spec->key == "size") {
           // An empty size is no size: every allocation would fail against a limit of 0 B.
           const auto& size = std::get<core::byte_size>(value->value);
