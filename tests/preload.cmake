@@ -84,6 +84,18 @@ gpumem_add_checked_test(sim.preload_invalid_config_warn sim COMMAND preload_exit
   NO_OUTPUT "stopping"
   ENVIRONMENT GPUMEM_STACK=pool GPUMEM_ON_ERROR=warn)
 
+# A stack that cannot be built for the device (an initial pool larger than the device, which
+# gpumem check also rejects): on_error decides, as for any configuration that is not valid.
+gpumem_add_checked_test(sim.preload_unbuildable_stack_stops sim COMMAND preload_exit_program PRELOAD
+  STATUS 1
+  OUTPUT "initial_size 2.0 GiB exceeds the device's 1.0 GiB.*the stack cannot be built: [^\n]*: stopping"
+  NO_OUTPUT "exit_program: done"
+  ENVIRONMENT GPUMEM_SIM_MEMORY=1GiB GPUMEM_STACK=pool,cuda GPUMEM_POOL_INITIAL_SIZE=2GiB)
+gpumem_add_checked_test(sim.preload_unbuildable_stack_warn sim COMMAND preload_exit_program PRELOAD
+  OUTPUT "the stack cannot be built, its allocations go to CUDA unchanged.*^exit_program: done$.*^gpumem report"
+  ENVIRONMENT GPUMEM_SIM_MEMORY=1GiB GPUMEM_STACK=pool,cuda GPUMEM_POOL_INITIAL_SIZE=2GiB
+              GPUMEM_ON_ERROR=warn GPUMEM_REPORT=text)
+
 # Problems a running program may ignore (a stray variable; pool options an override left
 # without a pool) are warnings at run time: the program runs under the shim.
 gpumem_add_checked_test(sim.preload_tolerable_config sim COMMAND preload_exit_program PRELOAD

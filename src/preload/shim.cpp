@@ -121,9 +121,19 @@ class shim_state {
           return build_device(id, generation, retired);
         },
         [this](int id, const std::exception& error) {
+          // As for a configuration that is not valid: on_error decides (a user who asked for a
+          // pool must not silently run without one).
+          if (config_.process_text("on_error") == "exit") {
+            log_->error("device " + std::to_string(id) + ": the stack cannot be built: " +
+                        error.what() +
+                        ": stopping (set GPUMEM_ON_ERROR=warn to run on plain CUDA instead)");
+            log_->flush();
+            ::_exit(EXIT_FAILURE);
+          }
           log_->error(
               "device " + std::to_string(id) +
               ": the stack cannot be built, its allocations go to CUDA unchanged: " + error.what());
+          register_exit_report();  // the report asked for still comes
         });
   }
 
@@ -134,8 +144,12 @@ class shim_state {
     std::size_t total = 0;
     if (cu().device_total_mem(&total, device) != CUDA_SUCCESS)
       throw gpumem::cuda_error{"cuDeviceTotalMem failed"};
-    for (const std::string& problem : config_.check_for_device(device, total))
+    // What gpumem check finds for this device's memory size makes the stack fail here too.
+    const std::vector<std::string> problems = config_.check_for_device(device, total);
+    for (const std::string& problem : problems)
       log_->error(problem);
+    if (!problems.empty())
+      throw gpumem::logic_error{"the configuration is not valid for this device"};
     auto state = std::make_unique<device_state>(quarantine_limit_, quarantine_block_limit_);
     state->device = device;
     state->generation = generation;
