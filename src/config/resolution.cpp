@@ -206,6 +206,12 @@ void configuration::validate_layer_options() {
                (layer.name == "limit" && spec->key == "size"))) {
             errors_.push_back("gpumem: " + where(*value) + ": " + subject + " must be more than 0");
           }
+          if (layer.name == "arena" && spec->key == "size" && size->bytes &&
+              *size->bytes < kSmallestArena) {
+            errors_.push_back("gpumem: " + where(*value) + ": " + subject + " " +
+                              core::format_bytes(*size->bytes) +
+                              " is less than one 4 MiB superblock: every allocation would fail");
+          }
           if (spec->key == "alignment" && size->bytes && (*size->bytes & (*size->bytes - 1)) != 0) {
             errors_.push_back("gpumem: " + where(*value) + ": " + subject +
                               " must be a power of two, found " + std::to_string(*size->bytes));

@@ -10,6 +10,10 @@
 
 namespace gpumem::config {
 
+/// The smallest arena that can serve anything: one 4 MiB superblock (the arena's unit;
+/// stack_builder.cpp checks that the two agree).
+inline constexpr std::uint64_t kSmallestArena = std::uint64_t{4} << 20;
+
 /// The type of an option's value.
 enum class option_type {
   size,           ///< bytes: 4096, "512MiB", "1.5GB"

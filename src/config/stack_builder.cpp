@@ -23,6 +23,9 @@ namespace {
 using resource_ptr = std::unique_ptr<mr::device_memory_resource>;
 using upstream_type = mr::device_memory_resource;
 
+static_assert(kSmallestArena == mr::detail::arena_resource_core::superblock_size,
+              "the configuration's smallest arena is one superblock");
+
 }  // namespace
 
 built_stack::~built_stack() {

@@ -55,7 +55,7 @@ std::string sample(const option_spec& spec) {
   switch (spec.type) {
     case option_type::size:
     case option_type::size_or_share:
-      return "4KiB";
+      return "8MiB";  // valid for every size key (an arena holds at least 4 MiB)
     case option_type::size_list:
       return "1MiB,2MiB";
     case option_type::boolean:
