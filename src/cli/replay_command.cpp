@@ -23,14 +23,6 @@
 namespace gpumem::cli {
 namespace {
 
-constexpr const char* kUsage =
-    "usage: gpumem replay LOG.csv [--config FILE]... [--limit SIZE]\n"
-    "  replays an allocation log (the logging layer's CSV, RMM's format) on device 0 through\n"
-    "  cudaMalloc, the driver's pool (cuda_async), a pool over cudaMalloc slabs (pool_slabs),\n"
-    "  the default stack (a pool over the expandable source) and each FILE's device\n"
-    "  stack (the GPUMEM_* environment is not read, so runs compare); --limit SIZE limits what\n"
-    "  each stack's memory source may hold (a limit layer just above it)\n";
-
 /// A configuration to replay through.
 struct candidate {
   std::string label;
@@ -191,41 +183,17 @@ replay_result replay_once(const allocation_log& log,
 
 }  // namespace
 
-int replay(int argc, char** argv) {
-  std::optional<std::string> log_path;
+int replay(const replay_options& options) {
   std::vector<candidate> candidates{
       {"cudaMalloc", std::nullopt, {{"GPUMEM_STACK", "cuda"}}},
       {"cuda_async", std::nullopt, {{"GPUMEM_STACK", "cuda_async"}}},
       {"pool_slabs", std::nullopt, {{"GPUMEM_STACK", "pool,cuda"}}},
       {"default", std::nullopt, {}},
   };
-  std::optional<std::uint64_t> limit;
-  for (int i = 2; i < argc; ++i) {
-    const std::string argument = argv[i];
-    if (argument == "--config" && i + 1 < argc) {
-      const std::string file = argv[++i];
-      candidates.push_back({std::filesystem::path{file}.stem().string(), file, {}});
-    } else if (argument == "--limit" && i + 1 < argc) {
-      std::string why;
-      limit = core::parse_bytes(argv[++i], &why);
-      if (!limit) {
-        std::cerr << "gpumem replay: --limit " << argv[i] << ": " << why << "\n" << kUsage;
-        return 2;
-      }
-    } else if (argument == "--help" || argument == "-h") {
-      std::cout << kUsage;
-      return 0;
-    } else if (!argument.starts_with("--") && !log_path) {
-      log_path = argument;
-    } else {
-      std::cerr << "gpumem replay: unexpected argument " << argument << "\n" << kUsage;
-      return 2;
-    }
-  }
-  if (!log_path) {
-    std::cerr << "gpumem replay: name the log to replay\n" << kUsage;
-    return 2;
-  }
+  for (const std::string& file : options.configs)
+    candidates.push_back({std::filesystem::path{file}.stem().string(), file, {}});
+  const std::optional<std::uint64_t> limit = options.limit;
+  const std::optional<std::string> log_path = options.log;
   try {
     std::ifstream in{*log_path};
     if (!in) throw std::runtime_error{*log_path + ": cannot be read"};
