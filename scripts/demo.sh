@@ -27,7 +27,19 @@ if ((build_first)); then
     gpumem_sim_cuda gpumem_sim_cudart >/dev/null
 fi
 pairs=${1:-20000}
+if ! [[ $pairs =~ ^[1-9][0-9]*$ ]]; then
+  echo "scripts/demo.sh: PAIRS is a positive whole number, not '$pairs'" >&2
+  echo "usage: scripts/demo.sh [--no-build] [--simulator] [PAIRS]" >&2
+  exit 2
+fi
 preload="$build/src/preload/libgpumem_preload.so"
+for needed in "$preload" "$build/tests/alloc_loop_static" "$build/tests/alloc_loop_shared"; do
+  if [[ ! -f $needed ]]; then
+    echo "scripts/demo.sh: $needed is missing: run scripts/demo.sh without --no-build (it builds" \
+      "what it needs), or set GPUMEM_BUILD_DIR to your build folder" >&2
+    exit 1
+  fi
+done
 if ((!on_simulator)) && nvidia-smi -L >/dev/null 2>&1; then
   program="$build/tests/alloc_loop_static"
   echo "gpumem demo on $(nvidia-smi --query-gpu=name --format=csv,noheader | head -1): a program built with nvcc's default (static) runtime"
@@ -43,3 +55,6 @@ echo -n "plain:        "
 run "$program" "$pairs"
 echo -n "under gpumem: "
 GPUMEM_CONFIG="$root/config/pool.toml" LD_PRELOAD="$preload" run "$program" "$pairs"
+echo
+echo "Next: run your own program under gpumem, for example"
+echo "  $build/bin/gpumem run --config $root/config/pool.toml --report text -- ./your_app"
