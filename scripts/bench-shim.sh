@@ -9,6 +9,10 @@ build=${GPUMEM_BUILD_DIR:-$root/build-gpu}
 out=${1:-$build/bench-shim}
 mkdir -p "$out"
 preload="$build/src/preload/libgpumem_preload.so"
+# A missing preload would make every "under gpumem" figure plain CUDA's: stop instead.
+for needed in "$preload" "$build/bench/bench_cuda_calls_shared" "$build/bench/bench_cuda_calls_static"; do
+  [[ -f $needed ]] || { echo "bench-shim.sh: $needed is missing: build gpumem_preload and the bench targets first" >&2; exit 1; }
+done
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 date -u '+%Y-%m-%d %H:%M UTC'
 # Each benchmark repeated; the comparison takes the medians (the driver's own costs vary from
