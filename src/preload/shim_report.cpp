@@ -98,13 +98,6 @@ double milliseconds(std::chrono::nanoseconds time) {
   return std::chrono::duration<double, std::milli>(time).count();
 }
 
-double fragmentation(const held_memory& held) {
-  // The share of free memory not in the largest free block: 0 when free memory is one block.
-  return held.free_in_stack == 0 ? 0.0
-                                 : 1.0 - static_cast<double>(held.largest_free) /
-                                             static_cast<double>(held.free_in_stack);
-}
-
 void text_report(std::FILE* out,
                  const std::vector<device_report>& devices,
                  const shim_counters& passed) {
@@ -147,7 +140,7 @@ void text_report(std::FILE* out,
                    core::format_bytes(held.reserved).c_str(),
                    core::format_bytes(held.free_in_stack).c_str(),
                    core::format_bytes(held.largest_free).c_str(),
-                   100.0 * fragmentation(held));
+                   100.0 * held.fragmentation());
     }
     if (const auto* expandable = expandable_source(*device.device_stack)) {
       const auto mapping = expandable->statistics();
@@ -226,7 +219,7 @@ void json_report(std::FILE* out,
         held.reserved,
         held.free_in_stack,
         held.largest_free,
-        fragmentation(held),
+        held.fragmentation(),
         device.quarantined_blocks,
         device.quarantined_bytes);
     if (const auto* expandable = expandable_source(*device.device_stack)) {

@@ -1,0 +1,34 @@
+// The report's fragmentation figure: the share of free memory not in the largest free block,
+// and 0 when it would mislead (nothing free, or nothing in use).
+
+#include <gtest/gtest.h>
+
+#include "preload/shim_report.hpp"
+
+namespace {
+
+using gpumem::preload::held_memory;
+
+constexpr std::size_t MiB = std::size_t{1} << 20;
+
+held_memory held(std::size_t reserved, std::size_t free, std::size_t largest) {
+  held_memory memory;
+  memory.reserved = reserved;
+  memory.free_in_stack = free;
+  memory.largest_free = largest;
+  return memory;
+}
+
+TEST(ReportFragmentation, IsTheShareOfFreeMemoryOutsideTheLargestBlock) {
+  EXPECT_DOUBLE_EQ(held(64 * MiB, 32 * MiB, 8 * MiB).fragmentation(), 0.75);
+  EXPECT_DOUBLE_EQ(held(64 * MiB, 32 * MiB, 32 * MiB).fragmentation(), 0.0);
+}
+
+TEST(ReportFragmentation, IsZeroWithNothingFreeOrNothingInUse) {
+  EXPECT_DOUBLE_EQ(held(64 * MiB, 0, 0).fragmentation(), 0.0) << "nothing free";
+  EXPECT_DOUBLE_EQ(held(64 * MiB, 64 * MiB, 16 * MiB).fragmentation(), 0.0)
+      << "an idle pool whose free blocks are split between streams";
+  EXPECT_DOUBLE_EQ(held(0, 0, 0).fragmentation(), 0.0) << "an empty stack";
+}
+
+}  // namespace
