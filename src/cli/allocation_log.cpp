@@ -1,6 +1,7 @@
 #include "cli/allocation_log.hpp"
 
 #include <charconv>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string_view>
@@ -23,6 +24,23 @@ bool parse_number(std::string_view text, std::uint64_t& value) {
   return error == std::errc{} && end == text.data() + text.size();
 }
 
+/// A time of day, HH:MM:SS.ffffff as the logging layer writes it, in seconds; false when `text`
+/// is not one.
+bool parse_time_of_day(std::string_view text, double& seconds) {
+  std::uint64_t hours = 0;
+  std::uint64_t minutes = 0;
+  if (text.size() < 8 || text[2] != ':' || text[5] != ':' ||
+      !parse_number(text.substr(0, 2), hours) || !parse_number(text.substr(3, 2), minutes))
+    return false;
+  double whole_and_fraction = 0;
+  const std::string_view rest = text.substr(6);
+  const auto [end, error] =
+      std::from_chars(rest.data(), rest.data() + rest.size(), whole_and_fraction);
+  if (error != std::errc{} || end != rest.data() + rest.size()) return false;
+  seconds = static_cast<double>(hours * 3600 + minutes * 60) + whole_and_fraction;
+  return true;
+}
+
 }  // namespace
 
 allocation_log read_allocation_log(std::istream& in, const std::string& name) {
@@ -42,6 +60,18 @@ allocation_log read_allocation_log(std::istream& in, const std::string& name) {
   std::set<std::uint64_t> threads;
   std::set<std::uintptr_t> streams;
   std::size_t live_bytes = 0;
+  std::optional<double> first_time;
+  double previous_time = 0;
+  double days = 0;  // a log that runs past midnight
+  // Seconds since the first row, from a row's time of day.
+  const auto elapsed = [&](std::string_view text) {
+    double seconds = 0;
+    if (!parse_time_of_day(text, seconds)) fail("the time is HH:MM:SS.ffffff: " + line);
+    if (first_time && seconds + days < previous_time - 43200) days += 86400;
+    previous_time = seconds + days;
+    if (!first_time) first_time = previous_time;
+    return previous_time - *first_time;
+  };
   while (std::getline(in, line)) {
     ++line_number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -58,6 +88,7 @@ allocation_log read_allocation_log(std::istream& in, const std::string& name) {
     const std::string_view action = fields[2];
     if (action == "allocate failure") {
       ++log.failed_allocations;
+      log.failure_times.push_back(elapsed(fields[1]));
       continue;
     }
     if (action != "allocate" && action != "free")
@@ -66,6 +97,7 @@ allocation_log read_allocation_log(std::istream& in, const std::string& name) {
     if (fields[3] == "(nil)" || fields[3] == "0") continue;
     log_event event{};
     event.allocate = action == "allocate";
+    event.time = elapsed(fields[1]);
     std::uint64_t pointer = 0;
     std::uint64_t size = 0;
     std::uint64_t stream = 0;

@@ -17,6 +17,7 @@ struct log_event {
   std::uintptr_t pointer;  ///< the address the program got (a key: replays get their own)
   std::size_t size;
   std::uintptr_t stream;  ///< the stream handle (0: the default stream)
+  double time;            ///< seconds since the log's first row
 };
 
 /// A log's events in order, and what was learned reading it.
@@ -26,6 +27,7 @@ struct allocation_log {
   std::size_t peak_requested = 0;      ///< the most bytes live at once, as logged
   std::size_t threads = 0;             ///< distinct threads
   std::size_t streams = 0;             ///< distinct streams
+  std::vector<double> failure_times;   ///< when allocations failed (seconds since the first row)
 };
 
 /**

@@ -14,6 +14,7 @@
 
 #include "cli/check_command.hpp"
 #include "cli/replay_command.hpp"
+#include "cli/report_command.hpp"
 #include "cli/run_command.hpp"
 #include "config/key_table.hpp"
 #include "core/byte_size.hpp"
@@ -98,6 +99,15 @@ int main(int argc, char** argv) {
   replay->add_option("--limit", limit_text, "a limit on what each stack's memory source may hold")
       ->check(size_validator{});
 
+  gpumem::cli::report_options report_options;
+  auto* report = app.add_subcommand(
+      "report",
+      "summarize an allocation log (the logging layer's CSV): peak in use and when, sizes, "
+      "streams, threads, blocks still allocated; with --html, a self-contained page with the "
+      "timeline");
+  report->add_option("LOG", report_options.log, "the allocation log")->required();
+  report->add_option("--html", report_options.html, "also write a page with the timeline here");
+
   app.add_subcommand("help", "print the help of gpumem, or with COMMAND of that subcommand");
   // `gpumem help COMMAND` is answered before parsing: parsed, COMMAND would be run.
   if (argc >= 2 && std::string_view{argv[1]} == "help") {
@@ -138,6 +148,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*run) return gpumem::cli::run(run_options);
+  if (*report) return gpumem::cli::report(report_options);
   if (*replay) {
     if (limit_text) replay_options.limit = gpumem::core::parse_bytes(*limit_text);
     return gpumem::cli::replay(replay_options);

@@ -50,20 +50,37 @@ TEST(AllocationLog, ReadsEventsStreamsThreadsAndThePeakRequested) {
 }
 
 TEST(AllocationLog, BadInputNamesTheLineAndTheProblem) {
-  EXPECT_NE(error_of("Pointer,Size\n").find("log.csv:1: not an allocation log"),
-            std::string::npos);
-  EXPECT_NE(error_of(std::string{kHeader} + "1,t,allocate,0x10,12\n")
+  EXPECT_NE(error_of("Pointer,Size\n").find("log.csv:1: not an allocation log"), std::string::npos);
+  EXPECT_NE(error_of(std::string{kHeader} + "1,12:00:00.000001,allocate,0x10,12\n")
                 .find("log.csv:2: a row has six comma-separated fields"),
             std::string::npos);
-  EXPECT_NE(error_of(std::string{kHeader} + "1,t,resize,0x10,12,0\n").find("log.csv:2: the action"),
+  EXPECT_NE(error_of(std::string{kHeader} + "1,12:00:00.000001,resize,0x10,12,0\n")
+                .find("log.csv:2: the action"),
             std::string::npos);
-  EXPECT_NE(error_of(std::string{kHeader} + "1,t,allocate,0x10,twelve,0\n").find("the size"),
+  EXPECT_NE(error_of(std::string{kHeader} + "1,12:00:00.000001,allocate,0x10,twelve,0\n")
+                .find("the size"),
             std::string::npos);
-  EXPECT_NE(error_of(std::string{kHeader} + "1,t,free,0x10,12,0\n")
+  EXPECT_NE(error_of(std::string{kHeader} + "1,12:00:00.000001,free,0x10,12,0\n")
                 .find("log.csv:2: a free of 0x10, which is not allocated"),
             std::string::npos);
-  EXPECT_NE(error_of(std::string{kHeader} + "1,t,allocate,0x10,12,0\n1,t,allocate,0x10,12,0\n")
+  EXPECT_NE(error_of(std::string{kHeader} +
+                     "1,12:00:00.000001,allocate,0x10,12,0\n1,12:00:00.000001,allocate,0x10,12,0\n")
                 .find("log.csv:3: the address 0x10 is allocated again"),
+            std::string::npos);
+}
+
+TEST(AllocationLog, TimesAreSecondsSinceTheFirstRowAcrossMidnight) {
+  const auto log = read(std::string{kHeader} +
+                        "1,23:59:59.500000,allocate,0x10,12,0\n"
+                        "1,23:59:59.750000,allocate failure,(nil),99,0\n"
+                        "1,00:00:00.250000,free,0x10,12,0\n");
+  ASSERT_EQ(log.events.size(), 2U);
+  EXPECT_DOUBLE_EQ(log.events[0].time, 0.0);
+  EXPECT_DOUBLE_EQ(log.events[1].time, 0.75);
+  ASSERT_EQ(log.failure_times.size(), 1U);
+  EXPECT_DOUBLE_EQ(log.failure_times[0], 0.25);
+  EXPECT_NE(error_of(std::string{kHeader} + "1,noon,allocate,0x10,12,0\n")
+                .find("log.csv:2: the time is HH:MM:SS.ffffff"),
             std::string::npos);
 }
 

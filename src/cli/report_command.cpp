@@ -1,0 +1,232 @@
+#include "cli/report_command.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <stdexcept>
+#include <string>
+
+#include "core/byte_size.hpp"
+
+namespace gpumem::cli {
+namespace {
+
+/// The oldest outstanding blocks shown.
+constexpr std::size_t kOutstandingShown = 10;
+
+std::string seconds(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6f s", value);
+  return text;
+}
+
+std::string hex(std::uintptr_t value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
+  return text;
+}
+
+std::string stream_name(std::uintptr_t stream) {
+  return stream == 0 ? std::string{"0 (default)"} : hex(stream);
+}
+
+/// Rows of the tables both formats show: (cells...).
+struct tables {
+  std::vector<std::vector<std::string>> sizes;
+  std::vector<std::vector<std::string>> streams;
+  std::vector<std::vector<std::string>> threads;
+  std::vector<std::vector<std::string>> outstanding;
+};
+
+tables rows_of(const log_summary& summary) {
+  tables rows;
+  for (const size_class& sizes : summary.sizes) {
+    rows.sizes.push_back({"up to " + core::format_bytes(sizes.largest),
+                          std::to_string(sizes.allocations),
+                          core::format_bytes(sizes.bytes)});
+  }
+  for (const auto& [stream, share] : summary.streams) {
+    rows.streams.push_back({stream_name(stream),
+                            std::to_string(share.allocations),
+                            core::format_bytes(share.bytes),
+                            core::format_bytes(share.peak_in_use)});
+  }
+  for (const auto& [thread, allocations] : summary.threads)
+    rows.threads.push_back({std::to_string(thread), std::to_string(allocations)});
+  for (std::size_t i = 0; i < std::min(kOutstandingShown, summary.outstanding.size()); ++i) {
+    const outstanding_block& block = summary.outstanding[i];
+    rows.outstanding.push_back({hex(block.pointer),
+                                core::format_bytes(block.size),
+                                seconds(block.allocated_at),
+                                std::to_string(block.thread),
+                                stream_name(block.stream)});
+  }
+  return rows;
+}
+
+void text_table(std::ostream& out,
+                const std::string& title,
+                const std::vector<std::string>& header,
+                const std::vector<std::vector<std::string>>& rows) {
+  if (rows.empty()) return;
+  out << "\n" << title << "\n";
+  std::vector<std::size_t> widths(header.size());
+  for (std::size_t column = 0; column < header.size(); ++column) {
+    widths[column] = header[column].size();
+    for (const auto& row : rows)
+      widths[column] = std::max(widths[column], row[column].size());
+  }
+  const auto line = [&](const std::vector<std::string>& cells) {
+    out << " ";
+    for (std::size_t column = 0; column < cells.size(); ++column)
+      out << " " << cells[column] << std::string(widths[column] - cells[column].size() + 1, ' ');
+    out << "\n";
+  };
+  line(header);
+  for (const auto& row : rows)
+    line(row);
+}
+
+std::string escaped(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+void html_table(std::ostream& out,
+                const std::string& title,
+                const std::vector<std::string>& header,
+                const std::vector<std::vector<std::string>>& rows) {
+  if (rows.empty()) return;
+  out << "<h2>" << escaped(title) << "</h2>\n<table>\n<tr>";
+  for (const auto& cell : header)
+    out << "<th>" << escaped(cell) << "</th>";
+  out << "</tr>\n";
+  for (const auto& row : rows) {
+    out << "<tr>";
+    for (const auto& cell : row)
+      out << "<td>" << escaped(cell) << "</td>";
+    out << "</tr>\n";
+  }
+  out << "</table>\n";
+}
+
+}  // namespace
+
+void write_summary_text(const std::string& name, const log_summary& summary, std::ostream& out) {
+  out << "gpumem report " << name << "\n"
+      << "  " << summary.allocations << " allocations ("
+      << core::format_bytes(summary.bytes_allocated) << "), " << summary.frees << " frees, "
+      << summary.failed << " failed, over " << seconds(summary.duration) << "\n"
+      << "  peak in use " << core::format_bytes(summary.peak_in_use) << " at "
+      << seconds(summary.peak_time) << "\n"
+      << "  still allocated at the end: " << summary.outstanding.size() << " blocks, "
+      << core::format_bytes(summary.outstanding_bytes) << "\n";
+  if (summary.duration > 0) {
+    char rate[64];
+    std::snprintf(
+        rate, sizeof rate, "%.0f", static_cast<double>(summary.allocations) / summary.duration);
+    out << "  " << rate << " allocations per second\n";
+  }
+  const tables rows = rows_of(summary);
+  text_table(out, "sizes", {"size", "allocations", "bytes"}, rows.sizes);
+  text_table(out, "streams", {"stream", "allocations", "bytes", "peak in use"}, rows.streams);
+  text_table(out, "threads", {"thread", "allocations"}, rows.threads);
+  text_table(out,
+             "oldest blocks still allocated",
+             {"pointer", "size", "allocated at", "thread", "stream"},
+             rows.outstanding);
+}
+
+void write_summary_html(const std::string& name, const log_summary& summary, std::ostream& out) {
+  constexpr double kWidth = 960;
+  constexpr double kHeight = 320;
+  constexpr double kMargin = 48;
+  const double span = summary.duration > 0 ? summary.duration : 1.0;
+  const double top = summary.peak_in_use > 0 ? static_cast<double>(summary.peak_in_use) : 1.0;
+  const auto x = [&](double time) { return kMargin + time / span * (kWidth - 2 * kMargin); };
+  const auto y = [&](std::size_t bytes) {
+    return kHeight - kMargin - static_cast<double>(bytes) / top * (kHeight - 2 * kMargin);
+  };
+  out << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>gpumem report "
+      << escaped(name)
+      << "</title>\n<style>body{font-family:sans-serif;margin:2em}table{border-collapse:"
+         "collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:2px 8px;text-align:"
+         "right}polyline{fill:none;stroke:#1f77b4;stroke-width:1.5}.failure{stroke:#d62728}"
+         "</style></head><body>\n<h1>gpumem report "
+      << escaped(name) << "</h1>\n<p>" << summary.allocations << " allocations, " << summary.frees
+      << " frees, " << summary.failed << " failed, over " << seconds(summary.duration)
+      << "; peak in use " << escaped(core::format_bytes(summary.peak_in_use)) << " at "
+      << seconds(summary.peak_time)
+      << "; still allocated at the end: " << summary.outstanding.size() << " blocks, "
+      << escaped(core::format_bytes(summary.outstanding_bytes)) << ".</p>\n";
+  char number[64];
+  out << "<svg width=\"" << kWidth << "\" height=\"" << kHeight
+      << "\" xmlns=\"http://www.w3.org/2000/svg\" id=\"timeline\">\n";
+  out << "<line x1=\"" << kMargin << "\" y1=\"" << kHeight - kMargin << "\" x2=\""
+      << kWidth - kMargin << "\" y2=\"" << kHeight - kMargin << "\" stroke=\"#888\"/>\n";
+  out << "<text x=\"" << kMargin << "\" y=\"" << kMargin - 8 << "\">bytes in use (peak "
+      << escaped(core::format_bytes(summary.peak_in_use)) << ")</text>\n";
+  out << "<text x=\"" << kWidth - kMargin << "\" y=\"" << kHeight - 16 << "\" text-anchor=\"end\">"
+      << seconds(summary.duration) << "</text>\n";
+  out << "<polyline points=\"";
+  for (const timeline_point& point : summary.timeline) {
+    std::snprintf(number, sizeof number, "%.1f,%.1f ", x(point.time), y(point.in_use));
+    out << number;
+  }
+  out << "\"/>\n";
+  for (const double failure : summary.failures) {
+    std::snprintf(number, sizeof number, "%.1f", x(failure));
+    out << "<line class=\"failure\" x1=\"" << number << "\" y1=\"" << kMargin << "\" x2=\""
+        << number << "\" y2=\"" << kHeight - kMargin << "\"/>\n";
+  }
+  out << "</svg>\n";
+  const tables rows = rows_of(summary);
+  html_table(out, "Sizes", {"size", "allocations", "bytes"}, rows.sizes);
+  html_table(out, "Streams", {"stream", "allocations", "bytes", "peak in use"}, rows.streams);
+  html_table(out, "Threads", {"thread", "allocations"}, rows.threads);
+  html_table(out,
+             "Oldest blocks still allocated",
+             {"pointer", "size", "allocated at", "thread", "stream"},
+             rows.outstanding);
+  out << "</body></html>\n";
+}
+
+int report(const report_options& options) {
+  try {
+    std::ifstream in{options.log};
+    if (!in) throw std::runtime_error{options.log + ": cannot be read"};
+    const log_summary summary = summarize(read_allocation_log(in, options.log));
+    write_summary_text(options.log, summary, std::cout);
+    if (options.html) {
+      std::ofstream page{*options.html};
+      if (!page) throw std::runtime_error{*options.html + ": cannot be written"};
+      write_summary_html(options.log, summary, page);
+      std::cout << "\ngpumem report: the page is " << *options.html << "\n";
+    }
+    return 0;
+  } catch (const std::exception& error) {
+    std::cerr << "gpumem report: " << error.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace gpumem::cli
