@@ -187,6 +187,13 @@ void write_summary_html(const std::string& name, const log_summary& summary, std
       << escaped(core::format_bytes(summary.peak_in_use)) << ")</text>\n";
   out << "<text x=\"" << kWidth - kMargin << "\" y=\"" << kHeight - 16 << "\" text-anchor=\"end\">"
       << seconds(summary.duration) << "</text>\n";
+  out << "<text x=\"" << kMargin << "\" y=\"" << kHeight - 16 << "\">0 s</text>\n";
+  // The peak's level, and where in time it was.
+  char peak_x[32];
+  std::snprintf(peak_x, sizeof peak_x, "%.1f", x(summary.peak_time));
+  out << "<line x1=\"" << kMargin << "\" y1=\"" << kMargin << "\" x2=\"" << kWidth - kMargin
+      << "\" y2=\"" << kMargin << "\" stroke=\"#bbb\" stroke-dasharray=\"4 4\"/>\n"
+      << "<circle cx=\"" << peak_x << "\" cy=\"" << kMargin << "\" r=\"3\" fill=\"#d62728\"/>\n";
   out << "<polyline points=\"";
   for (const timeline_point& point : summary.timeline) {
     std::snprintf(number, sizeof number, "%.1f,%.1f ", x(point.time), y(point.in_use));
