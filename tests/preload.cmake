@@ -96,6 +96,21 @@ gpumem_add_checked_test(sim.preload_unbuildable_stack_warn sim COMMAND preload_e
   ENVIRONMENT GPUMEM_SIM_MEMORY=1GiB GPUMEM_STACK=pool,cuda GPUMEM_POOL_INITIAL_SIZE=2GiB
               GPUMEM_ON_ERROR=warn GPUMEM_REPORT=text)
 
+# The leak report: blocks a tracking layer holds at exit, grouped by where they were allocated
+# (the program's frames), or with the hint to turn stack traces on.
+gpumem_add_checked_test(sim.preload_leak_report sim COMMAND preload_exit_program PRELOAD
+  OUTPUT "still allocated at exit \\(tracking layer\\): 2 blocks, 1.0 MiB, from 2 places$"
+         "^gpumem:     1 blocks, 1.0 MiB, allocated at:$"
+         "^gpumem:       #[0-9]+ [^\n]*preload_exit_program"
+  NO_OUTPUT "libgpumem_preload.so\\("
+  ENVIRONMENT GPUMEM_STACK=tracking,pool,expandable GPUMEM_TRACKING_STACK_TRACES=true
+              GPUMEM_REPORT=text)
+gpumem_add_checked_test(sim.preload_leak_report_without_traces sim COMMAND preload_exit_program
+  PRELOAD
+  OUTPUT "still allocated at exit \\(tracking layer\\): 2 blocks, 1.0 MiB, from 1 places$"
+         "2 blocks, 1.0 MiB \\(set \\[device.tracking\\] stack_traces = true to see where\\)$"
+  ENVIRONMENT GPUMEM_STACK=tracking,pool,expandable GPUMEM_REPORT=text)
+
 # Problems a running program may ignore (a stray variable; pool options an override left
 # without a pool) are warnings at run time: the program runs under the shim.
 gpumem_add_checked_test(sim.preload_tolerable_config sim COMMAND preload_exit_program PRELOAD

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <sstream>
 #include <utility>
 
@@ -14,6 +15,7 @@
 #include "gpumem/mr/limiting_resource_adaptor.hpp"
 #include "gpumem/mr/pool_memory_resource.hpp"
 #include "gpumem/mr/statistics_resource_adaptor.hpp"
+#include "gpumem/mr/tracking_resource_adaptor.hpp"
 #include "preload/shim_log.hpp"
 
 namespace gpumem::preload {
@@ -70,6 +72,27 @@ held_memory memory_held(const config::built_stack& stack) {
     held.limited_in_use = limit->get_allocated_bytes();
   }
   return held;
+}
+
+std::vector<leak_site> leaks_by_site(const config::built_stack& stack) {
+  const auto* tracking =
+      dynamic_cast<const mr::detail::tracking_adaptor_core*>(stack.find("tracking"));
+  if (tracking == nullptr) return {};
+  std::map<std::string, leak_site> sites;
+  for (const auto& [pointer, info] : tracking->get_outstanding_allocations()) {
+    std::string trace = info.strace ? info.strace->to_string() : std::string{};
+    leak_site& site = sites[trace];
+    site.trace = std::move(trace);
+    ++site.blocks;
+    site.bytes += info.allocation_size;
+  }
+  std::vector<leak_site> sorted;
+  for (auto& [trace, site] : sites)
+    sorted.push_back(std::move(site));
+  std::stable_sort(sorted.begin(), sorted.end(), [](const leak_site& a, const leak_site& b) {
+    return a.bytes > b.bytes;
+  });
+  return sorted;
 }
 
 std::string device_report_line(const config::built_stack& stack, const shim_counters& counters) {
@@ -173,6 +196,41 @@ void text_report(std::FILE* out,
     if (device.managed_stack != nullptr) {
       std::fprintf(
           out, "gpumem:   managed stack %s\n", joined(device.managed_stack->names()).c_str());
+    }
+    const std::vector<leak_site> leaks = leaks_by_site(*device.device_stack);
+    if (!leaks.empty()) {
+      std::size_t blocks = 0;
+      std::size_t bytes = 0;
+      for (const leak_site& site : leaks) {
+        blocks += site.blocks;
+        bytes += site.bytes;
+      }
+      std::fprintf(out,
+                   "gpumem:   still allocated at exit (tracking layer): %zu blocks, %s, from %zu "
+                   "places\n",
+                   blocks,
+                   core::format_bytes(bytes).c_str(),
+                   leaks.size());
+      constexpr std::size_t kSitesShown = 10;
+      for (std::size_t i = 0; i < std::min(kSitesShown, leaks.size()); ++i) {
+        std::fprintf(out,
+                     "gpumem:     %zu blocks, %s%s\n",
+                     leaks[i].blocks,
+                     core::format_bytes(leaks[i].bytes).c_str(),
+                     leaks[i].trace.empty() ? " (set [device.tracking] stack_traces = true to "
+                                              "see where)"
+                                            : ", allocated at:");
+        std::size_t start = 0;
+        while (start < leaks[i].trace.size()) {
+          const std::size_t end = leaks[i].trace.find('\n', start);
+          const std::string frame = leaks[i].trace.substr(
+              start, end == std::string::npos ? std::string::npos : end - start);
+          // The shim's own frames say nothing about where the program allocated.
+          if (!frame.empty() && frame.find("libgpumem_preload.so") == std::string::npos)
+            std::fprintf(out, "gpumem:       %s\n", frame.c_str());
+          start = end == std::string::npos ? leaks[i].trace.size() : end + 1;
+        }
+      }
     }
   }
   std::fprintf(

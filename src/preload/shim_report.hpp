@@ -55,6 +55,19 @@ struct held_memory {
 /// What a stack holds (its pool or arena layer, its limit layer).
 held_memory memory_held(const config::built_stack& stack);
 
+/// Blocks still allocated that were made at one place (one stack trace).
+struct leak_site {
+  std::string trace;  ///< the frames, one per line ("" without stack traces)
+  std::size_t blocks = 0;
+  std::size_t bytes = 0;
+};
+
+/**
+ * @brief The blocks a tracking layer of `stack` holds as allocated, grouped by where they were
+ * allocated, the most bytes first; empty without a tracking layer.
+ */
+std::vector<leak_site> leaks_by_site(const config::built_stack& stack);
+
 /// One line on a stack's state: "reserved 1.0 GiB, in use 512 MiB, largest free block 256 MiB".
 std::string device_report_line(const config::built_stack& stack, const shim_counters& counters);
 
