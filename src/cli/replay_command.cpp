@@ -193,17 +193,16 @@ int replay(const replay_options& options) {
   for (const std::string& file : options.configs)
     candidates.push_back({std::filesystem::path{file}.stem().string(), file, {}});
   const std::optional<std::uint64_t> limit = options.limit;
-  const std::optional<std::string> log_path = options.log;
   try {
-    std::ifstream in{*log_path};
-    if (!in) throw std::runtime_error{*log_path + ": cannot be read"};
-    const allocation_log log = read_allocation_log(in, *log_path);
+    std::ifstream in{options.log};
+    if (!in) throw std::runtime_error{options.log + ": cannot be read"};
+    const allocation_log log = read_allocation_log(in, options.log);
     cudaDeviceProp properties{};
     if (cudaSetDevice(0) != cudaSuccess || cudaGetDeviceProperties(&properties, 0) != cudaSuccess)
       throw std::runtime_error{"no CUDA device"};
     const std::uint64_t total_bytes = properties.totalGlobalMem;
     std::printf("gpumem replay %s: %zu operations, %zu threads, %zu streams, peak requested %s",
-                log_path->c_str(),
+                options.log.c_str(),
                 log.events.size(),
                 log.threads,
                 log.streams,

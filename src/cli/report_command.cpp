@@ -31,44 +31,46 @@ std::string stream_name(std::uintptr_t stream) {
   return stream == 0 ? std::string{"0 (default)"} : hex(stream);
 }
 
-/// Rows of the tables both formats show: (cells...).
-struct tables {
-  std::vector<std::vector<std::string>> sizes;
-  std::vector<std::vector<std::string>> streams;
-  std::vector<std::vector<std::string>> threads;
-  std::vector<std::vector<std::string>> outstanding;
+/// A table both formats show.
+struct table {
+  std::string title;
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
 };
 
-tables rows_of(const log_summary& summary) {
-  tables rows;
-  for (const size_class& sizes : summary.sizes) {
-    rows.sizes.push_back({"up to " + core::format_bytes(sizes.largest),
-                          std::to_string(sizes.allocations),
-                          core::format_bytes(sizes.bytes)});
+/// The summary's tables, in the order shown.
+std::vector<table> tables_of(const log_summary& summary) {
+  table sizes{"sizes", {"size", "allocations", "bytes"}, {}};
+  for (const size_class& size : summary.sizes) {
+    sizes.rows.push_back({"up to " + core::format_bytes(size.largest),
+                          std::to_string(size.allocations),
+                          core::format_bytes(size.bytes)});
   }
+  table streams{"streams", {"stream", "allocations", "bytes", "peak in use"}, {}};
   for (const auto& [stream, share] : summary.streams) {
-    rows.streams.push_back({stream_name(stream),
+    streams.rows.push_back({stream_name(stream),
                             std::to_string(share.allocations),
                             core::format_bytes(share.bytes),
                             core::format_bytes(share.peak_in_use)});
   }
+  table threads{"threads", {"thread", "allocations"}, {}};
   for (const auto& [thread, allocations] : summary.threads)
-    rows.threads.push_back({std::to_string(thread), std::to_string(allocations)});
+    threads.rows.push_back({std::to_string(thread), std::to_string(allocations)});
+  table outstanding{
+      "oldest blocks still allocated", {"pointer", "size", "allocated at", "thread", "stream"}, {}};
   for (std::size_t i = 0; i < std::min(kOutstandingShown, summary.outstanding.size()); ++i) {
     const outstanding_block& block = summary.outstanding[i];
-    rows.outstanding.push_back({hex(block.pointer),
+    outstanding.rows.push_back({hex(block.pointer),
                                 core::format_bytes(block.size),
                                 seconds(block.allocated_at),
                                 std::to_string(block.thread),
                                 stream_name(block.stream)});
   }
-  return rows;
+  return {sizes, streams, threads, outstanding};
 }
 
-void text_table(std::ostream& out,
-                const std::string& title,
-                const std::vector<std::string>& header,
-                const std::vector<std::vector<std::string>>& rows) {
+void text_table(std::ostream& out, const table& shown) {
+  const auto& [title, header, rows] = shown;
   if (rows.empty()) return;
   out << "\n" << title << "\n";
   std::vector<std::size_t> widths(header.size());
@@ -111,10 +113,8 @@ std::string escaped(const std::string& text) {
   return out;
 }
 
-void html_table(std::ostream& out,
-                const std::string& title,
-                const std::vector<std::string>& header,
-                const std::vector<std::vector<std::string>>& rows) {
+void html_table(std::ostream& out, const table& shown) {
+  const auto& [title, header, rows] = shown;
   if (rows.empty()) return;
   out << "<h2>" << escaped(title) << "</h2>\n<table>\n<tr>";
   for (const auto& cell : header)
@@ -146,14 +146,8 @@ void write_summary_text(const std::string& name, const log_summary& summary, std
         rate, sizeof rate, "%.0f", static_cast<double>(summary.allocations) / summary.duration);
     out << "  " << rate << " allocations per second\n";
   }
-  const tables rows = rows_of(summary);
-  text_table(out, "sizes", {"size", "allocations", "bytes"}, rows.sizes);
-  text_table(out, "streams", {"stream", "allocations", "bytes", "peak in use"}, rows.streams);
-  text_table(out, "threads", {"thread", "allocations"}, rows.threads);
-  text_table(out,
-             "oldest blocks still allocated",
-             {"pointer", "size", "allocated at", "thread", "stream"},
-             rows.outstanding);
+  for (const table& shown : tables_of(summary))
+    text_table(out, shown);
 }
 
 void write_summary_html(const std::string& name, const log_summary& summary, std::ostream& out) {
@@ -206,14 +200,8 @@ void write_summary_html(const std::string& name, const log_summary& summary, std
         << number << "\" y2=\"" << kHeight - kMargin << "\"/>\n";
   }
   out << "</svg>\n";
-  const tables rows = rows_of(summary);
-  html_table(out, "Sizes", {"size", "allocations", "bytes"}, rows.sizes);
-  html_table(out, "Streams", {"stream", "allocations", "bytes", "peak in use"}, rows.streams);
-  html_table(out, "Threads", {"thread", "allocations"}, rows.threads);
-  html_table(out,
-             "Oldest blocks still allocated",
-             {"pointer", "size", "allocated at", "thread", "stream"},
-             rows.outstanding);
+  for (const table& shown : tables_of(summary))
+    html_table(out, shown);
   out << "</body></html>\n";
 }
 

@@ -365,7 +365,9 @@ std::uintptr_t pool_resource_core::grow_expandable_slab(std::size_t size, cuda_s
   if (needed == 0 || needed > room) return 0;
   std::size_t step = std::max(needed, align_up(slab_size / kGrowthAheadDivisor, unit));
   if (step > room) step = needed;
-  state_->growing += step;
+  // Counted against the maximum while the lock is not held (the larger step, until the end).
+  const std::size_t counted = step;
+  state_->growing += counted;
   lock.unlock();
   bool grown = false;
   void* fresh = nullptr;
@@ -375,12 +377,7 @@ std::uintptr_t pool_resource_core::grow_expandable_slab(std::size_t size, cuda_s
       if (!grown && step != needed) {
         // The device may have room for what is needed without the step ahead.
         grown = expandable_->grow_in_place(reinterpret_cast<void*>(slab), slab_size, needed);
-        if (grown) {
-          lock.lock();
-          state_->growing -= step - needed;
-          lock.unlock();
-          step = needed;
-        }
+        if (grown) step = needed;
       }
     } else {
       fresh = upstream_.allocate_async(step, CUDA_ALLOCATION_ALIGNMENT, stream);
@@ -389,11 +386,11 @@ std::uintptr_t pool_resource_core::grow_expandable_slab(std::size_t size, cuda_s
     // The caller's slab path tries smaller sizes and says why it failed.
   } catch (...) {
     lock.lock();
-    state_->growing -= step;
+    state_->growing -= counted;
     throw;
   }
   lock.lock();
-  state_->growing -= step;
+  state_->growing -= counted;
   if (grown) {
     heap.extend_slab(slab, step, own.free_blocks.index);
     return heap.allocate(own.free_blocks.index, size);

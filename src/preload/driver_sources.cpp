@@ -32,9 +32,14 @@ class stack_memory_set {
     std::lock_guard lock(mutex_);
     pointers_.erase(pointer);
   }
+  /// A slab's start, or any address in an expandable source's reservation.
   bool contains(const void* pointer) {
+    const auto address = reinterpret_cast<std::uintptr_t>(pointer);
     std::lock_guard lock(mutex_);
-    return pointers_.contains(pointer);
+    return pointers_.contains(pointer) ||
+           std::any_of(reservations_.begin(), reservations_.end(), [address](const auto& range) {
+             return address >= range.start && address - range.start < range.size;
+           });
   }
   void forget_device(int device) {
     std::lock_guard lock(mutex_);
@@ -44,13 +49,6 @@ class stack_memory_set {
   void add_reservation(const void* start, std::size_t size, int device) {
     std::lock_guard lock(mutex_);
     reservations_.push_back({reinterpret_cast<std::uintptr_t>(start), size, device});
-  }
-  bool in_reservation(const void* pointer) {
-    const auto address = reinterpret_cast<std::uintptr_t>(pointer);
-    std::lock_guard lock(mutex_);
-    return std::any_of(reservations_.begin(), reservations_.end(), [address](const auto& range) {
-      return address >= range.start && address - range.start < range.size;
-    });
   }
 
  private:
@@ -211,14 +209,6 @@ void forget_stack_memory(int device) noexcept {
   }
 }
 
-bool is_in_expandable_reservation(const void* pointer) noexcept {
-  try {
-    return stack_memory().in_reservation(pointer);
-  } catch (...) {
-    return false;
-  }
-}
-
 bool is_stack_memory(const void* pointer) noexcept {
   try {
     return stack_memory().contains(pointer);
@@ -244,9 +234,8 @@ config::source_factory driver_sources(int device, std::uint64_t device_total_byt
       auto expandable = std::make_unique<mr::expandable_memory_resource>(
           share_of(layer, "reservation", device_total_bytes, 2 * device_total_bytes),
           share_of(layer, "chunk_size", device_total_bytes, 0));
-      // The driver reports the whole reservation as the range of any address in it: the shim's
-      // memory for the IPC refusal and for a second free of a slab's first block.
-      stack_memory().add(expandable->reservation_start(), device);
+      // The driver reports the whole reservation as the range of any address in it: all of it
+      // is the shim's memory (the IPC refusal, a second free of a block).
       stack_memory().add_reservation(
           expandable->reservation_start(), expandable->statistics().reserved_bytes, device);
       return expandable;

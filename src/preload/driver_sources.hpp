@@ -6,13 +6,11 @@
 
 namespace gpumem::preload {
 
-/// Whether `pointer` is the start of memory a stack took from the driver (a slab): freeing it
-/// behind the shim's back (a double free that reaches CUDA) must not give it away.
+/// Whether `pointer` is the start of memory a stack took from the driver (a slab), or lies in
+/// an expandable source's reservation (the driver reports that whole range for any address in
+/// it): freeing it behind the shim's back (a double free that reaches CUDA) must not give it
+/// away, and an IPC handle must not share it.
 bool is_stack_memory(const void* pointer) noexcept;
-
-/// Whether `pointer` lies in an address range an expandable source of a stack reserved (the
-/// driver reports that whole range for any address in it, and IPC cannot share its memory).
-bool is_in_expandable_reservation(const void* pointer) noexcept;
 
 /// Forgets the allocations `device`'s sources held: its context was reset, and the memory
 /// went with it (CUDA may hand the same addresses out again).

@@ -124,8 +124,8 @@ class shim_state {
           // As for a configuration that is not valid: on_error decides (a user who asked for a
           // pool must not silently run without one).
           if (config_.process_text("on_error") == "exit") {
-            log_->error("device " + std::to_string(id) + ": the stack cannot be built: " +
-                        error.what() +
+            log_->error("device " + std::to_string(id) +
+                        ": the stack cannot be built: " + error.what() +
                         ": stopping (set GPUMEM_ON_ERROR=warn to run on plain CUDA instead)");
             log_->flush();
             ::_exit(EXIT_FAILURE);
@@ -341,10 +341,12 @@ void finish_at_exit() {
   if (state == nullptr) return;
   try {
     pass_through_scope scope;
-    for (const device_state* built : state->built_devices()) {
-      auto& device = const_cast<device_state&>(*built);
-      release_quarantine(*state, device);
-      for (const config::built_stack* stack : {&device.device_stack, device.managed_stack.get()}) {
+    for (const device_state* seen : state->built_devices()) {
+      device_state* device = state->built(seen->device);  // the same stacks, to change
+      if (device == nullptr) continue;
+      release_quarantine(*state, *device);
+      for (const config::built_stack* stack :
+           {&device->device_stack, device->managed_stack.get()}) {
         if (stack == nullptr) continue;
         if (auto* logging =
                 dynamic_cast<mr::detail::logging_adaptor_core*>(stack->find("logging"))) {
@@ -645,8 +647,7 @@ bool refuse_ipc_handle(const void* pointer) noexcept {
                  CUDA_SUCCESS &&
              is_stack_memory(reinterpret_cast<const void*>(base));
     }
-    if (!ours && !state->registry().contains(pointer) && !is_in_expandable_reservation(pointer))
-      return false;
+    if (!ours && !state->registry().contains(pointer) && !is_stack_memory(pointer)) return false;
     state->log().warn(
         "an IPC handle (cudaIpcGetMemHandle, cuIpcGetMemHandle) of a block the shim "
         "sub-allocated would share its whole pool slab with the other process: refused with "

@@ -220,15 +220,11 @@ void text_report(std::FILE* out,
                      leaks[i].trace.empty() ? " (set [device.tracking] stack_traces = true to "
                                               "see where)"
                                             : ", allocated at:");
-        std::size_t start = 0;
-        while (start < leaks[i].trace.size()) {
-          const std::size_t end = leaks[i].trace.find('\n', start);
-          const std::string frame = leaks[i].trace.substr(
-              start, end == std::string::npos ? std::string::npos : end - start);
+        std::istringstream frames{leaks[i].trace};
+        for (std::string frame; std::getline(frames, frame);) {
           // The shim's own frames say nothing about where the program allocated.
           if (!frame.empty() && frame.find("libgpumem_preload.so") == std::string::npos)
             std::fprintf(out, "gpumem:       %s\n", frame.c_str());
-          start = end == std::string::npos ? leaks[i].trace.size() : end + 1;
         }
       }
     }
