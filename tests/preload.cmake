@@ -38,10 +38,10 @@ endforeach()
 # The program ends normally (exit status 0, no crash in the free after the report), and the
 # report counts both allocations.
 gpumem_add_checked_test(sim.preload_exit sim COMMAND preload_exit_program PRELOAD
-  OUTPUT "^exit_program: done$.*^gpumem report .*^gpumem:   allocations served 2, "
+  OUTPUT "^exit_program: done$.*^gpumem: gpumem report .*^gpumem:     calls: allocations 2, "
   ENVIRONMENT GPUMEM_REPORT=text)
 gpumem_add_checked_test(gpu.preload_exit gpu COMMAND gpu_or_skip $<TARGET_FILE:preload_exit_program> PRELOAD
-  OUTPUT "^exit_program: done$.*^gpumem report .*^gpumem:   allocations served 2, "
+  OUTPUT "^exit_program: done$.*^gpumem: gpumem report .*^gpumem:     calls: allocations 2, "
   ENVIRONMENT GPUMEM_REPORT=text)
 # The debug log (spdlog, every line "gpumem: ...") at level info names each device's stack.
 gpumem_add_checked_test(sim.preload_debug_log sim COMMAND preload_exit_program PRELOAD
@@ -57,7 +57,7 @@ foreach(platform sim gpu)
   gpumem_add_checked_test(${platform}.preload_memory_info_builds_no_stack ${platform}
     COMMAND ${program} --memory-info-only PRELOAD
     OUTPUT "^exit_program: memory info only: [0-9]+ of [0-9]+ bytes free$"
-    NO_OUTPUT "stack pool" "allocations served [1-9]"
+    NO_OUTPUT "stack pool" "calls: allocations [1-9]"
     ENVIRONMENT GPUMEM_DEBUG_LEVEL=info GPUMEM_REPORT=text)
   gpumem_add_checked_test(${platform}.preload_memory_info_limit_before_any_allocation ${platform}
     COMMAND ${program} --memory-info-only PRELOAD
@@ -72,6 +72,17 @@ gpumem_add_platform_test(sim.preload_json_report sim
 gpumem_add_platform_test(gpu.preload_json_report gpu
   COMMAND gpu_or_skip ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/preload/check_json_report.py
           $<TARGET_FILE:gpumem_preload> $<TARGET_FILE:preload_exit_program>)
+# Reports while the program runs: a snapshot survives a killed job, a signal asks for one.
+foreach(platform IN ITEMS sim gpu)
+  set(gpumem_check_command ${Python3_EXECUTABLE})
+  if(platform STREQUAL "gpu")
+    set(gpumem_check_command gpu_or_skip ${Python3_EXECUTABLE})
+  endif()
+  gpumem_add_platform_test(${platform}.preload_killed_job_report ${platform}
+    COMMAND ${gpumem_check_command} ${CMAKE_CURRENT_SOURCE_DIR}/preload/check_killed_job_report.py
+            $<TARGET_FILE:gpumem_preload> $<TARGET_FILE:preload_exit_program>
+            $<TARGET_FILE:gpumem_command>)
+endforeach()
 # A configuration that is not valid: by default the shim names the problem and stops the
 # program (exit status 1) at its first CUDA call, before it prints anything; with
 # GPUMEM_ON_ERROR=warn it names the problem, says so, and the program runs to its end on CUDA.
@@ -92,23 +103,24 @@ gpumem_add_checked_test(sim.preload_unbuildable_stack_stops sim COMMAND preload_
   NO_OUTPUT "exit_program: done"
   ENVIRONMENT GPUMEM_SIM_MEMORY=1GiB GPUMEM_STACK=pool,cuda GPUMEM_POOL_INITIAL_SIZE=2GiB)
 gpumem_add_checked_test(sim.preload_unbuildable_stack_warn sim COMMAND preload_exit_program PRELOAD
-  OUTPUT "the stack cannot be built, its allocations go to CUDA unchanged.*^exit_program: done$.*^gpumem report"
+  OUTPUT "the stack cannot be built, its allocations go to CUDA unchanged.*^exit_program: done$.*^gpumem: gpumem report"
   ENVIRONMENT GPUMEM_SIM_MEMORY=1GiB GPUMEM_STACK=pool,cuda GPUMEM_POOL_INITIAL_SIZE=2GiB
               GPUMEM_ON_ERROR=warn GPUMEM_REPORT=text)
 
 # The leak report: blocks a tracking layer holds at exit, grouped by where they were allocated
 # (the program's frames), or with the hint to turn stack traces on.
 gpumem_add_checked_test(sim.preload_leak_report sim COMMAND preload_exit_program PRELOAD
-  OUTPUT "still allocated at exit \\(tracking layer\\): 2 blocks, 1.0 MiB, from 2 places$"
-         "^gpumem:     1 blocks, 1.0 MiB, allocated at:$"
-         "^gpumem:       #[0-9]+ [^\n]*preload_exit_program"
+  OUTPUT "^gpumem:     still allocated: blocks 2, size 1.0 MiB, places 2$"
+         "^gpumem:       blocks 1: size 1.0 MiB$"
+         "^gpumem:         allocated at:$"
+         "^gpumem:           #[0-9]+ [^\n]*preload_exit_program"
   NO_OUTPUT "libgpumem_preload.so\\("
   ENVIRONMENT GPUMEM_STACK=tracking,pool,expandable GPUMEM_TRACKING_STACK_TRACES=true
               GPUMEM_REPORT=text)
 gpumem_add_checked_test(sim.preload_leak_report_without_traces sim COMMAND preload_exit_program
   PRELOAD
-  OUTPUT "still allocated at exit \\(tracking layer\\): 2 blocks, 1.0 MiB, from 1 places$"
-         "2 blocks, 1.0 MiB \\(set \\[device.tracking\\] stack_traces = true to see where\\)$"
+  OUTPUT "^gpumem:     still allocated: blocks 2, size 1.0 MiB, places 1$"
+         "^gpumem:       blocks 2: size 1.0 MiB, allocated at unknown: set \\[device.tracking\\] stack_traces = true to see where$"
   ENVIRONMENT GPUMEM_STACK=tracking,pool,expandable GPUMEM_REPORT=text)
 
 # Problems a running program may ignore (a stray variable; pool options an override left
@@ -116,7 +128,7 @@ gpumem_add_checked_test(sim.preload_leak_report_without_traces sim COMMAND prelo
 gpumem_add_checked_test(sim.preload_tolerable_config sim COMMAND preload_exit_program PRELOAD
   OUTPUT "gpumem: GPUMEM_FOO='1': unknown variable[^\n]*\\(ignored: `gpumem check` reports it\\)$"
          "initial_size is set, but the \\[device\\] stack \\(arena, cuda\\) has no pool \\(ignored"
-         "^exit_program: done$.*stack arena > cuda$.*allocations served 2, "
+         "^exit_program: done$.*stack arena > cuda, .*calls: allocations 2, "
   NO_OUTPUT "not valid"
   ENVIRONMENT GPUMEM_FOO=1 GPUMEM_CONFIG=${PROJECT_SOURCE_DIR}/config/pool.toml GPUMEM_STACK=arena,cuda
               GPUMEM_REPORT=text)
@@ -128,7 +140,7 @@ set_target_properties(runtime_smoke_static PROPERTIES CUDA_RUNTIME_LIBRARY Stati
 gpumem_target_defaults(runtime_smoke_static)
 gpumem_add_checked_test(gpu.preload_static_runtime gpu
   COMMAND gpu_or_skip $<TARGET_FILE:runtime_smoke_static> --launch-kernel PRELOAD
-  OUTPUT "^gpumem:   allocations served [1-9][0-9]*, " NO_OUTPUT "allocations served 0,"
+  OUTPUT "^gpumem:     calls: allocations [1-9][0-9]*, " NO_OUTPUT "calls: allocations 0,"
   ENVIRONMENT GPUMEM_REPORT=text)
 
 add_executable(free_hazard programs/free_hazard.cu)
@@ -151,7 +163,7 @@ gpumem_add_checked_test(gpu.preload_free_hazard_unsafe_is_caught gpu
 # gpumem run puts the preload in front of a program, with a configuration.
 gpumem_add_checked_test(sim.gpumem_run sim
   COMMAND gpumem_command run --config ${PROJECT_SOURCE_DIR}/config/pool.toml -- $<TARGET_FILE:preload_exit_program>
-  OUTPUT "^exit_program: done$.*stack statistics > pool > cuda$.*^gpumem:   allocations served 2, ")
+  OUTPUT "^exit_program: done$.*stack statistics > pool > cuda, .*^gpumem:     calls: allocations 2, ")
 
 # PyTorch (caching off: every tensor a cudaMalloc) and CuPy (static runtime, driver by dlsym)
 # under the shim: same losses as plain, the program's own checks pass, allocations served.
@@ -186,7 +198,7 @@ target_link_libraries(user_context PRIVATE CUDA::cuda_driver)
 gpumem_target_defaults(user_context)
 gpumem_add_checked_test(gpu.preload_user_context gpu
   COMMAND gpu_or_skip $<TARGET_FILE:user_context> PRELOAD
-  OUTPUT "^user_context: ok$" "allocations served [1-9]" NO_OUTPUT "FAILED"
+  OUTPUT "^user_context: ok$" "calls: allocations [1-9]" NO_OUTPUT "FAILED"
   ENVIRONMENT GPUMEM_POOL_INITIAL_SIZE=0 GPUMEM_FREE_POLICY=synchronize GPUMEM_REPORT=text)
 
 # A driver that lacks an entry point: an optional one (cuStreamGetDevice, CUDA 12.8) costs
@@ -196,10 +208,10 @@ gpumem_add_checked_test(gpu.preload_user_context gpu
 gpumem_add_checked_test(sim.preload_driver_lacks_an_optional_entry_point sim
   COMMAND preload_exit_program PRELOAD
   OUTPUT "^gpumem: the CUDA driver lacks cuStreamGetDevice: the shim works without them$"
-         "^exit_program: done$" "allocations served 2, "
+         "^exit_program: done$" "calls: allocations 2, "
   ENVIRONMENT GPUMEM_SIM_MISSING_ENTRY_POINTS=cuStreamGetDevice GPUMEM_DEBUG_LEVEL=info GPUMEM_REPORT=text)
 gpumem_add_checked_test(sim.preload_driver_lacks_a_required_entry_point sim
   COMMAND preload_exit_program PRELOAD STATUS 1
   OUTPUT "^gpumem: the CUDA driver lacks cuCtxSynchronize \\(required\\): the shim is off"
-  NO_OUTPUT "allocations served [1-9]"
+  NO_OUTPUT "calls: allocations [1-9]"
   ENVIRONMENT GPUMEM_SIM_MISSING_ENTRY_POINTS=cuCtxSynchronize GPUMEM_REPORT=text)

@@ -104,8 +104,9 @@ int main(int argc, char** argv) {
       "report",
       "summarize an allocation log (the logging layer's CSV): peak in use and when, sizes, "
       "streams, threads, blocks still allocated; with --html, a self-contained page with the "
-      "timeline");
-  report->add_option("LOG", report_options.log, "the allocation log")->required();
+      "timeline. Given the shim's JSON report (GPUMEM_REPORT=json), print it as text");
+  report->add_option("FILE", report_options.log, "the allocation log, or a JSON report")
+      ->required();
   report->add_option("--html", report_options.html, "also write a page with the timeline here");
 
   app.add_subcommand("help", "print the help of gpumem, or with COMMAND of that subcommand");

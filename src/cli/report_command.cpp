@@ -1,13 +1,17 @@
 #include "cli/report_command.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
 #include "core/byte_size.hpp"
+#include "core/report_tree.hpp"
 
 namespace gpumem::cli {
 namespace {
@@ -205,10 +209,51 @@ void write_summary_html(const std::string& name, const log_summary& summary, std
   out << "</body></html>\n";
 }
 
+namespace {
+
+/// Whether `path` holds a JSON report (its first character that is not a space is `{`).
+bool is_json_report(const std::string& path) {
+  std::ifstream in{path};
+  char first = '\0';
+  while (in.get(first) && std::isspace(static_cast<unsigned char>(first))) {
+  }
+  return in && first == '{';
+}
+
+/// `gpumem report REPORT.json`: the shim's JSON report in the text form it would have printed.
+void report_json_file(const report_options& options) {
+  std::ifstream in{options.log};
+  std::ostringstream content;
+  content << in.rdbuf();
+  std::string why;
+  const std::optional<core::report_node> tree = core::parse_report_json(content.str(), &why);
+  if (!tree) throw std::runtime_error{options.log + ": not a JSON report: " + why};
+  const std::string text = core::report_text(*tree, "");
+  std::cout << text;
+  if (options.html) {
+    std::ofstream page{*options.html};
+    if (!page) throw std::runtime_error{*options.html + ": cannot be written"};
+    page << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>gpumem report "
+         << escaped(options.log) << "</title>\n<style>body{font-family:sans-serif;margin:2em}"
+         << "pre{font-size:13px;line-height:1.4}</style></head><body>\n<h1>gpumem report "
+         << escaped(options.log) << "</h1>\n<pre>" << escaped(text) << "</pre>\n"
+         << "<p>A report has no timeline; an allocation log (the logging layer's CSV) has.</p>\n"
+         << "</body></html>\n";
+    if (!page) throw std::runtime_error{*options.html + ": cannot be written"};
+    std::cout << "\ngpumem report: the page is " << *options.html << "\n";
+  }
+}
+
+}  // namespace
+
 int report(const report_options& options) {
   try {
     std::ifstream in{options.log};
     if (!in) throw std::runtime_error{options.log + ": cannot be read"};
+    if (is_json_report(options.log)) {
+      report_json_file(options);
+      return 0;
+    }
     const log_summary summary = summarize(read_allocation_log(in, options.log));
     write_summary_text(options.log, summary, std::cout);
     if (options.html) {

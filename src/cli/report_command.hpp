@@ -10,7 +10,7 @@ namespace gpumem::cli {
 
 /// What `gpumem report` was asked for.
 struct report_options {
-  std::string log;                  ///< an allocation log (the logging layer's CSV)
+  std::string log;  ///< an allocation log (the logging layer's CSV) or a JSON report
   std::optional<std::string> html;  ///< also write a self-contained page here
 };
 
@@ -25,8 +25,9 @@ void write_summary_text(const std::string& name, const log_summary& summary, std
 void write_summary_html(const std::string& name, const log_summary& summary, std::ostream& out);
 
 /**
- * @brief `gpumem report LOG.csv [--html OUT.html]`.
- * @return 0; 1 when the log cannot be read or the page cannot be written
+ * @brief `gpumem report LOG.csv [--html OUT.html]`; given the shim's JSON report instead of a
+ * log, its text form (and with --html the same as a page).
+ * @return 0; 1 when the file cannot be read or the page cannot be written
  */
 int report(const report_options& options);
 

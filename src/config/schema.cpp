@@ -10,6 +10,7 @@ namespace {
 
 constexpr std::array<std::string_view, 2> kOnErrorChoices{"exit", "warn"};
 constexpr std::array<std::string_view, 3> kReportChoices{"off", "text", "json"};
+constexpr std::array<std::string_view, 3> kReportSignalChoices{"off", "sigusr1", "sigusr2"};
 constexpr std::array<std::string_view, 6> kLevelChoices{
     "trace", "debug", "info", "warn", "error", "off"};
 constexpr std::array<std::string_view, 3> kFreePolicyChoices{
@@ -33,6 +34,18 @@ constexpr std::array kProcessOptions{
         option_type::text,
         "",
         "where the report goes; default stderr for text, gpumem-report-{pid}.json for JSON"},
+    option_spec{"report_interval",
+                option_type::count,
+                "0",
+                "seconds between rewrites of the report while the program runs, so a killed job "
+                "leaves one at most this old (0: only at exit); needs a report"},
+    option_spec{
+        "report_signal",
+        option_type::choice,
+        "off",
+        "a signal that makes the shim write the report while the program runs (SIGUSR1 or SIGUSR2, "
+        "in any case)",
+        kReportSignalChoices},
     option_spec{"debug_level", option_type::choice, "warn", "the debug log's level", kLevelChoices},
     option_spec{"debug_file",
                 option_type::text,

@@ -40,6 +40,16 @@ mr::device_memory_resource* built_stack::find(std::string_view name) const {
   return found == layers_.end() ? nullptr : found->resource.get();
 }
 
+std::vector<const mr::device_memory_resource*> built_stack::helpers(std::string_view name) const {
+  std::vector<const mr::device_memory_resource*> found;
+  for (const layer& l : layers_) {
+    if (l.name != name) continue;
+    for (const auto& helper : l.helpers)
+      found.push_back(helper.get());
+  }
+  return found;
+}
+
 std::vector<std::string> built_stack::names() const {
   std::vector<std::string> names;
   for (auto it = layers_.rbegin(); it != layers_.rend(); ++it)

@@ -31,6 +31,8 @@ class built_stack {
   /// A layer by name ("pool", "statistics"), or null when the stack has none.
   [[nodiscard]] mr::device_memory_resource* find(std::string_view name) const;
 
+  /// The resources a layer uses besides the one below (a binning layer's bins, smallest first).
+  [[nodiscard]] std::vector<const mr::device_memory_resource*> helpers(std::string_view name) const;
   /// The layers' names, outermost first.
   [[nodiscard]] std::vector<std::string> names() const;
 

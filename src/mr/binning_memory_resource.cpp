@@ -88,6 +88,24 @@ void binning_resource_core::add_bin(std::size_t allocation_size,
   state_->current.store(state_->tables.back().get(), std::memory_order_release);
 }
 
+std::vector<bin_state> binning_resource_core::bins() const {
+  std::lock_guard lock(state_->add_mutex);
+  const bin_table& table = *state_->current.load(std::memory_order_acquire);
+  std::vector<bin_state> bins;
+  for (const std::size_t size : table.sizes) {
+    bin_state bin{size, false, 0};
+    // An owned bin is the fixed-size resource of that block size (add_bin makes one per size).
+    for (const auto& owned : state_->owned_bins) {
+      if (owned->get_block_size() == size) {
+        bin.owned = true;
+        bin.reserved = owned->reserved_bytes();
+      }
+    }
+    bins.push_back(bin);
+  }
+  return bins;
+}
+
 device_async_resource_ref binning_resource_core::resource_for(std::size_t bytes) const noexcept {
   const bin_table& table = *state_->current.load(std::memory_order_acquire);
   const auto bin = std::lower_bound(table.sizes.begin(), table.sizes.end(), bytes);

@@ -149,6 +149,11 @@ fixed_size_resource_core::~fixed_size_resource_core() {
   }
 }
 
+std::size_t fixed_size_resource_core::reserved_bytes() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->chunks.size() * block_size_ * blocks_per_chunk_;
+}
+
 void* fixed_size_resource_core::do_allocate(std::size_t bytes, cuda_stream_view stream) {
   if (bytes == 0) return nullptr;
   // block_size_ is a multiple of 256, so this also holds for bytes rounded up to 256.

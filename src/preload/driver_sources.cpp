@@ -10,6 +10,7 @@
 #include "gpumem/error.hpp"
 #include "gpumem/mr/device_memory_resource.hpp"
 #include "gpumem/mr/expandable_memory_resource.hpp"
+#include "preload/layer_report.hpp"
 #include "preload/real_driver.hpp"
 
 namespace gpumem::preload {
@@ -121,7 +122,7 @@ class driver_managed_memory final : public mr::device_memory_resource {
 };
 
 /// The driver's stream-ordered allocator on a pool of its own (cuMemPoolCreate).
-class driver_async_pool final : public mr::device_memory_resource {
+class driver_async_pool final : public mr::device_memory_resource, public reported_layer {
  public:
   driver_async_pool(int device, std::size_t initial_size, std::size_t release_threshold)
       : device_{device} {
@@ -153,6 +154,22 @@ class driver_async_pool final : public mr::device_memory_resource {
   driver_async_pool& operator=(const driver_async_pool&) = delete;
   driver_async_pool(driver_async_pool&&) = delete;
   driver_async_pool& operator=(driver_async_pool&&) = delete;
+
+  /// The driver pool's reserve and use, now and at their highest.
+  [[nodiscard]] core::report_node report() const override {
+    core::report_node node;
+    if (cu().mem_pool_get_attribute == nullptr) return node;
+    for (const auto& [name, attribute] :
+         {std::pair{"reserved_bytes", CU_MEMPOOL_ATTR_RESERVED_MEM_CURRENT},
+          std::pair{"peak_reserved_bytes", CU_MEMPOOL_ATTR_RESERVED_MEM_HIGH},
+          std::pair{"in_use_bytes", CU_MEMPOOL_ATTR_USED_MEM_CURRENT},
+          std::pair{"peak_in_use_bytes", CU_MEMPOOL_ATTR_USED_MEM_HIGH}}) {
+      cuuint64_t value = 0;
+      if (cu().mem_pool_get_attribute(pool_, attribute, &value) == CUDA_SUCCESS)
+        node.set(name, static_cast<std::uint64_t>(value));
+    }
+    return node;
+  }
 
  private:
   void* do_allocate(std::size_t bytes, cuda_stream_view stream) override {

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -27,6 +29,7 @@
 #include "preload/free_quarantine.hpp"
 #include "preload/pointer_registry.hpp"
 #include "preload/real_driver.hpp"
+#include "preload/report_snapshots.hpp"
 #include "preload/shim_log.hpp"
 #include "preload/shim_report.hpp"
 
@@ -57,10 +60,16 @@ struct device_state {
   unsigned long long context_id = 0;  ///< its cuCtxGetId when the stack was built (0: unknown)
   std::uint64_t total_bytes = 0;
   config::built_stack device_stack;
-  std::mutex managed_mutex;
+  mutable std::mutex managed_mutex;
   std::unique_ptr<config::built_stack> managed_stack;
   free_quarantine held;
-  shim_counters counters;
+  shim_counters counters;          ///< the device stack's
+  shim_counters managed_counters;  ///< the managed stack's
+
+  /// The counters of the stack that serves `managed` (or not) requests.
+  shim_counters& counters_for(bool managed) noexcept {
+    return managed ? managed_counters : counters;
+  }
 };
 
 enum class free_policy { synchronize, quarantine, stream_ordered };
@@ -153,8 +162,10 @@ class shim_state {
     auto state = std::make_unique<device_state>(quarantine_limit_, quarantine_block_limit_);
     state->device = device;
     state->generation = generation;
-    for (const device_state* before : retired)
+    for (const device_state* before : retired) {
       state->counters.carry_over(before->counters);
+      state->managed_counters.carry_over(before->managed_counters);
+    }
     state->total_bytes = total;
     state->device_stack =
         config::build_stack(config_.device_stack(device), total, driver_sources(device, total));
@@ -245,22 +256,52 @@ class shim_state {
 
   std::vector<const device_state*> built_devices() const { return stacks_.all(); }
 
-  void write_report_now() {
+  /// Stops the snapshots and makes the shim pass every call to CUDA (at exit).
+  void shut_down() {
+    if (snapshots_) snapshots_->stop();
     shutting_down_.store(true);
+  }
+
+  /// Writes the report (`moment` says why), if one is configured, where the user said.
+  void write_report_now(report_moment moment) {
     const std::string kind = config_.process_text("report");
     if (kind == "off") return;
     std::vector<device_report> reports;
     for (const device_state* state : built_devices()) {
       device_report report{state->device,
                            state->total_bytes,
-                           &state->device_stack,
-                           state->managed_stack.get(),
-                           &state->counters};
+                           {&state->device_stack, &state->counters},
+                           {nullptr, &state->managed_counters}};
+      {
+        std::lock_guard lock(state->managed_mutex);
+        report.managed_stack.stack = state->managed_stack.get();
+      }
       report.quarantined_blocks = state->held.blocks();
       report.quarantined_bytes = state->held.bytes();
       reports.push_back(report);
     }
-    write_report(kind, config_.process_text("report_file"), reports, passed_through_, *log_);
+    const core::report_node report = build_report(reports, passed_through_, moment);
+    const std::string file =
+        moment == report_moment::snapshot ? snapshot_file() : config_.process_text("report_file");
+    const std::string written = write_report(kind, file, report, *log_);
+    if (written.empty() || written == "stderr" || written == "stdout") {
+      if (moment == report_moment::at_exit && snapshot_written_) {
+        // The whole report went elsewhere: the last snapshot is stale now.
+        std::remove(config::with_pid(snapshot_file()).c_str());
+      }
+      return;
+    }
+    if (moment != report_moment::snapshot) {
+      // A report in a file is found only if the user is told where.
+      std::fprintf(stderr, "gpumem: report written to %s\n", written.c_str());
+    } else if (!snapshot_written_) {
+      std::fprintf(stderr,
+                   "gpumem: report snapshots every %llu s in %s (replaced by the report at exit)\n",
+                   static_cast<unsigned long long>(
+                       std::get<std::uint64_t>(config_.process("report_interval").value)),
+                   written.c_str());
+    }
+    if (moment == report_moment::snapshot) snapshot_written_ = true;
   }
 
  private:
@@ -277,6 +318,38 @@ class shim_state {
   }
 
   void register_exit_report();
+
+  /// Where snapshots go: the report file, or gpumem-report-{pid}.json/.txt when the report goes
+  /// to stderr or stdout.
+  std::string snapshot_file() const {
+    const std::string& file = config_.process_text("report_file");
+    if (!file.empty() && file != "stderr" && file != "stdout") return file;
+    return config_.process_text("report") == "json" ? "gpumem-report-{pid}.json"
+                                                    : "gpumem-report-{pid}.txt";
+  }
+
+  /// Starts the snapshot thread when a report, and an interval or a signal, are configured.
+  void start_snapshots() {
+    const auto interval =
+        std::chrono::seconds{std::get<std::uint64_t>(config_.process("report_interval").value)};
+    const std::string& signal_name = config_.process_text("report_signal");
+    const int signal = signal_name == "sigusr1" ? SIGUSR1 : signal_name == "sigusr2" ? SIGUSR2 : 0;
+    if (interval.count() == 0 && signal == 0) return;
+    if (config_.process_text("report") == "off") {
+      log_->warn(
+          "report_interval and report_signal need a report (report = \"text\" or "
+          "\"json\"): none is written");
+      return;
+    }
+    snapshots_ = std::make_unique<report_snapshots>(interval, signal, [this](report_moment moment) {
+      try {
+        pass_through_scope scope;
+        write_report_now(moment);
+      } catch (const std::exception& error) {
+        log_->warn(std::string{"a report could not be written: "} + error.what());
+      }
+    });
+  }
 
   /// Names the driver entry points the driver lacks: without a required one the shim is off
   /// (every call goes to CUDA unchanged); an optional one only disables what needs it.
@@ -300,6 +373,8 @@ class shim_state {
   std::size_t bypass_above_ = 0;
   std::atomic<bool> shutting_down_{false};
   std::atomic<bool> exit_report_registered_{false};
+  std::unique_ptr<report_snapshots> snapshots_;
+  bool snapshot_written_ = false;  ///< (only the snapshot thread and, after it stops, exit write)
   device_stacks<device_state, kMaxDevices> stacks_;
   pointer_registry registry_;
   /// For each device, the devices the program let reach its memory (bit i: device i).
@@ -339,6 +414,7 @@ void release_quarantine(shim_state& state, device_state& device);
 void finish_at_exit() {
   shim_state* state = the_shim.load();
   if (state == nullptr) return;
+  state->shut_down();
   try {
     pass_through_scope scope;
     for (const device_state* seen : state->built_devices()) {
@@ -357,7 +433,7 @@ void finish_at_exit() {
   } catch (...) {
     // The report still follows.
   }
-  state->write_report_now();
+  state->write_report_now(report_moment::at_exit);
 }
 
 void shim_state::register_exit_report() {
@@ -366,6 +442,7 @@ void shim_state::register_exit_report() {
   if (!exit_report_registered_.exchange(true)) {
     std::atexit(finish_at_exit);
     std::at_quick_exit(finish_at_exit);
+    start_snapshots();
   }
 }
 
@@ -404,6 +481,7 @@ void release_quarantine(shim_state& state, device_state& device) {
 
 /// Gives back what a device's stacks hold free, so an allocation can be retried.
 void trim(shim_state& state, device_state& device) {
+  device.counters.trims.fetch_add(1, std::memory_order_relaxed);
   release_quarantine(state, device);
   device_scope scope{real_driver(), device.device};
   config::built_stack* managed = nullptr;
@@ -546,7 +624,7 @@ answer allocate(std::size_t bytes,
       } catch (const gpumem::out_of_memory& error) {
         state.log().out_of_memory(
             *device_id, bytes, error.what(), device_report_line(*stack, device->counters));
-        device->counters.record_failure();
+        device->counters_for(kind == request_kind::managed).record_failure();
         return answer::failed(CUDA_ERROR_OUT_OF_MEMORY);
       }
     }
@@ -556,7 +634,7 @@ answer allocate(std::size_t bytes,
                                               kind == request_kind::managed,
                                               kind == request_kind::stream_ordered,
                                               device->generation});
-    device->counters.record_allocation(bytes);
+    device->counters_for(kind == request_kind::managed).record_allocation(bytes);
     return answer::served(pointer);
   } catch (const std::exception& error) {
     // Anything but a lack of memory: let CUDA do it, and say why once.
@@ -588,7 +666,7 @@ answer deallocate(void* pointer, request_kind kind, CUstream stream, bool per_th
   }
   // At exit, CUDA is being torn down: the driver reclaims the memory with the context.
   if (state.shutting_down()) return answer::served(nullptr);
-  device->counters.record_free(record->size);
+  device->counters_for(record->managed).record_free(record->size);
   try {
     config::built_stack* stack = record->managed ? state.managed(*device) : &device->device_stack;
     if (kind == request_kind::stream_ordered && !capturing(stream, per_thread)) {

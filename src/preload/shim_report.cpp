@@ -3,8 +3,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <sstream>
 #include <utility>
@@ -16,18 +19,57 @@
 #include "gpumem/mr/pool_memory_resource.hpp"
 #include "gpumem/mr/statistics_resource_adaptor.hpp"
 #include "gpumem/mr/tracking_resource_adaptor.hpp"
+#include "preload/layer_report.hpp"
 #include "preload/shim_log.hpp"
 
 namespace gpumem::preload {
 
+namespace {
+
+/// When the preload was loaded: its static initialisation runs before the program's main.
+const std::chrono::steady_clock::time_point loaded_at = std::chrono::steady_clock::now();
+
+}  // namespace
+
+std::int64_t nanoseconds_since_load() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
+                                                              loaded_at)
+      .count();
+}
+
+std::size_t shim_counters::size_class(std::size_t bytes) noexcept {
+  // Classes of 16x: up to 2^12, 2^16, 2^20, 2^24, 2^28, 2^32 bytes, then everything larger.
+  const int exponent = bytes <= 1 ? 0 : std::bit_width(bytes - 1);
+  if (exponent <= 12) return 0;
+  return std::min<std::size_t>(kSizeClasses - 1, static_cast<std::size_t>(exponent - 12 + 3) / 4);
+}
+
+const char* shim_counters::size_class_name(std::size_t index) noexcept {
+  static constexpr const char* names[kSizeClasses] = {"up_to_4_KiB",
+                                                      "up_to_64_KiB",
+                                                      "up_to_1_MiB",
+                                                      "up_to_16_MiB",
+                                                      "up_to_256_MiB",
+                                                      "up_to_4_GiB",
+                                                      "over_4_GiB"};
+  return index < kSizeClasses ? names[index] : "unknown";
+}
+
 void shim_counters::record_allocation(std::size_t bytes) noexcept {
   allocations.fetch_add(1, std::memory_order_relaxed);
   bytes_total.fetch_add(bytes, std::memory_order_relaxed);
+  size_classes[size_class(bytes)].fetch_add(1, std::memory_order_relaxed);
   const std::int64_t now =
       bytes_current.fetch_add(static_cast<std::int64_t>(bytes), std::memory_order_relaxed) +
       static_cast<std::int64_t>(bytes);
   std::int64_t peak = bytes_peak.load(std::memory_order_relaxed);
-  while (now > peak && !bytes_peak.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+  while (now > peak) {
+    if (bytes_peak.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+      // Only a new peak reads the clock (two threads racing may leave the earlier one's time:
+      // a moment when the peak was nearly reached).
+      peak_time_ns.store(nanoseconds_since_load(), std::memory_order_relaxed);
+      break;
+    }
   }
 }
 
@@ -42,11 +84,17 @@ void shim_counters::carry_over(const shim_counters& retired) noexcept {
                             std::pair{&failures, &retired.failures},
                             std::pair{&pass_throughs, &retired.pass_throughs},
                             std::pair{&barriers, &retired.barriers},
+                            std::pair{&trims, &retired.trims},
                             std::pair{&bytes_total, &retired.bytes_total}}) {
     into->fetch_add(from->load(std::memory_order_relaxed), std::memory_order_relaxed);
   }
-  bytes_peak.store(std::max(bytes_peak.load(), retired.bytes_peak.load()),
-                   std::memory_order_relaxed);
+  for (std::size_t i = 0; i < kSizeClasses; ++i)
+    size_classes[i].fetch_add(retired.size_classes[i].load(std::memory_order_relaxed),
+                              std::memory_order_relaxed);
+  if (retired.bytes_peak.load() > bytes_peak.load()) {
+    bytes_peak.store(retired.bytes_peak.load(), std::memory_order_relaxed);
+    peak_time_ns.store(retired.peak_time_ns.load(), std::memory_order_relaxed);
+  }
 }
 
 held_memory memory_held(const config::built_stack& stack) {
@@ -105,6 +153,8 @@ std::string device_report_line(const config::built_stack& stack, const shim_coun
 
 namespace {
 
+using core::report_node;
+
 std::string joined(const std::vector<std::string>& names) {
   std::string text;
   for (const auto& name : names)
@@ -112,224 +162,135 @@ std::string joined(const std::vector<std::string>& names) {
   return text;
 }
 
-/// The expandable source of a stack, if it has one (and it did not fall back to slabs).
-const mr::expandable_memory_resource* expandable_source(const config::built_stack& stack) {
-  return dynamic_cast<const mr::expandable_memory_resource*>(stack.find("expandable"));
+std::uint64_t count(const std::atomic<std::uint64_t>& counter) {
+  return counter.load(std::memory_order_relaxed);
 }
 
-double milliseconds(std::chrono::nanoseconds time) {
-  return std::chrono::duration<double, std::milli>(time).count();
+std::uint64_t positive(std::int64_t value) {
+  return static_cast<std::uint64_t>(std::max<std::int64_t>(value, 0));
 }
 
-void text_report(std::FILE* out,
-                 const std::vector<device_report>& devices,
-                 const shim_counters& passed) {
-  std::fprintf(out, "gpumem report (pid %d)\n", static_cast<int>(::getpid()));
-  for (const device_report& device : devices) {
-    const shim_counters& c = *device.counters;
-    const held_memory held = memory_held(*device.device_stack);
-    std::fprintf(out,
-                 "gpumem: device %d (%s): stack %s\n",
-                 device.device,
-                 core::format_bytes(device.total_bytes).c_str(),
-                 joined(device.device_stack->names()).c_str());
-    std::fprintf(out,
-                 "gpumem:   allocations served %llu, frees %llu, failed %llu, passed to CUDA %llu, "
-                 "device barriers %llu\n",
-                 static_cast<unsigned long long>(c.allocations.load()),
-                 static_cast<unsigned long long>(c.frees.load()),
-                 static_cast<unsigned long long>(c.failures.load()),
-                 static_cast<unsigned long long>(c.pass_throughs.load()),
-                 static_cast<unsigned long long>(c.barriers.load()));
-    std::fprintf(out,
-                 "gpumem:   bytes current %s, peak %s, total %s\n",
-                 core::format_bytes(
-                     static_cast<std::uint64_t>(std::max<std::int64_t>(c.bytes_current.load(), 0)))
-                     .c_str(),
-                 core::format_bytes(static_cast<std::uint64_t>(c.bytes_peak.load())).c_str(),
-                 core::format_bytes(c.bytes_total.load()).c_str());
-    if (device.quarantined_blocks != 0) {
-      std::fprintf(
-          out,
-          "gpumem:   quarantine: %zu freed blocks, %s, wait for a device barrier (the layers "
-          "below count them as in use until then)\n",
-          device.quarantined_blocks,
-          core::format_bytes(device.quarantined_bytes).c_str());
+/// A stack's counts, sizes and layers (the same for a device's stack and its managed one).
+void describe_stack(report_node& node, const stack_report& report) {
+  const shim_counters& c = *report.counters;
+  node.set("stack", joined(report.stack->names()));
+  node.set("held_from_cuda_bytes", static_cast<std::uint64_t>(held_from_cuda(*report.stack)));
+  report_node& calls = node.set("calls", report_node{});
+  calls.set("allocations", count(c.allocations));
+  calls.set("frees", count(c.frees));
+  calls.set("out_of_memory", count(c.failures));
+  calls.set("passed_to_cuda", count(c.pass_throughs));
+  calls.set("device_barriers", count(c.barriers));
+  calls.set("trims", count(c.trims));
+  report_node& use = node.set("in_use", report_node{});
+  use.set("now_bytes", positive(c.bytes_current.load()));
+  use.set("peak_bytes", positive(c.bytes_peak.load()));
+  use.set("peak_at_s", static_cast<double>(c.peak_time_ns.load()) / 1e9);
+  use.set("total_allocated_bytes", count(c.bytes_total));
+  report_node& sizes = node.set("allocations_by_size", report_node{});
+  for (std::size_t i = 0; i < shim_counters::kSizeClasses; ++i)
+    sizes.set(shim_counters::size_class_name(i), count(c.size_classes[i]));
+  node.set("layers", layers_report(*report.stack));
+
+  const std::vector<leak_site> leaks = leaks_by_site(*report.stack);
+  if (leaks.empty()) return;
+  std::size_t blocks = 0;
+  std::size_t total = 0;
+  for (const leak_site& site : leaks) {
+    blocks += site.blocks;
+    total += site.bytes;
+  }
+  report_node& still = node.set("still_allocated", report_node{});
+  still.set("blocks", static_cast<std::uint64_t>(blocks));
+  still.set("size_bytes", static_cast<std::uint64_t>(total));
+  still.set("places", static_cast<std::uint64_t>(leaks.size()));
+  report_node& places = still.set("place", report_node::list());
+  constexpr std::size_t kSitesShown = 10;
+  for (std::size_t i = 0; i < std::min(kSitesShown, leaks.size()); ++i) {
+    report_node& place = places.push(report_node{});
+    place.set("blocks", static_cast<std::uint64_t>(leaks[i].blocks));
+    place.set("size_bytes", static_cast<std::uint64_t>(leaks[i].bytes));
+    std::string frames;
+    std::istringstream lines{leaks[i].trace};
+    for (std::string frame; std::getline(lines, frame);) {
+      // The shim's own frames say nothing about where the program allocated.
+      if (!frame.empty() && frame.find("libgpumem_preload.so") == std::string::npos)
+        frames += frame + "\n";
     }
-    if (held.reserved != 0) {
-      std::fprintf(out,
-                   "gpumem:   reserved %s, free in the stack %s, largest free block %s, "
-                   "fragmentation %.0f%%\n",
-                   core::format_bytes(held.reserved).c_str(),
-                   core::format_bytes(held.free_in_stack).c_str(),
-                   core::format_bytes(held.largest_free).c_str(),
-                   100.0 * held.fragmentation());
-    }
-    if (const auto* expandable = expandable_source(*device.device_stack)) {
-      const auto mapping = expandable->statistics();
-      std::fprintf(out,
-                   "gpumem:   expandable source: mapped %s (peak %s) of %s virtual; %zu pieces "
-                   "mapped in %.1f ms, %zu unmapped in %.1f ms\n",
-                   core::format_bytes(mapping.mapped_bytes).c_str(),
-                   core::format_bytes(mapping.peak_mapped_bytes).c_str(),
-                   core::format_bytes(mapping.reserved_bytes).c_str(),
-                   mapping.map_calls,
-                   milliseconds(mapping.map_time),
-                   mapping.unmap_calls,
-                   milliseconds(mapping.unmap_time));
-    }
-    if (auto* stats = dynamic_cast<const mr::detail::statistics_adaptor_core*>(
-            device.device_stack->find("statistics"))) {
-      const auto bytes = stats->get_bytes_counter();
-      const auto count = stats->get_allocations_counter();
-      std::fprintf(out,
-                   "gpumem:   statistics layer: bytes %lld / peak %lld / total %lld, allocations "
-                   "%lld / peak %lld / "
-                   "total %lld\n",
-                   static_cast<long long>(bytes.value),
-                   static_cast<long long>(bytes.peak),
-                   static_cast<long long>(bytes.total),
-                   static_cast<long long>(count.value),
-                   static_cast<long long>(count.peak),
-                   static_cast<long long>(count.total));
-    }
-    if (device.managed_stack != nullptr) {
-      std::fprintf(
-          out, "gpumem:   managed stack %s\n", joined(device.managed_stack->names()).c_str());
-    }
-    const std::vector<leak_site> leaks = leaks_by_site(*device.device_stack);
-    if (!leaks.empty()) {
-      std::size_t blocks = 0;
-      std::size_t bytes = 0;
-      for (const leak_site& site : leaks) {
-        blocks += site.blocks;
-        bytes += site.bytes;
-      }
-      std::fprintf(out,
-                   "gpumem:   still allocated at exit (tracking layer): %zu blocks, %s, from %zu "
-                   "places\n",
-                   blocks,
-                   core::format_bytes(bytes).c_str(),
-                   leaks.size());
-      constexpr std::size_t kSitesShown = 10;
-      for (std::size_t i = 0; i < std::min(kSitesShown, leaks.size()); ++i) {
-        std::fprintf(out,
-                     "gpumem:     %zu blocks, %s%s\n",
-                     leaks[i].blocks,
-                     core::format_bytes(leaks[i].bytes).c_str(),
-                     leaks[i].trace.empty() ? " (set [device.tracking] stack_traces = true to "
-                                              "see where)"
-                                            : ", allocated at:");
-        std::istringstream frames{leaks[i].trace};
-        for (std::string frame; std::getline(frames, frame);) {
-          // The shim's own frames say nothing about where the program allocated.
-          if (!frame.empty() && frame.find("libgpumem_preload.so") == std::string::npos)
-            std::fprintf(out, "gpumem:       %s\n", frame.c_str());
-        }
-      }
+    if (frames.empty()) {
+      place.set("allocated_at", "unknown: set [device.tracking] stack_traces = true to see where");
+    } else {
+      place.set("allocated_at", frames);
     }
   }
-  std::fprintf(
-      out,
-      "gpumem: calls passed to CUDA before a device's stack (bypass size, capture): %llu\n",
-      static_cast<unsigned long long>(passed.pass_throughs.load()));
 }
 
-void json_report(std::FILE* out,
-                 const std::vector<device_report>& devices,
-                 const shim_counters& passed) {
-  std::fprintf(out,
-               "{\"pid\": %d, \"passed_through\": %llu, \"devices\": [",
-               static_cast<int>(::getpid()),
-               static_cast<unsigned long long>(passed.pass_throughs.load()));
-  bool first = true;
-  for (const device_report& device : devices) {
-    const shim_counters& c = *device.counters;
-    const held_memory held = memory_held(*device.device_stack);
-    std::string layers;
-    for (const auto& name : device.device_stack->names())
-      layers += (layers.empty() ? "\"" : ", \"") + name + "\"";
-    std::fprintf(
-        out,
-        "%s\n  {\"device\": %d, \"total_bytes\": %llu, \"stack\": [%s], \"allocations\": %llu, "
-        "\"frees\": %llu, "
-        "\"failures\": %llu, \"passed_through\": %llu, \"barriers\": %llu, \"bytes_current\": "
-        "%lld, "
-        "\"bytes_peak\": %lld, \"bytes_total\": %llu, \"reserved\": %zu, \"free_in_stack\": %zu, "
-        "\"largest_free_block\": %zu, \"fragmentation\": %.4f, \"quarantined_blocks\": %zu, "
-        "\"quarantined_bytes\": %zu",
-        first ? "" : ",",
-        device.device,
-        static_cast<unsigned long long>(device.total_bytes),
-        layers.c_str(),
-        static_cast<unsigned long long>(c.allocations.load()),
-        static_cast<unsigned long long>(c.frees.load()),
-        static_cast<unsigned long long>(c.failures.load()),
-        static_cast<unsigned long long>(c.pass_throughs.load()),
-        static_cast<unsigned long long>(c.barriers.load()),
-        static_cast<long long>(c.bytes_current.load()),
-        static_cast<long long>(c.bytes_peak.load()),
-        static_cast<unsigned long long>(c.bytes_total.load()),
-        held.reserved,
-        held.free_in_stack,
-        held.largest_free,
-        held.fragmentation(),
-        device.quarantined_blocks,
-        device.quarantined_bytes);
-    if (const auto* expandable = expandable_source(*device.device_stack)) {
-      const auto mapping = expandable->statistics();
-      std::fprintf(out,
-                   ", \"expandable\": {\"reserved_virtual\": %zu, \"mapped\": %zu, "
-                   "\"peak_mapped\": %zu, \"chunk_size\": %zu, \"map_calls\": %zu, "
-                   "\"map_ms\": %.3f, \"unmap_calls\": %zu, \"unmap_ms\": %.3f}",
-                   mapping.reserved_bytes,
-                   mapping.mapped_bytes,
-                   mapping.peak_mapped_bytes,
-                   expandable->chunk_size(),
-                   mapping.map_calls,
-                   milliseconds(mapping.map_time),
-                   mapping.unmap_calls,
-                   milliseconds(mapping.unmap_time));
-    }
-    std::fprintf(out, "}");
-    first = false;
+const char* moment_name(report_moment moment) {
+  switch (moment) {
+    case report_moment::at_exit:
+      return "at exit";
+    case report_moment::snapshot:
+      return "as a snapshot, while the program runs";
+    case report_moment::on_request:
+      return "on request, while the program runs";
   }
-  std::fprintf(out, "\n]}\n");
+  return "";
 }
 
 }  // namespace
 
-void write_report(const std::string& kind,
-                  const std::string& file,
-                  const std::vector<device_report>& devices,
-                  const shim_counters& process_pass_throughs,
-                  shim_log& log) {
+core::report_node build_report(const std::vector<device_report>& devices,
+                               const shim_counters& process_pass_throughs,
+                               report_moment moment) {
+  report_node root;
+  root.set("gpumem_report", GPUMEM_VERSION_STRING);
+  root.set("pid", static_cast<std::int64_t>(::getpid()));
+  root.set("written", moment_name(moment));
+  root.set("after_s", static_cast<double>(nanoseconds_since_load()) / 1e9);
+  root.set("passed_to_cuda_before_any_stack", count(process_pass_throughs.pass_throughs));
+  report_node& list = root.set("devices", report_node::list());
+  for (const device_report& device : devices) {
+    report_node& node = list.push(report_node{});
+    node.set("device", device.device);
+    node.set("memory_bytes", static_cast<std::uint64_t>(device.total_bytes));
+    describe_stack(node, device.device_stack);
+    report_node& quarantine = node.set("quarantine", report_node{});
+    quarantine.set("blocks", static_cast<std::uint64_t>(device.quarantined_blocks));
+    quarantine.set("size_bytes", static_cast<std::uint64_t>(device.quarantined_bytes));
+    if (device.managed_stack.stack != nullptr) {
+      report_node& managed = node.set("managed", report_node{});
+      describe_stack(managed, device.managed_stack);
+    }
+  }
+  return root;
+}
+
+std::string write_report(const std::string& kind,
+                         const std::string& file,
+                         const core::report_node& report,
+                         shim_log& log) {
   const bool json = kind == "json";
   std::string path = file;
   if (path.empty()) path = json ? "gpumem-report-{pid}.json" : "stderr";
   path = config::with_pid(path);
-  std::FILE* out = stderr;
-  if (path == "stdout") {
-    out = stdout;
-  } else if (path != "stderr") {
-    out = std::fopen(path.c_str(), "w");
-    if (out == nullptr) {
-      log.error("cannot write the report to " + path);
-      return;
-    }
-  }
-  if (json) {
-    json_report(out, devices, process_pass_throughs);
-  } else {
-    text_report(out, devices, process_pass_throughs);
-  }
-  if (out != stderr && out != stdout) {
-    std::fclose(out);
-    // A report in a file is found only if the user is told where.
-    std::fprintf(stderr, "gpumem: report written to %s\n", path.c_str());
-  } else {
+  const std::string text = json ? core::report_json(report) : core::report_text(report);
+  if (path == "stderr" || path == "stdout") {
+    std::FILE* out = path == "stderr" ? stderr : stdout;
+    std::fwrite(text.data(), 1, text.size(), out);
     std::fflush(out);
+    return path;
   }
+  // Whole or not at all: written under a temporary name, then renamed over the report.
+  const std::string partial = path + ".partial";
+  std::FILE* out = std::fopen(partial.c_str(), "w");
+  bool written = out != nullptr && std::fwrite(text.data(), 1, text.size(), out) == text.size();
+  if (out != nullptr) written = std::fclose(out) == 0 && written;
+  if (!written || std::rename(partial.c_str(), path.c_str()) != 0) {
+    std::remove(partial.c_str());
+    log.error("cannot write the report to " + path + ": " + std::strerror(errno));
+    return "";
+  }
+  return path;
 }
 
 }  // namespace gpumem::preload

@@ -2,27 +2,36 @@
 // What the shim counts per device, what its stacks hold, and the report at exit (a text table
 // or JSON).
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "config/stack_builder.hpp"
+#include "core/report_tree.hpp"
 
 namespace gpumem::preload {
 
 class shim_log;
 
-/// Allocations served by one device's stacks, and what went past them.
+/// Allocations served by one stack, and what went past it.
 struct shim_counters {
+  /// Size classes of the allocations: up to 4 KiB, 64 KiB, 1 MiB, 16 MiB, 256 MiB, 4 GiB, more.
+  static constexpr std::size_t kSizeClasses = 7;
+
   std::atomic<std::uint64_t> allocations{0};
   std::atomic<std::uint64_t> frees{0};
   std::atomic<std::uint64_t> failures{0};
   std::atomic<std::uint64_t> pass_throughs{0};
   std::atomic<std::uint64_t> barriers{0};
+  std::atomic<std::uint64_t> trims{0};
   std::atomic<std::uint64_t> bytes_total{0};
   std::atomic<std::int64_t> bytes_current{0};
   std::atomic<std::int64_t> bytes_peak{0};
+  /// When bytes_peak was reached: nanoseconds since the shim was loaded.
+  std::atomic<std::int64_t> peak_time_ns{0};
+  std::array<std::atomic<std::uint64_t>, kSizeClasses> size_classes{};
 
   void record_allocation(std::size_t bytes) noexcept;
   void record_free(std::size_t bytes) noexcept;
@@ -31,7 +40,15 @@ struct shim_counters {
   /// Takes over the counts of a stack that went with a device reset (its memory, and so its
   /// current bytes, went with it).
   void carry_over(const shim_counters& retired) noexcept;
+
+  /// The size class of an allocation of `bytes` (index into size_classes).
+  static std::size_t size_class(std::size_t bytes) noexcept;
+  /// A size class's name in reports ("up_to_4_KiB", ..., "over_4_GiB").
+  static const char* size_class_name(std::size_t index) noexcept;
 };
+
+/// Nanoseconds since the shim was loaded (about when the program started).
+std::int64_t nanoseconds_since_load() noexcept;
 
 /// Memory a stack holds without handing it out, and its limit.
 struct held_memory {
@@ -71,25 +88,44 @@ std::vector<leak_site> leaks_by_site(const config::built_stack& stack);
 /// One line on a stack's state: "reserved 1.0 GiB, in use 512 MiB, largest free block 256 MiB".
 std::string device_report_line(const config::built_stack& stack, const shim_counters& counters);
 
+/// One stack in the report: the device's, or its managed stack.
+struct stack_report {
+  const config::built_stack* stack = nullptr;
+  const shim_counters* counters = nullptr;
+};
+
 /// One device in the report.
 struct device_report {
   int device;
   std::uint64_t total_bytes;
-  const config::built_stack* device_stack;
-  const config::built_stack* managed_stack;  ///< may be null
-  const shim_counters* counters;
+  stack_report device_stack;
+  stack_report managed_stack;          ///< its stack is null before the first managed allocation
   std::size_t quarantined_blocks = 0;  ///< freed by the program, waiting for a device barrier
   std::size_t quarantined_bytes = 0;   ///< their bytes (the stack's layers still count them)
 };
 
+/// Why a report is written.
+enum class report_moment { at_exit, snapshot, on_request };
+
 /**
- * @brief Writes the report: `kind` text (a table) or json; to `file` ("" or "stderr": stderr
- * for text, gpumem-report-{pid}.json for JSON; {pid} is the process id).
+ * @brief The report's content: per device its stack's counts, sizes, peak and when, every
+ * layer's figures, blocks still allocated (with a tracking layer), and the managed stack
+ * apart; then what went to CUDA before any stack.
  */
-void write_report(const std::string& kind,
-                  const std::string& file,
-                  const std::vector<device_report>& devices,
-                  const shim_counters& process_pass_throughs,
-                  shim_log& log);
+core::report_node build_report(const std::vector<device_report>& devices,
+                               const shim_counters& process_pass_throughs,
+                               report_moment moment);
+
+/**
+ * @brief Writes `report` as `kind` text or json to `file` ("" or "stderr": stderr for text,
+ * gpumem-report-{pid}.json for JSON; {pid} is the process id). A file is written whole under a
+ * temporary name and renamed, so a reader (or a job killed meanwhile) never sees half of one.
+ * @return the path written ("stderr"/"stdout" for those), or "" when it could not be written
+ *         (said in the log)
+ */
+std::string write_report(const std::string& kind,
+                         const std::string& file,
+                         const core::report_node& report,
+                         shim_log& log);
 
 }  // namespace gpumem::preload

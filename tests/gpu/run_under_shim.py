@@ -27,7 +27,7 @@ def run(command, **settings):
 
 
 def served(report):
-    counts = [int(n) for n in re.findall(r"allocations served (\d+)", report)]
+    counts = [int(n) for n in re.findall(r"calls: allocations (\d+)", report)]
     if not counts or sum(counts) == 0:
         sys.exit("run_under_shim: the report shows no allocation served by the shim")
     return sum(counts)

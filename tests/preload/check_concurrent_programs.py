@@ -40,11 +40,11 @@ def main():
                 continue
             with open(report_path) as file:
                 device = json.load(file)["devices"][0]
-            expandable = device.get("expandable")
-            held = device["reserved"]
-            peak = expandable["peak_mapped"] if expandable else held
-            print(f"process {index} (pid {child.pid}): exit 0, stack {' > '.join(device['stack'])}, "
-                  f"peak in use {device['bytes_peak'] / MiB:.1f} MiB, held at exit "
+            expandable = device["layers"].get("expandable")
+            held = device["held_from_cuda_bytes"]
+            peak = expandable["peak_mapped_bytes"] if expandable else held
+            print(f"process {index} (pid {child.pid}): exit 0, stack {device['stack']}, "
+                  f"peak in use {device['in_use']['peak_bytes'] / MiB:.1f} MiB, held at exit "
                   f"{held / MiB:.1f} MiB, most mapped {peak / MiB:.1f} MiB")
             if expandable is None:
                 problems.append(f"process {index}: the default stack has no expandable source "

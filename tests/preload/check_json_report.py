@@ -40,23 +40,32 @@ def main():
         problems.append(f"{len(devices)} devices, expected 1")
     else:
         device = devices[0]
-        expected_counts = {"device": 0, "allocations": 2, "failures": 0, "bytes_total": (1 << 20) + 4096}
-        for key, value in expected_counts.items():
-            if device[key] != value:
-                problems.append(f"{key} = {device[key]}, expected {value}")
-        if device["stack"] != ["pool", "expandable"]:
-            problems.append(f"stack {device['stack']} is not the default pool over expandable")
-        expandable = device.get("expandable")
-        if expandable is None or expandable["mapped"] != device["reserved"] or \
-                expandable["map_calls"] < 1 or expandable["reserved_virtual"] < device["total_bytes"]:
+        calls, in_use, layers = device["calls"], device["in_use"], device["layers"]
+        for what, value, expected in [("device", device["device"], 0),
+                                      ("allocations", calls["allocations"], 2),
+                                      ("out of memory", calls["out_of_memory"], 0),
+                                      ("total allocated", in_use["total_allocated_bytes"], (1 << 20) + 4096),
+                                      ("allocations up to 4 KiB", device["allocations_by_size"]["up_to_4_KiB"], 1),
+                                      ("allocations up to 1 MiB", device["allocations_by_size"]["up_to_1_MiB"], 1)]:
+            if value != expected:
+                problems.append(f"{what} = {value}, expected {expected}")
+        if device["stack"] != "pool > expandable" or list(layers) != ["pool", "expandable"]:
+            problems.append(f"stack {device['stack']} ({list(layers)}) is not the default pool over expandable")
+        pool, expandable = layers.get("pool", {}), layers.get("expandable", {})
+        if expandable.get("mapped_bytes") != device["held_from_cuda_bytes"] or \
+                expandable.get("maps", 0) < 1 or expandable.get("virtual_bytes", 0) < device["memory_bytes"]:
             problems.append(f"the expandable source's figures {expandable} do not match the "
-                            f"pool's {device['reserved']} bytes")
-        if not device["reserved"] >= device["bytes_current"] > 0:
-            problems.append(f"reserved {device['reserved']} does not hold the {device['bytes_current']} bytes in use")
-        if device["quarantined_blocks"] != 0 or device["quarantined_bytes"] != 0:
+                            f"{device['held_from_cuda_bytes']} bytes held")
+        if not pool.get("reserved_bytes", 0) >= in_use["now_bytes"] > 0:
+            problems.append(f"the pool's reserve {pool.get('reserved_bytes')} does not hold the {in_use['now_bytes']} bytes in use")
+        if not 0 < in_use["peak_at_s"] <= report["after_s"]:
+            problems.append(f"the peak at {in_use['peak_at_s']} s is not within the run ({report['after_s']} s)")
+        if device["quarantine"] != {"blocks": 0, "size_bytes": 0}:
             problems.append("the program freed nothing, yet the quarantine holds blocks")
-        if not 0.0 <= device["fragmentation"] <= 1.0:
-            problems.append(f"fragmentation {device['fragmentation']} is not a share")
+        if not 0.0 <= pool.get("fragmentation_percent", -1) <= 100.0:
+            problems.append(f"fragmentation {pool.get('fragmentation_percent')} is not a percentage")
+        if report["written"] != "at exit":
+            problems.append(f"written {report['written']!r}, expected 'at exit'")
     if problems:
         sys.exit("check_json_report: " + "; ".join(problems) + f"\nreport: {json.dumps(report)}")
     print(f"check_json_report: ok: {json.dumps(report)}")

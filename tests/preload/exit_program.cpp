@@ -1,11 +1,16 @@
 // Frees shim memory from a static destructor, after the shim's exit report: the shim must make
 // no CUDA call then, and the program must end normally. Prints "exit_program: done".
-// With --memory-info-only it asks cudaMemGetInfo and nothing else.
+// With --memory-info-only it asks cudaMemGetInfo and nothing else. With --wait SECONDS it
+// prints "exit_program: waiting" after its allocations and sleeps that long before it ends (to
+// be killed or signalled meanwhile).
 
 #include <cuda_runtime_api.h>
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <thread>
 
 namespace {
 
@@ -29,6 +34,10 @@ int main(int argc, char** argv) {
   if (cudaMalloc(&held.block, 1 << 20) != cudaSuccess) return 1;
   void* leaked = nullptr;
   if (cudaMalloc(&leaked, 4096) != cudaSuccess) return 1;
+  if (argc > 2 && std::strcmp(argv[1], "--wait") == 0) {
+    std::puts("exit_program: waiting");
+    std::this_thread::sleep_for(std::chrono::duration<double>(std::atof(argv[2])));
+  }
   std::puts("exit_program: done");
   return 0;
 }

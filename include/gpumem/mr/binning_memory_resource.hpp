@@ -10,12 +10,20 @@
 #include <memory>
 #include <optional>
 #include <type_traits>
+#include <vector>
 
 #include "gpumem/error.hpp"
 #include "gpumem/mr/device_memory_resource.hpp"
 #include "gpumem/resource_ref.hpp"
 
 namespace gpumem::mr {
+/// One bin of a binning resource, for reports.
+struct bin_state {
+  std::size_t size;      ///< the largest request the bin serves
+  bool owned;            ///< a fixed-size resource the binning resource made (not one given)
+  std::size_t reserved;  ///< bytes an owned bin took from the upstream (0 for a given one)
+};
+
 namespace detail {
 
 /**
@@ -57,6 +65,9 @@ class binning_resource_core : public device_memory_resource {
    */
   void add_bin(std::size_t allocation_size,
                std::optional<device_async_resource_ref> bin_resource = std::nullopt);
+
+  /// The bins, smallest first.
+  [[nodiscard]] std::vector<bin_state> bins() const;
 
  protected:
   /// A resource with no bins: everything goes to `upstream` until add_bin().

@@ -48,6 +48,9 @@ class fixed_size_resource_core : public device_memory_resource {
   /// The size of every block (the size asked for at construction, rounded up to 256 bytes).
   [[nodiscard]] std::size_t get_block_size() const noexcept { return block_size_; }
 
+  /// Bytes taken from the upstream: every chunk, whether its blocks are in use or not.
+  [[nodiscard]] std::size_t reserved_bytes() const;
+
  protected:
   /**
    * @param upstream the resource chunks come from

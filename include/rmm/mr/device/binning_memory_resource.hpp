@@ -9,5 +9,6 @@
 #include <rmm/resource_ref.hpp>
 
 namespace rmm::mr {
+using gpumem::mr::bin_state;
 using gpumem::mr::binning_memory_resource;
 }  // namespace rmm::mr

@@ -1,0 +1,43 @@
+#pragma once
+// What each layer of a stack holds and did, for the shim's report: a pool's reserved and free
+// memory, a binning layer's bins, a limit's headroom, the expandable source's mappings, ...
+
+#include <cstddef>
+#include <string_view>
+
+#include "config/stack_builder.hpp"
+#include "core/report_tree.hpp"
+
+namespace gpumem::preload {
+
+/// A layer of the shim's own making (a source on the driver) that says what it holds.
+class reported_layer {
+ public:
+  reported_layer() = default;
+  reported_layer(const reported_layer&) = default;
+  reported_layer& operator=(const reported_layer&) = default;
+  reported_layer(reported_layer&&) = default;
+  reported_layer& operator=(reported_layer&&) = default;
+  virtual ~reported_layer() = default;
+
+  /// Its figures (an object; see core::report_node for the names' units).
+  [[nodiscard]] virtual core::report_node report() const = 0;
+};
+
+/**
+ * @brief One layer's figures: an object with what the layer holds and counts (empty for a
+ * layer that holds nothing, such as `cuda` or `logging`).
+ */
+core::report_node layer_report(const mr::device_memory_resource& layer);
+
+/// Every layer of `stack`, outermost first, each under its name.
+core::report_node layers_report(const config::built_stack& stack);
+
+/**
+ * @brief The bytes `stack` took from CUDA and holds: its lowest sub-allocator's (pool, arena,
+ * binning, fixed_size) reserved bytes, or what the expandable source maps, or the driver
+ * pool's reserve; 0 when every allocation goes to CUDA as it comes.
+ */
+std::size_t held_from_cuda(const config::built_stack& stack);
+
+}  // namespace gpumem::preload
