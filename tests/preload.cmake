@@ -215,3 +215,16 @@ gpumem_add_checked_test(sim.preload_driver_lacks_a_required_entry_point sim
   OUTPUT "^gpumem: the CUDA driver lacks cuCtxSynchronize \\(required\\): the shim is off"
   NO_OUTPUT "calls: allocations [1-9]"
   ENVIRONMENT GPUMEM_SIM_MISSING_ENTRY_POINTS=cuCtxSynchronize GPUMEM_REPORT=text)
+
+# compute-sanitizer sees a served block's overrun: the pool registers its slabs and blocks
+# (NVTX's memory API). On the GPU only (the simulator has no sanitizer).
+add_executable(overrun programs/overrun.cu)
+gpumem_target_defaults(overrun)
+add_executable(overrun_library programs/overrun.cu)
+target_compile_definitions(overrun_library PRIVATE GPUMEM_OVERRUN_LIBRARY)
+target_link_libraries(overrun_library PRIVATE gpumem)
+gpumem_target_defaults(overrun_library)
+gpumem_add_platform_test(gpu.sanitizer_sees_served_blocks gpu
+  COMMAND gpu_or_skip ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/tests/gpu/check_sanitizer_sees_blocks.py
+          $<TARGET_FILE:gpumem_preload> $<TARGET_FILE:overrun> $<TARGET_FILE:overrun_library>
+          ${PROJECT_SOURCE_DIR}/config/pool.toml)

@@ -15,6 +15,7 @@
 #include "gpumem/aligned.hpp"
 #include "gpumem/detail/error_macros.hpp"
 #include "gpumem/detail/spin_lock.hpp"
+#include "mr/sanitizer_annotations.hpp"
 #include "mr/stream_ordered_free_lists.hpp"
 #include "mr/stream_retirement.hpp"
 
@@ -59,6 +60,8 @@ struct pool_resource_core::state_type {
   /// Whether a free is releasing now (others do not start another release meanwhile).
   std::atomic<bool> releasing_now{false};
   core::coalescing_heap heap;
+  /// The slabs and served blocks, for compute-sanitizer.
+  sanitizer_annotations annotations;
   stream_ordered_free_lists<stream_free_blocks> streams;
   std::atomic<int> unknown_free_reports{0};
   /// Unsubscribed before the lists it reaches are destroyed (members go in reverse order).
@@ -126,13 +129,21 @@ pool_resource_core::pool_resource_core(device_async_resource_ref upstream,
         reinterpret_cast<std::uintptr_t>(slab), initial_pool_size, state_->unowned);
     if (expandable_ != nullptr && is_aligned(initial_pool_size, expandable_->growth_unit()))
       state_->expandable_slab = reinterpret_cast<std::uintptr_t>(slab);
+    const auto address = reinterpret_cast<std::uintptr_t>(slab);
+    state_->annotations.heap_added(address, slab_extent(address, initial_pool_size));
   }
+}
+
+std::size_t pool_resource_core::slab_extent(std::uintptr_t slab, std::size_t size) const noexcept {
+  if (expandable_ == nullptr || slab != state_->expandable_slab) return size;
+  return std::max(size, expandable_->growth_room(reinterpret_cast<const void*>(slab)));
 }
 
 pool_resource_core::~pool_resource_core() {
   // Blocks may still be in use by work on their streams: wait before giving memory back.
   GPUMEM_ASSERT_CUDA_SUCCESS(gpumem::detail::cuda_calls::device_synchronize());
   for (const core::address_range& slab : state_->heap.slabs()) {
+    state_->annotations.heap_removed(slab.address);
     upstream_.deallocate_async(reinterpret_cast<void*>(slab.address),
                                slab.size,
                                CUDA_ALLOCATION_ALIGNMENT,
@@ -209,6 +220,7 @@ std::size_t pool_resource_core::release() {
     released += trimmed;
   }
   for (const core::address_range& slab : slabs) {
+    state_->annotations.heap_removed(slab.address);
     upstream_.deallocate_async(reinterpret_cast<void*>(slab.address),
                                slab.size,
                                CUDA_ALLOCATION_ALIGNMENT,
@@ -219,6 +231,13 @@ std::size_t pool_resource_core::release() {
 }
 
 void* pool_resource_core::do_allocate(std::size_t bytes, cuda_stream_view stream) {
+  void* block = take_block(bytes, stream);
+  if (block != nullptr)
+    state_->annotations.block_served(reinterpret_cast<std::uintptr_t>(block), bytes);
+  return block;
+}
+
+void* pool_resource_core::take_block(std::size_t bytes, cuda_stream_view stream) {
   if (bytes == 0) return nullptr;
   const std::size_t size = align_up(bytes, CUDA_ALLOCATION_ALIGNMENT);
   std::unique_lock lock(state_->mutex);
@@ -309,6 +328,7 @@ void* pool_resource_core::do_allocate(std::size_t bytes, cuda_stream_view stream
         upstream_.deallocate_async(slab, slab_size, CUDA_ALLOCATION_ALIGNMENT, stream);
         throw;
       }
+      state_->annotations.heap_added(reinterpret_cast<std::uintptr_t>(slab), slab_size);
       return reinterpret_cast<void*>(heap.allocate(own.free_blocks.index, size));
     }
   } else {
@@ -404,6 +424,8 @@ std::uintptr_t pool_resource_core::grow_expandable_slab(std::size_t size, cuda_s
     throw;
   }
   state_->expandable_slab = reinterpret_cast<std::uintptr_t>(fresh);
+  state_->annotations.heap_added(state_->expandable_slab,
+                                 slab_extent(state_->expandable_slab, step));
   return heap.allocate(own.free_blocks.index, size);
 }
 
@@ -430,6 +452,7 @@ void pool_resource_core::do_deallocate(void* ptr,
     }
     return;
   }
+  state_->annotations.block_returned(address);
   if (!entry.free_blocks.recent.put(address, size))
     state_->heap.free(address, entry.free_blocks.index);
   // Checked only with a threshold set: counting the recently freed blocks walks the streams.

@@ -1,0 +1,49 @@
+#pragma once
+// What a sub-allocator tells compute-sanitizer about its memory (NVTX's memory API): each slab
+// is a heap, each served block a region in it, so memcheck checks accesses against the blocks
+// the program was given, as it does for memory from cudaMalloc.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "gpumem/detail/spin_lock.hpp"
+
+namespace gpumem::mr::detail {
+
+/**
+ * @brief Registers a sub-allocator's slabs as NVTX heaps and its served blocks as regions in
+ * them.
+ *
+ * Inside a pool every served block is part of one large CUDA allocation, so without this
+ * `compute-sanitizer --tool memcheck` sees no overrun of a block; with it, an access outside
+ * every served block of a slab is reported ("Invalid __global__ write"). When no tool is
+ * attached (the usual case) NVTX answers the first heap registration without a handle, and
+ * every later call costs one load and branch. Thread safe.
+ */
+class sanitizer_annotations {
+ public:
+  /// Registers [address, address + extent) as a heap of served blocks.
+  void heap_added(std::uintptr_t address, std::size_t extent) noexcept;
+  /// Unregisters the heap starting at `address` (its regions go with it).
+  void heap_removed(std::uintptr_t address) noexcept;
+  /// Registers a block of `bytes` (as requested) handed out at `address`.
+  void block_served(std::uintptr_t address, std::size_t bytes) noexcept;
+  /// Unregisters the block at `address`, given back.
+  void block_returned(std::uintptr_t address) noexcept;
+
+ private:
+  struct heap {
+    std::uintptr_t address;
+    std::size_t extent;
+    void* handle;
+  };
+
+  /// Whether a tool took a heap (nothing else is done before one did).
+  std::atomic<bool> attached_{false};
+  gpumem::detail::spin_lock lock_;
+  std::vector<heap> heaps_;  ///< ascending addresses
+};
+
+}  // namespace gpumem::mr::detail
