@@ -72,6 +72,14 @@ gpumem_add_platform_test(sim.preload_json_report sim
 gpumem_add_platform_test(gpu.preload_json_report gpu
   COMMAND gpu_or_skip ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/preload/check_json_report.py
           $<TARGET_FILE:gpumem_preload> $<TARGET_FILE:preload_exit_program>)
+# A free the quarantine holds is logged when the program makes it, once.
+gpumem_add_platform_test(sim.preload_free_logged_at_once sim
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/preload/check_free_logged_at_once.py
+          $<TARGET_FILE:gpumem_preload> $<TARGET_FILE:preload_exit_program>)
+gpumem_add_platform_test(gpu.preload_free_logged_at_once gpu
+  COMMAND gpu_or_skip ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/preload/check_free_logged_at_once.py
+          $<TARGET_FILE:gpumem_preload> $<TARGET_FILE:preload_exit_program>)
+
 # Reports while the program runs: a snapshot survives a killed job, a signal asks for one.
 foreach(platform IN ITEMS sim gpu)
   set(gpumem_check_command ${Python3_EXECUTABLE})

@@ -264,12 +264,6 @@ void* expandable_memory_resource::reservation_start() const noexcept {
   return reinterpret_cast<void*>(state_->base);
 }
 
-std::size_t expandable_memory_resource::growth_room(const void* ptr) const noexcept {
-  const auto address = reinterpret_cast<CUdeviceptr>(ptr);
-  const CUdeviceptr end = state_->base + state_->reservation;
-  return address >= state_->base && address < end ? static_cast<std::size_t>(end - address) : 0;
-}
-
 std::size_t expandable_memory_resource::chunk_size() const noexcept {
   return state_->chunk;
 }

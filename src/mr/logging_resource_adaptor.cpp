@@ -145,8 +145,23 @@ void logging_adaptor_core::do_deallocate(void* ptr,
                                          cuda_stream_view stream) noexcept {
   // Logged first: once the upstream has the memory back, another thread may receive the same
   // address, and its allocate row must come after this free row.
-  log_event("free", ptr, bytes, stream);
+  bool logged_ahead = false;
+  if (freed_ahead_count_.load(std::memory_order_acquire) != 0) {
+    std::lock_guard lock{mutex_};
+    logged_ahead = freed_ahead_.erase(ptr) != 0;
+    if (logged_ahead) freed_ahead_count_.fetch_sub(1, std::memory_order_release);
+  }
+  if (!logged_ahead) log_event("free", ptr, bytes, stream);
   deallocate_upstream(ptr, bytes, stream);
+}
+
+void logging_adaptor_core::log_free_ahead(void* ptr, std::size_t bytes, cuda_stream_view stream) {
+  {
+    std::lock_guard lock{mutex_};
+    if (!freed_ahead_.insert(ptr).second) return;  // logged ahead already
+    freed_ahead_count_.fetch_add(1, std::memory_order_release);
+  }
+  log_event("free", ptr, bytes, stream);
 }
 
 bool logging_adaptor_core::do_is_equal(const device_memory_resource& other) const noexcept {

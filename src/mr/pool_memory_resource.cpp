@@ -129,14 +129,10 @@ pool_resource_core::pool_resource_core(device_async_resource_ref upstream,
         reinterpret_cast<std::uintptr_t>(slab), initial_pool_size, state_->unowned);
     if (expandable_ != nullptr && is_aligned(initial_pool_size, expandable_->growth_unit()))
       state_->expandable_slab = reinterpret_cast<std::uintptr_t>(slab);
-    const auto address = reinterpret_cast<std::uintptr_t>(slab);
-    state_->annotations.heap_added(address, slab_extent(address, initial_pool_size));
+    // compute-sanitizer refuses heaps in virtual-memory mappings: only other slabs are heaps.
+    if (state_->expandable_slab == 0)
+      state_->annotations.heap_added(reinterpret_cast<std::uintptr_t>(slab), initial_pool_size);
   }
-}
-
-std::size_t pool_resource_core::slab_extent(std::uintptr_t slab, std::size_t size) const noexcept {
-  if (expandable_ == nullptr || slab != state_->expandable_slab) return size;
-  return std::max(size, expandable_->growth_room(reinterpret_cast<const void*>(slab)));
 }
 
 pool_resource_core::~pool_resource_core() {
@@ -424,8 +420,6 @@ std::uintptr_t pool_resource_core::grow_expandable_slab(std::size_t size, cuda_s
     throw;
   }
   state_->expandable_slab = reinterpret_cast<std::uintptr_t>(fresh);
-  state_->annotations.heap_added(state_->expandable_slab,
-                                 slab_extent(state_->expandable_slab, step));
   return heap.allocate(own.free_blocks.index, size);
 }
 

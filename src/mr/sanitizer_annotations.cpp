@@ -16,6 +16,27 @@ nvtxDomainHandle_t domain() {
 
 }  // namespace
 
+std::atomic<bool> sanitizer_annotations::any_heap_{false};
+
+bool sanitizer_annotations::tool_attached() noexcept {
+  return domain() != nullptr;  // NVTX makes no domain without a tool
+}
+
+void sanitizer_annotations::block_requested(const void* pointer, std::size_t bytes) noexcept {
+  if (!any_heap_.load(std::memory_order_acquire)) return;
+  nvtxMemVirtualRangeDesc_t range{};
+  range.ptr = pointer;
+  range.size = bytes;
+  nvtxMemRegionsResizeBatch_t batch{};
+  batch.extCompatID = NVTX_EXT_COMPATID_MEM;
+  batch.structSize = sizeof batch;
+  batch.regionType = NVTX_MEM_TYPE_VIRTUAL_ADDRESS;
+  batch.regionDescCount = 1;
+  batch.regionDescElementSize = sizeof range;
+  batch.regionDescElements = &range;
+  nvtxMemRegionsResize(domain(), &batch);
+}
+
 void sanitizer_annotations::heap_added(std::uintptr_t address, std::size_t extent) noexcept {
   nvtxMemVirtualRangeDesc_t range{};
   range.ptr = reinterpret_cast<const void*>(address);
@@ -43,6 +64,7 @@ void sanitizer_annotations::heap_added(std::uintptr_t address, std::size_t exten
     return;
   }
   attached_.store(true, std::memory_order_release);
+  any_heap_.store(true, std::memory_order_release);
 }
 
 void sanitizer_annotations::heap_removed(std::uintptr_t address) noexcept {

@@ -20,7 +20,10 @@ namespace gpumem::mr::detail {
  * `compute-sanitizer --tool memcheck` sees no overrun of a block; with it, an access outside
  * every served block of a slab is reported ("Invalid __global__ write"). When no tool is
  * attached (the usual case) NVTX answers the first heap registration without a handle, and
- * every later call costs one load and branch. Thread safe.
+ * every later call costs one load and branch. compute-sanitizer (2025.3) refuses heaps in CUDA
+ * virtual-memory mappings ("nvtxMemHeapRegister failed: One or more of the parameters is
+ * invalid", for a mapping of one chunk as for a whole reservation): an owner registers only
+ * memory from cudaMalloc/cuMemAlloc. Thread safe.
  */
 class sanitizer_annotations {
  public:
@@ -33,6 +36,16 @@ class sanitizer_annotations {
   /// Unregisters the block at `address`, given back.
   void block_returned(std::uintptr_t address) noexcept;
 
+  /**
+   * @brief Narrows a registered block to the `bytes` its user asked for (layers above a pool
+   * ask for sizes rounded up to 256 bytes; the shim knows the program's size). Nothing unless
+   * some heap was registered in the process.
+   */
+  static void block_requested(const void* pointer, std::size_t bytes) noexcept;
+
+  /// Whether a tool reads NVTX in this process (compute-sanitizer, Nsight Systems).
+  [[nodiscard]] static bool tool_attached() noexcept;
+
  private:
   struct heap {
     std::uintptr_t address;
@@ -40,8 +53,10 @@ class sanitizer_annotations {
     void* handle;
   };
 
-  /// Whether a tool took a heap (nothing else is done before one did).
+  /// Whether a tool took a heap of this owner (nothing else is done before one did).
   std::atomic<bool> attached_{false};
+  /// Whether a tool took any heap in the process.
+  static std::atomic<bool> any_heap_;
   gpumem::detail::spin_lock lock_;
   std::vector<heap> heaps_;  ///< ascending addresses
 };

@@ -23,6 +23,7 @@
 #include "gpumem/mr/expandable_memory_resource.hpp"
 #include "gpumem/mr/logging_resource_adaptor.hpp"
 #include "gpumem/mr/pool_memory_resource.hpp"
+#include "mr/sanitizer_annotations.hpp"
 #include "preload/context_tracking.hpp"
 #include "preload/device_stacks.hpp"
 #include "preload/driver_sources.hpp"
@@ -65,6 +66,11 @@ struct device_state {
   free_quarantine held;
   shim_counters counters;          ///< the device stack's
   shim_counters managed_counters;  ///< the managed stack's
+
+  /// The stacks' logging layers (null without one): a free the quarantine holds is logged when
+  /// the program makes it.
+  mr::detail::logging_adaptor_core* device_log = nullptr;
+  mr::detail::logging_adaptor_core* managed_log = nullptr;  ///< set with managed_stack
 
   /// The counters of the stack that serves `managed` (or not) requests.
   shim_counters& counters_for(bool managed) noexcept {
@@ -169,6 +175,17 @@ class shim_state {
     state->total_bytes = total;
     state->device_stack =
         config::build_stack(config_.device_stack(device), total, driver_sources(device, total));
+    state->device_log =
+        dynamic_cast<mr::detail::logging_adaptor_core*>(state->device_stack.find("logging"));
+    if (dynamic_cast<const mr::expandable_memory_resource*>(
+            state->device_stack.find("expandable")) != nullptr &&
+        mr::detail::sanitizer_annotations::tool_attached()) {
+      log_->warn(
+          "a tool reads NVTX (compute-sanitizer?): compute-sanitizer refuses NVTX heaps in "
+          "CUDA virtual-memory mappings, so it cannot check the expandable source's blocks; "
+          "to have memcheck check each served block, run with a stack on cudaMalloc slabs "
+          "(GPUMEM_STACK=pool,cuda, or the installed config/pool.toml)");
+    }
     grant_peer_access(*state);
     if (CUcontext primary = nullptr; cu().primary_ctx_retain(&primary, device) == CUDA_SUCCESS) {
       primary_contexts[device].store(primary, std::memory_order_relaxed);
@@ -250,6 +267,8 @@ class shim_state {
           config::build_stack(config_.managed_stack(),
                               state.total_bytes,
                               driver_sources(state.device, state.total_bytes)));
+      state.managed_log =
+          dynamic_cast<mr::detail::logging_adaptor_core*>(state.managed_stack->find("logging"));
     }
     return state.managed_stack.get();
   }
@@ -628,6 +647,9 @@ answer allocate(std::size_t bytes,
         return answer::failed(CUDA_ERROR_OUT_OF_MEMORY);
       }
     }
+    // Layers above a pool ask it for sizes rounded up to 256 bytes: the sanitizer's region is
+    // the program's size.
+    mr::detail::sanitizer_annotations::block_requested(pointer, bytes);
     state.registry().insert(pointer,
                             allocation_record{bytes,
                                               *device_id,
@@ -642,6 +664,17 @@ answer allocate(std::size_t bytes,
     return answer::pass_through();
   }
 }
+
+namespace {
+
+/// A free the quarantine holds reaches the stack's logging layer, if any, when the program
+/// makes it (the layer then logs nothing when the block goes down after the barrier).
+void log_free_now(device_state& device, void* pointer, const allocation_record& record) {
+  if (auto* log = record.managed ? device.managed_log : device.device_log)
+    log->log_free_ahead(pointer, record.size, cuda_stream_view{cudaStreamLegacy});
+}
+
+}  // namespace
 
 answer deallocate(void* pointer, request_kind kind, CUstream stream, bool per_thread) noexcept {
   if (pointer == nullptr) return answer::pass_through();
@@ -692,12 +725,14 @@ answer deallocate(void* pointer, request_kind kind, CUstream stream, bool per_th
         }
         // CUDA refuses the barrier (a stream is capturing): the block waits in the quarantine
         // for the next barrier that succeeds, as under the quarantine policy.
+        log_free_now(*device, pointer, *record);
         (void)device->held.hold({pointer, record->size, record->managed});
         break;
       }
       case free_policy::quarantine: {
         // Bounded in bytes and in blocks: a barrier per thousand frees costs little, and the
         // registry and quarantine stay small enough to stay in cache.
+        log_free_now(*device, pointer, *record);
         const bool full = device->held.hold({pointer, record->size, record->managed});
         if (full) release_quarantine(state, *device);
         break;

@@ -2,7 +2,8 @@
 // no CUDA call then, and the program must end normally. Prints "exit_program: done".
 // With --memory-info-only it asks cudaMemGetInfo and nothing else. With --wait SECONDS it
 // prints "exit_program: waiting" after its allocations and sleeps that long before it ends (to
-// be killed or signalled meanwhile).
+// be killed or signalled meanwhile); with --free-and-wait SECONDS it frees the 4 KiB block first
+// and prints "exit_program: freed POINTER, waiting".
 
 #include <cuda_runtime_api.h>
 
@@ -34,6 +35,11 @@ int main(int argc, char** argv) {
   if (cudaMalloc(&held.block, 1 << 20) != cudaSuccess) return 1;
   void* leaked = nullptr;
   if (cudaMalloc(&leaked, 4096) != cudaSuccess) return 1;
+  if (argc > 2 && std::strcmp(argv[1], "--free-and-wait") == 0) {
+    if (cudaFree(leaked) != cudaSuccess) return 1;
+    std::printf("exit_program: freed %p, waiting\n", leaked);
+    std::this_thread::sleep_for(std::chrono::duration<double>(std::atof(argv[2])));
+  }
   if (argc > 2 && std::strcmp(argv[1], "--wait") == 0) {
     std::puts("exit_program: waiting");
     std::this_thread::sleep_for(std::chrono::duration<double>(std::atof(argv[2])));

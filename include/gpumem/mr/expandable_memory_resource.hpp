@@ -93,8 +93,6 @@ class expandable_memory_resource final : public device_memory_resource, public e
   void shrink_in_place(void* ptr, std::size_t size, std::size_t less) override;
   /// The chunk size.
   [[nodiscard]] std::size_t growth_unit() const noexcept override { return chunk_size(); }
-  /// The bytes from `ptr` to the end of the reservation.
-  [[nodiscard]] std::size_t growth_room(const void* ptr) const noexcept override;
 
  private:
   /**

@@ -49,15 +49,6 @@ class expandable_upstream {
 
   /// Allocations grow and shrink by multiples of this many bytes.
   [[nodiscard]] virtual std::size_t growth_unit() const noexcept = 0;
-  /**
-   * @brief The bytes from `ptr`, an allocation of this resource, to the end of the addresses it
-   * could ever grow into (its reservation's end); 0 when unknown. For tools that must know a
-   * range once (compute-sanitizer's heaps), not a promise that growth will succeed.
-   */
-  [[nodiscard]] virtual std::size_t growth_room(const void* ptr) const noexcept {
-    (void)ptr;
-    return 0;
-  }
 };
 
 namespace detail {

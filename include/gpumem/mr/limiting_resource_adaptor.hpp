@@ -42,10 +42,6 @@ class limiting_adaptor_core : public resource_adaptor_core, public expandable_up
   [[nodiscard]] std::size_t growth_unit() const noexcept override {
     return below_ != nullptr ? below_->growth_unit() : 0;
   }
-  /// The upstream's room (see expandable_upstream::growth_room).
-  [[nodiscard]] std::size_t growth_room(const void* ptr) const noexcept override {
-    return below_ != nullptr ? below_->growth_room(ptr) : 0;
-  }
 
  protected:
   /**

@@ -6,6 +6,7 @@
  * CSV row, in RMM's format (readable by RMM's replay benchmark and log parser).
  */
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -14,6 +15,7 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "gpumem/logger.hpp"
@@ -35,6 +37,13 @@ class logging_adaptor_core : public resource_adaptor_core {
  public:
   /// Writes what is buffered to the file or stream, and flushes the stream.
   void flush();
+
+  /**
+   * @brief Logs the free of `ptr` now, for a caller that gives the block back later (the shim's
+   * quarantine keeps a freed block until a device barrier): the row comes when the program freed
+   * the block, and the deallocate of `ptr` that follows writes no second row.
+   */
+  void log_free_ahead(void* ptr, std::size_t bytes, cuda_stream_view stream);
 
   /// The CSV header: `Thread,Time,Action,Pointer,Size,Stream`.
   [[nodiscard]] std::string header() const;
@@ -90,6 +99,10 @@ class logging_adaptor_core : public resource_adaptor_core {
   /// Writes [data, data + size) to the file or stream. Needs mutex_.
   void write_to_sink(const char* data, std::size_t size) noexcept;
 
+  /// Blocks whose free was logged ahead (log_free_ahead), and how many: the common case, none,
+  /// costs one load per free.
+  std::unordered_set<const void*> freed_ahead_;
+  std::atomic<std::size_t> freed_ahead_count_{0};
   int file_descriptor_{-1};                  ///< the log file, when the adaptor opened one
   std::ostream* stream_{nullptr};            ///< the caller's stream
   std::unique_ptr<logging::logger> logger_;  ///< or a logger over the caller's sinks

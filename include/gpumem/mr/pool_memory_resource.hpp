@@ -102,9 +102,6 @@ class pool_resource_core : public device_memory_resource {
   void do_deallocate(void* ptr, std::size_t bytes, cuda_stream_view stream) noexcept override;
   /// Finds or makes a free block of `bytes` on `stream` (the pool's algorithm).
   void* take_block(std::size_t bytes, cuda_stream_view stream);
-  /// The addresses a slab at `slab` of `size` bytes may ever cover: its size, or for the
-  /// expandable slab up to its reservation's end (compute-sanitizer's heap for it).
-  [[nodiscard]] std::size_t slab_extent(std::uintptr_t slab, std::size_t size) const noexcept;
   /// Grows the expandable slab in place for `size` bytes and allocates them on `stream`;
   /// 0 when it cannot (the caller then takes a new slab). Called without the pool's lock.
   std::uintptr_t grow_expandable_slab(std::size_t size, cuda_stream_view stream);
