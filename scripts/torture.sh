@@ -4,7 +4,10 @@
 # library resource, for several seeds. Prints one line per run and a summary; exits non-zero
 # when any run fails (corruption, an unexpected CUDA error, an out-of-memory, a crash, or a
 # control that did not see what it must).
-#   scripts/torture.sh [--ops N] [--seeds "1 2 3"] [--threads N] [--log-dir DIR] [--no-build]
+#   scripts/torture.sh [--ops N] [--seeds "1 2 3"] [--threads N] [--devices N] [--log-dir DIR]
+#                      [--no-build]
+# --devices N spreads the runtime programs' threads over N GPUs (0: all of them; some threads
+# free with another device current than their block's); the library runs stay on one device.
 # Defaults: 200000 operations per run, seeds 1 2 3, 8 threads (over 30 million operations in
 # all). The build folder is GPUMEM_BUILD_DIR (default build-gpu), configured with .deps/ when
 # present (scripts/gpu-deps.sh).
@@ -14,6 +17,7 @@ build=${GPUMEM_BUILD_DIR:-$root/build-gpu}
 ops=200000
 seeds="1 2 3"
 threads=8
+devices=1
 log_dir=""
 do_build=1
 while (($#)); do
@@ -21,6 +25,7 @@ while (($#)); do
     --ops) ops=$2; shift 2 ;;
     --seeds) seeds=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
+    --devices) devices=$2; shift 2 ;;
     --log-dir) log_dir=$2; shift 2 ;;
     --no-build) do_build=0; shift ;;
     *) echo "torture.sh: unknown argument $1" >&2; exit 2 ;;
@@ -70,14 +75,15 @@ run() {
   fi
 }
 
-echo "gpumem torture, $(date -u '+%Y-%m-%d %H:%M UTC'), $ops operations per run, seeds $seeds, $threads threads"
+echo "gpumem torture, $(date -u '+%Y-%m-%d %H:%M UTC'), $ops operations per run, seeds $seeds, $threads threads, $devices device(s)"
 nvidia-smi --query-gpu=index,name,memory.total,driver_version --format=csv,noheader 2>/dev/null
 common=(--ops "$ops" --threads "$threads" --stall-seconds 30)
-shim=("${common[@]}" --expect-shim)
+runtime_common=("${common[@]}" --devices "$devices")
+shim=("${runtime_common[@]}" --expect-shim)
 for seed in $seeds; do
   for runtime in static shared; do
     program=$programs/torture_$runtime
-    run "$runtime-plain-seed$seed" -- "$program" "${common[@]}" --seed "$seed"
+    run "$runtime-plain-seed$seed" -- "$program" "${runtime_common[@]}" --seed "$seed"
     for policy in quarantine synchronize; do
       run "$runtime-shim-$policy-seed$seed" LD_PRELOAD="$preload" GPUMEM_FREE_POLICY=$policy -- \
         "$program" "${shim[@]}" --seed "$seed"

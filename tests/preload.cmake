@@ -19,7 +19,7 @@ gpumem_target_defaults(preload_exit_program)
 
 foreach(platform sim gpu)
   gpumem_preload_test(preload_runtime ${platform} test_preload_runtime
-    ARGS "--gtest_filter=-*BypassSize*:*Limit*:*EachDevice*:*WarningsAreBounded*:*DuringCapture*:*DeviceReset*:*PeerAccess*")
+    ARGS "--gtest_filter=-*BypassSize*:*Limit*:*EachDevice*:*WarningsAreBounded*:*DuringCapture*:*DeviceReset*:*PeerAccess*:*MemPoolAccess*")
   gpumem_preload_test(preload_device_reset ${platform} test_preload_runtime ARGS "--gtest_filter=*DeviceReset*"
     ENVIRONMENT GPUMEM_REPORT=text)
   gpumem_preload_test(preload_capture_barrier ${platform} test_preload_runtime
@@ -29,6 +29,9 @@ foreach(platform sim gpu)
     ARGS "--gtest_filter=*EachDevice*" ENVIRONMENT GPUMEM_SIM_DEVICES=2 GPUMEM_REPORT=text)
   gpumem_preload_test(preload_peer_access ${platform} test_preload_runtime
     ARGS "--gtest_filter=*PeerAccess*" ENVIRONMENT GPUMEM_SIM_DEVICES=2)
+  # In a process of its own: peer access enabled by the test above would grant it already.
+  gpumem_preload_test(preload_mem_pool_access ${platform} test_preload_runtime
+    ARGS "--gtest_filter=*MemPoolAccess*" ENVIRONMENT GPUMEM_SIM_DEVICES=2)
   gpumem_preload_test(preload_runtime_bypass ${platform} test_preload_runtime
     ARGS "--gtest_filter=*BypassSize*" ENVIRONMENT GPUMEM_BYPASS_ABOVE=1MiB)
   gpumem_preload_test(preload_runtime_limit ${platform} test_preload_runtime
@@ -236,3 +239,15 @@ gpumem_add_platform_test(gpu.sanitizer_sees_served_blocks gpu
   COMMAND gpu_or_skip ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/tests/gpu/check_sanitizer_sees_blocks.py
           $<TARGET_FILE:gpumem_preload> $<TARGET_FILE:overrun> $<TARGET_FILE:overrun_library>
           ${PROJECT_SOURCE_DIR}/config/pool.toml)
+
+# Two GPUs: peer access and memory-pool access to blocks the shim serves, with each runtime
+# (skipped, 77, with fewer than two GPUs).
+foreach(runtime Static Shared)
+  string(TOLOWER ${runtime} runtime_name)
+  add_executable(peer_access_${runtime_name} programs/peer_access.cu)
+  set_target_properties(peer_access_${runtime_name} PROPERTIES CUDA_RUNTIME_LIBRARY ${runtime})
+  gpumem_target_defaults(peer_access_${runtime_name})
+endforeach()
+gpumem_add_platform_test(gpu.peer_access_two_devices gpu
+  COMMAND gpu_or_skip ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/tests/gpu/check_peer_access.py
+          $<TARGET_FILE:gpumem_preload> $<TARGET_FILE:peer_access_static> $<TARGET_FILE:peer_access_shared>)

@@ -52,6 +52,10 @@ foreach(runtime static shared)
   # torture test must catch it.
   gpumem_torture_test(${runtime}_shim_unsafe_policy_is_caught ${program} ARGS --expect-corruption
     PRELOAD ENVIRONMENT GPUMEM_FREE_POLICY=stream_ordered)
+  # Threads spread over every device there is (one on a one-GPU machine), some freeing with
+  # another device current: each device's blocks go back to its own stack.
+  gpumem_torture_test(${runtime}_plain_all_devices ${program} ARGS --devices 0)
+  gpumem_torture_test(${runtime}_shim_quarantine_all_devices ${program} ARGS --devices 0 PRELOAD)
   foreach(config IN LISTS gpumem_torture_configs)
     get_filename_component(config_name ${config} NAME_WE)
     gpumem_torture_test(${runtime}_shim_config_${config_name} ${program}

@@ -62,6 +62,7 @@ namespace gpumem::driver {
   X(mem_pool_trim_to, cuMemPoolTrimTo, optional)                             \
   X(mem_pool_set_attribute, cuMemPoolSetAttribute, optional)                 \
   X(mem_pool_get_attribute, cuMemPoolGetAttribute, optional)                 \
+  X(mem_pool_set_access, cuMemPoolSetAccess, optional)                       \
   X(device_get_default_mem_pool, cuDeviceGetDefaultMemPool, optional)        \
   X(mem_get_default_mem_pool, cuMemGetDefaultMemPool, optional)              \
   X(device_get_mem_pool, cuDeviceGetMemPool, optional)                       \

@@ -205,6 +205,53 @@ GPUMEM_PRELOAD_EXPORT CUresult cuCtxEnablePeerAccess(CUcontext peer, unsigned in
   return status;
 }
 
+/// The device whose default or current memory pool `pool` is; nullopt for another pool.
+std::optional<int> device_of_pool(CUmemoryPool pool) {
+  const gpumem::driver::driver_entry_points& cu = real_legacy();
+  int devices = 0;
+  if (cu.device_get_count == nullptr || cu.device_get_count(&devices) != CUDA_SUCCESS)
+    return std::nullopt;
+  for (int device = 0; device < devices; ++device) {
+    CUmemoryPool known = nullptr;
+    if (cu.device_get_default_mem_pool != nullptr &&
+        cu.device_get_default_mem_pool(&known, device) == CUDA_SUCCESS && known == pool)
+      return device;
+    if (cu.device_get_mem_pool != nullptr &&
+        cu.device_get_mem_pool(&known, device) == CUDA_SUCCESS && known == pool)
+      return device;
+  }
+  return std::nullopt;
+}
+
+GPUMEM_PRELOAD_EXPORT CUresult cuMemPoolSetAccess(CUmemoryPool pool,
+                                                  const CUmemAccessDesc* map,
+                                                  size_t count) {
+  const auto real = real_legacy().mem_pool_set_access;
+  if (real == nullptr) return CUDA_ERROR_NOT_SUPPORTED;
+  CUresult status = CUDA_SUCCESS;
+  {
+    gpumem::preload::pass_through_scope scope;
+    status = real(pool, map, count);
+  }
+  // A program that lets device X reach a device's pool (streamOrderedAllocationP2P does) expects
+  // X to reach what cudaMallocAsync hands out there, which the shim's stack serves: the owner's
+  // expandable source grants X too, as for peer access.
+  if (status == CUDA_SUCCESS && intercepting() && map != nullptr) {
+    std::optional<int> owner;
+    {
+      gpumem::preload::pass_through_scope scope;
+      owner = device_of_pool(pool);
+    }
+    for (size_t i = 0; owner && i < count; ++i) {
+      if (map[i].location.type == CU_MEM_LOCATION_TYPE_DEVICE && map[i].location.id != *owner &&
+          map[i].flags != CU_MEM_ACCESS_FLAGS_PROT_NONE) {
+        gpumem::preload::peer_access_enabled(map[i].location.id, *owner);
+      }
+    }
+  }
+  return status;
+}
+
 GPUMEM_PRELOAD_EXPORT CUresult cuMemGetInfo_v2(size_t* free_bytes, size_t* total_bytes) {
   std::size_t free_now = 0;
   std::size_t total = 0;

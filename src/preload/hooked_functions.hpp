@@ -38,4 +38,5 @@
   X(cuStreamDestroy_v2, legacy, stream_destroy)            \
   X(cuDevicePrimaryCtxReset_v2, legacy, primary_ctx_reset) \
   X(cuIpcGetMemHandle, legacy, ipc_get_mem_handle)         \
-  X(cuCtxEnablePeerAccess, legacy, ctx_enable_peer_access)
+  X(cuCtxEnablePeerAccess, legacy, ctx_enable_peer_access) \
+  X(cuMemPoolSetAccess, legacy, mem_pool_set_access)

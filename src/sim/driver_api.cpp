@@ -1112,6 +1112,21 @@ GPUMEM_SIM_EXPORT CUresult cuDeviceSetMemPool(CUdevice device, CUmemoryPool pool
   return machine().set_current_pool(device, pool);
 }
 
+GPUMEM_SIM_EXPORT CUresult cuMemPoolSetAccess(CUmemoryPool pool,
+                                              const CUmemAccessDesc* map,
+                                              std::size_t count) {
+  enter(__func__);
+  if (const CUresult status = require_initialized(); status != CUDA_SUCCESS) return status;
+  if (!machine().valid_pool(pool) || (map == nullptr && count != 0))
+    return CUDA_ERROR_INVALID_VALUE;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (map[i].location.type != CU_MEM_LOCATION_TYPE_DEVICE ||
+        !machine().valid_device(map[i].location.id))
+      return CUDA_ERROR_INVALID_DEVICE;
+  }
+  return CUDA_SUCCESS;  // the simulator checks no access: every device reaches every pool
+}
+
 GPUMEM_SIM_EXPORT CUresult cuMemPoolTrimTo(CUmemoryPool pool, std::size_t /*keep*/) {
   enter(__func__);
   if (const CUresult status = require_initialized(); status != CUDA_SUCCESS) return status;

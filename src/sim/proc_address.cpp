@@ -147,6 +147,7 @@ const std::array kEntries{
     proc_entry{"cuMemPoolDestroy", 11020, address(&cuMemPoolDestroy), nullptr},
     proc_entry{"cuMemPoolTrimTo", 11020, address(&cuMemPoolTrimTo), nullptr},
     proc_entry{"cuMemPoolSetAttribute", 11020, address(&cuMemPoolSetAttribute), nullptr},
+    proc_entry{"cuMemPoolSetAccess", 11020, address(&cuMemPoolSetAccess), nullptr},
     proc_entry{"cuMemPoolGetAttribute", 11020, address(&cuMemPoolGetAttribute), nullptr},
     proc_entry{"cuDeviceGetDefaultMemPool", 11020, address(&cuDeviceGetDefaultMemPool), nullptr},
     proc_entry{"cuMemGetDefaultMemPool", 13000, address(&cuMemGetDefaultMemPool), nullptr},

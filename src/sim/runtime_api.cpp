@@ -588,6 +588,15 @@ GPUMEM_SIM_EXPORT cudaError_t cudaMemPoolDestroy(cudaMemPool_t pool) {
 GPUMEM_SIM_EXPORT cudaError_t cudaMemPoolTrimTo(cudaMemPool_t pool, std::size_t keep) {
   return with_context([&] { return legacy().mem_pool_trim_to(pool, keep); });
 }
+GPUMEM_SIM_EXPORT cudaError_t cudaMemPoolSetAccess(cudaMemPool_t pool,
+                                                   const cudaMemAccessDesc* map,
+                                                   std::size_t count) {
+  // cudaMemAccessDesc and CUmemAccessDesc share their layout (the runtime passes it through).
+  static_assert(sizeof(cudaMemAccessDesc) == sizeof(CUmemAccessDesc));
+  return with_context([&] {
+    return legacy().mem_pool_set_access(pool, reinterpret_cast<const CUmemAccessDesc*>(map), count);
+  });
+}
 GPUMEM_SIM_EXPORT cudaError_t cudaMemPoolSetAttribute(cudaMemPool_t pool,
                                                       cudaMemPoolAttr attribute,
                                                       void* value) {

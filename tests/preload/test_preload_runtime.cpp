@@ -247,6 +247,36 @@ TEST_F(Preload, PeerAccessReachesTheExpandableSource) {
   EXPECT_EQ(cudaFree(on_zero), cudaSuccess);
 }
 
+// streamOrderedAllocationP2P's way: the program lets device 1 reach device 0's memory pool, then
+// device 1 reaches what cudaMallocAsync hands out on device 0, which the shim serves.
+TEST_F(Preload, MemPoolAccessReachesTheExpandableSource) {
+  int devices = 0;
+  ASSERT_EQ(cudaGetDeviceCount(&devices), cudaSuccess);
+  if (devices < 2) GTEST_SKIP() << "needs two devices";
+  int can_access = 0;
+  ASSERT_EQ(cudaDeviceCanAccessPeer(&can_access, 1, 0), cudaSuccess);
+  if (can_access == 0) GTEST_SKIP() << "device 1 cannot access device 0";
+  ASSERT_EQ(cudaSetDevice(0), cudaSuccess);
+  void* before = nullptr;
+  ASSERT_EQ(cudaMallocAsync(&before, 4096, cudaStreamPerThread), cudaSuccess);
+  EXPECT_EQ(access_of(before, 1), CU_MEM_ACCESS_FLAGS_PROT_NONE) << "not granted yet";
+  cudaMemPool_t pool = nullptr;
+  ASSERT_EQ(cudaDeviceGetDefaultMemPool(&pool, 0), cudaSuccess);
+  cudaMemAccessDesc access{};
+  access.location.type = cudaMemLocationTypeDevice;
+  access.location.id = 1;
+  access.flags = cudaMemAccessFlagsProtReadWrite;
+  ASSERT_EQ(cudaMemPoolSetAccess(pool, &access, 1), cudaSuccess);
+  EXPECT_EQ(access_of(before, 1), CU_MEM_ACCESS_FLAGS_PROT_READWRITE) << "granted on the stack";
+  void* grown = nullptr;
+  ASSERT_EQ(cudaMallocAsync(&grown, std::size_t{64} << 20, cudaStreamPerThread), cudaSuccess);
+  EXPECT_EQ(access_of(grown, 1), CU_MEM_ACCESS_FLAGS_PROT_READWRITE)
+      << "and on memory mapped later";
+  EXPECT_EQ(cudaFreeAsync(before, cudaStreamPerThread), cudaSuccess);
+  EXPECT_EQ(cudaFreeAsync(grown, cudaStreamPerThread), cudaSuccess);
+  EXPECT_EQ(cudaStreamSynchronize(cudaStreamPerThread), cudaSuccess);
+}
+
 TEST_F(Preload, EachDeviceHasItsOwnStack) {  // two devices (GPUMEM_SIM_DEVICES=2 on the simulator)
   int devices = 0;
   ASSERT_EQ(cudaGetDeviceCount(&devices), cudaSuccess);

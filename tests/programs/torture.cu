@@ -16,7 +16,12 @@
 //
 //   torture [--threads N] [--ops N] [--seed N] [--max-size BYTES] [--huge-every N]
 //           [--live-bytes BYTES] [--no-managed] [--inject] [--expect-corruption]
-//           [--expect-shim] [--resource NAME]   (--resource: library build only)
+//           [--expect-shim] [--devices N] [--resource NAME]   (--resource: library build only)
+//
+// --devices N (runtime builds; 0: every device there is) spreads the threads over N devices: thread
+// t works on device t % N (its stream, blocks and kernels there), and every fourth thread frees its
+// cudaMalloc and managed blocks with another device current and waits for that device now and then,
+// so frees reach the owning device's stack from any current device.
 //
 // Prints one summary line "torture: ..." and exits 0 when nothing was wrong. --inject
 // overwrites live blocks behind the program's back (the positive control: it must be seen);
@@ -145,6 +150,7 @@ struct options {
   bool expect_corruption = false;
   bool expect_shim = false;
   std::string resource = "pool";
+  int devices = 1;          // threads spread over this many devices (runtime builds)
   int stall_seconds = 120;  // the watchdog stops a run in which no thread progressed this long
 };
 
@@ -293,6 +299,8 @@ class worker {
       : index_{index}, settings_{settings}, random_{settings.seed * 7919U + index * 104729U} {}
 
   void run(long operations) {
+    at("choosing its device");
+    if (settings_.devices > 1 && !check(cudaSetDevice(home()), "cudaSetDevice", index_)) return;
     at("creating its stream");
     if (!open_stream()) return;
     for (long op = 0; op < operations; ++op) {
@@ -312,6 +320,27 @@ class worker {
  private:
   void at(const char* phase) { phase_.store(phase, std::memory_order_relaxed); }
 
+  // --- the thread's device, and another one for frees
+  int home() const { return index_ % settings_.devices; }
+#ifndef GPUMEM_TORTURE_LIBRARY
+  /// Whether this thread frees with another device current (every fourth thread).
+  bool switches() const {
+    return settings_.devices > 1 && index_ % 4 == 3;
+  }
+  int other_device() const {
+    return (home() + 1) % settings_.devices;
+  }
+
+  /// cudaFree of `pointer` with another device current, then the home device again.
+  void free_from_other_device(void* pointer, const char* what) {
+    at("cudaFree from another device");
+    check(cudaSetDevice(other_device()), "cudaSetDevice (other)", index_);
+    check(cudaFree(pointer), what, index_);
+    if (random_() % 8 == 0) check(cudaDeviceSynchronize(), "cudaDeviceSynchronize (other)", index_);
+    check(cudaSetDevice(home()), "cudaSetDevice (home)", index_);
+  }
+#endif
+
   // --- the thread's stream
   bool open_stream() {
     if (index_ == 0) {
@@ -328,7 +357,9 @@ class worker {
     const unsigned flags = index_ == 2 ? cudaStreamDefault : cudaStreamNonBlocking;
     return check(cudaStreamCreateWithFlags(stream, flags), "cudaStreamCreateWithFlags", index_);
   }
-  bool owns_stream() const { return index_ >= 2; }
+  bool owns_stream() const {
+    return index_ >= 2;
+  }
 
   /// The stream of this operation: thread 0 names the legacy stream both ways.
   cudaStream_t stream() {
@@ -417,6 +448,8 @@ class worker {
     if (gone.from == origin::stream_ordered) {
       at("cudaFreeAsync");
       check(cudaFreeAsync(gone.pointer, stream()), "cudaFreeAsync", index_);
+    } else if (switches()) {
+      free_from_other_device(gone.pointer, "cudaFree");
     } else {
       at("cudaFree");
       check(cudaFree(gone.pointer), "cudaFree", index_);
@@ -720,6 +753,8 @@ options parse(int argc, char** argv) {
       settings.expect_shim = true;
     else if (flag == "--resource")
       settings.resource = value();
+    else if (flag == "--devices")
+      settings.devices = std::atoi(value());
     else if (flag == "--stall-seconds")
       settings.stall_seconds = std::atoi(value());
     else {
@@ -728,10 +763,19 @@ options parse(int argc, char** argv) {
     }
   }
   if (settings.threads < 1 || settings.threads > kMaxThreads || settings.ops < 1 ||
-      settings.max_size < 1) {
-    std::fprintf(stderr, "torture: --threads 1..%d, --ops and --max-size positive\n", kMaxThreads);
+      settings.max_size < 1 || settings.devices < 0) {
+    std::fprintf(stderr,
+                 "torture: --threads 1..%d, --ops and --max-size positive, --devices 0 or more\n",
+                 kMaxThreads);
     std::exit(2);
   }
+#ifdef GPUMEM_TORTURE_LIBRARY
+  if (settings.devices != 1) {
+    std::fprintf(stderr,
+                 "torture: --devices is for the runtime builds (one resource, one device)\n");
+    std::exit(2);
+  }
+#endif
   return settings;
 }
 
@@ -756,6 +800,13 @@ int main(int argc, char** argv) {
   int devices = 0;
   if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
     std::printf("SKIPPED: torture needs a CUDA GPU\n");
+    return 77;
+  }
+#ifndef GPUMEM_TORTURE_LIBRARY
+  if (settings.devices == 0) settings.devices = devices;
+#endif
+  if (settings.devices > devices) {
+    std::printf("SKIPPED: --devices %d, but this machine has %d\n", settings.devices, devices);
     return 77;
   }
   std::string mode = "cuda runtime";
@@ -815,18 +866,27 @@ int main(int argc, char** argv) {
     thread.join();
   finished.store(true);
   watchdog.join();
-  check(cudaDeviceSynchronize(), "cudaDeviceSynchronize", -1);
-
   unsigned long long device_mismatches[kMaxThreads] = {};
   unsigned long long first_address[kMaxThreads] = {};
   unsigned int first_value[kMaxThreads] = {};
-  check(cudaMemcpyFromSymbol(device_mismatches, g_mismatches, sizeof device_mismatches),
-        "read counters",
-        -1);
-  check(cudaMemcpyFromSymbol(first_address, g_first_address, sizeof first_address),
-        "read counters",
-        -1);
-  check(cudaMemcpyFromSymbol(first_value, g_first_value, sizeof first_value), "read counters", -1);
+  // Each device has its own counters; a thread's are on its device, the others stay 0.
+  for (int device = 0; device < settings.devices; ++device) {
+    unsigned long long mismatches[kMaxThreads] = {};
+    unsigned long long addresses[kMaxThreads] = {};
+    unsigned int values[kMaxThreads] = {};
+    check(cudaSetDevice(device), "cudaSetDevice", -1);
+    check(cudaDeviceSynchronize(), "cudaDeviceSynchronize", -1);
+    check(cudaMemcpyFromSymbol(mismatches, g_mismatches, sizeof mismatches), "read counters", -1);
+    check(cudaMemcpyFromSymbol(addresses, g_first_address, sizeof addresses), "read counters", -1);
+    check(cudaMemcpyFromSymbol(values, g_first_value, sizeof values), "read counters", -1);
+    for (int t = 0; t < kMaxThreads; ++t) {
+      device_mismatches[t] += mismatches[t];
+      if (first_address[t] == 0) {
+        first_address[t] = addresses[t];
+        first_value[t] = values[t];
+      }
+    }
+  }
   unsigned long long mismatched = totals.host_mismatches.load();
   for (int t = 0; t < settings.threads; ++t) {
     mismatched += device_mismatches[t];
@@ -841,10 +901,12 @@ int main(int argc, char** argv) {
     }
   }
   std::printf(
-      "torture: %s, %d threads, seed %u, %llu operations, %.1f GiB served: mismatched words %llu, "
+      "torture: %s, %d threads on %d devices, seed %u, %llu operations, %.1f GiB served: "
+      "mismatched words %llu, "
       "cuda errors %llu, out of memory %llu, misaligned %llu, overlaps %llu, injected %llu\n",
       mode.c_str(),
       settings.threads,
+      settings.devices,
       settings.seed,
       totals.operations.load(),
       static_cast<double>(totals.served_bytes.load()) / (1 << 30),
