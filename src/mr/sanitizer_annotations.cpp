@@ -19,7 +19,16 @@ nvtxDomainHandle_t domain() {
 std::atomic<bool> sanitizer_annotations::any_heap_{false};
 
 bool sanitizer_annotations::tool_attached() noexcept {
-  return domain() != nullptr;  // NVTX makes no domain without a tool
+  // Whether a tool took NVTX's memory extension: once the extension is initialized, the slot of
+  // nvtxMemHeapRegister holds the tool's function, or "disabled" without one. (A domain tells
+  // nothing: compute-sanitizer gives no domain handles, yet reads the memory API.)
+  static const bool attached = [] {
+    NVTX_EXT_MEM_VERSIONED_ID(nvtxExtMemInitOnce)();
+    const intptr_t slot =
+        NVTX_EXT_MEM_VERSIONED_ID(nvtxExtMemSlots)[NVTX3EXT_CBID_nvtxMemHeapRegister + 1];
+    return slot != NVTX_EXTENSION_DISABLED && slot != NVTX_EXTENSION_FRESH;
+  }();
+  return attached;
 }
 
 void sanitizer_annotations::block_requested(const void* pointer, std::size_t bytes) noexcept {
