@@ -100,7 +100,8 @@ namespace gpumem::driver {
   X(mem_unmap, cuMemUnmap, optional)                                         \
   X(mem_set_access, cuMemSetAccess, optional)                                \
   X(mem_get_access, cuMemGetAccess, optional)                                \
-  X(ctx_enable_peer_access, cuCtxEnablePeerAccess, optional)
+  X(ctx_enable_peer_access, cuCtxEnablePeerAccess, optional)                  \
+  X(ctx_disable_peer_access, cuCtxDisablePeerAccess, optional)
 
 /// One table of driver functions, for one stream semantic (legacy or per-thread default).
 struct driver_entry_points {

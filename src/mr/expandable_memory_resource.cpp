@@ -2,6 +2,7 @@
 
 #include <cuda.h>
 
+#include <algorithm>
 #include <iterator>
 #include <map>
 #include <mutex>
@@ -258,6 +259,23 @@ void expandable_memory_resource::grant_access(cuda_device_id device) {
           "granting a peer device access (cuMemSetAccess)");
   }
   state_->access.push_back(access);
+}
+
+void expandable_memory_resource::revoke_access(cuda_device_id device) {
+  std::lock_guard lock(state_->mutex);
+  const auto granted =
+      std::find_if(state_->access.begin(), state_->access.end(), [&](const CUmemAccessDesc& a) {
+        return a.location.id == device.value();
+      });
+  if (granted == state_->access.end() || device.value() == state_->device) return;
+  CUmemAccessDesc none = *granted;
+  none.flags = CU_MEM_ACCESS_FLAGS_PROT_NONE;
+  for (const auto& [address, allocation] : state_->allocations) {
+    check(state_->driver,
+          state_->driver.mem_set_access(address, allocation.mapped, &none, 1),
+          "revoking a peer device's access (cuMemSetAccess)");
+  }
+  state_->access.erase(granted);
 }
 
 void* expandable_memory_resource::reservation_start() const noexcept {

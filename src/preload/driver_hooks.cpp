@@ -73,6 +73,35 @@ CUresult free_async(CUdeviceptr pointer, CUstream stream, bool per_thread) {
   return real != nullptr ? real(pointer, stream) : CUDA_ERROR_NOT_SUPPORTED;
 }
 
+/// The device of `context`; -1 when the driver does not say. Call in a pass-through scope.
+CUdevice device_of_context(CUcontext context) {
+  CUdevice device = -1;
+  CUcontext popped = nullptr;
+  if (real_legacy().ctx_push_current(context) == CUDA_SUCCESS) {
+    if (real_legacy().ctx_get_device(&device) != CUDA_SUCCESS) device = -1;
+    (void)real_legacy().ctx_pop_current(&popped);
+  }
+  return device;
+}
+
+/// The device whose default or current memory pool `pool` is; nullopt for another pool.
+std::optional<int> device_of_pool(CUmemoryPool pool) {
+  const gpumem::driver::driver_entry_points& cu = real_legacy();
+  int devices = 0;
+  if (cu.device_get_count == nullptr || cu.device_get_count(&devices) != CUDA_SUCCESS)
+    return std::nullopt;
+  for (int device = 0; device < devices; ++device) {
+    CUmemoryPool known = nullptr;
+    if (cu.device_get_default_mem_pool != nullptr &&
+        cu.device_get_default_mem_pool(&known, device) == CUDA_SUCCESS && known == pool)
+      return device;
+    if (cu.device_get_mem_pool != nullptr &&
+        cu.device_get_mem_pool(&known, device) == CUDA_SUCCESS && known == pool)
+      return device;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 GPUMEM_PRELOAD_EXPORT CUresult cuMemAlloc_v2(CUdeviceptr* pointer, size_t bytes) {
@@ -194,33 +223,11 @@ GPUMEM_PRELOAD_EXPORT CUresult cuCtxEnablePeerAccess(CUcontext peer, unsigned in
     {
       gpumem::preload::pass_through_scope scope;
       accessor = gpumem::preload::current_device_id();
-      CUcontext popped = nullptr;
-      if (real_legacy().ctx_push_current(peer) == CUDA_SUCCESS) {
-        if (real_legacy().ctx_get_device(&peer_device) != CUDA_SUCCESS) peer_device = -1;
-        (void)real_legacy().ctx_pop_current(&popped);
-      }
+      peer_device = device_of_context(peer);
     }
     if (accessor && peer_device >= 0) gpumem::preload::peer_access_enabled(*accessor, peer_device);
   }
   return status;
-}
-
-/// The device whose default or current memory pool `pool` is; nullopt for another pool.
-std::optional<int> device_of_pool(CUmemoryPool pool) {
-  const gpumem::driver::driver_entry_points& cu = real_legacy();
-  int devices = 0;
-  if (cu.device_get_count == nullptr || cu.device_get_count(&devices) != CUDA_SUCCESS)
-    return std::nullopt;
-  for (int device = 0; device < devices; ++device) {
-    CUmemoryPool known = nullptr;
-    if (cu.device_get_default_mem_pool != nullptr &&
-        cu.device_get_default_mem_pool(&known, device) == CUDA_SUCCESS && known == pool)
-      return device;
-    if (cu.device_get_mem_pool != nullptr &&
-        cu.device_get_mem_pool(&known, device) == CUDA_SUCCESS && known == pool)
-      return device;
-  }
-  return std::nullopt;
 }
 
 GPUMEM_PRELOAD_EXPORT CUresult cuMemPoolSetAccess(CUmemoryPool pool,
@@ -243,11 +250,36 @@ GPUMEM_PRELOAD_EXPORT CUresult cuMemPoolSetAccess(CUmemoryPool pool,
       owner = device_of_pool(pool);
     }
     for (size_t i = 0; owner && i < count; ++i) {
-      if (map[i].location.type == CU_MEM_LOCATION_TYPE_DEVICE && map[i].location.id != *owner &&
-          map[i].flags != CU_MEM_ACCESS_FLAGS_PROT_NONE) {
+      if (map[i].location.type != CU_MEM_LOCATION_TYPE_DEVICE || map[i].location.id == *owner)
+        continue;
+      if (map[i].flags == CU_MEM_ACCESS_FLAGS_PROT_NONE) {
+        gpumem::preload::peer_access_disabled(map[i].location.id, *owner);
+      } else {
         gpumem::preload::peer_access_enabled(map[i].location.id, *owner);
       }
     }
+  }
+  return status;
+}
+
+GPUMEM_PRELOAD_EXPORT CUresult cuCtxDisablePeerAccess(CUcontext peer) {
+  const auto real = real_legacy().ctx_disable_peer_access;
+  if (real == nullptr) return CUDA_ERROR_NOT_SUPPORTED;
+  CUresult status = CUDA_SUCCESS;
+  {
+    gpumem::preload::pass_through_scope scope;
+    status = real(peer);
+  }
+  // As cudaMalloc memory stops being reachable, so does the expandable source's.
+  if (status == CUDA_SUCCESS && intercepting()) {
+    std::optional<int> accessor;
+    CUdevice peer_device = -1;
+    {
+      gpumem::preload::pass_through_scope scope;
+      accessor = gpumem::preload::current_device_id();
+      peer_device = device_of_context(peer);
+    }
+    if (accessor && peer_device >= 0) gpumem::preload::peer_access_disabled(*accessor, peer_device);
   }
   return status;
 }

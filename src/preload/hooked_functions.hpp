@@ -18,7 +18,8 @@
   X(cudaFreeAsync)                         \
   X(cudaFreeAsync_ptsz)                    \
   X(cudaIpcGetMemHandle)                   \
-  X(cudaDeviceEnablePeerAccess)
+  X(cudaDeviceEnablePeerAccess)            \
+  X(cudaDeviceDisablePeerAccess)
 
 /// Driver functions the preload defines (driver_hooks.cpp): X(exported name, table, member),
 /// where `table.member` of real_driver() is the real function it stands for, which
@@ -39,4 +40,5 @@
   X(cuDevicePrimaryCtxReset_v2, legacy, primary_ctx_reset) \
   X(cuIpcGetMemHandle, legacy, ipc_get_mem_handle)         \
   X(cuCtxEnablePeerAccess, legacy, ctx_enable_peer_access) \
-  X(cuMemPoolSetAccess, legacy, mem_pool_set_access)
+  X(cuMemPoolSetAccess, legacy, mem_pool_set_access)       \
+  X(cuCtxDisablePeerAccess, legacy, ctx_disable_peer_access)

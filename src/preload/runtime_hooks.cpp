@@ -198,6 +198,22 @@ GPUMEM_PRELOAD_EXPORT cudaError_t cudaStreamDestroy(cudaStream_t stream) {
   return next(stream);
 }
 
+GPUMEM_PRELOAD_EXPORT cudaError_t cudaDeviceDisablePeerAccess(int peer) {
+  static auto* next = real<decltype(&cudaDeviceDisablePeerAccess)>("cudaDeviceDisablePeerAccess");
+  if (next == nullptr) return cudaErrorNotSupported;
+  cudaError_t status = cudaSuccess;
+  {
+    gpumem::preload::pass_through_scope scope;
+    status = next(peer);
+  }
+  // See cuCtxDisablePeerAccess (driver_hooks.cpp).
+  if (status == cudaSuccess && !gpumem::preload::in_pass_through()) {
+    if (const std::optional<int> accessor = gpumem::preload::current_device_id())
+      gpumem::preload::peer_access_disabled(*accessor, peer);
+  }
+  return status;
+}
+
 GPUMEM_PRELOAD_EXPORT cudaError_t cudaDeviceEnablePeerAccess(int peer, unsigned int flags) {
   static auto* next = real<decltype(&cudaDeviceEnablePeerAccess)>("cudaDeviceEnablePeerAccess");
   if (next == nullptr) return cudaErrorNotSupported;

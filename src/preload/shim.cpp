@@ -208,6 +208,24 @@ class shim_state {
     if (device_state* state = built(peer); state != nullptr) grant_peer_access(*state);
   }
 
+  /// Forgets that `accessor` may reach `peer`'s memory, and revokes it on `peer`'s built stack.
+  void peer_access_disabled(int accessor, int peer) {
+    if (accessor < 0 || accessor >= kMaxDevices || peer < 0 || peer >= kMaxDevices) return;
+    peer_accessors_[peer].fetch_and(~(std::uint64_t{1} << accessor));
+    device_state* state = built(peer);
+    if (state == nullptr) return;
+    auto* expandable =
+        dynamic_cast<mr::expandable_memory_resource*>(state->device_stack.find("expandable"));
+    if (expandable == nullptr) return;
+    device_scope scope{real_driver(), peer};
+    try {
+      expandable->revoke_access(cuda_device_id{accessor});
+    } catch (const std::exception& error) {
+      log_->error("device " + std::to_string(accessor) + "'s access to device " +
+                  std::to_string(peer) + "'s memory cannot be revoked: " + error.what());
+    }
+  }
+
   /// Grants the devices recorded as peers of `state`'s device access to its expandable source.
   void grant_peer_access(device_state& state) {
     auto* expandable =
@@ -557,6 +575,17 @@ std::optional<int> current_device_id() noexcept {
   }
 }
 
+void peer_access_disabled(int accessor, int peer) noexcept {
+  try {
+    if (shim_state* state = the_shim.load(std::memory_order_acquire); state != nullptr) {
+      pass_through_scope scope;
+      state->peer_access_disabled(accessor, peer);
+    }
+  } catch (...) {
+    // The log could not be written: nothing else to do.
+  }
+}
+
 void peer_access_enabled(int accessor, int peer) noexcept {
   try {
     // The shim may not exist yet (no allocation so far): the grant must wait for the stack.
@@ -667,6 +696,19 @@ answer allocate(std::size_t bytes,
 
 namespace {
 
+/// The device of a stream-ordered free's stream: the calling thread's current device for the
+/// default streams, else the driver's answer; nullopt when the driver cannot say.
+std::optional<int> device_of_stream(CUstream stream, bool per_thread) {
+  if (stream == nullptr || stream == CU_STREAM_LEGACY || stream == CU_STREAM_PER_THREAD)
+    return current_device_id();
+  const auto& table = per_thread ? real_driver().per_thread : real_driver().legacy;
+  CUdevice device = -1;
+  if (table.stream_get_device != nullptr &&
+      table.stream_get_device(stream, &device) == CUDA_SUCCESS)
+    return device;
+  return std::nullopt;
+}
+
 /// A free the quarantine holds reaches the stack's logging layer, if any, when the program
 /// makes it (the layer then logs nothing when the block goes down after the barrier).
 void log_free_now(device_state& device, void* pointer, const allocation_record& record) {
@@ -703,6 +745,18 @@ answer deallocate(void* pointer, request_kind kind, CUstream stream, bool per_th
   try {
     config::built_stack* stack = record->managed ? state.managed(*device) : &device->device_stack;
     if (kind == request_kind::stream_ordered && !capturing(stream, per_thread)) {
+      const std::optional<int> stream_device = device_of_stream(stream, per_thread);
+      if (stream_device && *stream_device != record->device) {
+        // Freed on another device's stream (streamOrderedAllocationP2P frees device 0's block
+        // on device 1's stream): the owner's pool can order reuse only after streams of its
+        // own device (an event records on those alone), so the host waits for that stream
+        // here, and the block is then idle for every stream.
+        const auto& table = per_thread ? real_driver().per_thread : real_driver().legacy;
+        (void)table.stream_synchronize(stream);
+        device_scope scope{real_driver(), record->device};
+        stack->top().deallocate(pointer, record->size, cuda_stream_view{cudaStreamLegacy});
+        return answer::served(nullptr);
+      }
       device_scope scope{real_driver(), record->device};
       stack->top().deallocate(pointer, record->size, stream_for(kind, stream, per_thread));
       return answer::served(nullptr);

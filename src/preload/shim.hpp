@@ -88,6 +88,14 @@ bool refuse_ipc_handle(const void* pointer) noexcept;
  */
 void peer_access_enabled(int accessor, int peer) noexcept;
 
+/**
+ * @brief Called after the program disabled `accessor`'s access to `peer`'s memory
+ * (cudaDeviceDisablePeerAccess, cuCtxDisablePeerAccess, or a memory pool's access set to none):
+ * `peer`'s expandable source takes the grant back, now and for memory mapped later, so
+ * `accessor` faults as it would on cudaMalloc memory. Never throws (a refusal is logged).
+ */
+void peer_access_disabled(int accessor, int peer) noexcept;
+
 /// The device of the calling thread's current context; nullopt without one.
 std::optional<int> current_device_id() noexcept;
 

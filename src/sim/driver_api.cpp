@@ -438,18 +438,43 @@ GPUMEM_SIM_EXPORT CUresult cuDeviceCanAccessPeer(int* can_access, CUdevice devic
   return CUDA_SUCCESS;
 }
 
+namespace {
+
+/// Which device pairs have peer access enabled (accessor, peer).
+struct peer_pairs {
+  std::mutex mutex;
+  std::set<std::pair<int, int>> enabled;
+};
+peer_pairs& enabled_peers() {
+  static peer_pairs pairs;
+  return pairs;
+}
+
+}  // namespace
+
 GPUMEM_SIM_EXPORT CUresult cuCtxEnablePeerAccess(CUcontext peer, unsigned int flags) {
   enter(__func__);
   if (const CUresult status = require_initialized(); status != CUDA_SUCCESS) return status;
   if (current_context == nullptr) return CUDA_ERROR_INVALID_CONTEXT;
   if (peer == nullptr || flags != 0) return CUDA_ERROR_INVALID_VALUE;
   if (peer->device == current_context->device) return CUDA_ERROR_INVALID_DEVICE;
-  // Which device pairs have access enabled (accessor, peer): a second call is an error.
-  static std::mutex mutex;
-  static std::set<std::pair<int, int>> enabled;
-  std::lock_guard lock(mutex);
-  if (!enabled.emplace(current_context->device, peer->device).second)
+  // A second call is an error.
+  peer_pairs& pairs = enabled_peers();
+  std::lock_guard lock(pairs.mutex);
+  if (!pairs.enabled.emplace(current_context->device, peer->device).second)
     return CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED;
+  return CUDA_SUCCESS;
+}
+
+GPUMEM_SIM_EXPORT CUresult cuCtxDisablePeerAccess(CUcontext peer) {
+  enter(__func__);
+  if (const CUresult status = require_initialized(); status != CUDA_SUCCESS) return status;
+  if (current_context == nullptr) return CUDA_ERROR_INVALID_CONTEXT;
+  if (peer == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  peer_pairs& pairs = enabled_peers();
+  std::lock_guard lock(pairs.mutex);
+  if (pairs.enabled.erase({current_context->device, peer->device}) == 0)
+    return CUDA_ERROR_PEER_ACCESS_NOT_ENABLED;
   return CUDA_SUCCESS;
 }
 

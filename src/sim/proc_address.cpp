@@ -137,6 +137,7 @@ const std::array kEntries{
     proc_entry{"cuMemSetAccess", 10020, address(&cuMemSetAccess), nullptr},
     proc_entry{"cuMemGetAccess", 10020, address(&cuMemGetAccess), nullptr},
     proc_entry{"cuCtxEnablePeerAccess", 4000, address(&cuCtxEnablePeerAccess), nullptr},
+    proc_entry{"cuCtxDisablePeerAccess", 4000, address(&cuCtxDisablePeerAccess), nullptr},
     proc_entry{"cuMemAllocAsync", 11020, address(&cuMemAllocAsync), address(&cuMemAllocAsync_ptsz)},
     proc_entry{"cuMemAllocFromPoolAsync",
                11020,

@@ -334,6 +334,13 @@ GPUMEM_SIM_EXPORT cudaError_t cudaDeviceCanAccessPeer(int* can_access, int devic
   return record(legacy().device_can_access_peer(can_access, device, peer));
 }
 
+GPUMEM_SIM_EXPORT cudaError_t cudaDeviceDisablePeerAccess(int peer) {
+  CUcontext peer_context = nullptr;
+  if (legacy().primary_ctx_retain(&peer_context, peer) != CUDA_SUCCESS)
+    return record(cudaErrorInvalidDevice);
+  return with_context([&] { return legacy().ctx_disable_peer_access(peer_context); });
+}
+
 GPUMEM_SIM_EXPORT cudaError_t cudaDeviceEnablePeerAccess(int peer, unsigned int flags) {
   int device = 0;
   if (const cudaError_t error = current_device(&device); error != cudaSuccess) return record(error);

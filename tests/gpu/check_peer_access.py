@@ -2,8 +2,10 @@
 """Peer access on two GPUs, plain and under the shim, with each CUDA runtime: kernels on device 1
 reading and writing device 0's blocks and cudaMemcpyPeerAsync give the same words under the shim
 as plain, before and after device 0's pool grows, whether the program enabled peer access or
-let device 1 reach device 0's memory pool; without either, device 1's kernel faults under the
-shim as it does plain (no access plain CUDA would refuse).
+let device 1 reach device 0's memory pool (and, freed on device 1's stream, a block is not
+reused on device 0 while device 1 still writes it); without either, or after peer access is
+disabled again, device 1's kernel faults under the shim as it does plain (no access plain CUDA
+would refuse).
 
     check_peer_access.py PRELOAD PEER_ACCESS_STATIC PEER_ACCESS_SHARED
 """
@@ -24,7 +26,7 @@ def main():
     problems = []
     for program in programs:
         name = os.path.basename(program)
-        for mode in ([], ["--mem-pool"], ["--without-access"]):
+        for mode in ([], ["--mem-pool"], ["--without-access"], ["--disable-after"]):
             status, plain = run(program, mode, base)
             if status == 77:
                 print(plain.strip())

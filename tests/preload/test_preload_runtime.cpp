@@ -242,6 +242,14 @@ TEST_F(Preload, PeerAccessReachesTheExpandableSource) {
   ASSERT_EQ(cudaSetDevice(1), cudaSuccess);
   ASSERT_EQ(cudaDeviceEnablePeerAccess(0, 0), cudaSuccess);
   EXPECT_EQ(access_of(on_zero, 1), kReadWrite) << "granted on the stack built before";
+  // Disabled again (simpleP2P does at its end): taken back, as for cudaMalloc memory.
+  ASSERT_EQ(cudaDeviceDisablePeerAccess(0), cudaSuccess);
+  EXPECT_EQ(access_of(on_zero, 1), CU_MEM_ACCESS_FLAGS_PROT_NONE) << "revoked";
+  ASSERT_EQ(cudaSetDevice(0), cudaSuccess);
+  void* later = nullptr;
+  ASSERT_EQ(cudaMalloc(&later, std::size_t{64} << 20), cudaSuccess);
+  EXPECT_EQ(access_of(later, 1), CU_MEM_ACCESS_FLAGS_PROT_NONE) << "not granted on new memory";
+  EXPECT_EQ(cudaFree(later), cudaSuccess);
   EXPECT_EQ(cudaFree(on_one), cudaSuccess);
   EXPECT_EQ(cudaFree(grown), cudaSuccess);
   EXPECT_EQ(cudaFree(on_zero), cudaSuccess);
@@ -272,7 +280,21 @@ TEST_F(Preload, MemPoolAccessReachesTheExpandableSource) {
   ASSERT_EQ(cudaMallocAsync(&grown, std::size_t{64} << 20, cudaStreamPerThread), cudaSuccess);
   EXPECT_EQ(access_of(grown, 1), CU_MEM_ACCESS_FLAGS_PROT_READWRITE)
       << "and on memory mapped later";
-  EXPECT_EQ(cudaFreeAsync(before, cudaStreamPerThread), cudaSuccess);
+  access.flags = cudaMemAccessFlagsProtNone;
+  ASSERT_EQ(cudaMemPoolSetAccess(pool, &access, 1), cudaSuccess);
+  EXPECT_EQ(access_of(grown, 1), CU_MEM_ACCESS_FLAGS_PROT_NONE) << "taken back with the pool's";
+  // The sample then frees device 0's block on device 1's stream: device 0's pool can order
+  // reuse only after its own device's streams, so the shim waits for that stream first.
+  ASSERT_EQ(cudaSetDevice(1), cudaSuccess);
+  cudaStream_t on_one = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&on_one, cudaStreamNonBlocking), cudaSuccess);
+  if (gpumem::test::on_simulator()) simulator::reset_call_counts();
+  EXPECT_EQ(cudaFreeAsync(before, on_one), cudaSuccess);
+  if (gpumem::test::on_simulator()) {
+    EXPECT_EQ(simulator::call_count("cuStreamSynchronize"), 1U) << "the free waited for it";
+  }
+  EXPECT_EQ(cudaStreamDestroy(on_one), cudaSuccess);
+  ASSERT_EQ(cudaSetDevice(0), cudaSuccess);
   EXPECT_EQ(cudaFreeAsync(grown, cudaStreamPerThread), cudaSuccess);
   EXPECT_EQ(cudaStreamSynchronize(cudaStreamPerThread), cudaSuccess);
 }

@@ -1,14 +1,17 @@
 // Two devices: kernels on device 1 read and write blocks of device 0, and cudaMemcpyPeerAsync
 // copies them to device 1, before and after device 0's pool grows; the host checks every word.
 //
-//   peer_access [--mem-pool | --without-access]
+//   peer_access [--mem-pool | --without-access | --disable-after]
 //
 // By default the program enables peer access (cudaDeviceEnablePeerAccess) and allocates with
 // cudaMalloc; --mem-pool allocates with cudaMallocAsync and lets device 1 reach device 0's
 // default memory pool (cudaMemPoolSetAccess), as NVIDIA's streamOrderedAllocationP2P does;
 // --without-access does neither, and reports whether device 1's kernel "faulted" or "reached"
 // the memory (plain CUDA faults: under the shim it must too). Prints "peer_access: ok: ..." or
-// "peer_access: without access: faulted|reached (...)"; exits 0 unless a check fails, 77 with
+// "peer_access: without access: faulted|reached (...)"; --disable-after enables peer access,
+// checks a round trip, disables it (cudaDeviceDisablePeerAccess, as simpleP2P does at its end)
+// and reports whether device 1's kernel then "faulted" or "reached" the block. Exits 0 unless a
+// check fails, 77 with
 // fewer than two devices that reach each other.
 
 #include <cuda_runtime.h>
@@ -26,6 +29,20 @@ __global__ void iota(unsigned* words, std::size_t count, unsigned first) {
     words[i] = first + static_cast<unsigned>(i);
 }
 
+/// Waits `nanoseconds`, then writes `word` everywhere: a slow writer on another device.
+__global__ void late_fill(unsigned* words, std::size_t count, unsigned word, unsigned nanoseconds) {
+  unsigned long long start = 0;
+  unsigned long long now = 0;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(start));
+  do {
+    __nanosleep(1000);
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
+  } while (now - start < nanoseconds);
+  for (std::size_t i = blockIdx.x * blockDim.x + threadIdx.x; i < count;
+       i += static_cast<std::size_t>(gridDim.x) * blockDim.x)
+    words[i] = word;
+}
+
 __global__ void add_one(unsigned* words, std::size_t count) {
   for (std::size_t i = blockIdx.x * blockDim.x + threadIdx.x; i < count;
        i += static_cast<std::size_t>(gridDim.x) * blockDim.x)
@@ -38,7 +55,7 @@ bool ok(cudaError_t status, const char* what) {
   return false;
 }
 
-enum class mode { peer_access, mem_pool, without_access };
+enum class mode { peer_access, mem_pool, without_access, disable_after };
 
 struct streams {
   cudaStream_t zero = nullptr;
@@ -90,6 +107,41 @@ long long round_trip(unsigned* block, std::size_t words, unsigned first, const s
   return static_cast<long long>(words);
 }
 
+/// As NVIDIA's streamOrderedAllocationP2P: device 0's block is freed on device 1's stream while
+/// a kernel there will still write it; device 0 at once allocates the same size and fills it.
+/// The new block must not be memory that kernel writes later. Returns false on a mismatch.
+bool free_on_other_device_stream(const streams& on, std::size_t words) {
+  const std::size_t bytes = words * sizeof(unsigned);
+  if (!ok(cudaSetDevice(0), "cudaSetDevice(0)")) return false;
+  auto* freed = static_cast<unsigned*>(allocate(mode::mem_pool, bytes, on.zero));
+  if (freed == nullptr || !ok(cudaSetDevice(1), "cudaSetDevice(1)")) return false;
+  late_fill<<<64, 256, 0, on.one>>>(freed, words, 0xdeadbeefU, 200000000U);  // after 200 ms
+  if (!ok(cudaFreeAsync(freed, on.one), "cudaFreeAsync on device 1's stream")) return false;
+  if (!ok(cudaSetDevice(0), "cudaSetDevice(0)")) return false;
+  unsigned* next = nullptr;
+  if (!ok(cudaMallocAsync(&next, bytes, on.zero), "cudaMallocAsync")) return false;
+  iota<<<256, 256, 0, on.zero>>>(next, words, 5);
+  if (!ok(cudaStreamSynchronize(on.zero), "iota")) return false;
+  if (!ok(cudaSetDevice(1), "cudaSetDevice(1)") ||
+      !ok(cudaStreamSynchronize(on.one), "the late writer on device 1")) {
+    return false;
+  }
+  if (!ok(cudaSetDevice(0), "cudaSetDevice(0)")) return false;
+  std::vector<unsigned> host(words);
+  if (!ok(cudaMemcpy(host.data(), next, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy")) return false;
+  (void)cudaFreeAsync(next, on.zero);
+  std::size_t wrong = 0;
+  for (std::size_t i = 0; i < words; ++i)
+    wrong += host[i] != 5 + static_cast<unsigned>(i) ? 1 : 0;
+  std::printf(
+      "peer_access: a block freed on device 1's stream, reused on device 0: %zu wrong "
+      "words%s (%s)\n",
+      wrong,
+      wrong != 0 ? ": FAILED, handed out while device 1 still wrote it" : "",
+      next == freed ? "same address" : "another address");
+  return wrong == 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -97,6 +149,7 @@ int main(int argc, char** argv) {
   mode how = mode::peer_access;
   if (argc > 1 && std::strcmp(argv[1], "--mem-pool") == 0) how = mode::mem_pool;
   if (argc > 1 && std::strcmp(argv[1], "--without-access") == 0) how = mode::without_access;
+  if (argc > 1 && std::strcmp(argv[1], "--disable-after") == 0) how = mode::disable_after;
   int devices = 0;
   int reach = 0;
   if (cudaGetDeviceCount(&devices) != cudaSuccess || devices < 2 ||
@@ -124,7 +177,7 @@ int main(int argc, char** argv) {
         !ok(cudaMemPoolSetAccess(pool, &access, 1), "cudaMemPoolSetAccess")) {
       return 1;
     }
-  } else if (how == mode::peer_access) {
+  } else if (how == mode::peer_access || how == mode::disable_after) {
     if (!ok(cudaSetDevice(1), "cudaSetDevice(1)") ||
         !ok(cudaDeviceEnablePeerAccess(0, 0), "cudaDeviceEnablePeerAccess")) {
       return 1;
@@ -136,6 +189,16 @@ int main(int argc, char** argv) {
     return checked == 0 ? 1 : 0;
   }
   if (checked <= 0) return 1;
+  if (how == mode::disable_after) {
+    if (!ok(cudaSetDevice(1), "cudaSetDevice(1)") ||
+        !ok(cudaDeviceDisablePeerAccess(0), "cudaDeviceDisablePeerAccess")) {
+      return 1;
+    }
+    const long long again = round_trip(first, kSmall, 11, on);
+    std::printf("peer_access: after disabling peer access: %s\n",
+                again < 0 ? "faulted" : "reached");
+    return again == 0 ? 1 : 0;
+  }
   // Device 0's pool grows: blocks of 256 MiB, the last one surely in memory mapped now.
   if (!ok(cudaSetDevice(0), "cudaSetDevice(0)")) return 1;
   constexpr std::size_t kLarge = std::size_t{64} << 20;  // words: 256 MiB
@@ -148,6 +211,7 @@ int main(int argc, char** argv) {
   const long long after = round_trip(grown.back(), kLarge, 1000, on);
   if (after <= 0) return 1;
   checked += after;
+  if (how == mode::mem_pool && !free_on_other_device_stream(on, kSmall)) return 1;
   if (!ok(cudaSetDevice(0), "cudaSetDevice(0)")) return 1;
   for (unsigned* block : grown)
     (void)(how == mode::mem_pool ? cudaFreeAsync(block, on.zero) : cudaFree(block));

@@ -78,6 +78,14 @@ class expandable_memory_resource final : public device_memory_resource, public e
    */
   void grant_access(cuda_device_id device);
 
+  /**
+   * @brief Takes back what grant_access(`device`) gave, on memory mapped now and later (the
+   * shim calls this when the program disables peer access). Nothing to do for a device never
+   * granted.
+   * @throws gpumem::cuda_error when the driver refuses
+   */
+  void revoke_access(cuda_device_id device);
+
   /// The start of the reserved address range (allocations lie in it).
   [[nodiscard]] void* reservation_start() const noexcept;
 
