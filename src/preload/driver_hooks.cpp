@@ -84,6 +84,25 @@ CUdevice device_of_context(CUcontext context) {
   return device;
 }
 
+/// The current device's access to `peer`'s memory was enabled (or disabled): the shim grants
+/// (or revokes) it on the peer's expandable source.
+void follow_peer_access(CUcontext peer, bool enabled) {
+  if (!intercepting()) return;
+  std::optional<int> accessor;
+  CUdevice peer_device = -1;
+  {
+    gpumem::preload::pass_through_scope scope;
+    accessor = gpumem::preload::current_device_id();
+    peer_device = device_of_context(peer);
+  }
+  if (!accessor || peer_device < 0) return;
+  if (enabled) {
+    gpumem::preload::peer_access_enabled(*accessor, peer_device);
+  } else {
+    gpumem::preload::peer_access_disabled(*accessor, peer_device);
+  }
+}
+
 /// The device whose default or current memory pool `pool` is; nullopt for another pool.
 std::optional<int> device_of_pool(CUmemoryPool pool) {
   const gpumem::driver::driver_entry_points& cu = real_legacy();
@@ -216,17 +235,8 @@ GPUMEM_PRELOAD_EXPORT CUresult cuCtxEnablePeerAccess(CUcontext peer, unsigned in
     status = real(peer, flags);
   }
   // Enabled now or before: memory the peer's expandable source maps needs a grant too.
-  if ((status == CUDA_SUCCESS || status == CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED) &&
-      intercepting()) {
-    std::optional<int> accessor;
-    CUdevice peer_device = -1;
-    {
-      gpumem::preload::pass_through_scope scope;
-      accessor = gpumem::preload::current_device_id();
-      peer_device = device_of_context(peer);
-    }
-    if (accessor && peer_device >= 0) gpumem::preload::peer_access_enabled(*accessor, peer_device);
-  }
+  if (status == CUDA_SUCCESS || status == CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED)
+    follow_peer_access(peer, true);
   return status;
 }
 
@@ -271,16 +281,7 @@ GPUMEM_PRELOAD_EXPORT CUresult cuCtxDisablePeerAccess(CUcontext peer) {
     status = real(peer);
   }
   // As cudaMalloc memory stops being reachable, so does the expandable source's.
-  if (status == CUDA_SUCCESS && intercepting()) {
-    std::optional<int> accessor;
-    CUdevice peer_device = -1;
-    {
-      gpumem::preload::pass_through_scope scope;
-      accessor = gpumem::preload::current_device_id();
-      peer_device = device_of_context(peer);
-    }
-    if (accessor && peer_device >= 0) gpumem::preload::peer_access_disabled(*accessor, peer_device);
-  }
+  if (status == CUDA_SUCCESS) follow_peer_access(peer, false);
   return status;
 }
 
