@@ -3,7 +3,7 @@
 // memory, a binning layer's bins, a limit's headroom, the expandable source's mappings, ...
 
 #include <cstddef>
-#include <string_view>
+#include <string>
 
 #include "config/stack_builder.hpp"
 #include "core/report_tree.hpp"
@@ -25,18 +25,19 @@ class reported_layer {
 };
 
 /**
- * @brief One layer's figures: an object with what the layer holds and counts (empty for a
- * layer that holds nothing, such as `cuda` or `logging`).
+ * @brief The figures of `stack`'s layer `name` (the layer table's for a layer above the source,
+ * the source's own otherwise), its helpers' included: an object with what the layer holds and
+ * counts, empty for a layer that holds nothing (`cuda`, `logging`).
  */
-core::report_node layer_report(const mr::device_memory_resource& layer);
+core::report_node layer_report(const config::built_stack& stack, const std::string& name);
 
 /// Every layer of `stack`, outermost first, each under its name.
 core::report_node layers_report(const config::built_stack& stack);
 
 /**
- * @brief The bytes `stack` took from CUDA and holds: its lowest sub-allocator's (pool, arena,
- * binning, fixed_size) reserved bytes, or what the expandable source maps, or the driver
- * pool's reserve; 0 when every allocation goes to CUDA as it comes.
+ * @brief The bytes `stack` took from CUDA and holds: what its lowest holding layer holds (the
+ * expandable source's mapped bytes, the driver pool's reserve, or the lowest sub-allocator's
+ * reserved bytes); 0 when every allocation goes to CUDA as it comes.
  */
 std::size_t held_from_cuda(const config::built_stack& stack);
 

@@ -57,16 +57,6 @@ struct held_memory {
   std::size_t largest_free = 0;    ///< the largest free block
   std::size_t limit = 0;           ///< a limit layer's size (0: none)
   std::size_t limited_in_use = 0;  ///< bytes counted against the limit
-
-  /**
-   * @brief The share of free memory a request could not get in one piece: 1 - largest free
-   * block / free. 0 when nothing is free, and 0 when nothing is in use (an idle pool's free
-   * blocks merge once their streams are done: nothing is lost to fragmentation).
-   */
-  [[nodiscard]] double fragmentation() const noexcept {
-    if (free_in_stack == 0 || free_in_stack >= reserved) return 0.0;
-    return 1.0 - static_cast<double>(largest_free) / static_cast<double>(free_in_stack);
-  }
 };
 
 /// What a stack holds (its pool or arena layer, its limit layer).

@@ -1,22 +1,18 @@
-// The report's fragmentation figure: the share of free memory not in the largest free block,
-// and 0 when it would mislead (nothing free, or nothing in use).
+// The report's fragmentation figure (a pool's): the share of free memory not in the largest
+// free block, and 0 when it would mislead (nothing free, or nothing in use).
 
 #include <gtest/gtest.h>
 
-#include "preload/shim_report.hpp"
+#include "gpumem/mr/pool_memory_resource.hpp"
 
 namespace {
 
-using gpumem::preload::held_memory;
+using gpumem::mr::pool_state;
 
 constexpr std::size_t MiB = std::size_t{1} << 20;
 
-held_memory held(std::size_t reserved, std::size_t free, std::size_t largest) {
-  held_memory memory;
-  memory.reserved = reserved;
-  memory.free_in_stack = free;
-  memory.largest_free = largest;
-  return memory;
+pool_state held(std::size_t reserved, std::size_t free, std::size_t largest) {
+  return pool_state{reserved, reserved - free, 1, 1, largest, 1};
 }
 
 TEST(ReportFragmentation, IsTheShareOfFreeMemoryOutsideTheLargestBlock) {

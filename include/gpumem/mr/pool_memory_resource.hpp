@@ -26,6 +26,17 @@ struct pool_state {
   std::size_t free_blocks;         ///< free blocks, over all streams
   std::size_t largest_free_block;  ///< the largest free block, over all streams
   std::size_t streams;             ///< streams that have freed blocks into the pool
+
+  /**
+   * @brief The share of free memory a request could not get in one piece: 1 - largest free
+   * block / free bytes. 0 when nothing is free, and 0 when nothing is in use (an idle pool's
+   * free blocks merge once their streams are done: nothing is lost to fragmentation).
+   */
+  [[nodiscard]] double fragmentation() const noexcept {
+    const std::size_t free = pool_size - allocated_bytes;
+    if (free == 0 || free >= pool_size) return 0.0;
+    return 1.0 - static_cast<double>(largest_free_block) / static_cast<double>(free);
+  }
 };
 
 namespace detail {
