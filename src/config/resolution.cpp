@@ -140,12 +140,14 @@ std::optional<std::string> unwritable_folder(const std::string& file) {
 
 void configuration::validate_layer_options() {
   // Files the run will write: a missing folder is found here, not after the run.
-  for (const char* key : {"debug_file", "report_file"}) {
-    const option_setting& setting = process(key);
+  for (const option_spec& spec : process_options()) {
+    if (!spec.checked(folder_exists)) continue;
+    const option_setting& setting = process(spec.key);
     if (const auto* text = std::get_if<std::string>(&setting.value)) {
-      if (const auto why = unwritable_folder(*text))
-        errors_.push_back("gpumem: " + setting.from.describe() + ": " + key + " " + *text + ": " +
-                          *why);
+      if (const auto why = unwritable_folder(*text)) {
+        errors_.push_back("gpumem: " + setting.from.describe() + ": " + std::string{spec.key} +
+                          " " + *text + ": " + *why);
+      }
     }
   }
   const auto where = [](const option_setting& setting) {
@@ -173,46 +175,42 @@ void configuration::validate_layer_options() {
     for (const resolved_layer& layer : stack.layers) {
       for (const auto& [spec, value] : layer.options) {
         const std::string subject = scope + "." + layer.name + "] " + std::string{spec->key};
+        const std::string key{spec->key};
         if (!value) {
-          if (layer.name == "limit" && spec->key == "size" && own_layers) {
-            errors_.push_back("gpumem: " + where_layers(stack) + ": " + label +
-                              " stack has the limit layer but no size: " + "set " + scope +
-                              ".limit] size = \"40GiB\" or " +
-                              layer_variable(label, "limit", "size") + "=40GiB");
+          if (spec->checked(required) && own_layers) {
+            errors_.push_back("gpumem: " + where_layers(stack) + ": " + label + " stack has the " +
+                              layer.name + " layer but no " + key + ": " + "set " + scope + "." +
+                              layer.name + "] " + key + " = \"40GiB\" or " +
+                              layer_variable(label, layer.name, key) + "=40GiB");
           }
           continue;
         }
         if (override_of_device && inherited(*value, device_wide, layer.name, spec->key)) continue;
-        if (layer.name == "logging" && spec->key == "file") {
+        if (spec->checked(folder_exists)) {
           if (const auto why = unwritable_folder(std::get<std::string>(value->value))) {
             errors_.push_back("gpumem: " + value->from.describe() + ": " + subject + " " +
                               std::get<std::string>(value->value) + ": " + *why);
             continue;
           }
         }
-        if (layer.name == "limit" && spec->key == "size") {
+        if (const auto* size = std::get_if<core::byte_size>(&value->value)) {
           // An empty size is no size: every allocation would fail against a limit of 0 B.
-          const auto& size = std::get<core::byte_size>(value->value);
-          if (!size.bytes && !size.percent) {
+          if (spec->checked(required) && !size->bytes && !size->percent) {
             errors_.push_back("gpumem: " + value->from.describe() + ": " + subject +
-                              " is empty: the limit layer needs a size, such as \"40GiB\" or "
-                              "\"80%\"");
+                              " is empty: the " + layer.name + " layer needs a " + key +
+                              ", such as \"40GiB\" or \"80%\"");
             continue;
           }
-        }
-        if (const auto* size = std::get_if<core::byte_size>(&value->value)) {
-          if (size->bytes && *size->bytes == 0 &&
-              (spec->key == "block_size" || spec->key == "alignment" ||
-               (layer.name == "limit" && spec->key == "size"))) {
+          if (spec->checked(more_than_zero) && size->bytes && *size->bytes == 0)
             errors_.push_back("gpumem: " + where(*value) + ": " + subject + " must be more than 0");
-          }
-          if (layer.name == "arena" && spec->key == "size" && size->bytes &&
+          if (spec->checked(at_least_a_superblock) && size->bytes &&
               *size->bytes < kSmallestArena) {
             errors_.push_back("gpumem: " + where(*value) + ": " + subject + " " +
                               core::format_bytes(*size->bytes) +
                               " is less than one 4 MiB superblock: every allocation would fail");
           }
-          if (spec->key == "alignment" && size->bytes && (*size->bytes & (*size->bytes - 1)) != 0) {
+          if (spec->checked(power_of_two) && size->bytes &&
+              (*size->bytes & (*size->bytes - 1)) != 0) {
             errors_.push_back("gpumem: " + where(*value) + ": " + subject +
                               " must be a power of two, found " + std::to_string(*size->bytes));
           }

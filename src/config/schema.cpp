@@ -29,11 +29,12 @@ constexpr std::array kProcessOptions{
                 "off",
                 "the report at exit: off, a text table, or JSON",
                 kReportChoices},
-    option_spec{
-        "report_file",
-        option_type::text,
-        "",
-        "where the report goes; default stderr for text, gpumem-report-{pid}.json for JSON"},
+    option_spec{"report_file",
+                option_type::text,
+                "",
+                "where the report goes; default stderr for text, gpumem-report-{pid}.json for JSON",
+                {},
+                folder_exists},
     option_spec{"report_interval",
                 option_type::count,
                 "0",
@@ -50,7 +51,9 @@ constexpr std::array kProcessOptions{
     option_spec{"debug_file",
                 option_type::text,
                 "stderr",
-                "where the debug log goes ({pid} is the process id)"},
+                "where the debug log goes ({pid} is the process id)",
+                {},
+                folder_exists},
     option_spec{"free_policy",
                 option_type::choice,
                 "quarantine",
@@ -123,7 +126,9 @@ constexpr std::array kArenaOptions{
     option_spec{"size",
                 option_type::size_or_share,
                 "50%",
-                "the global arena, taken at the first allocation"},
+                "the global arena, taken at the first allocation",
+                {},
+                at_least_a_superblock},
     option_spec{"dump_on_failure",
                 option_type::boolean,
                 "false",
@@ -141,8 +146,12 @@ constexpr std::array kBinningOptions{
 };
 
 constexpr std::array kFixedSizeOptions{
-    option_spec{
-        "block_size", option_type::size, "1MiB", "the one block size (larger requests fail)"},
+    option_spec{"block_size",
+                option_type::size,
+                "1MiB",
+                "the one block size (larger requests fail)",
+                {},
+                more_than_zero},
     option_spec{"blocks", option_type::count, "128", "blocks taken from below at a time"},
 };
 
@@ -150,7 +159,9 @@ constexpr std::array kLoggingOptions{
     option_spec{"file",
                 option_type::text,
                 "gpumem-{pid}.csv",
-                "the CSV log, in RMM's format ({pid}: process id)"},
+                "the CSV log, in RMM's format ({pid}: process id)",
+                {},
+                folder_exists},
     option_spec{"flush",
                 option_type::choice,
                 "buffered",
@@ -167,14 +178,18 @@ constexpr std::array kLimitOptions{
     option_spec{"size",
                 option_type::size_or_share,
                 "",
-                "the most the layers above may hold at once (required)"},
+                "the most the layers above may hold at once (required)",
+                {},
+                more_than_zero | required},
 };
 
 constexpr std::array kAlignedOptions{
     option_spec{"alignment",
                 option_type::size,
                 "256",
-                "the alignment of large allocations (a power of two)"},
+                "the alignment of large allocations (a power of two)",
+                {},
+                more_than_zero | power_of_two},
     option_spec{
         "threshold", option_type::size, "64KiB", "allocations of at least this size are aligned"},
 };

@@ -25,6 +25,17 @@ enum class option_type {
   text,           ///< a string (a file name; "{pid}" becomes the process id)
 };
 
+/// What a value must be beyond its type (checked when the configuration is loaded, so
+/// `gpumem check` and the shim refuse the same values). Flags, or-ed together.
+enum option_check : std::uint8_t {
+  no_check = 0,
+  more_than_zero = 1,         ///< a size: 0 B is refused
+  power_of_two = 2,           ///< a size: a power of two
+  at_least_a_superblock = 4,  ///< a size: at least kSmallestArena
+  folder_exists = 8,          ///< a file to write: its folder exists and may be written
+  required = 16,              ///< the layer needs a value (none, or an empty one, is refused)
+};
+
 /// One option of the process or of a layer.
 struct option_spec {
   std::string_view key;
@@ -32,6 +43,11 @@ struct option_spec {
   std::string_view default_text;  ///< the default as written in a file; "" when there is none
   std::string_view meaning;
   std::span<const std::string_view> choices = {};  ///< for option_type::choice
+  std::uint8_t checks = no_check;                  ///< option_check flags
+
+  [[nodiscard]] constexpr bool checked(option_check check) const noexcept {
+    return (checks & check) != 0;
+  }
 };
 
 /// What a layer is in a stack.
