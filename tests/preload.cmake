@@ -32,6 +32,13 @@ foreach(platform sim gpu)
   # In a process of its own: peer access enabled by the test above would grant it already.
   gpumem_preload_test(preload_mem_pool_access ${platform} test_preload_runtime
     ARGS "--gtest_filter=*MemPoolAccess*" ENVIRONMENT GPUMEM_SIM_DEVICES=2)
+endforeach()
+# A driver before cuStreamGetDevice (CUDA 12.8): a free on another device's stream is still
+# found (through the stream's context) and waited for.
+gpumem_preload_test(preload_mem_pool_access_older_driver sim test_preload_runtime
+  ARGS "--gtest_filter=*MemPoolAccess*"
+  ENVIRONMENT GPUMEM_SIM_DEVICES=2 GPUMEM_SIM_MISSING_ENTRY_POINTS=cuStreamGetDevice)
+foreach(platform sim gpu)
   gpumem_preload_test(preload_runtime_bypass ${platform} test_preload_runtime
     ARGS "--gtest_filter=*BypassSize*" ENVIRONMENT GPUMEM_BYPASS_ABOVE=1MiB)
   gpumem_preload_test(preload_runtime_limit ${platform} test_preload_runtime

@@ -1,5 +1,6 @@
 #include "core/report_tree.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -17,6 +18,11 @@ report_node& report_node::set(std::string key, report_node value) {
       return member.value;
     }
   }
+  members_.push_back(report_member{std::move(key), std::move(value)});
+  return members_.back().value;
+}
+
+report_node& report_node::add(std::string key, report_node value) {
   members_.push_back(report_member{std::move(key), std::move(value)});
   return members_.back().value;
 }
@@ -73,7 +79,13 @@ std::string field_text(const std::string& key, const report_node& value) {
     std::string (*write)(double);
   };
   static const unit units[] = {
-      {"_bytes", [](double v) { return format_bytes(v > 0 ? static_cast<std::uint64_t>(v) : 0); }},
+      {"_bytes",
+       [](double v) {
+         // (A number read from JSON may be anything: beyond 2^64 - 1, or not finite.)
+         constexpr double kMost = 18446744073709549568.0;  // the largest double below 2^64
+         const double clamped = std::isfinite(v) ? std::clamp(v, 0.0, kMost) : 0.0;
+         return format_bytes(static_cast<std::uint64_t>(clamped));
+       }},
       {"_ms", [](double v) { return printed("%.1f ms", v); }},
       {"_s", [](double v) { return printed("%.3f s", v); }},
       {"_percent", [](double v) { return printed("%.0f%%", v); }},
@@ -304,7 +316,7 @@ class json_reader {
       ++at_;
       std::optional<report_node> member = value(depth + 1);
       if (!member) return std::nullopt;
-      node.set(std::move(*key), std::move(*member));
+      node.add(std::move(*key), std::move(*member));
       skip_space();
       if (peek() == ',') {
         ++at_;
@@ -381,7 +393,10 @@ class json_reader {
           text += '\f';
           break;
         case 'u': {
-          if (at_ + 4 > text_.size()) break;
+          if (at_ + 4 > text_.size()) {
+            problem("a \\u escape cut short");
+            return std::nullopt;
+          }
           unsigned code = 0;
           for (int i = 0; i < 4; ++i) {
             const char h = text_[at_++];

@@ -45,6 +45,9 @@ class report_node {
 
   /// Adds (or replaces) the member `key` of an object; returns it. @pre an object
   report_node& set(std::string key, report_node value);
+  /// Appends the member `key` to an object without looking for one of that name (a JSON
+  /// object read back keeps every member; find() returns the first). @pre an object
+  report_node& add(std::string key, report_node value);
   /// Appends to a list; returns the element. @pre a list
   report_node& push(report_node element);
 

@@ -74,6 +74,7 @@ namespace gpumem::driver {
   X(stream_wait_event, cuStreamWaitEvent, required)                          \
   X(stream_get_flags, cuStreamGetFlags, optional)                            \
   X(stream_get_device, cuStreamGetDevice, optional)                          \
+  X(stream_get_ctx, cuStreamGetCtx, optional)                                \
   X(stream_is_capturing, cuStreamIsCapturing, required)                      \
   X(stream_get_capture_info, cuStreamGetCaptureInfo, optional)               \
   X(stream_begin_capture, cuStreamBeginCapture, optional)                    \
@@ -100,7 +101,7 @@ namespace gpumem::driver {
   X(mem_unmap, cuMemUnmap, optional)                                         \
   X(mem_set_access, cuMemSetAccess, optional)                                \
   X(mem_get_access, cuMemGetAccess, optional)                                \
-  X(ctx_enable_peer_access, cuCtxEnablePeerAccess, optional)                  \
+  X(ctx_enable_peer_access, cuCtxEnablePeerAccess, optional)                 \
   X(ctx_disable_peer_access, cuCtxDisablePeerAccess, optional)
 
 /// One table of driver functions, for one stream semantic (legacy or per-thread default).

@@ -270,12 +270,13 @@ void expandable_memory_resource::revoke_access(cuda_device_id device) {
   if (granted == state_->access.end() || device.value() == state_->device) return;
   CUmemAccessDesc none = *granted;
   none.flags = CU_MEM_ACCESS_FLAGS_PROT_NONE;
+  // Forgotten first: should the driver refuse part way, a later grant_access grants all again.
+  state_->access.erase(granted);
   for (const auto& [address, allocation] : state_->allocations) {
     check(state_->driver,
           state_->driver.mem_set_access(address, allocation.mapped, &none, 1),
           "revoking a peer device's access (cuMemSetAccess)");
   }
-  state_->access.erase(granted);
 }
 
 void* expandable_memory_resource::reservation_start() const noexcept {

@@ -155,10 +155,16 @@ void logging_adaptor_core::do_deallocate(void* ptr,
   deallocate_upstream(ptr, bytes, stream);
 }
 
-void logging_adaptor_core::log_free_ahead(void* ptr, std::size_t bytes, cuda_stream_view stream) {
+void logging_adaptor_core::log_free_ahead(void* ptr,
+                                          std::size_t bytes,
+                                          cuda_stream_view stream) noexcept {
   {
     std::lock_guard lock{mutex_};
-    if (!freed_ahead_.insert(ptr).second) return;  // logged ahead already
+    try {
+      if (!freed_ahead_.insert(ptr).second) return;  // logged ahead already
+    } catch (...) {
+      return;  // out of host memory: the free is logged when the block comes down instead
+    }
     freed_ahead_count_.fetch_add(1, std::memory_order_release);
   }
   log_event("free", ptr, bytes, stream);

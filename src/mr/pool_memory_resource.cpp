@@ -129,8 +129,9 @@ pool_resource_core::pool_resource_core(device_async_resource_ref upstream,
         reinterpret_cast<std::uintptr_t>(slab), initial_pool_size, state_->unowned);
     if (expandable_ != nullptr && is_aligned(initial_pool_size, expandable_->growth_unit()))
       state_->expandable_slab = reinterpret_cast<std::uintptr_t>(slab);
-    // compute-sanitizer refuses heaps in virtual-memory mappings: only other slabs are heaps.
-    if (state_->expandable_slab == 0)
+    // compute-sanitizer refuses heaps in virtual-memory mappings: only cudaMalloc slabs (an
+    // upstream that cannot grow in place) are heaps.
+    if (expandable_ == nullptr)
       state_->annotations.heap_added(reinterpret_cast<std::uintptr_t>(slab), initial_pool_size);
   }
 }
@@ -324,7 +325,8 @@ void* pool_resource_core::take_block(std::size_t bytes, cuda_stream_view stream)
         upstream_.deallocate_async(slab, slab_size, CUDA_ALLOCATION_ALIGNMENT, stream);
         throw;
       }
-      state_->annotations.heap_added(reinterpret_cast<std::uintptr_t>(slab), slab_size);
+      if (expandable_ == nullptr)
+        state_->annotations.heap_added(reinterpret_cast<std::uintptr_t>(slab), slab_size);
       return reinterpret_cast<void*>(heap.allocate(own.free_blocks.index, size));
     }
   } else {

@@ -10,6 +10,7 @@
 
 #include "gpumem/aligned.hpp"
 #include "mr/stream_retirement.hpp"
+#include "preload/context_tracking.hpp"
 #include "preload/hooked_functions.hpp"
 #include "preload/real_driver.hpp"
 #include "preload/real_symbols.hpp"
@@ -92,7 +93,12 @@ void follow_peer_access(CUcontext peer, bool enabled) {
   CUdevice peer_device = -1;
   {
     gpumem::preload::pass_through_scope scope;
-    accessor = gpumem::preload::current_device_id();
+    // The shim's stacks serve primary contexts: a context the program made changes nothing
+    // for them (and its disabling must not take access from the primary context).
+    const auto current =
+        gpumem::preload::context_tracking::current_device(gpumem::preload::real_driver());
+    if (!current.primary) return;
+    accessor = current.device;
     peer_device = device_of_context(peer);
   }
   if (!accessor || peer_device < 0) return;
@@ -263,9 +269,11 @@ GPUMEM_PRELOAD_EXPORT CUresult cuMemPoolSetAccess(CUmemoryPool pool,
       if (map[i].location.type != CU_MEM_LOCATION_TYPE_DEVICE || map[i].location.id == *owner)
         continue;
       if (map[i].flags == CU_MEM_ACCESS_FLAGS_PROT_NONE) {
-        gpumem::preload::peer_access_disabled(map[i].location.id, *owner);
+        gpumem::preload::peer_access_disabled(
+            map[i].location.id, *owner, gpumem::preload::peer_grant::memory_pool);
       } else {
-        gpumem::preload::peer_access_enabled(map[i].location.id, *owner);
+        gpumem::preload::peer_access_enabled(
+            map[i].location.id, *owner, gpumem::preload::peer_grant::memory_pool);
       }
     }
   }

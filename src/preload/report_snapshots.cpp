@@ -1,5 +1,8 @@
 #include "preload/report_snapshots.hpp"
 
+#include <pthread.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 
@@ -16,26 +19,45 @@ struct sigaction previous_action {};
 report_snapshots::report_snapshots(std::chrono::seconds interval,
                                    int signal,
                                    std::function<void(report_moment)> write)
-    : interval_{interval}, signal_{signal}, write_{std::move(write)} {
+    : interval_{std::min(interval, kLongestInterval)}, signal_{signal}, write_{std::move(write)} {
   sem_init(&wake_up, 0, 0);
   if (signal_ != 0) {
     struct sigaction action {};
     action.sa_sigaction = &report_snapshots::on_signal;
     action.sa_flags = SA_SIGINFO | SA_RESTART;
     sigemptyset(&action.sa_mask);
-    if (sigaction(signal_, &action, &previous_action) != 0) signal_ = 0;
+    struct sigaction before {};
+    if (sigaction(signal_, &action, &before) != 0) {
+      signal_ = 0;
+    } else if ((before.sa_flags & SA_SIGINFO) == 0 ||
+               before.sa_sigaction != &report_snapshots::on_signal) {
+      // (Already ours in a child after fork: the program's handler stays the one to chain to.)
+      previous_action = before;
+    }
   }
+  // The thread takes no signal: the program's handlers run on its own threads, as before.
+  sigset_t all;
+  sigset_t kept;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &kept);
   thread_ = std::thread([this] { run(); });
+  pthread_sigmask(SIG_SETMASK, &kept, nullptr);
 }
 
 report_snapshots::~report_snapshots() {
   stop();
 }
 
-void report_snapshots::stop() {
+void report_snapshots::stop() noexcept {
   if (stopping_.exchange(true)) return;
   sem_post(&wake_up);
-  if (thread_.joinable()) thread_.join();
+  // exit() called from a report (a handler of the program's, say) cannot wait for itself.
+  if (!thread_.joinable() || thread_.get_id() == std::this_thread::get_id()) return;
+  try {
+    thread_.join();
+  } catch (...) {
+    // The thread is gone already.
+  }
 }
 
 void report_snapshots::on_signal(int signal, siginfo_t* info, void* context) {
@@ -56,11 +78,12 @@ void report_snapshots::run() {
   while (!stopping_.load()) {
     int woken = 0;
     if (interval_.count() > 0) {
+      // A monotonic deadline: setting the clock back does not delay a snapshot.
       timespec deadline{};
-      clock_gettime(CLOCK_REALTIME, &deadline);
+      clock_gettime(CLOCK_MONOTONIC, &deadline);
       deadline.tv_sec += static_cast<std::time_t>(interval_.count());
       do {
-        woken = sem_timedwait(&wake_up, &deadline);
+        woken = sem_clockwait(&wake_up, CLOCK_MONOTONIC, &deadline);
       } while (woken != 0 && errno == EINTR);
     } else {
       do {

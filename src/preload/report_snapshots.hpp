@@ -19,7 +19,7 @@ namespace gpumem::preload {
  * @brief Calls `write` from a thread of its own every `interval` (snapshot) and whenever
  * `signal` arrives (on_request). The signal handler only posts a semaphore (async-signal-safe)
  * and then calls the handler the program had installed before, if any; everything else runs on
- * the thread. One per process.
+ * the thread, which blocks every signal. One per process.
  */
 class report_snapshots {
  public:
@@ -38,8 +38,12 @@ class report_snapshots {
   report_snapshots(report_snapshots&&) = delete;
   report_snapshots& operator=(report_snapshots&&) = delete;
 
-  /// Waits for a report being written, then ends the thread; no report follows. Idempotent.
-  void stop();
+  /// Waits for a report being written, then ends the thread; no report follows. Idempotent;
+  /// from the snapshot thread itself (exit() inside a report), only asks it to end.
+  void stop() noexcept;
+
+  /// Intervals above a year count as a year (a deadline stays representable).
+  static constexpr std::chrono::seconds kLongestInterval{std::chrono::hours{24 * 365}};
 
  private:
   static void on_signal(int signal, siginfo_t* info, void* context);

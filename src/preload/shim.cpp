@@ -51,6 +51,13 @@ using context_tracking::primary_context_active;
 using context_tracking::primary_contexts;
 
 /// One device's stacks and what the report needs of them.
+/// Layers that hand the program the very pointer they got from below, for the same size: what
+/// is under them sees the program's blocks.
+bool passes_blocks_through(std::string_view layer) {
+  return layer == "statistics" || layer == "tracking" || layer == "limit" || layer == "prefetch" ||
+         layer == "logging";
+}
+
 struct device_state {
   device_state(std::size_t quarantine_bytes, std::size_t quarantine_blocks) noexcept
       : held{quarantine_bytes, quarantine_blocks} {}
@@ -67,10 +74,21 @@ struct device_state {
   shim_counters counters;          ///< the device stack's
   shim_counters managed_counters;  ///< the managed stack's
 
-  /// The stacks' logging layers (null without one): a free the quarantine holds is logged when
-  /// the program makes it.
-  mr::detail::logging_adaptor_core* device_log = nullptr;
-  mr::detail::logging_adaptor_core* managed_log = nullptr;  ///< set with managed_stack
+  /// What the shim does for a stack besides allocating from it (see stack_extras_of).
+  struct stack_extras {
+    /// Its logging layer, when that layer sees the program's own blocks (null otherwise): a
+    /// free the quarantine holds is logged when the program makes it.
+    mr::detail::logging_adaptor_core* log = nullptr;
+    /// Whether the program's blocks are the pool's, in cudaMalloc slabs registered with
+    /// compute-sanitizer: their regions are then narrowed to the program's sizes.
+    bool narrows_regions = false;
+  };
+  stack_extras device_extras;
+  stack_extras managed_extras;  ///< set with managed_stack
+
+  [[nodiscard]] const stack_extras& extras_for(bool managed) const noexcept {
+    return managed ? managed_extras : device_extras;
+  }
 
   /// The counters of the stack that serves `managed` (or not) requests.
   shim_counters& counters_for(bool managed) noexcept {
@@ -79,6 +97,24 @@ struct device_state {
 };
 
 enum class free_policy { synchronize, quarantine, stream_ordered };
+
+/// What the shim does for `stack` besides allocating: the logging layer it logs frees ahead to
+/// (only one that sees the program's blocks: not under a pool or an aligning layer), and
+/// whether a served block is one of the pool's regions for compute-sanitizer (the pool is the
+/// first layer that keeps blocks, and its slabs are cudaMalloc memory, not mappings).
+device_state::stack_extras stack_extras_of(const config::built_stack& stack) {
+  device_state::stack_extras extras;
+  for (const std::string& name : stack.names()) {  // outermost first
+    if (name == "logging" && extras.log == nullptr) {
+      extras.log = dynamic_cast<mr::detail::logging_adaptor_core*>(stack.find(name));
+    }
+    if (passes_blocks_through(name)) continue;
+    extras.narrows_regions = name == "pool" && dynamic_cast<const mr::expandable_memory_resource*>(
+                                                   stack.find("expandable")) == nullptr;
+    break;
+  }
+  return extras;
+}
 
 /// The process's shim: created on first use, never destroyed (CUDA goes away at exit before
 /// static destructors could return memory; the driver reclaims it with the context).
@@ -175,8 +211,7 @@ class shim_state {
     state->total_bytes = total;
     state->device_stack =
         config::build_stack(config_.device_stack(device), total, driver_sources(device, total));
-    state->device_log =
-        dynamic_cast<mr::detail::logging_adaptor_core*>(state->device_stack.find("logging"));
+    state->device_extras = stack_extras_of(state->device_stack);
     if (dynamic_cast<const mr::expandable_memory_resource*>(
             state->device_stack.find("expandable")) != nullptr &&
         mr::detail::sanitizer_annotations::tool_attached()) {
@@ -202,16 +237,19 @@ class shim_state {
   }
 
   /// Remembers that `accessor` may reach `peer`'s memory, and grants it on `peer`'s built stack.
-  void peer_access_enabled(int accessor, int peer) {
+  void peer_access_enabled(int accessor, int peer, peer_grant how) {
     if (accessor < 0 || accessor >= kMaxDevices || peer < 0 || peer >= kMaxDevices) return;
-    peer_accessors_[peer].fetch_or(std::uint64_t{1} << accessor);
+    grants(how)[peer].fetch_or(std::uint64_t{1} << accessor);
     if (device_state* state = built(peer); state != nullptr) grant_peer_access(*state);
   }
 
-  /// Forgets that `accessor` may reach `peer`'s memory, and revokes it on `peer`'s built stack.
-  void peer_access_disabled(int accessor, int peer) {
+  /// Forgets that `accessor` may reach `peer`'s memory in the way `how`, and revokes it on
+  /// `peer`'s built stack unless the other way still lets it.
+  void peer_access_disabled(int accessor, int peer, peer_grant how) {
     if (accessor < 0 || accessor >= kMaxDevices || peer < 0 || peer >= kMaxDevices) return;
-    peer_accessors_[peer].fetch_and(~(std::uint64_t{1} << accessor));
+    const std::uint64_t bit = std::uint64_t{1} << accessor;
+    grants(how)[peer].fetch_and(~bit);
+    if ((accessors_of(peer) & bit) != 0) return;
     device_state* state = built(peer);
     if (state == nullptr) return;
     auto* expandable =
@@ -230,7 +268,7 @@ class shim_state {
   void grant_peer_access(device_state& state) {
     auto* expandable =
         dynamic_cast<mr::expandable_memory_resource*>(state.device_stack.find("expandable"));
-    const std::uint64_t accessors = peer_accessors_[state.device].load();
+    const std::uint64_t accessors = accessors_of(state.device);
     if (expandable == nullptr || accessors == 0) return;
     device_scope scope{real_driver(), state.device};
     for (int accessor = 0; accessor < kMaxDevices; ++accessor) {
@@ -285,8 +323,7 @@ class shim_state {
           config::build_stack(config_.managed_stack(),
                               state.total_bytes,
                               driver_sources(state.device, state.total_bytes)));
-      state.managed_log =
-          dynamic_cast<mr::detail::logging_adaptor_core*>(state.managed_stack->find("logging"));
+      state.managed_extras = stack_extras_of(*state.managed_stack);
     }
     return state.managed_stack.get();
   }
@@ -294,8 +331,8 @@ class shim_state {
   std::vector<const device_state*> built_devices() const { return stacks_.all(); }
 
   /// Stops the snapshots and makes the shim pass every call to CUDA (at exit).
-  void shut_down() {
-    if (snapshots_) snapshots_->stop();
+  void shut_down() noexcept {
+    if (report_snapshots* snapshots = snapshots_.load(std::memory_order_acquire)) snapshots->stop();
     shutting_down_.store(true);
   }
 
@@ -321,9 +358,10 @@ class shim_state {
     const std::string file =
         moment == report_moment::snapshot ? snapshot_file() : config_.process_text("report_file");
     const std::string written = write_report(kind, file, report, *log_);
-    if (written.empty() || written == "stderr" || written == "stdout") {
+    if (written.empty()) return;  // said in the log; the last snapshot, if any, stays
+    if (written == "stderr" || written == "stdout") {
       if (moment == report_moment::at_exit && snapshot_written_) {
-        // The whole report went elsewhere: the last snapshot is stale now.
+        // The whole report went to the stream: the last snapshot (in a file) is stale now.
         std::remove(config::with_pid(snapshot_file()).c_str());
       }
       return;
@@ -378,14 +416,20 @@ class shim_state {
           "\"json\"): none is written");
       return;
     }
-    snapshots_ = std::make_unique<report_snapshots>(interval, signal, [this](report_moment moment) {
-      try {
-        pass_through_scope scope;
-        write_report_now(moment);
-      } catch (const std::exception& error) {
-        log_->warn(std::string{"a report could not be written: "} + error.what());
-      }
-    });
+    // Never destroyed, as the shim itself: exit stops it.
+    snapshots_.store(new report_snapshots(interval,
+                                          signal,
+                                          [this](report_moment moment) {
+                                            try {
+                                              pass_through_scope scope;
+                                              write_report_now(moment);
+                                            } catch (const std::exception& error) {
+                                              log_->warn(std::string{"a report could not be "
+                                                                     "written: "} +
+                                                         error.what());
+                                            }
+                                          }),
+                     std::memory_order_release);
   }
 
   /// Names the driver entry points the driver lacks: without a required one the shim is off
@@ -410,12 +454,23 @@ class shim_state {
   std::size_t bypass_above_ = 0;
   std::atomic<bool> shutting_down_{false};
   std::atomic<bool> exit_report_registered_{false};
-  std::unique_ptr<report_snapshots> snapshots_;
+  /// Set once, read by exit on any thread.
+  std::atomic<report_snapshots*> snapshots_{nullptr};
   bool snapshot_written_ = false;  ///< (only the snapshot thread and, after it stops, exit write)
   device_stacks<device_state, kMaxDevices> stacks_;
   pointer_registry registry_;
-  /// For each device, the devices the program let reach its memory (bit i: device i).
+  /// For each device, the devices the program let reach its memory by peer access, and by its
+  /// memory pool (bit i: device i).
   std::array<std::atomic<std::uint64_t>, kMaxDevices> peer_accessors_{};
+  std::array<std::atomic<std::uint64_t>, kMaxDevices> pool_accessors_{};
+
+  std::array<std::atomic<std::uint64_t>, kMaxDevices>& grants(peer_grant how) noexcept {
+    return how == peer_grant::context ? peer_accessors_ : pool_accessors_;
+  }
+  /// The devices that may reach `device`'s memory one way or the other.
+  std::uint64_t accessors_of(int device) const noexcept {
+    return peer_accessors_[device].load() | pool_accessors_[device].load();
+  }
   shim_counters passed_through_;
 };
 
@@ -575,22 +630,22 @@ std::optional<int> current_device_id() noexcept {
   }
 }
 
-void peer_access_disabled(int accessor, int peer) noexcept {
+void peer_access_disabled(int accessor, int peer, peer_grant how) noexcept {
   try {
     if (shim_state* state = the_shim.load(std::memory_order_acquire); state != nullptr) {
       pass_through_scope scope;
-      state->peer_access_disabled(accessor, peer);
+      state->peer_access_disabled(accessor, peer, how);
     }
   } catch (...) {
     // The log could not be written: nothing else to do.
   }
 }
 
-void peer_access_enabled(int accessor, int peer) noexcept {
+void peer_access_enabled(int accessor, int peer, peer_grant how) noexcept {
   try {
     // The shim may not exist yet (no allocation so far): the grant must wait for the stack.
     pass_through_scope scope;
-    shim().peer_access_enabled(accessor, peer);
+    shim().peer_access_enabled(accessor, peer, how);
   } catch (...) {
     // The log could not be written: nothing else to do.
   }
@@ -678,7 +733,8 @@ answer allocate(std::size_t bytes,
     }
     // Layers above a pool ask it for sizes rounded up to 256 bytes: the sanitizer's region is
     // the program's size.
-    mr::detail::sanitizer_annotations::block_requested(pointer, bytes);
+    if (device->extras_for(kind == request_kind::managed).narrows_regions)
+      mr::detail::sanitizer_annotations::block_requested(pointer, bytes);
     state.registry().insert(pointer,
                             allocation_record{bytes,
                                               *device_id,
@@ -706,13 +762,23 @@ std::optional<int> device_of_stream(CUstream stream, bool per_thread) {
   if (table.stream_get_device != nullptr &&
       table.stream_get_device(stream, &device) == CUDA_SUCCESS)
     return device;
+  // Drivers before cuStreamGetDevice (CUDA 12.8): the stream's context, and its device.
+  CUcontext context = nullptr;
+  if (table.stream_get_ctx == nullptr || table.stream_get_ctx(stream, &context) != CUDA_SUCCESS ||
+      table.ctx_push_current(context) != CUDA_SUCCESS) {
+    return std::nullopt;
+  }
+  const bool known = table.ctx_get_device(&device) == CUDA_SUCCESS;
+  CUcontext popped = nullptr;
+  (void)table.ctx_pop_current(&popped);
+  if (known) return device;
   return std::nullopt;
 }
 
 /// A free the quarantine holds reaches the stack's logging layer, if any, when the program
 /// makes it (the layer then logs nothing when the block goes down after the barrier).
 void log_free_now(device_state& device, void* pointer, const allocation_record& record) {
-  if (auto* log = record.managed ? device.managed_log : device.device_log)
+  if (auto* log = device.extras_for(record.managed).log)
     log->log_free_ahead(pointer, record.size, cuda_stream_view{cudaStreamLegacy});
 }
 

@@ -79,6 +79,12 @@ void forget_device(int device) noexcept;
  */
 bool refuse_ipc_handle(const void* pointer) noexcept;
 
+/// How a program lets one device reach another's memory: the two are independent in CUDA.
+enum class peer_grant {
+  context,      ///< cudaDeviceEnablePeerAccess, cuCtxEnablePeerAccess
+  memory_pool,  ///< cudaMemPoolSetAccess, cuMemPoolSetAccess on the device's pool
+};
+
 /**
  * @brief Called after the program enabled `accessor`'s access to `peer`'s memory
  * (cudaDeviceEnablePeerAccess, cuCtxEnablePeerAccess): memory an expandable source maps is
@@ -86,15 +92,16 @@ bool refuse_ipc_handle(const void* pointer) noexcept;
  * source grants `accessor` access to what it maps now and later, and a stack `peer` builds later
  * does too. Never throws (a refusal is logged).
  */
-void peer_access_enabled(int accessor, int peer) noexcept;
+void peer_access_enabled(int accessor, int peer, peer_grant how = peer_grant::context) noexcept;
 
 /**
  * @brief Called after the program disabled `accessor`'s access to `peer`'s memory
  * (cudaDeviceDisablePeerAccess, cuCtxDisablePeerAccess, or a memory pool's access set to none):
  * `peer`'s expandable source takes the grant back, now and for memory mapped later, so
- * `accessor` faults as it would on cudaMalloc memory. Never throws (a refusal is logged).
+ * `accessor` faults as it would on cudaMalloc memory, unless the other kind of grant still
+ * holds (peer access and pool access are independent). Never throws (a refusal is logged).
  */
-void peer_access_disabled(int accessor, int peer) noexcept;
+void peer_access_disabled(int accessor, int peer, peer_grant how = peer_grant::context) noexcept;
 
 /// The device of the calling thread's current context; nullopt without one.
 std::optional<int> current_device_id() noexcept;

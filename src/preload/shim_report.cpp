@@ -1,5 +1,6 @@
 #include "preload/shim_report.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -280,14 +281,19 @@ std::string write_report(const std::string& kind,
     std::fflush(out);
     return path;
   }
-  // Whole or not at all: written under a temporary name, then renamed over the report.
-  const std::string partial = path + ".partial";
-  std::FILE* out = std::fopen(partial.c_str(), "w");
+  // A regular file (or a new one) is written whole or not at all: under a temporary name of
+  // this process's, then renamed over the report. Anything else (/dev/stderr, a pipe) is
+  // written as it is.
+  struct stat info {};
+  const bool regular = ::stat(path.c_str(), &info) != 0 || S_ISREG(info.st_mode);
+  const std::string target = regular ? path + ".partial." + std::to_string(::getpid()) : path;
+  std::FILE* out = std::fopen(target.c_str(), "w");
   bool written = out != nullptr && std::fwrite(text.data(), 1, text.size(), out) == text.size();
   if (out != nullptr) written = std::fclose(out) == 0 && written;
-  if (!written || std::rename(partial.c_str(), path.c_str()) != 0) {
-    std::remove(partial.c_str());
-    log.error("cannot write the report to " + path + ": " + std::strerror(errno));
+  if (!written || (regular && std::rename(target.c_str(), path.c_str()) != 0)) {
+    const int error = errno;
+    if (regular) std::remove(target.c_str());
+    log.error("cannot write the report to " + path + ": " + std::strerror(error));
     return "";
   }
   return path;

@@ -108,8 +108,9 @@ core::report_node build_report(const std::vector<device_report>& devices,
 
 /**
  * @brief Writes `report` as `kind` text or json to `file` ("" or "stderr": stderr for text,
- * gpumem-report-{pid}.json for JSON; {pid} is the process id). A file is written whole under a
- * temporary name and renamed, so a reader (or a job killed meanwhile) never sees half of one.
+ * gpumem-report-{pid}.json for JSON; {pid} is the process id). A regular file is written whole
+ * under a temporary name of this process's and renamed, so a reader (or a job killed meanwhile)
+ * never sees half of one; anything else (/dev/stderr, a pipe) is written as it is.
  * @return the path written ("stderr"/"stdout" for those), or "" when it could not be written
  *         (said in the log)
  */

@@ -53,6 +53,27 @@ def main():
                         f"expected one:\n{at_exit}")
     if child.returncode != 0:
         problems.append(f"the program ended with {child.returncode}: {output}{said}")
+    # A logging layer under the pool sees the pool's slabs, not the program's blocks: nothing
+    # is logged ahead there, and every free row is of something the log saw allocated.
+    with tempfile.TemporaryDirectory() as folder:
+        log = os.path.join(folder, "log.csv")
+        env = {key: value for key, value in os.environ.items() if not key.startswith("GPUMEM_")}
+        env.update(LD_PRELOAD=preload, GPUMEM_STACK="pool,logging,cuda",
+                   GPUMEM_POOL_INITIAL_SIZE="0", GPUMEM_LOGGING_FILE=log,
+                   GPUMEM_LOGGING_FLUSH="every_event")
+        done = subprocess.run([program, "--free-and-wait", "0.1"], env=env, capture_output=True,
+                              text=True, timeout=60)
+        if done.returncode != 0:
+            problems.append(f"under pool,logging,cuda the program ended with {done.returncode}: "
+                            f"{done.stdout}{done.stderr}")
+        else:
+            allocated = set()
+            for row in rows(log)[1:]:
+                if row[2] == "allocate":
+                    allocated.add(row[3])
+                elif row[2] == "free" and row[3] not in allocated:
+                    problems.append(f"under pool,logging,cuda a free of {row[3]}, which the log "
+                                    f"never saw allocated")
     if problems:
         sys.exit("check_free_logged_at_once: FAILED:\n" + "\n".join(problems))
     print(f"check_free_logged_at_once: ok: the free of {freed:#x} was logged while the block "

@@ -73,7 +73,7 @@ def main():
         if child.returncode != -signal.SIGTERM:
             problems.append(f"the program ended with {child.returncode}, not by SIGTERM: the "
                             f"shim must not change how a signal ends it")
-        if glob.glob(os.path.join(folder, "*.partial")):
+        if glob.glob(os.path.join(folder, "*.partial*")):
             problems.append(f"a partial report was left: {os.listdir(folder)}")
 
         # 2. A report on request (SIGUSR1), text in a file; then SIGKILL.

@@ -280,9 +280,15 @@ TEST_F(Preload, MemPoolAccessReachesTheExpandableSource) {
   ASSERT_EQ(cudaMallocAsync(&grown, std::size_t{64} << 20, cudaStreamPerThread), cudaSuccess);
   EXPECT_EQ(access_of(grown, 1), CU_MEM_ACCESS_FLAGS_PROT_READWRITE)
       << "and on memory mapped later";
+  // Peer access and pool access are independent: taking one back leaves the other's grant.
+  ASSERT_EQ(cudaSetDevice(1), cudaSuccess);
+  ASSERT_EQ(cudaDeviceEnablePeerAccess(0, 0), cudaSuccess);
   access.flags = cudaMemAccessFlagsProtNone;
   ASSERT_EQ(cudaMemPoolSetAccess(pool, &access, 1), cudaSuccess);
-  EXPECT_EQ(access_of(grown, 1), CU_MEM_ACCESS_FLAGS_PROT_NONE) << "taken back with the pool's";
+  EXPECT_EQ(access_of(grown, 1), CU_MEM_ACCESS_FLAGS_PROT_READWRITE) << "peer access still holds";
+  ASSERT_EQ(cudaDeviceDisablePeerAccess(0), cudaSuccess);
+  EXPECT_EQ(access_of(grown, 1), CU_MEM_ACCESS_FLAGS_PROT_NONE) << "neither holds now";
+  ASSERT_EQ(cudaSetDevice(0), cudaSuccess);
   // The sample then frees device 0's block on device 1's stream: device 0's pool can order
   // reuse only after its own device's streams, so the shim waits for that stream first.
   ASSERT_EQ(cudaSetDevice(1), cudaSuccess);

@@ -99,6 +99,17 @@ TEST(ReportTree, RefusesWhatIsNotAJsonObjectAndSaysWhere) {
     EXPECT_FALSE(parse_report_json(bad, &why).has_value()) << bad;
     EXPECT_NE(why.find("at offset"), std::string::npos) << bad << ": " << why;
   }
+  {
+    std::string why;
+    EXPECT_FALSE(parse_report_json("{\"a\": \"\\u12\"}", &why).has_value()) << "cut short";
+  }
+  {
+    // Beyond what a size can be, or not finite: written as the most or as 0, never undefined.
+    const auto huge = parse_report_json("{\"a_bytes\": 1e300, \"b_bytes\": -5}");
+    ASSERT_TRUE(huge.has_value());
+    EXPECT_NE(report_text(*huge).find("a 16777216.0 TiB"), std::string::npos) << report_text(*huge);
+    EXPECT_NE(report_text(*huge).find("b 0 B"), std::string::npos) << report_text(*huge);
+  }
   std::string deep(100, '[');
   std::string why;
   EXPECT_FALSE(parse_report_json("{\"a\": " + deep, &why).has_value());

@@ -41,9 +41,11 @@ class logging_adaptor_core : public resource_adaptor_core {
   /**
    * @brief Logs the free of `ptr` now, for a caller that gives the block back later (the shim's
    * quarantine keeps a freed block until a device barrier): the row comes when the program freed
-   * the block, and the deallocate of `ptr` that follows writes no second row.
+   * the block, and the deallocate of `ptr` that follows writes no second row. The layer must
+   * see the caller's own blocks (no sub-allocator or aligning layer above it). Out of host
+   * memory, the row waits for the deallocate as without this call.
    */
-  void log_free_ahead(void* ptr, std::size_t bytes, cuda_stream_view stream);
+  void log_free_ahead(void* ptr, std::size_t bytes, cuda_stream_view stream) noexcept;
 
   /// The CSV header: `Thread,Time,Action,Pointer,Size,Stream`.
   [[nodiscard]] std::string header() const;
