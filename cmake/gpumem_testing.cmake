@@ -83,3 +83,11 @@ function(gpumem_unit_test target)
   add_test(NAME unit.${target} COMMAND ${target})
   set_tests_properties(unit.${target} PROPERTIES LABELS unit TIMEOUT 600)
 endfunction()
+
+# gpumem_cuda_program(<target> <source> <Static|Shared>)
+# A CUDA program built as users build it, with the given CUDA runtime (nvcc's default is Static).
+function(gpumem_cuda_program target source runtime)
+  add_executable(${target} ${source})
+  set_target_properties(${target} PROPERTIES CUDA_RUNTIME_LIBRARY ${runtime})
+  gpumem_target_defaults(${target})
+endfunction()

@@ -153,17 +153,13 @@ gpumem_add_checked_test(sim.preload_tolerable_config sim COMMAND preload_exit_pr
 
 # On the GPU: a program built the way nvcc builds by default (static CUDA runtime), reached
 # only through the driver level, and the non-blocking-stream free hazard under each policy.
-add_executable(runtime_smoke_static programs/runtime_smoke.cu)
-set_target_properties(runtime_smoke_static PROPERTIES CUDA_RUNTIME_LIBRARY Static)
-gpumem_target_defaults(runtime_smoke_static)
+gpumem_cuda_program(runtime_smoke_static programs/runtime_smoke.cu Static)
 gpumem_add_checked_test(gpu.preload_static_runtime gpu
   COMMAND gpu_or_skip $<TARGET_FILE:runtime_smoke_static> --launch-kernel PRELOAD
   OUTPUT "^gpumem:     calls: allocations [1-9][0-9]*, " NO_OUTPUT "calls: allocations 0,"
   ENVIRONMENT GPUMEM_REPORT=text)
 
-add_executable(free_hazard programs/free_hazard.cu)
-set_target_properties(free_hazard PROPERTIES CUDA_RUNTIME_LIBRARY Shared)
-gpumem_target_defaults(free_hazard)
+gpumem_cuda_program(free_hazard programs/free_hazard.cu Shared)
 foreach(policy quarantine synchronize)
   gpumem_add_platform_test(gpu.preload_free_hazard_${policy} gpu COMMAND gpu_or_skip $<TARGET_FILE:free_hazard>
     ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:gpumem_preload>" GPUMEM_FREE_POLICY=${policy} GPUMEM_REPORT=text)
@@ -195,9 +191,7 @@ endforeach()
 # before must not be used again.
 foreach(runtime Shared Static)
   string(TOLOWER ${runtime} runtime_name)
-  add_executable(device_reset_${runtime_name} programs/device_reset.cu)
-  set_target_properties(device_reset_${runtime_name} PROPERTIES CUDA_RUNTIME_LIBRARY ${runtime})
-  gpumem_target_defaults(device_reset_${runtime_name})
+  gpumem_cuda_program(device_reset_${runtime_name} programs/device_reset.cu ${runtime})
   gpumem_add_checked_test(gpu.preload_device_reset_${runtime_name}_runtime gpu
     COMMAND gpu_or_skip $<TARGET_FILE:device_reset_${runtime_name}> PRELOAD
     OUTPUT "^device_reset: ok$" NO_OUTPUT "FAILED"
@@ -236,8 +230,7 @@ gpumem_add_checked_test(sim.preload_driver_lacks_a_required_entry_point sim
 
 # compute-sanitizer sees a served block's overrun: the pool registers its slabs and blocks
 # (NVTX's memory API). On the GPU only (the simulator has no sanitizer).
-add_executable(overrun programs/overrun.cu)
-gpumem_target_defaults(overrun)
+gpumem_cuda_program(overrun programs/overrun.cu Static)
 add_executable(overrun_library programs/overrun.cu)
 target_compile_definitions(overrun_library PRIVATE GPUMEM_OVERRUN_LIBRARY)
 target_link_libraries(overrun_library PRIVATE gpumem)
@@ -249,12 +242,8 @@ gpumem_add_platform_test(gpu.sanitizer_sees_served_blocks gpu
 
 # Two GPUs: peer access and memory-pool access to blocks the shim serves, with each runtime
 # (skipped, 77, with fewer than two GPUs).
-foreach(runtime Static Shared)
-  string(TOLOWER ${runtime} runtime_name)
-  add_executable(peer_access_${runtime_name} programs/peer_access.cu)
-  set_target_properties(peer_access_${runtime_name} PROPERTIES CUDA_RUNTIME_LIBRARY ${runtime})
-  gpumem_target_defaults(peer_access_${runtime_name})
-endforeach()
+gpumem_cuda_program(peer_access_static programs/peer_access.cu Static)
+gpumem_cuda_program(peer_access_shared programs/peer_access.cu Shared)
 gpumem_add_platform_test(gpu.peer_access_two_devices gpu
   COMMAND gpu_or_skip ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/tests/gpu/check_peer_access.py
           $<TARGET_FILE:gpumem_preload> $<TARGET_FILE:peer_access_static> $<TARGET_FILE:peer_access_shared>)

@@ -5,12 +5,8 @@
 # ones (millions of operations, several seeds).
 set(GPUMEM_TORTURE_OPS 16000 CACHE STRING "operations of each torture run in the gpu suite")
 
-foreach(runtime Static Shared)
-  string(TOLOWER ${runtime} runtime_name)
-  add_executable(torture_${runtime_name} programs/torture.cu)
-  set_target_properties(torture_${runtime_name} PROPERTIES CUDA_RUNTIME_LIBRARY ${runtime})
-  gpumem_target_defaults(torture_${runtime_name})
-endforeach()
+gpumem_cuda_program(torture_static programs/torture.cu Static)
+gpumem_cuda_program(torture_shared programs/torture.cu Shared)
 add_executable(torture_library programs/torture.cu)
 target_compile_definitions(torture_library PRIVATE GPUMEM_TORTURE_LIBRARY)
 target_link_libraries(torture_library PRIVATE gpumem)

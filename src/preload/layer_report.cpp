@@ -44,8 +44,8 @@ std::uint64_t holding(const report_node& figures) {
   return 0;
 }
 
-}  // namespace
-
+/// The figures of `stack`'s layer `name` (the layer table's for a layer above the source, the
+/// source's own otherwise), its helpers' (a binning layer's bins) included.
 report_node layer_report(const config::built_stack& stack, const std::string& name) {
   const mr::device_memory_resource& layer = *stack.find(name);
   const config::layer_kind* kind = config::find_layer_kind(name);
@@ -66,6 +66,8 @@ report_node layer_report(const config::built_stack& stack, const std::string& na
   return figures;
 }
 
+}  // namespace
+
 report_node layers_report(const config::built_stack& stack) {
   report_node layers;
   for (const std::string& name : stack.names()) {
@@ -76,11 +78,10 @@ report_node layers_report(const config::built_stack& stack) {
   return layers;
 }
 
-std::size_t held_from_cuda(const config::built_stack& stack) {
-  const std::vector<std::string> names = stack.names();  // outermost first
-  for (auto name = names.rbegin(); name != names.rend(); ++name) {
-    if (const std::uint64_t held = holding(layer_report(stack, *name)); held != 0)
-      return static_cast<std::size_t>(held);
+std::uint64_t held_from_cuda(const report_node& layers) {
+  const auto& figures = layers.members();  // outermost first
+  for (auto layer = figures.rbegin(); layer != figures.rend(); ++layer) {
+    if (const std::uint64_t held = holding(layer->value); held != 0) return held;
   }
   return 0;
 }

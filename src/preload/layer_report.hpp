@@ -2,8 +2,7 @@
 // What each layer of a stack holds and did, for the shim's report: a pool's reserved and free
 // memory, a binning layer's bins, a limit's headroom, the expandable source's mappings, ...
 
-#include <cstddef>
-#include <string>
+#include <cstdint>
 
 #include "config/stack_builder.hpp"
 #include "core/report_tree.hpp"
@@ -24,21 +23,15 @@ class reported_layer {
   [[nodiscard]] virtual core::report_node report() const = 0;
 };
 
-/**
- * @brief The figures of `stack`'s layer `name` (the layer table's for a layer above the source,
- * the source's own otherwise), its helpers' included: an object with what the layer holds and
- * counts, empty for a layer that holds nothing (`cuda`, `logging`).
- */
-core::report_node layer_report(const config::built_stack& stack, const std::string& name);
-
 /// Every layer of `stack`, outermost first, each under its name.
 core::report_node layers_report(const config::built_stack& stack);
 
 /**
- * @brief The bytes `stack` took from CUDA and holds: what its lowest holding layer holds (the
- * expandable source's mapped bytes, the driver pool's reserve, or the lowest sub-allocator's
- * reserved bytes); 0 when every allocation goes to CUDA as it comes.
+ * @brief The bytes a stack took from CUDA and holds, from its layers' figures (layers_report):
+ * what its lowest holding layer holds (the expandable source's mapped bytes, the driver pool's
+ * reserve, or the lowest sub-allocator's reserved bytes); 0 when every allocation goes to CUDA
+ * as it comes.
  */
-std::size_t held_from_cuda(const config::built_stack& stack);
+std::uint64_t held_from_cuda(const core::report_node& layers);
 
 }  // namespace gpumem::preload

@@ -15,10 +15,8 @@
 
 #include "core/byte_size.hpp"
 #include "gpumem/mr/arena_memory_resource.hpp"
-#include "gpumem/mr/expandable_memory_resource.hpp"
 #include "gpumem/mr/limiting_resource_adaptor.hpp"
 #include "gpumem/mr/pool_memory_resource.hpp"
-#include "gpumem/mr/statistics_resource_adaptor.hpp"
 #include "gpumem/mr/tracking_resource_adaptor.hpp"
 #include "preload/layer_report.hpp"
 #include "preload/shim_log.hpp"
@@ -175,7 +173,8 @@ std::uint64_t positive(std::int64_t value) {
 void describe_stack(report_node& node, const stack_report& report) {
   const shim_counters& c = *report.counters;
   node.set("stack", joined(report.stack->names()));
-  node.set("held_from_cuda_bytes", static_cast<std::uint64_t>(held_from_cuda(*report.stack)));
+  report_node layers = layers_report(*report.stack);
+  node.set("held_from_cuda_bytes", held_from_cuda(layers));
   report_node& calls = node.set("calls", report_node{});
   calls.set("allocations", count(c.allocations));
   calls.set("frees", count(c.frees));
@@ -191,7 +190,7 @@ void describe_stack(report_node& node, const stack_report& report) {
   report_node& sizes = node.set("allocations_by_size", report_node{});
   for (std::size_t i = 0; i < shim_counters::kSizeClasses; ++i)
     sizes.set(shim_counters::size_class_name(i), count(c.size_classes[i]));
-  node.set("layers", layers_report(*report.stack));
+  node.set("layers", std::move(layers));
 
   const std::vector<leak_site> leaks = leaks_by_site(*report.stack);
   if (leaks.empty()) return;
