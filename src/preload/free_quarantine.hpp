@@ -3,15 +3,29 @@
 // stream may still use them wait here for a device barrier before the stack may reuse them.
 // No CUDA here: the barrier and the release are the caller's (tests/unit drives it on the host).
 
+#include <algorithm>
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 #include <vector>
 
+#include "core/per_thread.hpp"
 #include "gpumem/detail/spin_lock.hpp"
 
 namespace gpumem::preload {
 
-/// Freed blocks waiting for a device barrier. Thread safe.
+/**
+ * @brief Freed blocks waiting for a device barrier. Thread safe.
+ *
+ * Each thread holds its own frees (its share, behind a lock no other thread takes on the fast
+ * path), so threads that free at once do not meet. A barrier covers every share: it first marks
+ * what each share holds (taking each share's lock, so every free made before it happens before
+ * the barrier starts), then waits for the device, then marks those blocks covered. A thread
+ * releases its own covered blocks, so they go back to the stack on the thread that frees and
+ * allocates them (the stack's per-thread caches keep them there); a share whose thread stopped
+ * freeing (or ended) is released by the next barrier but one.
+ */
 class free_quarantine {
  public:
   /// A freed block.
@@ -21,67 +35,187 @@ class free_quarantine {
     bool managed;  ///< from the managed stack
   };
 
-  /// Full (release it) at `byte_limit` bytes or `block_limit` blocks, whichever comes first.
+  /**
+   * @brief A thread's share is full (it starts a barrier) at `byte_limit` bytes or
+   * `block_limit` blocks not yet covered by one; a large free also starts one when all shares
+   * together hold `byte_limit` bytes.
+   */
   free_quarantine(std::size_t byte_limit, std::size_t block_limit) noexcept
-      : byte_limit_{byte_limit}, block_limit_{block_limit} {}
+      : byte_limit_{std::max<std::size_t>(byte_limit, 1)},
+        block_limit_{std::max<std::size_t>(block_limit, 1)} {}
 
   /**
-   * @brief Keeps a freed block until the next release().
-   * @return true when the quarantine is full: the caller releases it now
+   * @brief Keeps a freed block until a barrier covers it.
+   * @return true when the caller should call release() now: its share is full, or a barrier
+   *         covered some of its blocks
    * @throws std::bad_alloc when there is no host memory to remember it
    */
   bool hold(block freed) {
-    std::lock_guard lock(lock_);
-    blocks_.push_back(freed);
-    bytes_ += freed.size;
-    return bytes_ >= byte_limit_ || blocks_.size() >= block_limit_;
+    share& mine = shares_.local();
+    std::size_t uncovered_bytes = 0;
+    bool ready = false;
+    {
+      std::lock_guard lock(mine.lock);
+      mine.blocks.push_back(freed);
+      mine.bytes.store(mine.bytes.load(std::memory_order_relaxed) + freed.size,
+                       std::memory_order_relaxed);
+      mine.uncovered_bytes += freed.size;
+      mine.last_hold = barriers_.load(std::memory_order_relaxed);
+      uncovered_bytes = mine.uncovered_bytes;
+      ready = mine.covered != 0 || mine.blocks.size() - mine.covered >= block_limit_ ||
+              uncovered_bytes >= byte_limit_;
+    }
+    // A large free: the shares together may hold too much (each alone would not).
+    if (!ready && uncovered_bytes >= byte_limit_ / kShareOfLimitForTotal)
+      ready = bytes() >= byte_limit_;
+    return ready;
   }
 
   /**
-   * @brief Releases the blocks held now: `barrier()` waits for the device (true when it did);
-   * then each block goes to `release(block)`. Blocks held while the barrier runs (frees from
-   * other threads) are not this barrier's: they wait for the next one. When the barrier fails
-   * (CUDA refuses one while a stream captures a graph), every block stays for a later one.
+   * @brief What hold() asked for: releases the calling thread's blocks a barrier covered. When
+   * none is covered, or its share is full, first one barrier over every share (`barrier()`
+   * waits for the device, true when it did); blocks freed while it runs are not its to release,
+   * and it also releases the covered blocks of shares no thread added to lately. When the
+   * barrier fails (CUDA refuses one while a stream captures a graph), every block stays for a
+   * later one. `release(block)` gets each block released, outside any lock.
    * @return the number of blocks released
    */
   template <typename Barrier, typename Release>
   std::size_t release(Barrier&& barrier, Release&& release) {
-    std::vector<block> taken;
+    share& mine = shares_.local();
+    bool needs_barrier = false;
+    std::size_t uncovered_bytes = 0;
     {
-      std::lock_guard lock(lock_);
-      taken.swap(blocks_);
-      bytes_ = 0;
+      std::lock_guard lock(mine.lock);
+      uncovered_bytes = mine.uncovered_bytes;
+      // Covered blocks waiting and room for more: no barrier needed now.
+      needs_barrier = mine.covered == 0 || mine.blocks.size() - mine.covered >= block_limit_ ||
+                      uncovered_bytes >= byte_limit_;
     }
-    if (taken.empty()) return 0;
-    if (!barrier()) {
-      std::lock_guard lock(lock_);
-      for (const block& kept : taken)
-        bytes_ += kept.size;
-      blocks_.insert(blocks_.end(), taken.begin(), taken.end());
-      return 0;
-    }
+    if (!needs_barrier && uncovered_bytes >= byte_limit_ / kShareOfLimitForTotal)
+      needs_barrier = bytes() >= byte_limit_;
+    std::vector<block> idle;
+    if (needs_barrier) run_barrier(barrier, &idle);
+    std::vector<block> taken = take_covered(mine);
+    for (const block& freed : idle)
+      release(freed);
+    for (const block& freed : taken)
+      release(freed);
+    return taken.size() + idle.size();
+  }
+
+  /**
+   * @brief Releases every share's blocks after one barrier (to give memory back, at exit).
+   * @return the number of blocks released (0 when the barrier failed: they all stay)
+   */
+  template <typename Barrier, typename Release>
+  std::size_t release_all(Barrier&& barrier, Release&& release) {
+    run_barrier(barrier, nullptr);
+    std::vector<block> taken;
+    shares_.for_each([&](share& each) {
+      std::vector<block> covered = take_covered(each);
+      taken.insert(taken.end(), covered.begin(), covered.end());
+    });
     for (const block& freed : taken)
       release(freed);
     return taken.size();
   }
 
-  /// Bytes held now.
-  [[nodiscard]] std::size_t bytes() const noexcept {
-    std::lock_guard lock(lock_);
-    return bytes_;
+  /// Bytes held now (all shares).
+  [[nodiscard]] std::size_t bytes() const {
+    std::size_t total = 0;
+    shares_.for_each(
+        [&](const share& each) { total += each.bytes.load(std::memory_order_relaxed); });
+    return total;
   }
-  /// Blocks held now.
-  [[nodiscard]] std::size_t blocks() const noexcept {
-    std::lock_guard lock(lock_);
-    return blocks_.size();
+  /// Blocks held now (all shares).
+  [[nodiscard]] std::size_t blocks() const {
+    std::size_t total = 0;
+    shares_.for_each([&](share& each) {
+      std::lock_guard lock(each.lock);
+      total += each.blocks.size();
+    });
+    return total;
+  }
+  /// Barriers that succeeded.
+  [[nodiscard]] std::uint64_t barriers() const noexcept {
+    return barriers_.load(std::memory_order_relaxed);
   }
 
  private:
+  /// A large free (this share of the byte limit) checks what all shares hold.
+  static constexpr std::size_t kShareOfLimitForTotal = 16;
+  /// A share that held nothing new for this many barriers is released by the next barrier.
+  static constexpr std::uint64_t kIdleBarriers = 2;
+
+  /// One thread's frees: blocks[0, covered) passed a barrier, [covered, marked) are being
+  /// waited for by a barrier in progress, the rest wait for the next.
+  struct share {
+    mutable gpumem::detail::spin_lock lock;
+    std::vector<block> blocks;
+    std::size_t covered = 0;
+    std::size_t marked = 0;
+    std::size_t uncovered_bytes = 0;
+    std::atomic<std::size_t> bytes{0};  ///< of all its blocks (read by other threads)
+    std::uint64_t last_hold = 0;        ///< barriers done at its last hold
+  };
+
+  /// Takes a share's covered blocks out of it.
+  static std::vector<block> take_covered(share& from) {
+    std::lock_guard lock(from.lock);
+    if (from.covered == 0) return {};
+    std::vector<block> taken(from.blocks.begin(),
+                             from.blocks.begin() + static_cast<std::ptrdiff_t>(from.covered));
+    from.blocks.erase(from.blocks.begin(),
+                      from.blocks.begin() + static_cast<std::ptrdiff_t>(from.covered));
+    std::size_t bytes = 0;
+    for (const block& freed : taken)
+      bytes += freed.size;
+    from.bytes.store(from.bytes.load(std::memory_order_relaxed) - bytes, std::memory_order_relaxed);
+    from.marked -= std::min(from.marked, from.covered);
+    from.covered = 0;
+    return taken;
+  }
+
+  /// One barrier over every share: marks what each holds, waits, marks it covered. With
+  /// `idle`, takes the covered blocks of shares no thread held anything in lately.
+  template <typename Barrier>
+  void run_barrier(Barrier& barrier, std::vector<block>* idle) {
+    std::lock_guard one_at_a_time(barrier_mutex_);
+    bool anything = false;
+    shares_.for_each([&](share& each) {
+      std::lock_guard lock(each.lock);
+      each.marked = each.blocks.size();
+      anything = anything || each.marked > each.covered;
+    });
+    // Another thread's barrier may have covered everything while this one waited for it.
+    if (!anything) return;
+    if (!barrier()) {
+      shares_.for_each([&](share& each) {
+        std::lock_guard lock(each.lock);
+        each.marked = each.covered;
+      });
+      return;
+    }
+    const std::uint64_t done = barriers_.fetch_add(1, std::memory_order_relaxed) + 1;
+    shares_.for_each([&](share& each) {
+      {
+        std::lock_guard lock(each.lock);
+        for (std::size_t i = each.covered; i < each.marked; ++i)
+          each.uncovered_bytes -= each.blocks[i].size;
+        each.covered = std::max(each.covered, each.marked);
+        if (idle == nullptr || done - each.last_hold < kIdleBarriers) return;
+      }
+      std::vector<block> covered = take_covered(each);
+      idle->insert(idle->end(), covered.begin(), covered.end());
+    });
+  }
+
   std::size_t byte_limit_;
   std::size_t block_limit_;
-  mutable gpumem::detail::spin_lock lock_;
-  std::vector<block> blocks_;
-  std::size_t bytes_ = 0;
+  std::mutex barrier_mutex_;
+  std::atomic<std::uint64_t> barriers_{0};
+  mutable core::per_thread<share> shares_;
 };
 
 }  // namespace gpumem::preload

@@ -71,8 +71,8 @@ struct device_state {
   mutable std::mutex managed_mutex;
   std::unique_ptr<config::built_stack> managed_stack;
   free_quarantine held;
-  shim_counters counters;          ///< the device stack's
-  shim_counters managed_counters;  ///< the managed stack's
+  stack_counters counters;          ///< the device stack's
+  stack_counters managed_counters;  ///< the managed stack's
 
   /// What the shim does for a stack besides allocating from it (see stack_extras_of).
   struct stack_extras {
@@ -91,7 +91,7 @@ struct device_state {
   }
 
   /// The counters of the stack that serves `managed` (or not) requests.
-  shim_counters& counters_for(bool managed) noexcept {
+  stack_counters& counters_for(bool managed) noexcept {
     return managed ? managed_counters : counters;
   }
 };
@@ -147,7 +147,7 @@ class shim_state {
     policy_ = policy == "synchronize"      ? free_policy::synchronize
               : policy == "stream_ordered" ? free_policy::stream_ordered
                                            : free_policy::quarantine;
-    quarantine_limit_ = bytes_setting("quarantine_size", std::size_t{64} << 20);
+    quarantine_limit_ = bytes_setting("quarantine_size", std::size_t{32} << 20);
     quarantine_block_limit_ = std::get<std::uint64_t>(config_.process("quarantine_blocks").value);
     bypass_above_ = bytes_setting("bypass_above", 0);
   }
@@ -158,11 +158,10 @@ class shim_state {
   bool shutting_down() const noexcept { return shutting_down_.load(std::memory_order_relaxed); }
   std::size_t bypass_above() const noexcept { return bypass_above_; }
   free_policy policy() const noexcept { return policy_; }
-  std::size_t quarantine_limit() const noexcept { return quarantine_limit_; }
   std::size_t quarantine_block_limit() const noexcept { return quarantine_block_limit_; }
   pointer_registry& registry() noexcept { return registry_; }
   shim_log& log() noexcept { return *log_; }
-  shim_counters& passed_through() noexcept { return passed_through_; }
+  stack_counters& passed_through() noexcept { return passed_through_; }
 
   /// The stacks of `device`, built on its first allocation; null when they cannot be built.
   device_state* device(int device) {
@@ -205,8 +204,8 @@ class shim_state {
     state->device = device;
     state->generation = generation;
     for (const device_state* before : retired) {
-      state->counters.carry_over(before->counters);
-      state->managed_counters.carry_over(before->managed_counters);
+      state->counters.carry_over(before->counters.totals());
+      state->managed_counters.carry_over(before->managed_counters.totals());
     }
     state->total_bytes = total;
     state->device_stack =
@@ -344,8 +343,8 @@ class shim_state {
     for (const device_state* state : built_devices()) {
       device_report report{state->device,
                            state->total_bytes,
-                           {&state->device_stack, &state->counters},
-                           {nullptr, &state->managed_counters}};
+                           {&state->device_stack, state->counters.totals()},
+                           {nullptr, state->managed_counters.totals()}};
       {
         std::lock_guard lock(state->managed_mutex);
         report.managed_stack.stack = state->managed_stack.get();
@@ -354,7 +353,7 @@ class shim_state {
       report.quarantined_bytes = state->held.bytes();
       reports.push_back(report);
     }
-    const core::report_node report = build_report(reports, passed_through_, moment);
+    const core::report_node report = build_report(reports, passed_through_.totals(), moment);
     const std::string file =
         moment == report_moment::snapshot ? snapshot_file() : config_.process_text("report_file");
     const std::string written = write_report(kind, file, report, *log_);
@@ -471,7 +470,7 @@ class shim_state {
   std::uint64_t accessors_of(int device) const noexcept {
     return peer_accessors_[device].load() | pool_accessors_[device].load();
   }
-  shim_counters passed_through_;
+  stack_counters passed_through_;
 };
 
 std::atomic<shim_state*> the_shim{nullptr};
@@ -498,7 +497,9 @@ shim_state& shim() {
   return *created;
 }
 
-void release_quarantine(shim_state& state, device_state& device);
+/// Which quarantined blocks to release.
+enum class quarantined { own, all };
+void release_quarantine(shim_state& state, device_state& device, quarantined which);
 
 /// At exit (exit() from any thread, or quick_exit): blocks the program freed that wait in the
 /// quarantine go down the stacks after one barrier, so a logging layer writes their frees;
@@ -512,7 +513,7 @@ void finish_at_exit() {
     for (const device_state* seen : state->built_devices()) {
       device_state* device = state->built(seen->device);  // the same stacks, to change
       if (device == nullptr) continue;
-      release_quarantine(*state, *device);
+      release_quarantine(*state, *device, quarantined::all);
       for (const config::built_stack* stack :
            {&device->device_stack, device->managed_stack.get()}) {
         if (stack == nullptr) continue;
@@ -548,33 +549,39 @@ bool context_was_reset(const device_state& device) {
   return cu().ctx_get_id(device.primary, &id) != CUDA_SUCCESS || id != device.context_id;
 }
 
-/// Releases a device's quarantined blocks after one device barrier.
-void release_quarantine(shim_state& state, device_state& device) {
+/// Releases quarantined blocks of a device: the calling thread's (after a device barrier when
+/// its share is full), or every thread's after one barrier (to give memory back, at exit).
+void release_quarantine(shim_state& state, device_state& device, quarantined which) {
   device_scope scope{real_driver(), device.device};
-  const std::size_t released = device.held.release(
-      [&] {
-        // Every stream's work that could still use the blocks completes before any is reused.
-        // CUDA refuses a device synchronization while a stream of the device captures a graph:
-        // the blocks then stay in quarantine until a later barrier succeeds.
-        const CUresult status = cu().ctx_synchronize();
-        if (status != CUDA_SUCCESS && state.log().debug_enabled()) {
-          state.log().debug("device " + std::to_string(device.device) +
-                            ": the barrier failed (CUresult " + std::to_string(status) +
-                            "); the freed blocks wait for the next");
-        }
-        return status == CUDA_SUCCESS;
-      },
-      [&](const free_quarantine::block& block) {
-        config::built_stack* stack = block.managed ? state.managed(device) : &device.device_stack;
-        stack->top().deallocate(block.pointer, block.size, cuda_stream_view{cudaStreamLegacy});
-      });
-  if (released != 0) device.counters.barriers.fetch_add(1, std::memory_order_relaxed);
+  const auto barrier = [&] {
+    // Every stream's work that could still use the blocks completes before any is reused.
+    // CUDA refuses a device synchronization while a stream of the device captures a graph:
+    // the blocks then stay in quarantine until a later barrier succeeds.
+    const CUresult status = cu().ctx_synchronize();
+    if (status == CUDA_SUCCESS) {
+      device.counters.record_barrier();
+    } else if (state.log().debug_enabled()) {
+      state.log().debug("device " + std::to_string(device.device) +
+                        ": the barrier failed (CUresult " + std::to_string(status) +
+                        "); the freed blocks wait for the next");
+    }
+    return status == CUDA_SUCCESS;
+  };
+  const auto release = [&](const free_quarantine::block& block) {
+    config::built_stack* stack = block.managed ? state.managed(device) : &device.device_stack;
+    stack->top().deallocate(block.pointer, block.size, cuda_stream_view{cudaStreamLegacy});
+  };
+  if (which == quarantined::all) {
+    (void)device.held.release_all(barrier, release);
+  } else {
+    (void)device.held.release(barrier, release);
+  }
 }
 
 /// Gives back what a device's stacks hold free, so an allocation can be retried.
 void trim(shim_state& state, device_state& device) {
-  device.counters.trims.fetch_add(1, std::memory_order_relaxed);
-  release_quarantine(state, device);
+  device.counters.record_trim();
+  release_quarantine(state, device, quarantined::all);
   device_scope scope{real_driver(), device.device};
   config::built_stack* managed = nullptr;
   {
@@ -726,7 +733,11 @@ answer allocate(std::size_t bytes,
         pointer = stack->top().allocate(bytes, on);
       } catch (const gpumem::out_of_memory& error) {
         state.log().out_of_memory(
-            *device_id, bytes, error.what(), device_report_line(*stack, device->counters));
+            *device_id,
+            bytes,
+            error.what(),
+            device_report_line(*stack,
+                               device->counters_for(kind == request_kind::managed).totals()));
         device->counters_for(kind == request_kind::managed).record_failure();
         return answer::failed(CUDA_ERROR_OUT_OF_MEMORY);
       }
@@ -840,7 +851,7 @@ answer deallocate(void* pointer, request_kind kind, CUstream stream, bool per_th
         device_scope scope{real_driver(), record->device};
         if (cu().ctx_synchronize() == CUDA_SUCCESS) {
           stack->top().deallocate(pointer, record->size, cuda_stream_view{cudaStreamLegacy});
-          device->counters.barriers.fetch_add(1, std::memory_order_relaxed);
+          device->counters.record_barrier();
           break;
         }
         // CUDA refuses the barrier (a stream is capturing): the block waits in the quarantine
@@ -853,8 +864,8 @@ answer deallocate(void* pointer, request_kind kind, CUstream stream, bool per_th
         // Bounded in bytes and in blocks: a barrier per thousand frees costs little, and the
         // registry and quarantine stay small enough to stay in cache.
         log_free_now(*device, pointer, *record);
-        const bool full = device->held.hold({pointer, record->size, record->managed});
-        if (full) release_quarantine(state, *device);
+        if (device->held.hold({pointer, record->size, record->managed}))
+          release_quarantine(state, *device, quarantined::own);
         break;
       }
     }
@@ -903,15 +914,15 @@ void adjust_memory_info(std::size_t* free_bytes, std::size_t* total_bytes) noexc
     // allocation only the configured limit changes the answer.
     device_state* device = state.built(*device_id);
     held_memory held{};
-    std::size_t quarantined = 0;
+    std::size_t quarantined_bytes = 0;
     if (device != nullptr) {
       held = memory_held(device->device_stack);
-      quarantined = device->held.bytes();
+      quarantined_bytes = device->held.bytes();
     } else if (total_bytes != nullptr) {
       held.limit = state.configured_limit(*device_id, *total_bytes);
     }
     std::size_t free_now =
-        (free_bytes != nullptr ? *free_bytes : 0) + held.free_in_stack + quarantined;
+        (free_bytes != nullptr ? *free_bytes : 0) + held.free_in_stack + quarantined_bytes;
     std::size_t total = total_bytes != nullptr ? *total_bytes
                         : device != nullptr    ? device->total_bytes
                                                : 0;

@@ -4,9 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <bit>
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -22,79 +20,6 @@
 #include "preload/shim_log.hpp"
 
 namespace gpumem::preload {
-
-namespace {
-
-/// When the preload was loaded: its static initialisation runs before the program's main.
-const std::chrono::steady_clock::time_point loaded_at = std::chrono::steady_clock::now();
-
-}  // namespace
-
-std::int64_t nanoseconds_since_load() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
-                                                              loaded_at)
-      .count();
-}
-
-std::size_t shim_counters::size_class(std::size_t bytes) noexcept {
-  // Classes of 16x: up to 2^12, 2^16, 2^20, 2^24, 2^28, 2^32 bytes, then everything larger.
-  const int exponent = bytes <= 1 ? 0 : std::bit_width(bytes - 1);
-  if (exponent <= 12) return 0;
-  return std::min<std::size_t>(kSizeClasses - 1, static_cast<std::size_t>(exponent - 12 + 3) / 4);
-}
-
-const char* shim_counters::size_class_name(std::size_t index) noexcept {
-  static constexpr const char* names[kSizeClasses] = {"up_to_4_KiB",
-                                                      "up_to_64_KiB",
-                                                      "up_to_1_MiB",
-                                                      "up_to_16_MiB",
-                                                      "up_to_256_MiB",
-                                                      "up_to_4_GiB",
-                                                      "over_4_GiB"};
-  return index < kSizeClasses ? names[index] : "unknown";
-}
-
-void shim_counters::record_allocation(std::size_t bytes) noexcept {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  bytes_total.fetch_add(bytes, std::memory_order_relaxed);
-  size_classes[size_class(bytes)].fetch_add(1, std::memory_order_relaxed);
-  const std::int64_t now =
-      bytes_current.fetch_add(static_cast<std::int64_t>(bytes), std::memory_order_relaxed) +
-      static_cast<std::int64_t>(bytes);
-  std::int64_t peak = bytes_peak.load(std::memory_order_relaxed);
-  while (now > peak) {
-    if (bytes_peak.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
-      // Only a new peak reads the clock (two threads racing may leave the earlier one's time:
-      // a moment when the peak was nearly reached).
-      peak_time_ns.store(nanoseconds_since_load(), std::memory_order_relaxed);
-      break;
-    }
-  }
-}
-
-void shim_counters::record_free(std::size_t bytes) noexcept {
-  frees.fetch_add(1, std::memory_order_relaxed);
-  bytes_current.fetch_sub(static_cast<std::int64_t>(bytes), std::memory_order_relaxed);
-}
-
-void shim_counters::carry_over(const shim_counters& retired) noexcept {
-  for (auto [into, from] : {std::pair{&allocations, &retired.allocations},
-                            std::pair{&frees, &retired.frees},
-                            std::pair{&failures, &retired.failures},
-                            std::pair{&pass_throughs, &retired.pass_throughs},
-                            std::pair{&barriers, &retired.barriers},
-                            std::pair{&trims, &retired.trims},
-                            std::pair{&bytes_total, &retired.bytes_total}}) {
-    into->fetch_add(from->load(std::memory_order_relaxed), std::memory_order_relaxed);
-  }
-  for (std::size_t i = 0; i < kSizeClasses; ++i)
-    size_classes[i].fetch_add(retired.size_classes[i].load(std::memory_order_relaxed),
-                              std::memory_order_relaxed);
-  if (retired.bytes_peak.load() > bytes_peak.load()) {
-    bytes_peak.store(retired.bytes_peak.load(), std::memory_order_relaxed);
-    peak_time_ns.store(retired.peak_time_ns.load(), std::memory_order_relaxed);
-  }
-}
 
 held_memory memory_held(const config::built_stack& stack) {
   held_memory held;
@@ -142,11 +67,11 @@ std::vector<leak_site> leaks_by_site(const config::built_stack& stack) {
   return sorted;
 }
 
-std::string device_report_line(const config::built_stack& stack, const shim_counters& counters) {
+std::string device_report_line(const config::built_stack& stack, const counter_totals& counters) {
   const held_memory held = memory_held(stack);
   return "reserved " + core::format_bytes(held.reserved) + ", in use " +
          core::format_bytes(
-             static_cast<std::uint64_t>(std::max<std::int64_t>(counters.bytes_current.load(), 0))) +
+             static_cast<std::uint64_t>(std::max<std::int64_t>(counters.bytes_current, 0))) +
          ", largest free block " + core::format_bytes(held.largest_free);
 }
 
@@ -161,35 +86,31 @@ std::string joined(const std::vector<std::string>& names) {
   return text;
 }
 
-std::uint64_t count(const std::atomic<std::uint64_t>& counter) {
-  return counter.load(std::memory_order_relaxed);
-}
-
 std::uint64_t positive(std::int64_t value) {
   return static_cast<std::uint64_t>(std::max<std::int64_t>(value, 0));
 }
 
 /// A stack's counts, sizes and layers (the same for a device's stack and its managed one).
 void describe_stack(report_node& node, const stack_report& report) {
-  const shim_counters& c = *report.counters;
+  const counter_totals& c = report.counters;
   node.set("stack", joined(report.stack->names()));
   report_node layers = layers_report(*report.stack);
   node.set("held_from_cuda_bytes", held_from_cuda(layers));
   report_node& calls = node.set("calls", report_node{});
-  calls.set("allocations", count(c.allocations));
-  calls.set("frees", count(c.frees));
-  calls.set("out_of_memory", count(c.failures));
-  calls.set("passed_to_cuda", count(c.pass_throughs));
-  calls.set("device_barriers", count(c.barriers));
-  calls.set("trims", count(c.trims));
+  calls.set("allocations", c.allocations);
+  calls.set("frees", c.frees);
+  calls.set("out_of_memory", c.failures);
+  calls.set("passed_to_cuda", c.pass_throughs);
+  calls.set("device_barriers", c.barriers);
+  calls.set("trims", c.trims);
   report_node& use = node.set("in_use", report_node{});
-  use.set("now_bytes", positive(c.bytes_current.load()));
-  use.set("peak_bytes", positive(c.bytes_peak.load()));
-  use.set("peak_at_s", static_cast<double>(c.peak_time_ns.load()) / 1e9);
-  use.set("total_allocated_bytes", count(c.bytes_total));
+  use.set("now_bytes", positive(c.bytes_current));
+  use.set("peak_bytes", positive(c.bytes_peak));
+  use.set("peak_at_s", static_cast<double>(c.peak_time_ns) / 1e9);
+  use.set("total_allocated_bytes", c.bytes_total);
   report_node& sizes = node.set("allocations_by_size", report_node{});
-  for (std::size_t i = 0; i < shim_counters::kSizeClasses; ++i)
-    sizes.set(shim_counters::size_class_name(i), count(c.size_classes[i]));
+  for (std::size_t i = 0; i < counter_totals::kSizeClasses; ++i)
+    sizes.set(counter_totals::size_class_name(i), c.size_classes[i]);
   node.set("layers", std::move(layers));
 
   const std::vector<leak_site> leaks = leaks_by_site(*report.stack);
@@ -240,14 +161,14 @@ const char* moment_name(report_moment moment) {
 }  // namespace
 
 core::report_node build_report(const std::vector<device_report>& devices,
-                               const shim_counters& process_pass_throughs,
+                               const counter_totals& process_pass_throughs,
                                report_moment moment) {
   report_node root;
   root.set("gpumem_report", GPUMEM_VERSION_STRING);
   root.set("pid", static_cast<std::int64_t>(::getpid()));
   root.set("written", moment_name(moment));
   root.set("after_s", static_cast<double>(nanoseconds_since_load()) / 1e9);
-  root.set("passed_to_cuda_before_any_stack", count(process_pass_throughs.pass_throughs));
+  root.set("passed_to_cuda_before_any_stack", process_pass_throughs.pass_throughs);
   report_node& list = root.set("devices", report_node::list());
   for (const device_report& device : devices) {
     report_node& node = list.push(report_node{});

@@ -10,45 +10,11 @@
 
 #include "config/stack_builder.hpp"
 #include "core/report_tree.hpp"
+#include "preload/stack_counters.hpp"
 
 namespace gpumem::preload {
 
 class shim_log;
-
-/// Allocations served by one stack, and what went past it.
-struct shim_counters {
-  /// Size classes of the allocations: up to 4 KiB, 64 KiB, 1 MiB, 16 MiB, 256 MiB, 4 GiB, more.
-  static constexpr std::size_t kSizeClasses = 7;
-
-  std::atomic<std::uint64_t> allocations{0};
-  std::atomic<std::uint64_t> frees{0};
-  std::atomic<std::uint64_t> failures{0};
-  std::atomic<std::uint64_t> pass_throughs{0};
-  std::atomic<std::uint64_t> barriers{0};
-  std::atomic<std::uint64_t> trims{0};
-  std::atomic<std::uint64_t> bytes_total{0};
-  std::atomic<std::int64_t> bytes_current{0};
-  std::atomic<std::int64_t> bytes_peak{0};
-  /// When bytes_peak was reached: nanoseconds since the shim was loaded.
-  std::atomic<std::int64_t> peak_time_ns{0};
-  std::array<std::atomic<std::uint64_t>, kSizeClasses> size_classes{};
-
-  void record_allocation(std::size_t bytes) noexcept;
-  void record_free(std::size_t bytes) noexcept;
-  void record_failure() noexcept { failures.fetch_add(1, std::memory_order_relaxed); }
-  void record_pass_through() noexcept { pass_throughs.fetch_add(1, std::memory_order_relaxed); }
-  /// Takes over the counts of a stack that went with a device reset (its memory, and so its
-  /// current bytes, went with it).
-  void carry_over(const shim_counters& retired) noexcept;
-
-  /// The size class of an allocation of `bytes` (index into size_classes).
-  static std::size_t size_class(std::size_t bytes) noexcept;
-  /// A size class's name in reports ("up_to_4_KiB", ..., "over_4_GiB").
-  static const char* size_class_name(std::size_t index) noexcept;
-};
-
-/// Nanoseconds since the shim was loaded (about when the program started).
-std::int64_t nanoseconds_since_load() noexcept;
 
 /// Memory a stack holds without handing it out, and its limit.
 struct held_memory {
@@ -76,12 +42,12 @@ struct leak_site {
 std::vector<leak_site> leaks_by_site(const config::built_stack& stack);
 
 /// One line on a stack's state: "reserved 1.0 GiB, in use 512 MiB, largest free block 256 MiB".
-std::string device_report_line(const config::built_stack& stack, const shim_counters& counters);
+std::string device_report_line(const config::built_stack& stack, const counter_totals& counters);
 
 /// One stack in the report: the device's, or its managed stack.
 struct stack_report {
   const config::built_stack* stack = nullptr;
-  const shim_counters* counters = nullptr;
+  counter_totals counters;
 };
 
 /// One device in the report.
@@ -103,7 +69,7 @@ enum class report_moment { at_exit, snapshot, on_request };
  * apart; then what went to CUDA before any stack.
  */
 core::report_node build_report(const std::vector<device_report>& devices,
-                               const shim_counters& process_pass_throughs,
+                               const counter_totals& process_pass_throughs,
                                report_moment moment);
 
 /**

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <mutex>
@@ -75,49 +76,151 @@ TEST(FreeQuarantine, NothingHeldMeansNoBarrier) {
   EXPECT_FALSE(asked);
 }
 
-// Threads free and release at once: every block is released exactly once, and only by a
-// barrier that began after its free (the barrier's start is the epoch a block must predate).
+// Threads free and release at once: every block is released exactly once, and only after a
+// barrier that began after its free completed (barriers are numbered as they begin; a block
+// freed when `epoch` barriers had begun is covered by a barrier numbered above it).
 TEST(FreeQuarantine, ManyThreadsEveryBlockOnceAndAfterABarrier) {
   free_quarantine held{1 << 30, 16};
   std::atomic<std::uint64_t> epoch{0};
+  std::atomic<std::uint64_t> completed{0};  // the highest barrier number that completed
   std::mutex seen_mutex;
   std::set<void*> seen;
   std::atomic<int> early{0};
   std::atomic<int> twice{0};
   std::vector<std::atomic<std::uint64_t>> freed_epoch(8 * 5000);
+  const auto barrier = [&] {
+    const std::uint64_t number = epoch.fetch_add(1) + 1;
+    std::uint64_t before = completed.load();
+    while (before < number && !completed.compare_exchange_weak(before, number)) {
+    }
+    return true;
+  };
+  const auto check = [&](const free_quarantine::block& block) {
+    const auto index = reinterpret_cast<std::uintptr_t>(block.pointer) / 256 - 1;
+    if (freed_epoch[index] >= completed.load()) ++early;
+    std::lock_guard lock(seen_mutex);
+    if (!seen.insert(block.pointer).second) ++twice;
+  };
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 5000; ++i) {
         const std::uintptr_t id = static_cast<std::uintptr_t>(t) * 5000 + i;
         freed_epoch[id] = epoch.load();
-        if (held.hold({address(id + 1), 256, false})) {
-          std::uint64_t barrier_epoch = 0;
-          held.release(
-              [&] {
-                barrier_epoch = epoch.fetch_add(1) + 1;
-                return true;
-              },
-              [&](const free_quarantine::block& block) {
-                const auto index = reinterpret_cast<std::uintptr_t>(block.pointer) / 256 - 1;
-                if (freed_epoch[index] >= barrier_epoch) ++early;
-                std::lock_guard lock(seen_mutex);
-                if (!seen.insert(block.pointer).second) ++twice;
-              });
-        }
+        if (held.hold({address(id + 1), 256, false})) held.release(barrier, check);
       }
     });
   }
   for (auto& thread : threads)
     thread.join();
-  held.release([] { return true; },
-               [&](const free_quarantine::block& block) {
-                 std::lock_guard lock(seen_mutex);
-                 if (!seen.insert(block.pointer).second) ++twice;
-               });
+  held.release_all(barrier, check);
   EXPECT_EQ(early.load(), 0);
   EXPECT_EQ(twice.load(), 0);
   EXPECT_EQ(seen.size(), 8U * 5000U);
+  EXPECT_EQ(held.blocks(), 0U);
+  EXPECT_EQ(held.bytes(), 0U);
+}
+
+// Each thread holds its own frees; one thread's barrier covers another's, which then gets its
+// blocks back on its own thread without a barrier of its own.
+TEST(FreeQuarantine, ABarrierCoversOtherThreadsWhoReleaseTheirOwn) {
+  free_quarantine held{1 << 30, 4};
+  EXPECT_FALSE(held.hold({address(1), 256, false}));  // this thread's share first
+  std::thread{[&] {
+    EXPECT_FALSE(held.hold({address(10), 256, false}));
+    EXPECT_FALSE(held.hold({address(11), 256, false}));
+  }}.join();
+  // (The thread ended: its share waits for a thread to come, or for the idle release.)
+  int barriers = 0;
+  std::vector<void*> released;
+  const auto barrier = [&] { return ++barriers, true; };
+  const auto collect = [&](const free_quarantine::block& block) {
+    released.push_back(block.pointer);
+  };
+  EXPECT_FALSE(held.hold({address(2), 256, false}));
+  EXPECT_FALSE(held.hold({address(3), 256, false}));
+  EXPECT_TRUE(held.hold({address(4), 256, false}));  // four uncovered: full
+  EXPECT_EQ(held.release(barrier, collect), 4U);
+  EXPECT_EQ(barriers, 1);
+  EXPECT_EQ(released, (std::vector<void*>{address(1), address(2), address(3), address(4)}));
+  // The other thread's two blocks are covered, not released by this thread yet.
+  EXPECT_EQ(held.blocks(), 2U);
+  std::thread{[&] {
+    // A new thread takes the ended thread's share: its covered blocks come back at once.
+    EXPECT_TRUE(held.hold({address(12), 256, false}));
+    std::vector<void*> own;
+    EXPECT_EQ(
+        held.release([&] { return ++barriers, true; },
+                     [&](const free_quarantine::block& block) { own.push_back(block.pointer); }),
+        2U);
+    EXPECT_EQ(own, (std::vector<void*>{address(10), address(11)}));
+    EXPECT_EQ(barriers, 1) << "covered blocks need no barrier of their own";
+  }}.join();
+  EXPECT_EQ(held.blocks(), 1U);
+}
+
+// A share no thread adds to is released by the barriers of others (its thread may never free
+// again): after two barriers without a hold of its own.
+TEST(FreeQuarantine, AnIdleThreadsBlocksAreReleasedByOthersBarriers) {
+  free_quarantine held{1 << 30, 2};
+  std::atomic<bool> done{false};
+  std::atomic<bool> held_one{false};
+  std::thread idle{[&] {
+    held.hold({address(100), 256, false});
+    held_one = true;
+    while (!done)
+      std::this_thread::yield();  // alive, but freeing nothing more
+  }};
+  while (!held_one)
+    std::this_thread::yield();
+  std::vector<void*> released;
+  const auto collect = [&](const free_quarantine::block& block) {
+    released.push_back(block.pointer);
+  };
+  for (std::uintptr_t round = 0; round < 3; ++round) {
+    held.hold({address(2 * round + 1), 256, false});
+    if (held.hold({address(2 * round + 2), 256, false})) held.release([] { return true; }, collect);
+  }
+  done = true;
+  idle.join();
+  EXPECT_NE(std::find(released.begin(), released.end(), address(100)), released.end());
+  EXPECT_EQ(held.blocks(), 0U);
+}
+
+TEST(FreeQuarantine, ReleaseAllTakesEveryThreadsBlocks) {
+  free_quarantine held{1 << 30, 1000};
+  std::thread{[&] { held.hold({address(1), 256, false}); }}.join();
+  held.hold({address(2), 512, true});
+  EXPECT_EQ(held.bytes(), 768U);
+  std::size_t released = 0;
+  EXPECT_EQ(held.release_all([] { return true; }, [&](const auto&) { ++released; }), 2U);
+  EXPECT_EQ(released, 2U);
+  EXPECT_EQ(held.bytes(), 0U);
+  EXPECT_EQ(held.barriers(), 1U);
+}
+
+// Large frees from several threads: together they reach the byte limit although no thread's
+// share does alone.
+TEST(FreeQuarantine, LargeFreesOfSeveralThreadsCountTogether) {
+  free_quarantine held{1000, 1000};
+  std::atomic<bool> done{false};
+  std::atomic<bool> held_one{false};
+  std::thread other{[&] {
+    EXPECT_FALSE(held.hold({address(1), 600, false}));
+    held_one = true;
+    while (!done)
+      std::this_thread::yield();
+  }};
+  while (!held_one)
+    std::this_thread::yield();
+  EXPECT_TRUE(held.hold({address(2), 400, false}));
+  std::size_t released = 0;
+  held.release([] { return true; }, [&](const auto&) { ++released; });
+  done = true;
+  other.join();
+  EXPECT_EQ(released, 1U) << "the calling thread's own block";
+  EXPECT_EQ(held.barriers(), 1U);
+  EXPECT_EQ(held.bytes(), 600U) << "the other thread's, covered, for it to release";
 }
 
 }  // namespace
