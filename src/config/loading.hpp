@@ -68,7 +68,8 @@ resolved_stack resolve(std::string label,
  * @brief The one validation pass over `config`'s resolved stacks: each stack's shape (known
  * layers, each once, the right source last), the options given for a layer it lacks, and the
  * constraints of every value (option_check); and the folders of the process's files. Value
- * problems are reported only when nothing else is wrong (a wrong stack's values say little).
+ * problems are reported only when nothing else is wrong but what a running program may ignore
+ * (a wrong stack's values say little).
  * @param read the settings the stacks were resolved from (for the options of absent layers)
  */
 void validate(const configuration& config, const settings& read, problem_list& problems);

@@ -299,7 +299,10 @@ void validate(const configuration& config, const settings& read, problem_list& p
   check_stack(config.managed_stack(), read.managed, nullptr, true, problems, values);
   for (const auto& [device, own] : read.overrides)
     check_stack(config.device_stack(device), own, &device_wide, false, problems, values);
-  if (problems.errors.empty()) problems.errors = std::move(values.errors);
+  // A problem a running program ignores hides none: the shim would run with these values.
+  if (problems.errors.size() == problems.tolerable.size()) {
+    problems.errors.insert(problems.errors.end(), values.errors.begin(), values.errors.end());
+  }
 }
 
 std::vector<std::string> configuration::check_for_device(int device,
