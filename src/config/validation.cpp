@@ -100,10 +100,21 @@ void check_folder(const option_setting& setting, const std::string& subject, pro
                subject + " " + file + ": the folder " + folder.string() + " does not exist");
 }
 
-/// Reports what a stack's list of layers breaks: each layer known and named once, a source at
-/// the bottom only, and of the stack's memory (managed memory for [managed] alone).
-void check_shape(const resolved_stack& stack, bool managed, problem_list& problems) {
+/// Reports what a stack's list of layers breaks: not empty, each layer known and named once, a
+/// source at the bottom only, and of the stack's memory (managed memory for [managed] alone).
+/// @return false for an empty stack (whose options say nothing more)
+bool check_shape(const resolved_stack& stack, bool managed, problem_list& problems) {
   const std::string where = where_of(stack.layers_from, "default stack");
+  if (stack.layers.empty()) {
+    const std::vector<std::string> example =
+        managed ? std::vector<std::string>{"statistics", "managed"}
+                : std::vector<std::string>{"statistics", "pool", "cuda"};
+    problems.error(where,
+                   stack.label +
+                       " stack is empty: name its layers down to a memory source, as in " +
+                       written(example, stack.layers_from));
+    return false;
+  }
   const std::string label = described(stack);
   bool shape_known = true;  // every layer known, each once, a source only at the bottom
   std::set<const layer_spec*> seen;
@@ -138,7 +149,7 @@ void check_shape(const resolved_stack& stack, bool managed, problem_list& proble
                          " must come last (layers above draw from it)");
     }
   }
-  if (!shape_known) return;
+  if (!shape_known) return true;
   const layer_spec& bottom = *stack.layers.back().spec;
   if (bottom.role != layer_role::source) {
     std::vector<std::string> completed;
@@ -156,24 +167,7 @@ void check_shape(const resolved_stack& stack, bool managed, problem_list& proble
   } else if (!managed && bottom.name == "managed") {
     problems.error(where, label + ": device allocations come from cuda or cuda_async, not managed");
   }
-}
-
-/// Reports the options a scope gives for a layer its stack does not have.
-void check_absent_layers(const resolved_stack& stack,
-                         const stack_settings& own,
-                         problem_list& problems) {
-  for (const auto& [layer, options] : own.options) {
-    if (std::any_of(stack.layers.begin(), stack.layers.end(), [&layer](const resolved_layer& l) {
-          return l.name == layer;
-        })) {
-      continue;
-    }
-    for (const auto& [key, setting] : options) {
-      problems.tolerable_error(setting.from.where,
-                               scope_of(stack) + "." + layer + "] " + key + " is set, but the " +
-                                   described(stack) + " has no " + layer);
-    }
-  }
+  return true;
 }
 
 /// Reports what one value breaks of its option's constraints (option_check).
@@ -236,11 +230,28 @@ void check_initial_below_maximum(const resolved_layer& layer,
   }
 }
 
-/// Reports every value of a stack that breaks its option's constraints, and what it lacks.
+/// Checks one stack: its shape and the options given for layers it lacks into `problems`, its
+/// values into `values`.
 /// @param device_wide [device]'s stack when `stack` is an override's, else null
-void check_values(const resolved_stack& stack,
-                  const resolved_stack* device_wide,
-                  problem_list& values) {
+void check_stack(const resolved_stack& stack,
+                 const stack_settings& own,
+                 const resolved_stack* device_wide,
+                 bool managed,
+                 problem_list& problems,
+                 problem_list& values) {
+  if (stack.own_layers && !check_shape(stack, managed, problems)) return;
+  for (const auto& [layer, options] : own.options) {
+    if (std::any_of(stack.layers.begin(), stack.layers.end(), [&layer](const resolved_layer& l) {
+          return l.name == layer;
+        })) {
+      continue;
+    }
+    for (const auto& [key, setting] : options) {
+      problems.tolerable_error(setting.from.where,
+                               scope_of(stack) + "." + layer + "] " + key + " is set, but the " +
+                                   described(stack) + " has no " + layer);
+    }
+  }
   for (const resolved_layer& layer : stack.layers) {
     for (const auto& [spec, value] : layer.options) {
       const std::string key{spec->key};
@@ -258,31 +269,6 @@ void check_values(const resolved_stack& stack,
     }
     check_initial_below_maximum(layer, stack, device_wide, values);
   }
-}
-
-/// Checks one stack: its shape and the options given for layers it lacks into `problems`, its
-/// values into `values`.
-void check_stack(const resolved_stack& stack,
-                 const stack_settings& own,
-                 const resolved_stack* device_wide,
-                 bool managed,
-                 problem_list& problems,
-                 problem_list& values) {
-  if (stack.own_layers) {
-    if (stack.layers.empty()) {
-      const std::vector<std::string> example =
-          managed ? std::vector<std::string>{"statistics", "managed"}
-                  : std::vector<std::string>{"statistics", "pool", "cuda"};
-      problems.error(where_of(stack.layers_from, "default stack"),
-                     stack.label +
-                         " stack is empty: name its layers down to a memory source, as in " +
-                         written(example, stack.layers_from));
-      return;
-    }
-    check_shape(stack, managed, problems);
-  }
-  check_absent_layers(stack, own, problems);
-  check_values(stack, device_wide, values);
 }
 
 }  // namespace
