@@ -35,13 +35,6 @@ struct option_setting {
   origin from;
 };
 
-/// A stack as one scope describes it: [device], [managed] or [devices.N].
-struct stack_settings {
-  std::optional<std::vector<std::string>> layers;  ///< outermost first; absent: not said here
-  origin layers_from;
-  std::map<std::string, std::map<std::string, option_setting>> options;  ///< layer -> key -> value
-};
-
 /// GPUMEM_* variables as name/value pairs (the process environment, or a test's).
 using environment = std::vector<std::pair<std::string, std::string>>;
 
@@ -58,9 +51,13 @@ struct resolved_layer {
 
 /// The stack a device's allocations go through, every value effective.
 struct resolved_stack {
+  std::string label;  ///< the table that describes it: "[device]", "[managed]", "[devices.1]"
   std::vector<resolved_layer> layers;
   origin layers_from;
+  bool own_layers = true;  ///< false: a [devices.N] stack on [device]'s list of layers
 };
+
+struct settings;  // what a file and the environment say, before resolution (loading.hpp)
 
 /// A whole configuration.
 class configuration {
@@ -97,31 +94,29 @@ class configuration {
   /// The word of a choice option, the text of a text option.
   [[nodiscard]] const std::string& process_text(std::string_view key) const;
 
-  /// The stack of device memory (cudaMalloc, cudaMallocAsync) for `device`.
-  [[nodiscard]] resolved_stack device_stack(int device) const;
+  /// The stack of device memory (cudaMalloc, cudaMallocAsync) for `device`: its override's,
+  /// or [device]'s (any device without one, and -1).
+  [[nodiscard]] const resolved_stack& device_stack(int device) const;
   /// The stack of managed memory (cudaMallocManaged).
-  [[nodiscard]] resolved_stack managed_stack() const;
+  [[nodiscard]] const resolved_stack& managed_stack() const noexcept { return managed_; }
   /// The devices with an override ([devices.N] or GPUMEM_DEVICE<N>_*).
   [[nodiscard]] std::vector<int> overridden_devices() const;
 
   /**
-   * @brief Checks what needs the device's memory size (a share, initial against maximum)
-   * for `device` with `total_bytes`; returns the problems (none when valid).
+   * @brief Checks what needs the device's memory size (a share, initial against maximum) in
+   * device_stack(device) for a device of `total_bytes`; returns the problems (none when valid).
    */
   [[nodiscard]] std::vector<std::string> check_for_device(int device,
                                                           std::uint64_t total_bytes) const;
 
  private:
-  friend class loader;
-
-  /// Checks the options of every stack's layers (required, positive, powers of two, initial
-  /// against maximum); adds to errors().
-  void validate_layer_options();
+  /// The process options and stacks `read` describes, each stack resolved once.
+  explicit configuration(const settings& read);
 
   std::map<std::string, option_setting, std::less<>> process_;
-  stack_settings device_;
-  stack_settings managed_;
-  std::map<int, stack_settings> overrides_;
+  resolved_stack device_;                    ///< [device]
+  resolved_stack managed_;                   ///< [managed]
+  std::map<int, resolved_stack> overrides_;  ///< [devices.N]
   std::vector<std::string> errors_;
   std::vector<std::string> tolerable_;  ///< the errors a running program may ignore
   std::optional<std::string> file_;

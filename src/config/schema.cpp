@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <array>
 
-#include "core/ascii.hpp"
+#include "config/value_text.hpp"
 
 namespace gpumem::config {
 namespace {
@@ -86,11 +86,12 @@ constexpr std::array kCudaAsyncOptions{
                 option_type::size_or_share,
                 "0",
                 "memory the driver's pool reserves at once"},
-    option_spec{
-        "release_threshold",
-        option_type::size_or_share,
-        "100%",
-        "memory the driver's pool keeps when idle, instead of giving it back to the device"},
+    option_spec{"release_threshold",
+                option_type::size_or_share,
+                "100%",
+                "memory the driver's pool keeps when idle, instead of giving it back to the device",
+                {},
+                may_exceed_device},
 };
 
 constexpr std::array kExpandableOptions{
@@ -109,17 +110,23 @@ constexpr std::array kPoolOptions{
     option_spec{"initial_size",
                 option_type::size_or_share,
                 "0",
-                "memory taken at once; the pool then grows"},
+                "memory taken at once; the pool then grows",
+                {},
+                not_above_maximum},
     option_spec{"maximum_size",
                 option_type::size_or_share,
                 "",
-                "the most the pool takes (default: no limit)"},
+                "the most the pool takes (default: no limit)",
+                {},
+                is_maximum},
     option_spec{"release_threshold",
                 option_type::size_or_share,
                 "",
                 "a free that leaves more than this free in the pool gives memory back (a device "
                 "barrier; over the expandable source, the free end is unmapped); default: only "
-                "on out of memory"},
+                "on out of memory",
+                {},
+                may_exceed_device},
 };
 
 constexpr std::array kArenaOptions{
@@ -278,19 +285,8 @@ std::string_view describe(option_type type) {
   return "a value";
 }
 
-namespace {
-
-std::string capitals(std::string_view text) {
-  std::string result{text};
-  for (char& c : result)
-    c = core::ascii_upper(c);
-  return result;
-}
-
-}  // namespace
-
 std::string process_variable(std::string_view key) {
-  return "GPUMEM_" + capitals(key);
+  return "GPUMEM_" + upper(key);
 }
 
 std::string variable_prefix(std::string_view table) {
@@ -308,7 +304,7 @@ std::string stack_variable(std::string_view table) {
 }
 
 std::string layer_variable(std::string_view table, std::string_view layer, std::string_view key) {
-  return variable_prefix(table) + capitals(layer) + "_" + capitals(key);
+  return variable_prefix(table) + upper(layer) + "_" + upper(key);
 }
 
 }  // namespace gpumem::config

@@ -34,6 +34,9 @@ enum option_check : std::uint8_t {
   at_least_a_superblock = 4,  ///< a size: at least kSmallestArena
   folder_exists = 8,          ///< a file to write: its folder exists and may be written
   required = 16,              ///< the layer needs a value (none, or an empty one, is refused)
+  not_above_maximum = 32,     ///< a size: not above the layer's is_maximum option
+  is_maximum = 64,            ///< a size: the most the layer takes
+  may_exceed_device = 128,    ///< a size: may be above the device's memory (a threshold)
 };
 
 /// One option of the process or of a layer.

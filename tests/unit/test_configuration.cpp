@@ -119,6 +119,17 @@ TEST_F(Configuration, StrayVariablesAndOrphanOptionsAreToleratedAtRunTimeOnly) {
   EXPECT_EQ(bad.errors().size(), 2U);
 }
 
+TEST_F(Configuration, AToleratedProblemHidesNoValueProblem) {
+  // The shim would ignore the stray variable and run a limit of 0 B: gpumem check says so too.
+  const auto config = load_environment({{"GPUMEM_WHATEVER", "1"}, {"GPUMEM_STACK", "limit,cuda"}});
+  EXPECT_EQ(config.errors(),
+            (messages{"gpumem: GPUMEM_WHATEVER='1': unknown variable (see README.md, Configuration "
+                      "keys, for every variable)",
+                      "gpumem: GPUMEM_STACK: [device] stack has the limit layer but no size: set "
+                      "[device.limit] size = \"40GiB\" or GPUMEM_LIMIT_SIZE=40GiB"}));
+  EXPECT_FALSE(config.valid_to_run());
+}
+
 TEST_F(Configuration, UnknownKeyNamesPlaceAndSuggestsTheNearMiss) {
   const auto config = load("[device.pool]\ninitail_size = \"1GiB\"\n");
   EXPECT_EQ(
