@@ -17,34 +17,47 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader ||
 date -u '+%Y-%m-%d %H:%M UTC'
 # Each benchmark repeated; the comparison takes the medians (the driver's own costs vary from
 # run to run by tens of percent).
-repeat=(--benchmark_repetitions="${GPUMEM_BENCH_REPETITIONS:-5}" --benchmark_report_aggregates_only=true)
+repeat=(--benchmark_repetitions="${GPUMEM_BENCH_REPETITIONS:-3}" --benchmark_report_aggregates_only=true)
 for runtime in shared static; do
   program="$build/bench/bench_cuda_calls_$runtime"
   echo "== $runtime runtime, plain"
   "$program" "${repeat[@]}" --benchmark_out="$out/${runtime}_plain.json" --benchmark_out_format=json
-  # Each free policy; the default (quarantine) also with a smaller quarantine, to show what
-  # the number of blocks held between device barriers costs.
-  for variant in quarantine quarantine-64 synchronize stream_ordered; do
+  # Every benchmark under the default policy; the other policies (and the default with a
+  # smaller quarantine in blocks, or a larger one in bytes) on the one-thread pair only, to
+  # show what the device barriers cost.
+  for variant in quarantine quarantine-64 quarantine-1GiB synchronize stream_ordered; do
     policy=${variant%%-*}
     blocks=1024
-    [[ $variant == *-* ]] && blocks=${variant##*-}
-    echo "== $runtime runtime, gpumem ($policy, quarantine_blocks $blocks)"
-    LD_PRELOAD="$preload" GPUMEM_FREE_POLICY=$policy GPUMEM_QUARANTINE_BLOCKS=$blocks "$program" "${repeat[@]}" \
+    bytes=32MiB
+    filter=.
+    case $variant in
+      quarantine-64) blocks=64 ;;
+      quarantine-1GiB) bytes=1GiB ;;
+    esac
+    [[ $variant != quarantine ]] && filter='BM_malloc_free/'
+    echo "== $runtime runtime, gpumem ($policy, quarantine_blocks $blocks, quarantine_size $bytes)"
+    LD_PRELOAD="$preload" GPUMEM_FREE_POLICY=$policy GPUMEM_QUARANTINE_BLOCKS=$blocks \
+      GPUMEM_QUARANTINE_SIZE=$bytes "$program" "${repeat[@]}" --benchmark_filter="$filter" \
       --benchmark_out="$out/${runtime}_gpumem_${variant}.json" --benchmark_out_format=json
   done
 done
 echo "== side by side"
 python3 "$root/scripts/compare-shim-bench.py" "$out" | tee "$out/comparison.md"
 if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
-  script="$root/tests/gpu/pytorch_train.py"
-  echo "== PyTorch, caching allocator"
-  python3 "$script" --steps 300 | tee "$out/pytorch_caching.txt"
-  echo "== PyTorch, PYTORCH_NO_CUDA_MEMORY_CACHING=1"
-  PYTORCH_NO_CUDA_MEMORY_CACHING=1 python3 "$script" --steps 300 | tee "$out/pytorch_nocache.txt"
-  echo "== PyTorch, PYTORCH_NO_CUDA_MEMORY_CACHING=1 under gpumem"
-  PYTORCH_NO_CUDA_MEMORY_CACHING=1 LD_PRELOAD="$preload" GPUMEM_REPORT=text python3 "$script" --steps 300 \
-    | tee "$out/pytorch_gpumem.txt"
-  echo "== PyTorch, PYTORCH_NO_CUDA_MEMORY_CACHING=1 under gpumem, quarantine_blocks 64"
-  PYTORCH_NO_CUDA_MEMORY_CACHING=1 LD_PRELOAD="$preload" GPUMEM_QUARANTINE_BLOCKS=64 python3 "$script" --steps 300 \
-    | tee "$out/pytorch_gpumem_quarantine64.txt"
+  # Two models: an MLP of fixed shapes, and a transformer whose sequence length changes every
+  # step (so one model's luck with sizes does not decide).
+  for model in mlp transformer; do
+    if [[ $model == mlp ]]; then
+      script=("$root/tests/gpu/pytorch_train.py" --steps 300)
+    else
+      script=("$root/bench/efficiency/transformer_train.py" --steps 200)
+    fi
+    echo "== PyTorch $model, caching allocator"
+    python3 "${script[@]}" | tee "$out/pytorch_${model}_caching.txt"
+    echo "== PyTorch $model, PYTORCH_NO_CUDA_MEMORY_CACHING=1"
+    PYTORCH_NO_CUDA_MEMORY_CACHING=1 python3 "${script[@]}" | tee "$out/pytorch_${model}_nocache.txt"
+    echo "== PyTorch $model, PYTORCH_NO_CUDA_MEMORY_CACHING=1 under gpumem"
+    PYTORCH_NO_CUDA_MEMORY_CACHING=1 LD_PRELOAD="$preload" GPUMEM_REPORT=text python3 "${script[@]}" \
+      | tee "$out/pytorch_${model}_gpumem.txt"
+  done
 fi

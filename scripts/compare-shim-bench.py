@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Prints the shim's benchmark runs side by side (scripts/bench-shim.sh writes them): for each
 CUDA runtime and size, the real cudaMalloc+cudaFree pair, the warm cudaMallocAsync pair, and
-the interposed pair under each free policy, with the ratios of targets T3/T4
-(../docs/performance.md). Where the runs repeated each benchmark, the medians.
+the interposed pair under each free policy, with the ratios of targets T3/T4; then pairs per
+second on 1 to 16 threads, plain and under the default policy, with the 16-thread speed-up of
+target T5 (../docs/performance.md). Where the runs repeated each benchmark, the medians.
 
     compare-shim-bench.py OUT_DIR
 """
@@ -11,17 +12,53 @@ import pathlib
 import sys
 
 
+def key(run):
+    """A benchmark's name without its options: BM_malloc_free/256, BM_threads_async/1/threads:4."""
+    name = run.get("run_name", run["name"])
+    return "/".join(part for part in name.split("/")
+                    if not part.startswith("min_time:") and part != "real_time")
+
+
+def chosen_runs(path):
+    """The runs of one file: with repetitions, their medians; else the one run of each."""
+    if not path.exists():
+        return []
+    runs = json.loads(path.read_text())["benchmarks"]
+    medians = [run for run in runs if run.get("aggregate_name") == "median"]
+    return medians or [run for run in runs if run.get("run_type", "iteration") == "iteration"]
+
+
 def pair_times(path):
     """benchmark name -> real time per iteration, in ns."""
-    if not path.exists():
-        return {}
-    runs = json.loads(path.read_text())["benchmarks"]
     scale = {"ns": 1.0, "us": 1e3, "ms": 1e6}
-    # With repetitions, the median of them; else the one run.
-    medians = [run for run in runs if run.get("aggregate_name") == "median"]
-    chosen = medians or [run for run in runs if run.get("run_type", "iteration") == "iteration"]
-    return {run["run_name"].split("/min_time")[0] if "run_name" in run else run["name"].split("/min_time")[0]:
-            run["real_time"] * scale[run["time_unit"]] for run in chosen}
+    return {key(run): run["real_time"] * scale[run["time_unit"]] for run in chosen_runs(path)}
+
+
+def pair_rates(path):
+    """benchmark name -> pairs per second (all threads together)."""
+    return {key(run): run["pairs_per_s"] for run in chosen_runs(path) if "pairs_per_s" in run}
+
+
+def print_threads(out):
+    """Pairs per second on 1..16 threads, plain and under the default policy."""
+    benchmarks = [("BM_threads_malloc_free", "cudaMalloc+cudaFree"),
+                  ("BM_threads_async/1", "cudaMallocAsync, own stream"),
+                  ("BM_threads_async/0", "cudaMallocAsync, legacy stream")]
+    threads = (1, 2, 4, 8, 16)
+    header = ["runtime", "calls", "run"] + [f"{n} thr" for n in threads] + ["16 / 1"]
+    print()
+    print(" | ".join(header))
+    print(" | ".join("---" for _ in header))
+    for runtime in ("shared", "static"):
+        for run, file in (("plain", f"{runtime}_plain.json"), ("gpumem", f"{runtime}_gpumem_quarantine.json")):
+            rates = pair_rates(out / file)
+            for name, calls in benchmarks:
+                row = [rates.get(f"{name}/threads:{n}") for n in threads]
+                if row[0] is None:
+                    continue
+                cells = [f"{rate / 1e6:.2f} M/s" if rate else "-" for rate in row]
+                ratio = f"{row[-1] / row[0]:.1f}x" if row[-1] else "-"
+                print(" | ".join([runtime, calls, run] + cells + [ratio]))
 
 
 def shown(ns):
@@ -49,6 +86,7 @@ def main():
                   [shown(t) if t else "-" for t in served] + \
                   [f"{real / served[0]:.0f}x", f"{warm / served[0]:.1f}x" if warm else "-"]
             print(" | ".join(row))
+    print_threads(out)
 
 
 if __name__ == "__main__":
