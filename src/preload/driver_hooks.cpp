@@ -203,6 +203,7 @@ GPUMEM_PRELOAD_EXPORT CUresult cuMemFreeAsync_ptsz(CUdeviceptr pointer, CUstream
 }
 
 GPUMEM_PRELOAD_EXPORT CUresult cuStreamDestroy_v2(CUstream stream) {
+  gpumem::preload::stream_destroyed();
   // The stacks record their last event on the stream while it is still valid.
   if (!gpumem::preload::in_pass_through() && gpumem::preload::real_driver().loaded) {
     gpumem::preload::pass_through_scope scope;

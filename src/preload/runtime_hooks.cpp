@@ -192,6 +192,7 @@ GPUMEM_PRELOAD_EXPORT cudaError_t cudaDeviceReset() {
 
 GPUMEM_PRELOAD_EXPORT cudaError_t cudaStreamDestroy(cudaStream_t stream) {
   static auto* next = real<decltype(&cudaStreamDestroy)>("cudaStreamDestroy");
+  gpumem::preload::stream_destroyed();
   gpumem::preload::pass_through_scope scope;
   // The stacks record their last event on the stream while it is still valid.
   if (gpumem::preload::real_driver().loaded) gpumem::mr::detail::stream_retirement::retire(stream);

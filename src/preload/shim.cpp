@@ -41,6 +41,10 @@ namespace {
 // variable sits in the static TLS block instead of behind __tls_get_addr.
 __attribute__((tls_model("initial-exec"))) thread_local int pass_through_depth = 0;
 
+/// Streams destroyed so far (and device resets, which destroy theirs): a memo of a stream's
+/// device holds while this has not changed.
+std::atomic<std::uint64_t> stream_destructions{0};
+
 const driver::driver_entry_points& cu() {
   return real_driver().legacy;
 }
@@ -304,6 +308,7 @@ class shim_state {
   void forget(int device, const device_state* seen = nullptr) {
     // Kept, not destroyed: destroying would free slabs that the reset frees, and another thread
     // may still be inside the old stack (a race the program made, not a crash we make).
+    stream_destructions.fetch_add(1, std::memory_order_relaxed);  // the reset destroys them
     const device_state* retired = stacks_.forget(device, seen, [](int id) {
       if (id >= 0 && id < kMaxDevices) primary_contexts[id].store(nullptr);
       forget_stack_memory(id);
@@ -658,6 +663,10 @@ void peer_access_enabled(int accessor, int peer, peer_grant how) noexcept {
   }
 }
 
+void stream_destroyed() noexcept {
+  stream_destructions.fetch_add(1, std::memory_order_relaxed);
+}
+
 void forget_device(int device) noexcept {
   try {
     if (shim_state* state = the_shim.load(std::memory_order_acquire); state != nullptr)
@@ -763,16 +772,32 @@ answer allocate(std::size_t bytes,
 
 namespace {
 
+/// The stream whose device the calling thread asked for last, and the answer: a program frees
+/// on the same stream over and over. Valid while no stream was destroyed since (a handle
+/// CUDA hands out again may belong to another device).
+struct stream_device_memo {
+  CUstream stream = nullptr;
+  int device = -1;
+  std::uint64_t destructions = 0;
+};
+constinit
+    __attribute__((tls_model("initial-exec"))) thread_local stream_device_memo last_stream_device;
+
 /// The device of a stream-ordered free's stream: the calling thread's current device for the
 /// default streams, else the driver's answer; nullopt when the driver cannot say.
 std::optional<int> device_of_stream(CUstream stream, bool per_thread) {
   if (stream == nullptr || stream == CU_STREAM_LEGACY || stream == CU_STREAM_PER_THREAD)
     return current_device_id();
+  const std::uint64_t destructions = stream_destructions.load(std::memory_order_relaxed);
+  if (last_stream_device.stream == stream && last_stream_device.destructions == destructions)
+    return last_stream_device.device;
   const auto& table = per_thread ? real_driver().per_thread : real_driver().legacy;
   CUdevice device = -1;
   if (table.stream_get_device != nullptr &&
-      table.stream_get_device(stream, &device) == CUDA_SUCCESS)
+      table.stream_get_device(stream, &device) == CUDA_SUCCESS) {
+    last_stream_device = {stream, device, destructions};
     return device;
+  }
   // Drivers before cuStreamGetDevice (CUDA 12.8): the stream's context, and its device.
   CUcontext context = nullptr;
   if (table.stream_get_ctx == nullptr || table.stream_get_ctx(stream, &context) != CUDA_SUCCESS ||

@@ -72,6 +72,10 @@ void adjust_memory_info(std::size_t* free_bytes, std::size_t* total_bytes) noexc
  */
 void forget_device(int device) noexcept;
 
+/// Called before a stream is destroyed (cudaStreamDestroy, cuStreamDestroy): a handle CUDA
+/// may hand out again for a stream of another device. Never throws.
+void stream_destroyed() noexcept;
+
 /**
  * @brief Whether an IPC handle for `pointer` must be refused: the pointer lies in memory the
  * shim's stacks hold (a handle would share the whole slab, not the block). Says why, once, with

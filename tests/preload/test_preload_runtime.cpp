@@ -305,6 +305,43 @@ TEST_F(Preload, MemPoolAccessReachesTheExpandableSource) {
   EXPECT_EQ(cudaStreamSynchronize(cudaStreamPerThread), cudaSuccess);
 }
 
+// The shim remembers the device of the stream a thread frees on last; CUDA hands a destroyed
+// stream's handle out again, here for a stream of the other device: a free of device 0's block
+// on it is a free on another device's stream, and waits for it (a stale answer would put the
+// block in device 0's lists under a stream device 0 cannot order after).
+TEST_F(Preload, EachDeviceAfterAStreamHandleIsReused) {  // GPUMEM_SIM_DEVICES=2
+  int devices = 0;
+  ASSERT_EQ(cudaGetDeviceCount(&devices), cudaSuccess);
+  if (devices < 2) GTEST_SKIP() << "needs two devices";
+  ASSERT_EQ(cudaSetDevice(0), cudaSuccess);
+  cudaStream_t first = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&first, cudaStreamNonBlocking), cudaSuccess);
+  void* freed_early = nullptr;
+  void* freed_late = nullptr;
+  ASSERT_EQ(cudaMallocAsync(&freed_early, 4096, first), cudaSuccess);
+  ASSERT_EQ(cudaMallocAsync(&freed_late, 4096, first), cudaSuccess);
+  ASSERT_EQ(cudaFreeAsync(freed_early, first), cudaSuccess);  // remembered: device 0
+  ASSERT_EQ(cudaStreamSynchronize(first), cudaSuccess);
+  ASSERT_EQ(cudaStreamDestroy(first), cudaSuccess);
+  ASSERT_EQ(cudaSetDevice(1), cudaSuccess);
+  cudaStream_t second = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&second, cudaStreamNonBlocking), cudaSuccess);
+  if (second != first) {
+    EXPECT_EQ(cudaStreamDestroy(second), cudaSuccess);
+    ASSERT_EQ(cudaSetDevice(0), cudaSuccess);
+    EXPECT_EQ(cudaFree(freed_late), cudaSuccess);
+    GTEST_SKIP() << "CUDA did not hand the destroyed stream's handle out again";
+  }
+  if (gpumem::test::on_simulator()) simulator::reset_call_counts();
+  EXPECT_EQ(cudaFreeAsync(freed_late, second), cudaSuccess);
+  if (gpumem::test::on_simulator()) {
+    EXPECT_EQ(simulator::call_count("cuStreamSynchronize"), 1U)
+        << "the free was taken for one on device 0's own stream";
+  }
+  EXPECT_EQ(cudaStreamDestroy(second), cudaSuccess);
+  ASSERT_EQ(cudaSetDevice(0), cudaSuccess);
+}
+
 TEST_F(Preload, EachDeviceHasItsOwnStack) {  // two devices (GPUMEM_SIM_DEVICES=2 on the simulator)
   int devices = 0;
   ASSERT_EQ(cudaGetDeviceCount(&devices), cudaSuccess);
