@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/byte_size.hpp"
+#include "core/same_size_blocks.hpp"
 #include "gpumem/aligned.hpp"
 #include "gpumem/detail/error_macros.hpp"
 #include "gpumem/detail/spin_lock.hpp"
@@ -64,6 +65,8 @@ class block_stack {
 
 struct fixed_size_resource_core::state_type {
   using stream_entry = stream_ordered_free_lists<block_stack>::stream_entry;
+  /// One thread's cache of freed blocks.
+  using block_cache = thread_block_cache<core::same_size_blocks>;
 
   gpumem::detail::spin_lock mutex;
   /// Blocks free for every stream without a wait: those of the first chunk, which the
@@ -74,7 +77,7 @@ struct fixed_size_resource_core::state_type {
   std::vector<std::uintptr_t> chunks;
   /// Each thread's blocks freed lately, in front of the lock, and the blocks handed out, which
   /// let a free reach its thread's cache without the chunks' list.
-  thread_block_caches caches;
+  thread_block_caches<core::same_size_blocks> caches;
   lent_block_table lent;
   std::atomic<int> foreign_free_reports{0};
   /// Last: unsubscribed before the lists it reaches are destroyed.
@@ -86,13 +89,13 @@ struct fixed_size_resource_core::state_type {
     // stream.
     if (ended.thread != 0) {
       caches.retire_thread(ended.thread,
-                           [this](thread_block_cache& cache) { drain_cache(cache, every_stream); });
-      caches.for_each([&](thread_block_cache& cache) {
+                           [this](block_cache& cache) { drain_cache(cache, every_stream); });
+      caches.for_each([&](block_cache& cache) {
         drain_cache(cache, [&](const stream_key& key) { return key.thread == ended.thread; });
       });
       streams.retire_thread(ended.thread, move_all);
     } else {
-      caches.for_each([&](thread_block_cache& cache) {
+      caches.for_each([&](block_cache& cache) {
         drain_cache(cache, [&](const stream_key& key) {
           return !key.per_thread() && key.stream == ended.stream;
         });
@@ -109,8 +112,8 @@ struct fixed_size_resource_core::state_type {
    * @return whether any block moved
    */
   template <typename Which>
-  bool drain_cache(thread_block_cache& cache, Which&& which) noexcept {
-    return cache.drain(which, [this](const stream_key& key, core::recent_free_cache& blocks) {
+  bool drain_cache(block_cache& cache, Which&& which) noexcept {
+    return cache.drain(which, [this](const stream_key& key, core::same_size_blocks& blocks) {
       block_stack* to = nullptr;
       try {
         to = &streams.entry_for(key.stream, key.thread).free_blocks;
@@ -141,8 +144,7 @@ struct fixed_size_resource_core::state_type {
   /// Moves every block of every thread's cache to the list of its stream. Under the lock.
   bool drain_caches() {
     bool any = false;
-    caches.for_each(
-        [&](thread_block_cache& cache) { any = drain_cache(cache, every_stream) || any; });
+    caches.for_each([&](block_cache& cache) { any = drain_cache(cache, every_stream) || any; });
     return any;
   }
 
@@ -167,6 +169,15 @@ struct fixed_size_resource_core::state_type {
 };
 
 namespace {
+
+/// Refuses a request larger than a block (out of line: the allocation's fast path stays small).
+[[noreturn, gnu::noinline, gnu::cold]] void throw_larger_than_a_block(std::size_t bytes,
+                                                                      std::size_t block_size) {
+  throw gpumem::out_of_memory{
+      "fixed_size_memory_resource: cannot allocate " + core::format_bytes(bytes) + " (" +
+      std::to_string(bytes) + " bytes): the maximum allocation size is the block size, " +
+      core::format_bytes(block_size) + " (" + std::to_string(block_size) + " bytes)"};
+}
 
 /// Takes one chunk from `upstream` on `stream`. @throws gpumem::out_of_memory saying which chunk
 /// failed
@@ -243,20 +254,18 @@ std::size_t fixed_size_resource_core::reserved_bytes() const {
 void* fixed_size_resource_core::do_allocate(std::size_t bytes, cuda_stream_view stream) {
   if (bytes == 0) return nullptr;
   // block_size_ is a multiple of 256, so this also holds for bytes rounded up to 256.
-  if (bytes > block_size_) {
-    throw gpumem::out_of_memory{
-        "fixed_size_memory_resource: cannot allocate " + core::format_bytes(bytes) + " (" +
-        std::to_string(bytes) + " bytes): the maximum allocation size is the block size, " +
-        core::format_bytes(block_size_) + " (" + std::to_string(block_size_) + " bytes)"};
-  }
-  std::uintptr_t block = 0;
+  if (bytes > block_size_) throw_larger_than_a_block(bytes, block_size_);
   // The fast path: a block this thread freed on this stream, without the resource's lock.
-  const bool cacheable = block_size_ <= thread_block_cache::kLargestBlock;
+  const bool cacheable = block_size_ <= thread_block_cache_limits::kLargestBlock;
   if (cacheable) {
-    if (thread_block_cache* cache = state_->caches.mine(); cache != nullptr)
-      block = cache->take(stream_key::of(stream), block_size_);
+    if (const auto mine = state_->caches.mine(stream); mine.cache != nullptr) {
+      if (const std::uintptr_t block = mine.cache->take(mine.key, block_size_); block != 0) {
+        state_->lent.record(block, block_size_);
+        return reinterpret_cast<void*>(block);
+      }
+    }
   }
-  if (block == 0) block = take_block(stream);
+  const std::uintptr_t block = take_block(stream);
   if (cacheable) state_->lent.record(block, block_size_);
   return reinterpret_cast<void*>(block);
 }
@@ -310,8 +319,8 @@ void fixed_size_resource_core::do_deallocate(void* ptr,
   // The fast path: the table of blocks handed out says the block is ours, and it goes to this
   // thread's cache without the resource's lock.
   if (state_->lent.claim(address) != 0) {
-    thread_block_cache* cache = state_->caches.mine();
-    if (cache != nullptr && cache->put(stream_key::of(stream), address, block_size_)) return;
+    const auto mine = state_->caches.mine(stream);
+    if (mine.cache != nullptr && mine.cache->put(mine.key, address, block_size_)) return;
   }
   free_block(address, stream);
 }

@@ -61,11 +61,10 @@ class lent_block_table {
   static std::uint64_t encode(std::uintptr_t address, std::size_t size) noexcept {
     const std::uint64_t address_units = address / kGranularity;
     const std::uint64_t size_units = size / kGranularity;
-    if (address_units == 0 || address_units > kAddressMask || size_units == 0 ||
-        size_units >= kSizeUnits || address % kGranularity != 0 || size % kGranularity != 0) {
-      return 0;
-    }
-    return address_units | (size_units << kAddressBits);
+    // Unsigned wrap-around folds the zero tests into the range tests.
+    const bool fits = (address_units - 1 < kAddressMask) & (size_units - 1 < kSizeUnits - 1) &
+                      ((address | size) % kGranularity == 0);
+    return fits ? address_units | (size_units << kAddressBits) : 0;
   }
 
   std::atomic<std::uint64_t>& slot(std::uintptr_t address) const noexcept {

@@ -45,6 +45,8 @@ struct stream_free_blocks {
 
 struct pool_resource_core::state_type {
   using stream_entry = stream_ordered_free_lists<stream_free_blocks>::stream_entry;
+  /// One thread's cache of freed blocks.
+  using block_cache = thread_block_cache<core::recent_free_cache>;
 
   state_type() : heap{CUDA_ALLOCATION_ALIGNMENT, &unowned} {}
 
@@ -71,7 +73,7 @@ struct pool_resource_core::state_type {
   /// Each thread's blocks freed lately, in front of the lock (allocated for the heap, free for
   /// users), and the sizes of the blocks handed out, which let a free reach its thread's cache
   /// without the heap's records.
-  thread_block_caches caches;
+  thread_block_caches<core::recent_free_cache> caches;
   lent_block_table lent;
   std::atomic<int> unknown_free_reports{0};
   /// Unsubscribed before the lists it reaches are destroyed (members go in reverse order).
@@ -86,13 +88,13 @@ struct pool_resource_core::state_type {
     // stream.
     if (ended.thread != 0) {
       caches.retire_thread(ended.thread,
-                           [this](thread_block_cache& cache) { drain_cache(cache, every_stream); });
-      caches.for_each([&](thread_block_cache& cache) {
+                           [this](block_cache& cache) { drain_cache(cache, every_stream); });
+      caches.for_each([&](block_cache& cache) {
         drain_cache(cache, [&](const stream_key& key) { return key.thread == ended.thread; });
       });
       streams.retire_thread(ended.thread, move_all);
     } else {
-      caches.for_each([&](thread_block_cache& cache) {
+      caches.for_each([&](block_cache& cache) {
         drain_cache(cache, [&](const stream_key& key) {
           return !key.per_thread() && key.stream == ended.stream;
         });
@@ -115,7 +117,7 @@ struct pool_resource_core::state_type {
    * @return whether any block moved
    */
   template <typename Which>
-  bool drain_cache(thread_block_cache& cache, Which&& which) noexcept {
+  bool drain_cache(block_cache& cache, Which&& which) noexcept {
     return cache.drain(which, [this](const stream_key& key, core::recent_free_cache& blocks) {
       stream_free_blocks* to = nullptr;
       try {
@@ -137,16 +139,15 @@ struct pool_resource_core::state_type {
   /// Moves every block of every thread's cache to the lists of its stream. Under the lock.
   bool drain_caches() {
     bool any = false;
-    caches.for_each(
-        [&](thread_block_cache& cache) { any = drain_cache(cache, every_stream) || any; });
+    caches.for_each([&](block_cache& cache) { any = drain_cache(cache, every_stream) || any; });
     return any;
   }
 
   /// What the threads' caches hold. Under the lock.
-  [[nodiscard]] thread_block_cache::totals cached() {
-    thread_block_cache::totals all;
-    caches.for_each([&](const thread_block_cache& cache) {
-      const thread_block_cache::totals one = cache.count();
+  [[nodiscard]] thread_block_cache_limits::totals cached() {
+    thread_block_cache_limits::totals all;
+    caches.for_each([&](const block_cache& cache) {
+      const thread_block_cache_limits::totals one = cache.count();
       all.blocks += one.blocks;
       all.bytes += one.bytes;
       all.largest_block = std::max(all.largest_block, one.largest_block);
@@ -268,7 +269,7 @@ std::size_t pool_resource_core::pool_size() const noexcept {
 pool_state pool_resource_core::state() const {
   std::lock_guard lock(state_->mutex);
   // Blocks in threads' caches are free for users, allocated for the heap.
-  const thread_block_cache::totals cached = state_->cached();
+  const thread_block_cache_limits::totals cached = state_->cached();
   pool_state snapshot{state_->heap.slab_bytes(),
                       state_->heap.allocated_bytes() - state_->recent_bytes() - cached.bytes,
                       state_->heap.allocated_blocks() - state_->recent_blocks() - cached.blocks,
@@ -347,12 +348,12 @@ void* pool_resource_core::do_allocate(std::size_t bytes, cuda_stream_view stream
   const std::size_t size = align_up(bytes, CUDA_ALLOCATION_ALIGNMENT);
   std::uintptr_t address = 0;
   // The fast path: a block this thread freed on this stream, without the pool's lock.
-  if (size <= thread_block_cache::kLargestBlock) {
-    if (thread_block_cache* cache = state_->caches.mine(); cache != nullptr)
-      address = cache->take(stream_key::of(stream), size);
+  if (size <= thread_block_cache_limits::kLargestBlock) {
+    if (const auto mine = state_->caches.mine(stream); mine.cache != nullptr)
+      address = mine.cache->take(mine.key, size);
   }
   if (address == 0) address = take_block(bytes, stream);
-  if (size <= thread_block_cache::kLargestBlock) state_->lent.record(address, size);
+  if (size <= thread_block_cache_limits::kLargestBlock) state_->lent.record(address, size);
   state_->annotations.block_served(address, bytes);
   return reinterpret_cast<void*>(address);
 }
@@ -538,11 +539,11 @@ void pool_resource_core::do_deallocate(void* ptr,
   bool returned = false;
   if (const std::size_t size = state_->lent.claim(address);
       size != 0 && state_->release_threshold.load(std::memory_order_relaxed) == SIZE_MAX) {
-    if (thread_block_cache* cache = state_->caches.mine(); cache != nullptr) {
+    if (const auto mine = state_->caches.mine(stream); mine.cache != nullptr) {
       // Unregistered before it is cached: the pool may hand it to another thread from there.
       state_->annotations.block_returned(address);
       returned = true;
-      if (cache->put(stream_key::of(stream), address, size)) return;
+      if (mine.cache->put(mine.key, address, size)) return;
     }
   }
   free_block(address, stream, returned);

@@ -38,26 +38,8 @@ struct stream_key {
   friend bool operator==(const stream_key&, const stream_key&) noexcept = default;
 };
 
-/**
- * @brief One thread's cache of freed blocks for one sub-allocator, in front of the allocator's
- * shared and locked free lists: the thread's next allocation of a size it freed lately takes
- * such a block back without the allocator's lock, so threads do not contend.
- *
- * Blocks are kept by the stream they were freed on (stream_key), in exact-size slots
- * (core::recent_free_cache), and a block is handed out again only for an allocation on the same
- * stream: stream order makes that safe without an event, as in stream_ordered_free_lists. Never
- * across streams: the allocator does that, with its ordering, after it drained the caches into
- * its own per-stream lists (drain(), under its lock).
- *
- * Bounded: blocks of at most kLargestBlock bytes, kMaxBlocks blocks and kMaxBytes bytes in all,
- * kStreams streams at once (a stream's slot is given to another stream once empty). What does
- * not fit is freed the normal way. Thread safe: the owning thread takes and puts under the
- * cache's spin lock (uncontended but when the allocator drains); the allocator drains under its
- * own lock, then this one (never the other way round: the owner never holds this lock while it
- * takes the allocator's).
- */
-class alignas(64) thread_block_cache {
- public:
+/// The bounds of a thread's block cache (thread_block_cache), and what it reports.
+struct thread_block_cache_limits {
   /// The most blocks kept: the shim's quarantine hands back up to 1 024 blocks at once on one
   /// thread, which reuses them next.
   static constexpr std::size_t kMaxBlocks = 1024;
@@ -74,7 +56,33 @@ class alignas(64) thread_block_cache {
     std::size_t bytes = 0;          ///< their bytes
     std::size_t largest_block = 0;  ///< the largest (0 when none)
   };
+};
 
+/**
+ * @brief One thread's cache of freed blocks for one sub-allocator, in front of the allocator's
+ * shared and locked free lists: the thread's next allocation of a size it freed lately takes
+ * such a block back without the allocator's lock, so threads do not contend.
+ *
+ * Blocks are kept by the stream they were freed on (stream_key), in a `Blocks` per stream
+ * (exact-size slots, core::recent_free_cache, for a pool; a stack, core::same_size_blocks, for
+ * an allocator of one block size), and a block is handed out again only for an allocation on
+ * the same stream: stream order makes that safe without an event, as in
+ * stream_ordered_free_lists. Never across streams: the allocator does that, with its ordering,
+ * after it drained the caches into its own per-stream lists (drain(), under its lock).
+ *
+ * Bounded: blocks of at most kLargestBlock bytes, kMaxBlocks blocks and kMaxBytes bytes in all,
+ * kStreams streams at once (a stream's slot is given to another stream once empty). What does
+ * not fit is freed the normal way. Thread safe: the owning thread takes and puts under the
+ * cache's spin lock (uncontended but when the allocator drains); the allocator drains under its
+ * own lock, then this one (never the other way round: the owner never holds this lock while it
+ * takes the allocator's).
+ *
+ * @tparam Blocks one stream's blocks: constructible from a depth, with put(address, size),
+ *         take(size), blocks(), bytes(), largest_block() and drain(release)
+ */
+template <typename Blocks = core::recent_free_cache>
+class alignas(64) thread_block_cache : public thread_block_cache_limits {
+ public:
   /// An empty cache of the thread with token `owner`.
   explicit thread_block_cache(std::uint64_t owner) noexcept : owner_{owner} {}
 
@@ -111,7 +119,7 @@ class alignas(64) thread_block_cache {
 
   /**
    * @brief Hands the blocks of every stream whose key satisfies `which(key)` to
-   * `release(key, blocks)`, which must empty `blocks` (core::recent_free_cache::drain). Called
+   * `release(key, blocks)`, which must empty `blocks` (Blocks::drain). Called
    * by the allocator under its lock; takes this cache's lock. `release` must not throw.
    * @return whether any block was handed over
    */
@@ -155,7 +163,7 @@ class alignas(64) thread_block_cache {
   struct stream_blocks {
     stream_key key;
     bool assigned = false;  ///< whether `key` is this slot's stream
-    std::unique_ptr<core::recent_free_cache> blocks;
+    std::unique_ptr<Blocks> blocks;
   };
 
   stream_blocks* find(const stream_key& key) noexcept {
@@ -165,13 +173,14 @@ class alignas(64) thread_block_cache {
     return nullptr;
   }
 
-  /// A slot for `key`: one never used or left empty; null when every slot holds blocks.
-  stream_blocks* claim(const stream_key& key) noexcept {
+  /// A slot for `key`: one never used or left empty; null when every slot holds blocks. Out of
+  /// line: a thread meets a new stream rarely.
+  [[gnu::noinline]] stream_blocks* claim(const stream_key& key) noexcept {
     for (stream_blocks& entry : streams_) {
       if (entry.assigned && entry.blocks->blocks() != 0) continue;
       if (entry.blocks == nullptr) {
         try {
-          entry.blocks = std::make_unique<core::recent_free_cache>(kMaxBlocks);
+          entry.blocks = std::make_unique<Blocks>(kMaxBlocks);
         } catch (...) {
           return nullptr;  // no host memory: the block is freed the normal way
         }

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cuda_runtime_api.h>
+
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -8,6 +10,7 @@
 #include <mutex>
 #include <vector>
 
+#include "gpumem/cuda_stream_view.hpp"
 #include "mr/stream_retirement.hpp"
 #include "mr/thread_block_cache.hpp"
 #include "mr/thread_token.hpp"
@@ -28,7 +31,10 @@ namespace gpumem::mr::detail {
  * program that makes a thread per task keeps a short list.
  *
  * Header only: the shim compiles the sub-allocators' sources a second time from its own list.
+ *
+ * @tparam Blocks one stream's blocks in a cache (see thread_block_cache)
  */
+template <typename Blocks = core::recent_free_cache>
 class thread_block_caches {
  public:
   thread_block_caches() = default;
@@ -38,15 +44,25 @@ class thread_block_caches {
   thread_block_caches& operator=(thread_block_caches&&) = delete;
   ~thread_block_caches() = default;
 
-  /// The calling thread's cache, made on its first call; null when there is no host memory
-  /// for one (the caller then goes the normal way).
-  thread_block_cache* mine() noexcept {
-    auto& entries = directory();
-    directory_entry& first = entries[id_ % kDirectorySets];
-    if (first.id == id_ && first.owner == this) return first.cache;
-    directory_entry& second = entries[id_ % kDirectorySets + kDirectorySets];
-    if (second.id == id_ && second.owner == this) return second.cache;
-    return find_or_make();
+  /// The calling thread's cache and the key of a stream as the thread uses it.
+  struct local {
+    thread_block_cache<Blocks>* cache;  ///< null when there is no host memory for one
+    stream_key key;  ///< stream_key::of(stream), without another thread-local lookup
+  };
+
+  /**
+   * @brief The calling thread's cache, made on its first call (null when there is no host
+   * memory for one: the caller then goes the normal way), and the key of `stream` in it.
+   */
+  local mine(cuda_stream_view stream) noexcept {
+    thread_state& here = this_thread();
+    const cudaStream_t handle = stream.value();
+    const stream_key key{handle, handle == cudaStreamPerThread ? here.token() : 0};
+    directory_entry& first = here.entries[id_ % kDirectorySets];
+    if (first.id == id_ && first.owner == this) return {first.cache, key};
+    directory_entry& second = here.entries[id_ % kDirectorySets + kDirectorySets];
+    if (second.id == id_ && second.owner == this) return {second.cache, key};
+    return {find_or_make(here), key};
   }
 
   /**
@@ -85,16 +101,32 @@ class thread_block_caches {
   struct directory_entry {
     std::uint64_t id = 0;
     const thread_block_caches* owner = nullptr;
-    thread_block_cache* cache = nullptr;
+    thread_block_cache<Blocks>* cache = nullptr;
   };
   /// Two ways of this many entries: a thread reaches this many allocators (and more, with
   /// luck) without a lookup under the registration lock.
   static constexpr std::size_t kDirectorySets = 16;
 
-  /// The calling thread's directory (constant-initialized, trivially destroyed: no guard).
-  static std::array<directory_entry, 2 * kDirectorySets>& directory() noexcept {
-    static constinit thread_local std::array<directory_entry, 2 * kDirectorySets> entries{};
-    return entries;
+  /// What a thread keeps: its token and its directory, together (one thread-local lookup).
+  struct thread_state {
+    std::uint64_t known_token = 0;  ///< this_thread_token(), once asked for
+    std::array<directory_entry, 2 * kDirectorySets> entries{};
+
+    std::uint64_t token() noexcept {
+      if (known_token == 0) [[unlikely]]
+        known_token = this_thread_token();
+      return known_token;
+    }
+  };
+
+  /// The calling thread's state (constant-initialized, trivially destroyed: no guard).
+  static thread_state& this_thread() noexcept {
+    static constinit thread_local thread_state state{};
+    thread_state* address = &state;
+    // Opaque to the compiler: it keeps the address instead of asking the dynamic linker again
+    // (__tls_get_addr) at each use of `state` in a shared library.
+    asm("" : "+r"(address));
+    return *address;
   }
 
   static std::uint64_t next_id() noexcept {
@@ -104,9 +136,9 @@ class thread_block_caches {
 
   /// The calling thread's cache from the list (its own, else a free one, else a new one), put
   /// in its directory; null when there is no host memory.
-  thread_block_cache* find_or_make() noexcept {
-    const std::uint64_t token = this_thread_token();
-    thread_block_cache* found = nullptr;
+  thread_block_cache<Blocks>* find_or_make(thread_state& here) noexcept {
+    const std::uint64_t token = here.token();
+    thread_block_cache<Blocks>* found = nullptr;
     try {
       std::lock_guard lock(registration_);
       for (const auto& cache : caches_) {
@@ -119,7 +151,7 @@ class thread_block_caches {
         }
       }
       if (found == nullptr) {
-        caches_.push_back(std::make_unique<thread_block_cache>(token));
+        caches_.push_back(std::make_unique<thread_block_cache<Blocks>>(token));
         found = caches_.back().get();
       }
     } catch (...) {
@@ -127,16 +159,15 @@ class thread_block_caches {
     }
     // The thread's end is announced, so the allocator drains its cache then.
     stream_retirement::watch_this_thread();
-    auto& entries = directory();
-    directory_entry& first = entries[id_ % kDirectorySets];
-    entries[id_ % kDirectorySets + kDirectorySets] = first;
+    directory_entry& first = here.entries[id_ % kDirectorySets];
+    here.entries[id_ % kDirectorySets + kDirectorySets] = first;
     first = directory_entry{id_, this, found};
     return found;
   }
 
   const std::uint64_t id_ = next_id();
   mutable std::mutex registration_;
-  std::vector<std::unique_ptr<thread_block_cache>> caches_;
+  std::vector<std::unique_ptr<thread_block_cache<Blocks>>> caches_;
 };
 
 }  // namespace gpumem::mr::detail

@@ -18,8 +18,8 @@
 namespace {
 
 using gpumem::mr::detail::stream_key;
-using gpumem::mr::detail::thread_block_cache;
-using gpumem::mr::detail::thread_block_caches;
+using thread_block_cache = gpumem::mr::detail::thread_block_cache<>;
+using thread_block_caches = gpumem::mr::detail::thread_block_caches<>;
 
 constexpr std::size_t kMiB = std::size_t{1} << 20;
 
@@ -29,6 +29,10 @@ cudaStream_t stream(std::uintptr_t n) {
 }
 stream_key key(std::uintptr_t n) {
   return stream_key{stream(n), 0};
+}
+/// The calling thread's cache of `caches`.
+thread_block_cache* cache_of(thread_block_caches& caches) {
+  return caches.mine(gpumem::cuda_stream_legacy).cache;
 }
 
 TEST(ThreadBlockCache, GivesABlockBackOnlyForItsStreamAndSize) {
@@ -120,14 +124,25 @@ TEST(ThreadBlockCache, DrainHandsOverTheChosenStreamsAndForgetsThem) {
 
 TEST(ThreadBlockCaches, EachThreadHasItsOwnCache) {
   thread_block_caches caches;
-  thread_block_cache* mine = caches.mine();
+  thread_block_cache* mine = cache_of(caches);
   ASSERT_NE(mine, nullptr);
-  EXPECT_EQ(caches.mine(), mine);
+  EXPECT_EQ(cache_of(caches), mine);
   EXPECT_EQ(mine->owner(), gpumem::mr::detail::this_thread_token());
   thread_block_cache* theirs = nullptr;
-  std::thread([&] { theirs = caches.mine(); }).join();
+  std::thread([&] { theirs = cache_of(caches); }).join();
   EXPECT_NE(theirs, mine);
   EXPECT_EQ(caches.size(), 2U);
+}
+
+TEST(ThreadBlockCaches, GivesTheKeysOfTheCallingThread) {
+  thread_block_caches caches;
+  for (const gpumem::cuda_stream_view view : {gpumem::cuda_stream_per_thread,
+                                              gpumem::cuda_stream_legacy,
+                                              gpumem::cuda_stream_view{},
+                                              gpumem::cuda_stream_view{stream(5)}}) {
+    EXPECT_EQ(caches.mine(view).key, stream_key::of(view));
+    std::thread([&] { EXPECT_EQ(caches.mine(view).key, stream_key::of(view)); }).join();
+  }
 }
 
 TEST(ThreadBlockCaches, AThreadFindsItsCacheAgainAfterUsingManyAllocators) {
@@ -135,10 +150,10 @@ TEST(ThreadBlockCaches, AThreadFindsItsCacheAgainAfterUsingManyAllocators) {
   std::vector<thread_block_cache*> first_look;
   for (int i = 0; i < 100; ++i) {
     many.push_back(std::make_unique<thread_block_caches>());
-    first_look.push_back(many.back()->mine());
+    first_look.push_back(cache_of(*many.back()));
   }
   for (std::size_t i = 0; i < many.size(); ++i) {
-    EXPECT_EQ(many[i]->mine(), first_look[i]) << i;
+    EXPECT_EQ(cache_of(*many[i]), first_look[i]) << i;
     EXPECT_EQ(many[i]->size(), 1U) << "a thread that lost track of its cache made another";
   }
 }
@@ -146,12 +161,12 @@ TEST(ThreadBlockCaches, AThreadFindsItsCacheAgainAfterUsingManyAllocators) {
 TEST(ThreadBlockCaches, ADestroyedAllocatorsEntryNeverServesANewOne) {
   for (int i = 0; i < 20; ++i) {
     auto first = std::make_unique<thread_block_caches>();
-    ASSERT_NE(first->mine(), nullptr);
+    ASSERT_NE(cache_of(*first), nullptr);
     first.reset();
     // Often at the same address as the destroyed one.
     auto second = std::make_unique<thread_block_caches>();
     EXPECT_EQ(second->size(), 0U);
-    ASSERT_NE(second->mine(), nullptr);
+    ASSERT_NE(cache_of(*second), nullptr);
     EXPECT_EQ(second->size(), 1U) << "the destroyed allocator's cache was found";
   }
 }
@@ -161,7 +176,7 @@ TEST(ThreadBlockCaches, AnEndedThreadsCacheGoesToTheNextThread) {
   std::uint64_t ended = 0;
   thread_block_cache* old_cache = nullptr;
   std::thread([&] {
-    old_cache = caches.mine();
+    old_cache = cache_of(caches);
     ended = gpumem::mr::detail::this_thread_token();
   }).join();
   std::vector<thread_block_cache*> visited;
@@ -169,7 +184,7 @@ TEST(ThreadBlockCaches, AnEndedThreadsCacheGoesToTheNextThread) {
   EXPECT_EQ(visited, std::vector<thread_block_cache*>{old_cache});
   EXPECT_EQ(old_cache->owner(), 0U);
   thread_block_cache* next = nullptr;
-  std::thread([&] { next = caches.mine(); }).join();
+  std::thread([&] { next = cache_of(caches); }).join();
   EXPECT_EQ(next, old_cache);
   EXPECT_EQ(caches.size(), 1U) << "a thread per task grows the list";
 }
@@ -184,7 +199,7 @@ TEST(ThreadBlockCaches, AThreadWithACacheAnnouncesItsEnd) {
   thread_block_caches caches;
   std::thread([] {}).join();
   EXPECT_EQ(ended.load(), 0) << "a thread that never used the allocator is announced";
-  std::thread([&] { ASSERT_NE(caches.mine(), nullptr); }).join();
+  std::thread([&] { ASSERT_NE(cache_of(caches), nullptr); }).join();
   EXPECT_EQ(ended.load(), 1)
       << "the allocator would not learn that the thread ended (its cache would never drain)";
 }
