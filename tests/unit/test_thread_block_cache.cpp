@@ -21,8 +21,6 @@ using gpumem::mr::detail::stream_key;
 using thread_block_cache = gpumem::mr::detail::thread_block_cache<>;
 using thread_block_caches = gpumem::mr::detail::thread_block_caches<>;
 
-constexpr std::size_t kMiB = std::size_t{1} << 20;
-
 /// A stream handle for a key (never used as a stream).
 cudaStream_t stream(std::uintptr_t n) {
   return reinterpret_cast<cudaStream_t>(0x1000 * n);
