@@ -2,8 +2,11 @@
 // and the driver's stream-ordered pool (cuda_async_memory_resource), in one run:
 //   pair/<resource>/<bytes>        one allocate+deallocate pair on one stream (target T1)
 //   random/<resource>/<n>          RMM's random-allocation workload with n allocations (T2)
-//   threads/<resource>             pairs per second on 1..16 threads, per-thread default stream
-//   (T5) streams/<resource>             pairs round-robin over 4 streams
+//   threads/<resource>             pairs per second on 1..16 threads, each on its per-thread
+//                                  default stream (T5)
+//   threads_own_stream/<resource>  the same, each thread on a non-blocking stream of its own
+//   threads_legacy/<resource>      the same, every thread on the legacy default stream (0)
+//   streams/<resource>             pairs round-robin over 4 streams
 // Run it on the GPU machine; scripts/bench.sh records the results.
 
 #include <benchmark/benchmark.h>
@@ -13,9 +16,11 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gpumem/cuda_device.hpp"
+#include "gpumem/cuda_stream.hpp"
 #include "gpumem/mr/arena_memory_resource.hpp"
 #include "gpumem/mr/cuda_memory_resource.hpp"
 #include "gpumem/mr/pool_memory_resource.hpp"
@@ -113,16 +118,32 @@ void BM_random(benchmark::State& state) {
       static_cast<double>(operations), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
-void BM_threads(benchmark::State& state) {
+/// 256-byte pairs on `stream`, by every thread of the benchmark.
+void thread_pairs(benchmark::State& state, gpumem::cuda_stream_view stream) {
   auto& resource = *current;
   for (auto _ : state) {
-    void* block = resource.allocate(256, gpumem::cuda_stream_per_thread);
+    void* block = resource.allocate(256, stream);
     benchmark::DoNotOptimize(block);
-    resource.deallocate(block, 256, gpumem::cuda_stream_per_thread);
+    resource.deallocate(block, 256, stream);
   }
   state.SetLabel(resource_name(static_cast<resource_kind>(state.range(0))));
   state.counters["pairs_per_s"] =
       benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+
+void BM_threads(benchmark::State& state) {
+  thread_pairs(state, gpumem::cuda_stream_per_thread);
+}
+
+void BM_threads_own_stream(benchmark::State& state) {
+  // Made before the timed loop, destroyed (and announced to the resources) after it.
+  const gpumem::cuda_stream stream{gpumem::cuda_stream::flags::non_blocking};
+  thread_pairs(state, stream.view());
+  stream.synchronize();
+}
+
+void BM_threads_legacy(benchmark::State& state) {
+  thread_pairs(state, gpumem::cuda_stream_view{});
 }
 
 std::vector<cudaStream_t> four_streams;
@@ -160,13 +181,19 @@ void register_benchmarks() {
           ->Iterations(allocations >= 100000 ? 1 : 3);
     }
     if (kind != resource_kind::cuda) {
-      benchmark::RegisterBenchmark(("threads/" + name).c_str(), BM_threads)
-          ->Arg(index)
-          ->Setup(make_small)
-          ->Teardown(destroy)
-          ->ThreadRange(1, 16)
-          ->UseRealTime()
-          ->MinTime(0.2);
+      using thread_benchmark = std::pair<const char*, void (*)(benchmark::State&)>;
+      for (const auto& [prefix, function] :
+           {thread_benchmark{"threads/", BM_threads},
+            thread_benchmark{"threads_own_stream/", BM_threads_own_stream},
+            thread_benchmark{"threads_legacy/", BM_threads_legacy}}) {
+        benchmark::RegisterBenchmark((prefix + name).c_str(), function)
+            ->Arg(index)
+            ->Setup(make_small)
+            ->Teardown(destroy)
+            ->ThreadRange(1, 16)
+            ->UseRealTime()
+            ->MinTime(0.2);
+      }
     }
     benchmark::RegisterBenchmark(("streams/" + name).c_str(), BM_streams)
         ->Arg(index)

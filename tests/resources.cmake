@@ -21,3 +21,6 @@ gpumem_add_checked_test(sim.test_expandable_memory_resource_without_vmm sim
   OUTPUT "^\\[       OK \\] ExpandableMemoryResource.WithoutVirtualMemoryManagement"
   NO_OUTPUT "SKIPPED"
   ENVIRONMENT GPUMEM_SIM_NO_VMM=1)
+# The threads' caches of freed blocks in front of the pool and the fixed-size resource.
+gpumem_cuda_test(test_thread_block_caches SOURCES cuda/test_thread_block_caches.cpp LINK gpumem
+                 PLATFORMS sim gpu)

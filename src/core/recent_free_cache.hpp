@@ -44,9 +44,9 @@ class recent_free_cache {
   bool put(std::uintptr_t address, std::size_t size) noexcept {
     if (size > kLargestBlock || bytes_ + size > kMaxBytes) return false;
     slot& home = slots_[slot_of(size)];
-    if (home.count() == depth_ || (home.count() != 0 && home.size != size)) return false;
-    if (home.near_count < kDefaultDepth) {
-      home.near[home.near_count++] = address;
+    if (home.count == depth_ || (home.count != 0 && home.size != size)) return false;
+    if (home.count < kDefaultDepth) {
+      home.near[home.count] = address;
     } else {
       try {
         home.deep.push_back(address);
@@ -54,6 +54,7 @@ class recent_free_cache {
         return false;  // no host memory to remember it: free it the normal way
       }
     }
+    ++home.count;
     home.size = size;
     bytes_ += size;
     ++blocks_;
@@ -63,7 +64,7 @@ class recent_free_cache {
   /// A kept block of exactly `size` bytes (the most recently freed), or 0.
   std::uintptr_t take(std::size_t size) noexcept {
     slot& home = slots_[slot_of(size)];
-    if (home.count() == 0 || home.size != size) return 0;
+    if (home.count == 0 || home.size != size) return 0;
     bytes_ -= size;
     --blocks_;
     return home.pop();
@@ -75,7 +76,7 @@ class recent_free_cache {
   [[nodiscard]] std::size_t largest_block() const noexcept {
     std::size_t largest = 0;
     for (const slot& entry : slots_) {
-      if (entry.count() != 0 && entry.size > largest) largest = entry.size;
+      if (entry.count != 0 && entry.size > largest) largest = entry.size;
     }
     return largest;
   }
@@ -87,7 +88,7 @@ class recent_free_cache {
   template <typename Release>
   void drain(Release&& release) {
     for (slot& entry : slots_) {
-      while (entry.count() != 0)
+      while (entry.count != 0)
         release(entry.pop(), entry.size);
     }
     bytes_ = 0;
@@ -100,18 +101,16 @@ class recent_free_cache {
   /// only in a deep cache, in a vector.
   struct slot {
     std::size_t size = 0;
-    std::size_t near_count = 0;
+    std::size_t count = 0;  ///< blocks kept: the first kDefaultDepth in `near`, the rest in `deep`
     std::array<std::uintptr_t, kDefaultDepth> near{};
     std::vector<std::uintptr_t> deep;
 
-    [[nodiscard]] std::size_t count() const noexcept { return near_count + deep.size(); }
+    /// Removes and returns the block kept last. @pre count != 0
     std::uintptr_t pop() noexcept {
-      if (!deep.empty()) {
-        const std::uintptr_t address = deep.back();
-        deep.pop_back();
-        return address;
-      }
-      return near[--near_count];
+      if (--count < kDefaultDepth) return near[count];
+      const std::uintptr_t address = deep.back();
+      deep.pop_back();
+      return address;
     }
   };
 

@@ -15,9 +15,12 @@
 #include "gpumem/aligned.hpp"
 #include "gpumem/detail/error_macros.hpp"
 #include "gpumem/detail/spin_lock.hpp"
+#include "mr/lent_block_table.hpp"
 #include "mr/sanitizer_annotations.hpp"
 #include "mr/stream_ordered_free_lists.hpp"
 #include "mr/stream_retirement.hpp"
+#include "mr/thread_block_cache.hpp"
+#include "mr/thread_block_caches.hpp"
 
 namespace gpumem::mr::detail {
 namespace {
@@ -41,6 +44,10 @@ struct stream_free_blocks {
 }  // namespace
 
 struct pool_resource_core::state_type {
+  using stream_entry = stream_ordered_free_lists<stream_free_blocks>::stream_entry;
+  /// One thread's cache of freed blocks.
+  using block_cache = thread_block_cache<core::recent_free_cache>;
+
   state_type() : heap{CUDA_ALLOCATION_ALIGNMENT, &unowned} {}
 
   mutable gpumem::detail::spin_lock mutex;
@@ -63,6 +70,11 @@ struct pool_resource_core::state_type {
   /// The slabs and served blocks, for compute-sanitizer.
   sanitizer_annotations annotations;
   stream_ordered_free_lists<stream_free_blocks> streams;
+  /// Each thread's blocks freed lately, in front of the lock (allocated for the heap, free for
+  /// users), and the sizes of the blocks handed out, which let a free reach its thread's cache
+  /// without the heap's records.
+  thread_block_caches<core::recent_free_cache> caches;
+  lent_block_table lent;
   std::atomic<int> unknown_free_reports{0};
   /// Unsubscribed before the lists it reaches are destroyed (members go in reverse order).
   stream_retirement_subscription retirement{[this](const retirement_notice& ended) {
@@ -71,17 +83,118 @@ struct pool_resource_core::state_type {
       drain_recent(from);
       heap.transfer(from.index, to.index);
     };
+    // The ending stream's blocks in threads' caches join its list first, so they are retired
+    // with it: ordered by the event recorded now, and never reused under the handle's next
+    // stream.
     if (ended.thread != 0) {
+      caches.retire_thread(ended.thread,
+                           [this](block_cache& cache) { drain_cache(cache, every_stream); });
+      caches.for_each([&](block_cache& cache) {
+        drain_cache(cache, [&](const stream_key& key) { return key.thread == ended.thread; });
+      });
       streams.retire_thread(ended.thread, move_all);
     } else {
+      caches.for_each([&](block_cache& cache) {
+        drain_cache(cache, [&](const stream_key& key) {
+          return !key.per_thread() && key.stream == ended.stream;
+        });
+      });
       streams.retire(ended.stream, move_all);
     }
   }};
+
+  static bool every_stream(const stream_key&) noexcept { return true; }
 
   /// Frees the recently freed blocks of a stream the normal way (merged into its index).
   void drain_recent(stream_free_blocks& blocks) noexcept {
     blocks.recent.drain(
         [&](std::uintptr_t address, std::size_t) { heap.free(address, blocks.index); });
+  }
+
+  /**
+   * @brief Moves the blocks of `cache` whose stream `which` selects to the lists of their
+   * streams, where the pool's stream ordering applies to them. Under the lock.
+   * @return whether any block moved
+   */
+  template <typename Which>
+  bool drain_cache(block_cache& cache, Which&& which) noexcept {
+    return cache.drain(which, [this](const stream_key& key, core::recent_free_cache& blocks) {
+      stream_free_blocks* to = nullptr;
+      try {
+        to = &streams.entry_for(key.stream, key.thread).free_blocks;
+      } catch (...) {
+        // No host memory for the stream's entry: the blocks stay allocated for the heap (lost
+        // until the pool is destroyed) rather than be reused out of stream order.
+        std::fprintf(stderr,
+                     "gpumem: pool_memory_resource: out of host memory; %zu cached blocks are "
+                     "not reused\n",
+                     blocks.blocks());
+      }
+      blocks.drain([&](std::uintptr_t address, std::size_t size) {
+        if (to != nullptr && !to->recent.put(address, size)) heap.free(address, to->index);
+      });
+    });
+  }
+
+  /// Moves every block of every thread's cache to the lists of its stream. Under the lock.
+  bool drain_caches() {
+    bool any = false;
+    caches.for_each([&](block_cache& cache) { any = drain_cache(cache, every_stream) || any; });
+    return any;
+  }
+
+  /// What the threads' caches hold. Under the lock.
+  [[nodiscard]] thread_block_cache_limits::totals cached() {
+    thread_block_cache_limits::totals all;
+    caches.for_each([&](const block_cache& cache) {
+      const thread_block_cache_limits::totals one = cache.count();
+      all.blocks += one.blocks;
+      all.bytes += one.bytes;
+      all.largest_block = std::max(all.largest_block, one.largest_block);
+    });
+    return all;
+  }
+
+  /**
+   * @brief A free block of `size` bytes for `stream` (whose entry is `own`) from the pool's
+   * lists, without growing: `stream`'s own blocks, unowned ones, then another stream's once
+   * `stream` waits for that stream's work; 0 when none fits. Under the lock.
+   */
+  std::uintptr_t find_free(stream_entry& own, std::size_t size, cuda_stream_view stream) {
+    if (const std::uintptr_t address = own.free_blocks.recent.take(size); address != 0)
+      return address;
+    if (const std::uintptr_t address = heap.allocate(own.free_blocks.index, size); address != 0)
+      return address;
+    if (const std::uintptr_t address = heap.allocate(unowned, size); address != 0) return address;
+    // This stream's recently freed blocks, merged, may hold the request.
+    if (own.free_blocks.recent.blocks() != 0) {
+      drain_recent(own.free_blocks);
+      if (const std::uintptr_t address = heap.allocate(own.free_blocks.index, size); address != 0)
+        return address;
+    }
+    // Another stream's free blocks, once this stream waits for that stream's work. Every block
+    // that stream freed so far moves here, merged.
+    for (const auto& other : streams.entries()) {
+      if (other.get() == &own || (other->free_blocks.index.find(size) == nullptr &&
+                                  other->free_blocks.recent.largest_block() < size)) {
+        continue;
+      }
+      take_from(*other, own, stream);
+      if (const std::uintptr_t address = heap.allocate(own.free_blocks.index, size); address != 0) {
+        streams.erase_drained();
+        return address;
+      }
+    }
+    streams.erase_drained();
+    return 0;
+  }
+
+  /// Moves every free block of `other` to `own` (of `stream`), after `stream` waits for
+  /// `other`'s work.
+  void take_from(stream_entry& other, stream_entry& own, cuda_stream_view stream) {
+    streams.order_after(other, stream);
+    drain_recent(other.free_blocks);
+    heap.transfer(other.free_blocks.index, own.free_blocks.index);
   }
 
   /// Bytes of blocks kept whole in recent-free caches (allocated for the heap, free for users).
@@ -155,11 +268,13 @@ std::size_t pool_resource_core::pool_size() const noexcept {
 
 pool_state pool_resource_core::state() const {
   std::lock_guard lock(state_->mutex);
+  // Blocks in threads' caches are free for users, allocated for the heap.
+  const thread_block_cache_limits::totals cached = state_->cached();
   pool_state snapshot{state_->heap.slab_bytes(),
-                      state_->heap.allocated_bytes() - state_->recent_bytes(),
-                      state_->heap.allocated_blocks() - state_->recent_blocks(),
-                      state_->unowned.block_count(),
-                      state_->unowned.largest_block(),
+                      state_->heap.allocated_bytes() - state_->recent_bytes() - cached.bytes,
+                      state_->heap.allocated_blocks() - state_->recent_blocks() - cached.blocks,
+                      state_->unowned.block_count() + cached.blocks,
+                      std::max(state_->unowned.largest_block(), cached.largest_block),
                       state_->streams.entries().size()};
   for (const auto& entry : state_->streams.entries()) {
     snapshot.free_blocks +=
@@ -175,9 +290,10 @@ std::size_t pool_resource_core::release() {
   // No growth of the expandable slab while its end may be cut.
   std::lock_guard growth(state_->growth_mutex);
   std::unique_lock lock(state_->mutex);
-  // Every block free now, on any stream, waits in `releasing` for one device barrier, taken
-  // without the lock (it can last long; allocations and frees go on meanwhile). Blocks freed
-  // after this point stay on their streams.
+  // Every block free now, on any stream and in any thread's cache, waits in `releasing` for one
+  // device barrier, taken without the lock (it can last long; allocations and frees go on
+  // meanwhile). Blocks freed after this point stay on their streams.
+  state_->drain_caches();
   for (const auto& entry : state_->streams.entries()) {
     state_->drain_recent(entry->free_blocks);
     state_->heap.transfer(entry->free_blocks.index, state_->releasing);
@@ -228,60 +344,39 @@ std::size_t pool_resource_core::release() {
 }
 
 void* pool_resource_core::do_allocate(std::size_t bytes, cuda_stream_view stream) {
-  void* block = take_block(bytes, stream);
-  if (block != nullptr)
-    state_->annotations.block_served(reinterpret_cast<std::uintptr_t>(block), bytes);
-  return block;
+  if (bytes == 0) return nullptr;
+  const std::size_t size = align_up(bytes, CUDA_ALLOCATION_ALIGNMENT);
+  std::uintptr_t address = 0;
+  // The fast path: a block this thread freed on this stream, without the pool's lock.
+  if (size <= thread_block_cache_limits::kLargestBlock) {
+    if (const auto mine = state_->caches.mine(stream); mine.cache != nullptr)
+      address = mine.cache->take(mine.key, size);
+  }
+  if (address == 0) address = take_block(bytes, stream);
+  if (size <= thread_block_cache_limits::kLargestBlock) state_->lent.record(address, size);
+  state_->annotations.block_served(address, bytes);
+  return reinterpret_cast<void*>(address);
 }
 
-void* pool_resource_core::take_block(std::size_t bytes, cuda_stream_view stream) {
-  if (bytes == 0) return nullptr;
+std::uintptr_t pool_resource_core::take_block(std::size_t bytes, cuda_stream_view stream) {
   const std::size_t size = align_up(bytes, CUDA_ALLOCATION_ALIGNMENT);
   std::unique_lock lock(state_->mutex);
   core::coalescing_heap& heap = state_->heap;
   auto& own = state_->streams.entry_for(stream);
-  if (const std::uintptr_t address = own.free_blocks.recent.take(size); address != 0) {
-    return reinterpret_cast<void*>(address);
+  if (const std::uintptr_t address = state_->find_free(own, size, stream); address != 0)
+    return address;
+  // Blocks idle in threads' caches (this thread's of other streams, other threads') are used
+  // before the pool grows: they join their streams' lists, and the search runs again.
+  if (state_->drain_caches()) {
+    if (const std::uintptr_t address = state_->find_free(own, size, stream); address != 0)
+      return address;
   }
-  if (const std::uintptr_t address = heap.allocate(own.free_blocks.index, size); address != 0) {
-    return reinterpret_cast<void*>(address);
-  }
-  if (const std::uintptr_t address = heap.allocate(state_->unowned, size); address != 0) {
-    return reinterpret_cast<void*>(address);
-  }
-  // This stream's recently freed blocks, merged, may hold the request.
-  if (own.free_blocks.recent.blocks() != 0) {
-    state_->drain_recent(own.free_blocks);
-    if (const std::uintptr_t address = heap.allocate(own.free_blocks.index, size); address != 0) {
-      return reinterpret_cast<void*>(address);
-    }
-  }
-
-  // Another stream's free blocks, once this stream waits for that stream's work. Every block
-  // that stream freed so far moves here, merged.
-  const auto take_from = [&](auto& other) {
-    state_->streams.order_after(other, stream);
-    state_->drain_recent(other.free_blocks);
-    heap.transfer(other.free_blocks.index, own.free_blocks.index);
-  };
-  for (const auto& other : state_->streams.entries()) {
-    if (other.get() == &own || (other->free_blocks.index.find(size) == nullptr &&
-                                other->free_blocks.recent.largest_block() < size)) {
-      continue;
-    }
-    take_from(*other);
-    if (const std::uintptr_t address = heap.allocate(own.free_blocks.index, size); address != 0) {
-      state_->streams.erase_drained();
-      return reinterpret_cast<void*>(address);
-    }
-  }
-  state_->streams.erase_drained();
 
   // With an expandable upstream, the one slab grows in place by what the request needs.
   if (expandable_ != nullptr) {
     lock.unlock();
     if (const std::uintptr_t address = grow_expandable_slab(size, stream); address != 0)
-      return reinterpret_cast<void*>(address);
+      return address;
     lock.lock();
   }
 
@@ -327,23 +422,25 @@ void* pool_resource_core::take_block(std::size_t bytes, cuda_stream_view stream)
       }
       if (expandable_ == nullptr)
         state_->annotations.heap_added(reinterpret_cast<std::uintptr_t>(slab), slab_size);
-      return reinterpret_cast<void*>(heap.allocate(own.free_blocks.index, size));
+      return heap.allocate(own.free_blocks.index, size);
     }
   } else {
     upstream_failure = "the maximum pool size is reached";
   }
 
-  // Fragments on several streams may together form a large enough block: gather them all
-  // (with event waits) and try once more before failing.
+  // Fragments on several streams, and blocks threads cached meanwhile, may together form a
+  // large enough block: gather them all (with event waits) and try once more before failing.
+  state_->drain_caches();
   for (const auto& other : state_->streams.entries()) {
     if (other.get() != &own &&
         (!other->free_blocks.index.empty() || other->free_blocks.recent.bytes() != 0)) {
-      take_from(*other);
+      state_->take_from(*other, own, stream);
     }
   }
   state_->streams.erase_drained();
+  state_->drain_recent(own.free_blocks);
   if (const std::uintptr_t address = heap.allocate(own.free_blocks.index, size); address != 0) {
-    return reinterpret_cast<void*>(address);
+    return address;
   }
 
   std::size_t largest_free = state_->unowned.largest_block();
@@ -354,7 +451,9 @@ void* pool_resource_core::take_block(std::size_t bytes, cuda_stream_view stream)
   message << "pool_memory_resource: cannot allocate " << core::format_bytes(bytes) << " (" << bytes
           << " bytes) on stream " << stream << ": pool size " << core::format_bytes(current)
           << ", maximum " << (maximum_ ? core::format_bytes(*maximum_) : std::string{"none"})
-          << ", in use " << core::format_bytes(heap.allocated_bytes() - state_->recent_bytes())
+          << ", in use "
+          << core::format_bytes(heap.allocated_bytes() - state_->recent_bytes() -
+                                state_->cached().bytes)
           << ", largest free block " << core::format_bytes(largest_free)
           << "; upstream: " << upstream_failure;
   throw gpumem::out_of_memory{message.str()};
@@ -434,6 +533,25 @@ void pool_resource_core::do_deallocate(void* ptr,
                                        cuda_stream_view stream) noexcept {
   if (ptr == nullptr) return;
   const auto address = reinterpret_cast<std::uintptr_t>(ptr);
+  // The fast path: the table of blocks handed out says the block is ours and its size (not the
+  // caller's), and the block goes to this thread's cache without the pool's lock. With a
+  // release threshold every free goes the normal way, which checks the threshold.
+  bool returned = false;
+  if (const std::size_t size = state_->lent.claim(address);
+      size != 0 && state_->release_threshold.load(std::memory_order_relaxed) == SIZE_MAX) {
+    if (const auto mine = state_->caches.mine(stream); mine.cache != nullptr) {
+      // Unregistered before it is cached: the pool may hand it to another thread from there.
+      state_->annotations.block_returned(address);
+      returned = true;
+      if (mine.cache->put(mine.key, address, size)) return;
+    }
+  }
+  free_block(address, stream, returned);
+}
+
+void pool_resource_core::free_block(std::uintptr_t address,
+                                    cuda_stream_view stream,
+                                    bool returned) noexcept {
   std::unique_lock lock(state_->mutex);
   auto& entry = state_->streams.entry_for(stream);
   // The heap's own record of the block, not the caller's size: a foreign pointer is caught here.
@@ -444,18 +562,20 @@ void pool_resource_core::do_deallocate(void* ptr,
           stderr,
           "gpumem: pool_memory_resource: deallocate of %p, which this pool did not allocate; "
           "ignored\n",
-          ptr);
+          reinterpret_cast<void*>(address));
     }
     return;
   }
-  state_->annotations.block_returned(address);
+  if (!returned) state_->annotations.block_returned(address);
   if (!entry.free_blocks.recent.put(address, size))
     state_->heap.free(address, entry.free_blocks.index);
-  // Checked only with a threshold set: counting the recently freed blocks walks the streams.
+  // Checked only with a threshold set: counting the recently freed blocks walks the streams
+  // and the threads' caches.
   const std::size_t threshold = state_->release_threshold.load(std::memory_order_relaxed);
   const bool over_threshold =
       threshold != SIZE_MAX &&
-      state_->heap.slab_bytes() - (state_->heap.allocated_bytes() - state_->recent_bytes()) >
+      state_->heap.slab_bytes() -
+              (state_->heap.allocated_bytes() - state_->recent_bytes() - state_->cached().bytes) >
           threshold;
   lock.unlock();
   if (over_threshold && !state_->releasing_now.exchange(true)) {

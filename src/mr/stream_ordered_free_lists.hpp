@@ -80,21 +80,27 @@ class stream_ordered_free_lists {
     }
     const bool per_thread = stream.value() == cudaStreamPerThread;
     const std::uint64_t thread = per_thread ? this_thread_token() : 0;
-    for (const auto& entry : entries_) {
-      if (!entry->retired && entry->stream == stream.value() && entry->thread == thread) {
-        last_ = entry.get();
-        return *last_;
-      }
+    if (stream_entry* found = find(stream.value(), thread); found != nullptr) {
+      last_ = found;
+      return *last_;
     }
     // The thread's per-thread stream is retired when the thread ends.
     if (per_thread) stream_retirement::watch_this_thread();
-    auto created = std::make_unique<stream_entry>();
-    created->stream = stream.value();
-    created->thread = thread;
-    created->per_thread = per_thread;
-    entries_.push_back(std::move(created));
-    last_ = entries_.back().get();
+    last_ = &make(stream.value(), thread);
     return *last_;
+  }
+
+  /**
+   * @brief The entry of `stream` as the thread with token `thread` uses it (for
+   * cudaStreamPerThread, that thread's per-thread default stream; `thread` is ignored for other
+   * streams), created on first use: where another thread puts blocks that thread freed (a
+   * thread's block cache drained by the allocator). Unlike entry_for(stream), watches no
+   * thread: the owner of a per-thread stream is watched already, by its block cache.
+   */
+  stream_entry& entry_for(cudaStream_t stream, std::uint64_t thread) {
+    if (stream != cudaStreamPerThread) thread = 0;
+    if (stream_entry* found = find(stream, thread); found != nullptr) return *found;
+    return make(stream, thread);
   }
 
   /**
@@ -184,6 +190,24 @@ class stream_ordered_free_lists {
   }
 
  private:
+  /// The live entry of `stream` for the thread `thread` (0 but for a per-thread stream), or null.
+  stream_entry* find(cudaStream_t stream, std::uint64_t thread) const noexcept {
+    for (const auto& entry : entries_) {
+      if (!entry->retired && entry->stream == stream && entry->thread == thread) return entry.get();
+    }
+    return nullptr;
+  }
+
+  /// A new entry for `stream` and `thread`. @throws std::bad_alloc
+  stream_entry& make(cudaStream_t stream, std::uint64_t thread) {
+    auto created = std::make_unique<stream_entry>();
+    created->stream = stream;
+    created->thread = thread;
+    created->per_thread = stream == cudaStreamPerThread;
+    entries_.push_back(std::move(created));
+    return *entries_.back();
+  }
+
   template <typename Matches, typename MoveAll>
   void retire_where(Matches&& matches, cudaStream_t record_on, MoveAll& move_all) noexcept {
     // The retired blocks' entry first (making it may add to entries_), then one pass.
