@@ -83,19 +83,20 @@ class free_quarantine {
   template <typename Barrier, typename Release>
   std::size_t release(Barrier&& barrier, Release&& release) {
     share& mine = shares_.local();
-    bool needs_barrier = false;
-    std::size_t uncovered_bytes = 0;
-    {
-      std::lock_guard lock(mine.lock);
-      uncovered_bytes = mine.uncovered_bytes;
-      // Covered blocks waiting and room for more: no barrier needed now.
-      needs_barrier = mine.covered == 0 || mine.blocks.size() - mine.covered >= block_limit_ ||
-                      uncovered_bytes >= byte_limit_;
-    }
-    if (!needs_barrier && uncovered_bytes >= byte_limit_ / kShareOfLimitForTotal)
-      needs_barrier = bytes() >= byte_limit_;
     std::vector<block> idle;
-    if (needs_barrier) run_barrier(barrier, &idle);
+    if (const need asked = need_of(mine); asked != need::nothing) {
+      // One barrier at a time. A full share does not wait for another thread's barrier: that
+      // one may cover its blocks, and this thread asks again at its next free (its share a
+      // few blocks over the limit meanwhile).
+      std::unique_lock one_at_a_time(barrier_mutex_, std::defer_lock);
+      if (asked == need::full) {
+        (void)one_at_a_time.try_lock();
+      } else {
+        one_at_a_time.lock();
+      }
+      // A barrier that ran while this thread asked may have covered its blocks already.
+      if (one_at_a_time.owns_lock() && need_of(mine) != need::nothing) run_barrier(barrier, &idle);
+    }
     std::vector<block> taken = take_covered(mine);
     for (const block& freed : idle)
       release(freed);
@@ -110,7 +111,10 @@ class free_quarantine {
    */
   template <typename Barrier, typename Release>
   std::size_t release_all(Barrier&& barrier, Release&& release) {
-    run_barrier(barrier, nullptr);
+    {
+      std::lock_guard one_at_a_time(barrier_mutex_);
+      run_barrier(barrier, nullptr);
+    }
     std::vector<block> taken;
     shares_.for_each([&](share& each) {
       std::vector<block> covered = take_covered(each);
@@ -177,11 +181,30 @@ class free_quarantine {
     return taken;
   }
 
-  /// One barrier over every share: marks what each holds, waits, marks it covered. With
-  /// `idle`, takes the covered blocks of shares no thread held anything in lately.
+  /// What a share needs to release blocks: nothing (covered blocks wait, and there is room), a
+  /// barrier because it is full, or a barrier because nothing of it is covered.
+  enum class need { nothing, full, uncovered };
+
+  need need_of(share& mine) const {
+    std::size_t uncovered_bytes = 0;
+    bool covered = false;
+    {
+      std::lock_guard lock(mine.lock);
+      if (mine.blocks.size() - mine.covered >= block_limit_ || mine.uncovered_bytes >= byte_limit_)
+        return need::full;
+      uncovered_bytes = mine.uncovered_bytes;
+      covered = mine.covered != 0;
+    }
+    if (uncovered_bytes >= byte_limit_ / kShareOfLimitForTotal && bytes() >= byte_limit_)
+      return need::full;
+    return covered ? need::nothing : need::uncovered;
+  }
+
+  /// One barrier over every share (the caller holds barrier_mutex_): marks what each holds,
+  /// waits, marks it covered. With `idle`, takes the covered blocks of shares no thread held
+  /// anything in lately.
   template <typename Barrier>
   void run_barrier(Barrier& barrier, std::vector<block>* idle) {
-    std::lock_guard one_at_a_time(barrier_mutex_);
     bool anything = false;
     shares_.for_each([&](share& each) {
       std::lock_guard lock(each.lock);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <set>
@@ -185,6 +186,49 @@ TEST(FreeQuarantine, AnIdleThreadsBlocksAreReleasedByOthersBarriers) {
   idle.join();
   EXPECT_NE(std::find(released.begin(), released.end(), address(100)), released.end());
   EXPECT_EQ(held.blocks(), 0U);
+}
+
+// A thread whose share fills up while another thread's barrier runs does not wait for it (that
+// barrier may cover its blocks; it asks again at its next free), and runs no second barrier.
+TEST(FreeQuarantine, AFullShareDoesNotWaitForAnotherThreadsBarrier) {
+  free_quarantine held{1 << 30, 2};
+  std::atomic<int> stage{0};
+  std::atomic<bool> returned_during_barrier{false};
+  std::thread other{[&] {
+    held.hold({address(10), 256, false});
+    stage = 1;
+    while (stage != 2)
+      std::this_thread::yield();                        // the main thread's barrier runs
+    EXPECT_TRUE(held.hold({address(11), 256, false}));  // full now
+    const std::size_t released = held.release(
+        [] {
+          ADD_FAILURE() << "a second barrier while one runs";
+          return true;
+        },
+        [](const auto&) {});
+    EXPECT_EQ(released, 0U);
+    returned_during_barrier = stage == 2;
+    stage = 3;
+  }};
+  while (stage != 1)
+    std::this_thread::yield();
+  EXPECT_FALSE(held.hold({address(1), 256, false}));
+  EXPECT_TRUE(held.hold({address(2), 256, false}));
+  std::size_t released = 0;
+  held.release(
+      [&] {
+        stage = 2;
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds{5};
+        while (stage != 3 && std::chrono::steady_clock::now() < give_up)
+          std::this_thread::yield();
+        return true;
+      },
+      [&](const auto&) { ++released; });
+  other.join();
+  EXPECT_TRUE(returned_during_barrier) << "the full thread waited for the running barrier";
+  EXPECT_EQ(released, 2U);
+  EXPECT_EQ(held.blocks(), 2U) << "the other thread's two, the first covered by the barrier";
+  EXPECT_EQ(held.barriers(), 1U);
 }
 
 TEST(FreeQuarantine, ReleaseAllTakesEveryThreadsBlocks) {
