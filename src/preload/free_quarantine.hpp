@@ -42,7 +42,8 @@ class free_quarantine {
    */
   free_quarantine(std::size_t byte_limit, std::size_t block_limit) noexcept
       : byte_limit_{std::max<std::size_t>(byte_limit, 1)},
-        block_limit_{std::max<std::size_t>(block_limit, 1)} {}
+        block_limit_{std::max<std::size_t>(block_limit, 1)},
+        blocks_ahead_{block_limit_ >= kLeastLimitAhead ? block_limit_ / 2 : block_limit_} {}
 
   /**
    * @brief Keeps a freed block until a barrier covers it.
@@ -62,7 +63,7 @@ class free_quarantine {
       mine.uncovered_bytes += freed.size;
       mine.last_hold = barriers_.load(std::memory_order_relaxed);
       uncovered_bytes = mine.uncovered_bytes;
-      ready = mine.covered != 0 || mine.blocks.size() - mine.covered >= block_limit_ ||
+      ready = mine.covered != 0 || mine.blocks.size() - mine.covered >= blocks_ahead_ ||
               uncovered_bytes >= byte_limit_;
     }
     // A large free: the shares together may hold too much (each alone would not).
@@ -89,10 +90,10 @@ class free_quarantine {
       // one may cover its blocks, and this thread asks again at its next free (its share a
       // few blocks over the limit meanwhile).
       std::unique_lock one_at_a_time(barrier_mutex_, std::defer_lock);
-      if (asked == need::full) {
-        (void)one_at_a_time.try_lock();
-      } else {
+      if (asked == need::uncovered) {
         one_at_a_time.lock();
+      } else {
+        (void)one_at_a_time.try_lock();
       }
       // A barrier that ran while this thread asked may have covered its blocks already.
       if (one_at_a_time.owns_lock() && need_of(mine) != need::nothing) run_barrier(barrier, &idle);
@@ -149,6 +150,8 @@ class free_quarantine {
  private:
   /// A large free (this share of the byte limit) checks what all shares hold.
   static constexpr std::size_t kShareOfLimitForTotal = 16;
+  /// Limits from which a barrier starts ahead, at half of them.
+  static constexpr std::size_t kLeastLimitAhead = 64;
   /// A share that held nothing new for this many barriers is released by the next barrier.
   static constexpr std::uint64_t kIdleBarriers = 2;
 
@@ -182,22 +185,26 @@ class free_quarantine {
   }
 
   /// What a share needs to release blocks: nothing (covered blocks wait, and there is room), a
-  /// barrier because it is full, or a barrier because nothing of it is covered.
-  enum class need { nothing, full, uncovered };
+  /// barrier ahead (half full), a barrier because it is full, or a barrier because nothing of
+  /// it is covered (an explicit release: it waits for a running barrier).
+  enum class need { nothing, ahead, full, uncovered };
 
   need need_of(share& mine) const {
     std::size_t uncovered_bytes = 0;
+    std::size_t uncovered_blocks = 0;
     bool covered = false;
     {
       std::lock_guard lock(mine.lock);
       if (mine.blocks.size() - mine.covered >= block_limit_ || mine.uncovered_bytes >= byte_limit_)
         return need::full;
       uncovered_bytes = mine.uncovered_bytes;
+      uncovered_blocks = mine.blocks.size() - mine.covered;
       covered = mine.covered != 0;
     }
     if (uncovered_bytes >= byte_limit_ / kShareOfLimitForTotal && bytes() >= byte_limit_)
       return need::full;
-    return covered ? need::nothing : need::uncovered;
+    if (covered) return need::nothing;
+    return uncovered_blocks >= blocks_ahead_ ? need::ahead : need::uncovered;
   }
 
   /// One barrier over every share (the caller holds barrier_mutex_): marks what each holds,
@@ -236,6 +243,10 @@ class free_quarantine {
 
   std::size_t byte_limit_;
   std::size_t block_limit_;
+  /// Uncovered blocks at which a thread starts a barrier if none runs: half the limit, so the
+  /// barrier completes before the blocks the thread's allocations reuse run out (the stack's
+  /// per-thread cache holds what one release hands back); at the limit for small limits.
+  std::size_t blocks_ahead_;
   std::mutex barrier_mutex_;
   std::atomic<std::uint64_t> barriers_{0};
   mutable core::per_thread<share> shares_;

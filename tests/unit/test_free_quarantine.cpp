@@ -231,6 +231,19 @@ TEST(FreeQuarantine, AFullShareDoesNotWaitForAnotherThreadsBarrier) {
   EXPECT_EQ(held.barriers(), 1U);
 }
 
+// With a limit of 64 blocks or more a thread starts its barrier at half of it, so the barrier
+// is done before the blocks the thread reuses run out; it releases them all.
+TEST(FreeQuarantine, ABarrierStartsAtHalfTheBlockLimit) {
+  free_quarantine held{1 << 30, 128};
+  for (std::uintptr_t i = 1; i < 64; ++i)
+    EXPECT_FALSE(held.hold({address(i), 256, false}));
+  EXPECT_TRUE(held.hold({address(64), 256, false}));
+  std::size_t released = 0;
+  EXPECT_EQ(held.release([] { return true; }, [&](const auto&) { ++released; }), 64U);
+  EXPECT_EQ(released, 64U);
+  EXPECT_EQ(held.barriers(), 1U);
+}
+
 TEST(FreeQuarantine, ReleaseAllTakesEveryThreadsBlocks) {
   free_quarantine held{1 << 30, 1000};
   std::thread{[&] { held.hold({address(1), 256, false}); }}.join();
