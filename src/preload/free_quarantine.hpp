@@ -92,8 +92,8 @@ class free_quarantine {
       std::unique_lock one_at_a_time(barrier_mutex_, std::defer_lock);
       if (asked == need::uncovered) {
         one_at_a_time.lock();
-      } else {
-        (void)one_at_a_time.try_lock();
+      } else if (!barrier_running_.load(std::memory_order_relaxed)) {
+        (void)one_at_a_time.try_lock();  // (the flag spares the mutex's line while one runs)
       }
       // A barrier that ran while this thread asked may have covered its blocks already.
       if (one_at_a_time.owns_lock() && need_of(mine) != need::nothing) run_barrier(barrier, &idle);
@@ -163,6 +163,7 @@ class free_quarantine {
     std::size_t covered = 0;
     std::size_t marked = 0;
     std::size_t uncovered_bytes = 0;
+    std::size_t marked_bytes = 0;       ///< of the blocks [covered, marked) when marked
     std::atomic<std::size_t> bytes{0};  ///< of all its blocks (read by other threads)
     std::uint64_t last_hold = 0;        ///< barriers done at its last hold
   };
@@ -212,10 +213,16 @@ class free_quarantine {
   /// anything in lately.
   template <typename Barrier>
   void run_barrier(Barrier& barrier, std::vector<block>* idle) {
+    barrier_running_.store(true, std::memory_order_relaxed);
+    struct done_on_exit {
+      std::atomic<bool>& running;
+      ~done_on_exit() { running.store(false, std::memory_order_relaxed); }
+    } running_until_return{barrier_running_};
     bool anything = false;
     shares_.for_each([&](share& each) {
       std::lock_guard lock(each.lock);
       each.marked = each.blocks.size();
+      each.marked_bytes = each.uncovered_bytes;
       anything = anything || each.marked > each.covered;
     });
     // Another thread's barrier may have covered everything while this one waited for it.
@@ -224,6 +231,7 @@ class free_quarantine {
       shares_.for_each([&](share& each) {
         std::lock_guard lock(each.lock);
         each.marked = each.covered;
+        each.marked_bytes = 0;
       });
       return;
     }
@@ -231,8 +239,8 @@ class free_quarantine {
     shares_.for_each([&](share& each) {
       {
         std::lock_guard lock(each.lock);
-        for (std::size_t i = each.covered; i < each.marked; ++i)
-          each.uncovered_bytes -= each.blocks[i].size;
+        each.uncovered_bytes -= each.marked_bytes;
+        each.marked_bytes = 0;
         each.covered = std::max(each.covered, each.marked);
         if (idle == nullptr || done - each.last_hold < kIdleBarriers) return;
       }
@@ -248,6 +256,7 @@ class free_quarantine {
   /// per-thread cache holds what one release hands back); at the limit for small limits.
   std::size_t blocks_ahead_;
   std::mutex barrier_mutex_;
+  std::atomic<bool> barrier_running_{false};  ///< set while barrier_mutex_ is held
   std::atomic<std::uint64_t> barriers_{0};
   mutable core::per_thread<share> shares_;
 };
