@@ -102,8 +102,9 @@ constexpr std::array kExpandableOptions{
                 "device's granularity); the pool above grows and shrinks by chunks"},
     option_spec{"reservation",
                 option_type::size_or_share,
-                "200%",
-                "virtual address space reserved once (costs no memory)"},
+                "",
+                "virtual address space reserved once (costs no memory); default: twice the "
+                "device's memory"},
 };
 
 constexpr std::array kPoolOptions{

@@ -164,7 +164,7 @@ option_value default_value(const option_spec& spec) {
   std::string text{spec.default_text};
   std::erase_if(text, [](char c) { return c == '[' || c == ']' || c == '"'; });  // a list's
   std::string why;
-  // Every default reads back but the expandable source's reservation, "200%": none.
+  // Every default reads back ("" is none).
   return from_text(text, spec, why).value_or(core::byte_size{});
 }
 

@@ -134,6 +134,31 @@ TEST(KeyTable, EveryLayerOptionIsReadFromItsVariable) {
   EXPECT_GT(checked, 10U);
 }
 
+// A default is a value a user may write: the table shows it, and writing it changes nothing.
+TEST(KeyTable, EveryDefaultIsAValueTheLoaderAccepts) {
+  const auto rows = rows_of(gpumem::config::markdown_key_table());
+  std::size_t checked = 0;
+  for (const auto& layer : gpumem::config::layers()) {
+    for (const auto& option : layer.options) {
+      std::string text{option.default_text};
+      std::erase_if(text, [](char c) { return c == '[' || c == ']' || c == '"' || c == ' '; });
+      if (text.empty()) continue;
+      const std::string key = "[device." + std::string{layer.name} + "] " + std::string{option.key};
+      const table_row* row = find_row(rows, key);
+      ASSERT_NE(row, nullptr) << key;
+      const std::string stack = layer.role == layer_role::source
+                                    ? std::string{layer.name}
+                                    : std::string{layer.name} + ",cuda";
+      const auto config =
+          configuration::load(std::nullopt, {{"GPUMEM_STACK", stack}, {row->variable, text}});
+      EXPECT_TRUE(config.valid()) << row->variable << "=" << text << ": "
+                                  << (config.errors().empty() ? "" : config.errors().front());
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 10U);
+}
+
 TEST(KeyTable, StackVariablesAreTheLoaders) {
   const auto rows = rows_of(gpumem::config::markdown_key_table());
   const table_row* device = find_row(rows, "[device] stack");
