@@ -217,7 +217,10 @@ void json_value(std::string& out, const report_node& node, int depth) {
         json_value(out, element, depth + 1);
         first = false;
       }
-      if (!first) out += "\n" + indent.substr(2);
+      if (!first) {
+        out += '\n';
+        out.append(indent, std::min<std::size_t>(2, indent.size()));  // one level less
+      }
       out += ']';
       return;
     }
@@ -232,7 +235,10 @@ void json_value(std::string& out, const report_node& node, int depth) {
         json_value(out, member.value, depth + 1);
         first = false;
       }
-      if (!first) out += "\n" + indent.substr(2);
+      if (!first) {
+        out += '\n';
+        out.append(indent, std::min<std::size_t>(2, indent.size()));  // one level less
+      }
       out += '}';
       return;
     }
