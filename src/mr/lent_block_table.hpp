@@ -40,9 +40,13 @@ class lent_block_table {
 
   /**
    * @brief Removes the entry of the block at `address`, freed now, and returns its size; 0 when
-   * there is none (the caller then asks the allocator's records).
+   * there is none, or `address` is not a block's start (the caller then asks the allocator's
+   * records).
    */
   std::size_t claim(std::uintptr_t address) noexcept {
+    // Only a block's own start: a pointer inside one (a caller's mistake) shares its unit and
+    // would take the block's size, and the block, along.
+    if (address % kGranularity != 0) return 0;
     std::atomic<std::uint64_t>& home = slot(address);
     const std::uint64_t entry = home.load(std::memory_order_relaxed);
     if (entry == 0 || (entry & kAddressMask) != address / kGranularity) return 0;

@@ -288,6 +288,22 @@ TEST(PoolThreadCache, AForeignPointerNeverEntersACache) {
   cuda.deallocate(foreign, 256);
 }
 
+// A pointer inside a block (a caller's mistake) is refused as before the caches, never taken
+// for the block: the next allocation would overlap its neighbour.
+TEST(PoolThreadCache, APointerInsideABlockNeverEntersACache) {
+  cuda_memory_resource cuda;
+  pool_memory_resource pool{cuda, 8 * kMiB};
+  auto* block = static_cast<char*>(pool.allocate(1024));
+  testing::internal::CaptureStderr();
+  pool.deallocate(block + 16, 1024);
+  const std::string said = testing::internal::GetCapturedStderr();
+  EXPECT_NE(said.find("which this pool did not allocate"), std::string::npos) << said;
+  void* next = pool.allocate(1024);
+  EXPECT_NE(next, static_cast<void*>(block + 16));
+  pool.deallocate(next, 1024);
+  pool.deallocate(block, 1024);
+}
+
 // --- the fixed-size resource
 
 TEST_F(FixedSizeThreadCacheOnTwoStreams, ACachedBlockIsReusedOnItsStreamOnly) {

@@ -22,6 +22,14 @@ TEST(LentBlockTable, AClaimGivesTheRecordedSizeOnce) {
   EXPECT_EQ(table.claim(0x7f0000001000), 256U);
 }
 
+TEST(LentBlockTable, APointerInsideABlockIsNotTheBlock) {
+  lent_block_table table;
+  table.record(0x7f0000001000, 1024);
+  EXPECT_EQ(table.claim(0x7f0000001010), 0U) << "16 bytes in";
+  EXPECT_EQ(table.claim(0x7f0000001100), 0U) << "256 bytes in";
+  EXPECT_EQ(table.claim(0x7f0000001000), 1024U) << "the block itself is still recorded";
+}
+
 TEST(LentBlockTable, NeverAnswersWithAnotherBlocksSize) {
   // Far more blocks than entries: many share an entry. A claim says a block's own size or
   // nothing, never that of the block that took its entry.
