@@ -201,6 +201,12 @@ endforeach()
 gpumem_add_checked_test(sim.preload_device_reset_program sim COMMAND device_reset_shared PRELOAD
   OUTPUT "device 0: reset\\x3b its stack is set aside.*^device_reset: ok$" NO_OUTPUT "FAILED"
   ENVIRONMENT GPUMEM_DEBUG_LEVEL=info)
+# Each stack set aside carries the counts of those before it: after two resets the report
+# counts every allocation once (2 before the resets, 3 after).
+gpumem_add_checked_test(sim.preload_device_reset_twice_counts_once sim
+  COMMAND device_reset_shared 2 PRELOAD
+  OUTPUT "calls: allocations 5, frees 3," "^device_reset: ok$" NO_OUTPUT "FAILED"
+  ENVIRONMENT GPUMEM_REPORT=text)
 
 # A context the program creates (cuCtxCreate) is not the stacks': its allocations go to CUDA,
 # so nothing the pool takes dies with it. The pool starts empty and frees return at once, so a

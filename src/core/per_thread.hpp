@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <unordered_set>
 #include <vector>
 
@@ -25,6 +26,10 @@ struct per_thread_owners {
     static auto* owners = new per_thread_owners();
     return *owners;
   }
+
+  /// In a child after fork: another thread of the parent may have held the lock at the fork,
+  /// and that thread does not exist here, so the lock starts over unlocked.
+  static void reset_after_fork() noexcept { new (&instance().mutex) std::mutex(); }
 };
 
 /// A value's slot, with whether a running thread owns it.

@@ -32,6 +32,13 @@ constexpr std::size_t kGrowthAheadDivisor = 16;
 /// Frees of unknown pointers reported on stderr before the pool stops saying so.
 constexpr int kMaxUnknownFreeReports = 8;
 
+/// `from - taken`, or 0 below it: the threads' caches are counted one after another without
+/// stopping their owners, so a block a thread takes and another frees meanwhile may be counted
+/// in both (a moment's figure, never below zero).
+constexpr std::size_t less_or_zero(std::size_t from, std::size_t taken) noexcept {
+  return from > taken ? from - taken : 0;
+}
+
 /// One stream's free blocks: merged ones by size, and recently freed ones kept whole.
 struct stream_free_blocks {
   core::segregated_free_index index;
@@ -270,12 +277,13 @@ pool_state pool_resource_core::state() const {
   std::lock_guard lock(state_->mutex);
   // Blocks in threads' caches are free for users, allocated for the heap.
   const thread_block_cache_limits::totals cached = state_->cached();
-  pool_state snapshot{state_->heap.slab_bytes(),
-                      state_->heap.allocated_bytes() - state_->recent_bytes() - cached.bytes,
-                      state_->heap.allocated_blocks() - state_->recent_blocks() - cached.blocks,
-                      state_->unowned.block_count() + cached.blocks,
-                      std::max(state_->unowned.largest_block(), cached.largest_block),
-                      state_->streams.entries().size()};
+  pool_state snapshot{
+      state_->heap.slab_bytes(),
+      less_or_zero(state_->heap.allocated_bytes(), state_->recent_bytes() + cached.bytes),
+      less_or_zero(state_->heap.allocated_blocks(), state_->recent_blocks() + cached.blocks),
+      state_->unowned.block_count() + cached.blocks,
+      std::max(state_->unowned.largest_block(), cached.largest_block),
+      state_->streams.entries().size()};
   for (const auto& entry : state_->streams.entries()) {
     snapshot.free_blocks +=
         entry->free_blocks.index.block_count() + entry->free_blocks.recent.blocks();
@@ -452,8 +460,8 @@ std::uintptr_t pool_resource_core::take_block(std::size_t bytes, cuda_stream_vie
           << " bytes) on stream " << stream << ": pool size " << core::format_bytes(current)
           << ", maximum " << (maximum_ ? core::format_bytes(*maximum_) : std::string{"none"})
           << ", in use "
-          << core::format_bytes(heap.allocated_bytes() - state_->recent_bytes() -
-                                state_->cached().bytes)
+          << core::format_bytes(less_or_zero(heap.allocated_bytes(),
+                                             state_->recent_bytes() + state_->cached().bytes))
           << ", largest free block " << core::format_bytes(largest_free)
           << "; upstream: " << upstream_failure;
   throw gpumem::out_of_memory{message.str()};
@@ -574,9 +582,9 @@ void pool_resource_core::free_block(std::uintptr_t address,
   const std::size_t threshold = state_->release_threshold.load(std::memory_order_relaxed);
   const bool over_threshold =
       threshold != SIZE_MAX &&
-      state_->heap.slab_bytes() -
-              (state_->heap.allocated_bytes() - state_->recent_bytes() - state_->cached().bytes) >
-          threshold;
+      less_or_zero(state_->heap.slab_bytes(),
+                   less_or_zero(state_->heap.allocated_bytes(),
+                                state_->recent_bytes() + state_->cached().bytes)) > threshold;
   lock.unlock();
   if (over_threshold && !state_->releasing_now.exchange(true)) {
     try {

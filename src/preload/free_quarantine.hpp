@@ -40,7 +40,7 @@ class free_quarantine {
    * `block_limit` blocks not yet covered by one; a large free also starts one when all shares
    * together hold `byte_limit` bytes.
    */
-  free_quarantine(std::size_t byte_limit, std::size_t block_limit) noexcept
+  free_quarantine(std::size_t byte_limit, std::size_t block_limit)
       : byte_limit_{std::max<std::size_t>(byte_limit, 1)},
         block_limit_{std::max<std::size_t>(block_limit, 1)},
         blocks_ahead_{block_limit_ >= kLeastLimitAhead ? block_limit_ / 2 : block_limit_} {}

@@ -18,6 +18,7 @@
 #include "config/configuration.hpp"
 #include "config/stack_builder.hpp"
 #include "core/byte_size.hpp"
+#include "core/per_thread.hpp"
 #include "gpumem/detail/spin_lock.hpp"
 #include "gpumem/error.hpp"
 #include "gpumem/mr/expandable_memory_resource.hpp"
@@ -63,7 +64,7 @@ bool passes_blocks_through(std::string_view layer) {
 }
 
 struct device_state {
-  device_state(std::size_t quarantine_bytes, std::size_t quarantine_blocks) noexcept
+  device_state(std::size_t quarantine_bytes, std::size_t quarantine_blocks)
       : held{quarantine_bytes, quarantine_blocks} {}
 
   int device = -1;
@@ -207,9 +208,10 @@ class shim_state {
     auto state = std::make_unique<device_state>(quarantine_limit_, quarantine_block_limit_);
     state->device = device;
     state->generation = generation;
-    for (const device_state* before : retired) {
-      state->counters.carry_over(before->counters.totals());
-      state->managed_counters.carry_over(before->managed_counters.totals());
+    // The last stack set aside carries the counts of those before it.
+    if (!retired.empty()) {
+      state->counters.carry_over(retired.back()->counters.totals());
+      state->managed_counters.carry_over(retired.back()->managed_counters.totals());
     }
     state->total_bytes = total;
     state->device_stack =
@@ -489,6 +491,7 @@ void reset_in_child() {
   // Another thread of the parent may have held the mutex at the fork; in the child that thread
   // does not exist, so the mutex starts over unlocked.
   new (&the_shim_mutex) std::mutex();
+  core::detail::per_thread_owners::reset_after_fork();  // (taken at every thread's end)
 }
 
 shim_state& shim() {

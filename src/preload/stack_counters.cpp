@@ -43,7 +43,21 @@ const char* counter_totals::size_class_name(std::size_t index) noexcept {
   return index < kSizeClasses ? names[index] : "unknown";
 }
 
+stack_counters::thread_counts* stack_counters::mine() noexcept {
+  try {
+    return &threads_.local();
+  } catch (...) {
+    return nullptr;  // no host memory for this thread's counts: the call goes uncounted
+  }
+}
+
 std::int64_t stack_counters::add_in_use(thread_counts& mine, std::int64_t change) noexcept {
+  // A change of a step or more goes to the shared count alone, so what a thread keeps to
+  // itself stays below a step (and a report read meanwhile is off by less than that).
+  if (change >= kPublishStep || change <= -kPublishStep) {
+    return published_.fetch_add(change, std::memory_order_relaxed) + change +
+           mine.unpublished.load(std::memory_order_relaxed);
+  }
   std::int64_t own = mine.unpublished.load(std::memory_order_relaxed) + change;
   if (own >= kPublishStep || own <= -kPublishStep) {
     const std::int64_t shared = published_.fetch_add(own, std::memory_order_relaxed) + own;
@@ -54,12 +68,13 @@ std::int64_t stack_counters::add_in_use(thread_counts& mine, std::int64_t change
   return published_.load(std::memory_order_relaxed) + own;
 }
 
-void stack_counters::record_allocation(std::size_t bytes) {
-  thread_counts& mine = threads_.local();
-  bump(mine.allocations, 1U);
-  bump(mine.bytes_total, bytes);
-  bump(mine.size_classes[counter_totals::size_class(bytes)], 1U);
-  const std::int64_t now = add_in_use(mine, static_cast<std::int64_t>(bytes));
+void stack_counters::record_allocation(std::size_t bytes) noexcept {
+  thread_counts* counts = mine();
+  if (counts == nullptr) return;
+  bump(counts->allocations, 1U);
+  bump(counts->bytes_total, bytes);
+  bump(counts->size_classes[counter_totals::size_class(bytes)], 1U);
+  const std::int64_t now = add_in_use(*counts, static_cast<std::int64_t>(bytes));
   std::int64_t peak = peak_.load(std::memory_order_relaxed);
   while (now > peak) {
     if (peak_.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
@@ -71,14 +86,15 @@ void stack_counters::record_allocation(std::size_t bytes) {
   }
 }
 
-void stack_counters::record_free(std::size_t bytes) {
-  thread_counts& mine = threads_.local();
-  bump(mine.frees, 1U);
-  (void)add_in_use(mine, -static_cast<std::int64_t>(bytes));
+void stack_counters::record_free(std::size_t bytes) noexcept {
+  thread_counts* counts = mine();
+  if (counts == nullptr) return;
+  bump(counts->frees, 1U);
+  (void)add_in_use(*counts, -static_cast<std::int64_t>(bytes));
 }
 
-void stack_counters::record_failure() {
-  bump(threads_.local().failures, 1U);
+void stack_counters::record_failure() noexcept {
+  if (thread_counts* counts = mine(); counts != nullptr) bump(counts->failures, 1U);
 }
 
 void stack_counters::carry_over(const counter_totals& retired) noexcept {

@@ -43,20 +43,25 @@ std::int64_t nanoseconds_since_load() noexcept;
  * @brief The live counts of one stack. Thread safe; recording costs no read-modify-write of
  * memory another thread writes, except when bytes in use change by a step (1 MiB) or more.
  *
- * Bytes in use: each thread keeps what it allocated minus what it freed since it last published
- * that into the shared count (at 1 MiB either way). A new peak is the shared count plus the
- * thread's own unpublished bytes: exact for a program with one allocating thread, and low by
- * at most 1 MiB per other thread otherwise. The report's bytes in use add every thread's
- * unpublished bytes, so they are exact.
+ * Bytes in use: each thread keeps what it allocated minus what it freed, below 1 MiB either
+ * way, to itself, and adds the rest to the shared count. A new peak is the shared count plus
+ * the thread's own bytes: exact for a program with one allocating thread, and otherwise off
+ * by less than 1 MiB per other thread (either way: a thread may free what another allocated).
+ * The report's bytes in use add every thread's own bytes, so they are exact when no thread is
+ * counting at that moment.
  */
 class stack_counters {
  public:
   /// Bytes in use a thread keeps to itself before publishing them.
   static constexpr std::int64_t kPublishStep = std::int64_t{1} << 20;
 
-  void record_allocation(std::size_t bytes);
-  void record_free(std::size_t bytes);
-  void record_failure();
+  /// Counts an allocation (never throws: without host memory for the thread's counts, the
+  /// call goes uncounted).
+  void record_allocation(std::size_t bytes) noexcept;
+  /// Counts a free (never throws, as record_allocation).
+  void record_free(std::size_t bytes) noexcept;
+  /// Counts an allocation that failed (never throws).
+  void record_failure() noexcept;
   void record_pass_through() noexcept {
     shared_pass_throughs_.fetch_add(1, std::memory_order_relaxed);
   }
@@ -81,6 +86,9 @@ class stack_counters {
     std::atomic<std::int64_t> unpublished{0};
     std::array<std::atomic<std::uint64_t>, counter_totals::kSizeClasses> size_classes{};
   };
+
+  /// The calling thread's counts; null without host memory for them.
+  thread_counts* mine() noexcept;
 
   /// Publishes the thread's bytes in use when they reach a step; returns the bytes in use as
   /// this thread sees them (the shared count and its own).

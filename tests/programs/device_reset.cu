@@ -1,10 +1,12 @@
 // Allocates, resets the device, allocates again and checks that the new blocks hold what is
 // written to them: under the shim the stack from before the reset must not be used again (its
 // slabs went with the context). Built with each CUDA runtime; prints "device_reset: ok".
+//   device_reset [RESETS]   (default 1: an allocation, then a reset, RESETS times)
 
 #include <cuda_runtime_api.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 namespace {
@@ -17,10 +19,13 @@ bool check(cudaError_t status, const char* what) {
 
 }  // namespace
 
-int main() {
-  void* before = nullptr;
-  if (!check(cudaMalloc(&before, 4096), "cudaMalloc before the reset")) return 1;
-  if (!check(cudaDeviceReset(), "cudaDeviceReset")) return 1;
+int main(int argc, char** argv) {
+  const int resets = argc > 1 ? std::atoi(argv[1]) : 1;
+  for (int reset = 0; reset < resets; ++reset) {
+    void* before = nullptr;
+    if (!check(cudaMalloc(&before, 4096), "cudaMalloc before the reset")) return 1;
+    if (!check(cudaDeviceReset(), "cudaDeviceReset")) return 1;
+  }
   std::vector<void*> blocks(3);
   for (void*& block : blocks) {
     if (!check(cudaMalloc(&block, 4096), "cudaMalloc after the reset")) return 1;
