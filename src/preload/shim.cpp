@@ -163,7 +163,6 @@ class shim_state {
   bool shutting_down() const noexcept { return shutting_down_.load(std::memory_order_relaxed); }
   std::size_t bypass_above() const noexcept { return bypass_above_; }
   free_policy policy() const noexcept { return policy_; }
-  std::size_t quarantine_block_limit() const noexcept { return quarantine_block_limit_; }
   pointer_registry& registry() noexcept { return registry_; }
   shim_log& log() noexcept { return *log_; }
   stack_counters& passed_through() noexcept { return passed_through_; }

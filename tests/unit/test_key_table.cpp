@@ -77,6 +77,12 @@ const table_row* find_row(const std::vector<table_row>& rows, const std::string&
   return nullptr;
 }
 
+/// The shortest GPUMEM_STACK that has `layer`: the source alone, or the layer over cuda.
+std::string smallest_stack_with(const gpumem::config::layer_spec& layer) {
+  return layer.role == layer_role::source ? std::string{layer.name}
+                                          : std::string{layer.name} + ",cuda";
+}
+
 TEST(KeyTable, HeaderAndOneRowALine) {
   const std::string table = gpumem::config::markdown_key_table();
   EXPECT_TRUE(table.starts_with(
@@ -113,9 +119,7 @@ TEST(KeyTable, EveryLayerOptionIsReadFromItsVariable) {
       const std::string key = "[device." + std::string{layer.name} + "] " + std::string{option.key};
       const table_row* row = find_row(rows, key);
       ASSERT_NE(row, nullptr) << key;
-      const std::string stack = layer.role == layer_role::source
-                                    ? std::string{layer.name}
-                                    : std::string{layer.name} + ",cuda";
+      const std::string stack = smallest_stack_with(layer);
       const auto config = configuration::load(
           std::nullopt, {{"GPUMEM_STACK", stack}, {row->variable, sample(option)}});
       ASSERT_TRUE(config.valid()) << row->variable << ": " << config.errors().front();
@@ -146,9 +150,7 @@ TEST(KeyTable, EveryDefaultIsAValueTheLoaderAccepts) {
       const std::string key = "[device." + std::string{layer.name} + "] " + std::string{option.key};
       const table_row* row = find_row(rows, key);
       ASSERT_NE(row, nullptr) << key;
-      const std::string stack = layer.role == layer_role::source
-                                    ? std::string{layer.name}
-                                    : std::string{layer.name} + ",cuda";
+      const std::string stack = smallest_stack_with(layer);
       const auto config =
           configuration::load(std::nullopt, {{"GPUMEM_STACK", stack}, {row->variable, text}});
       EXPECT_TRUE(config.valid()) << row->variable << "=" << text << ": "
