@@ -23,21 +23,19 @@ for runtime in shared static; do
   echo "== $runtime runtime, plain"
   "$program" "${repeat[@]}" --benchmark_out="$out/${runtime}_plain.json" --benchmark_out_format=json
   # Every benchmark under the default policy; the other policies (and the default with a
-  # smaller quarantine in blocks, or a larger one in bytes) on the one-thread pair only, to
-  # show what the device barriers cost.
-  for variant in quarantine quarantine-64 quarantine-1GiB synchronize stream_ordered; do
+  # smaller quarantine in blocks, or the fixed 32 MiB byte limit that was the default until
+  # 2026-11-29) on the one-thread pair only, to show what the device barriers cost.
+  for variant in quarantine quarantine-64 quarantine-32MiB synchronize stream_ordered; do
     policy=${variant%%-*}
-    blocks=1024
-    bytes=32MiB
+    settings=(GPUMEM_FREE_POLICY=$policy)
     filter=.
     case $variant in
-      quarantine-64) blocks=64 ;;
-      quarantine-1GiB) bytes=1GiB ;;
+      quarantine-64) settings+=(GPUMEM_QUARANTINE_BLOCKS=64) ;;
+      quarantine-32MiB) settings+=(GPUMEM_QUARANTINE_SIZE=32MiB) ;;
     esac
     [[ $variant != quarantine ]] && filter='BM_malloc_free/'
-    echo "== $runtime runtime, gpumem ($policy, quarantine_blocks $blocks, quarantine_size $bytes)"
-    LD_PRELOAD="$preload" GPUMEM_FREE_POLICY=$policy GPUMEM_QUARANTINE_BLOCKS=$blocks \
-      GPUMEM_QUARANTINE_SIZE=$bytes "$program" "${repeat[@]}" --benchmark_filter="$filter" \
+    echo "== $runtime runtime, gpumem (${settings[*]})"
+    env LD_PRELOAD="$preload" "${settings[@]}" "$program" "${repeat[@]}" --benchmark_filter="$filter" \
       --benchmark_out="$out/${runtime}_gpumem_${variant}.json" --benchmark_out_format=json
   done
 done

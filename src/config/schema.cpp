@@ -65,8 +65,10 @@ constexpr std::array kProcessOptions{
                 kFreePolicyChoices},
     option_spec{"quarantine_size",
                 option_type::size,
-                "32MiB",
-                "bytes held in quarantine that make the shim wait for the device and release them"},
+                "",
+                "bytes held in quarantine that make the shim wait for the device and release "
+                "them; default: 32 MiB, or room for 16 of the largest block held when that is "
+                "more, at most 1/16 of the device's memory"},
     option_spec{
         "quarantine_blocks",
         option_type::count,

@@ -36,14 +36,39 @@ class free_quarantine {
   };
 
   /**
-   * @brief A thread's share is full (it starts a barrier) at `byte_limit` bytes or
-   * `block_limit` blocks not yet covered by one; a large free also starts one when all shares
-   * together hold `byte_limit` bytes.
+   * @brief How many bytes a thread's share may hold before a barrier: a fixed bound, or one
+   * that grows with the largest block the share holds, so that a barrier releases several
+   * blocks of any size (at 64 MiB blocks a fixed 32 MiB bound would make every free wait for
+   * the device).
    */
-  free_quarantine(std::size_t byte_limit, std::size_t block_limit)
-      : byte_limit_{std::max<std::size_t>(byte_limit, 1)},
+  struct byte_bound {
+    std::size_t least = 0;              ///< the bound, or its floor when it grows
+    std::size_t blocks_of_largest = 0;  ///< 0: fixed; else room for this many of the largest
+    std::size_t most = SIZE_MAX;        ///< the ceiling of a growing bound
+
+    /// The bound for a share whose largest held block has `largest` bytes.
+    [[nodiscard]] std::size_t for_largest(std::size_t largest) const noexcept {
+      if (blocks_of_largest == 0) return least;
+      const std::size_t ceiling = std::max(least, most);
+      const std::size_t wanted =
+          largest > ceiling / blocks_of_largest ? ceiling : largest * blocks_of_largest;
+      return std::clamp(wanted, least, ceiling);
+    }
+  };
+
+  /**
+   * @brief A thread's share is full (it starts a barrier) at `bytes` bytes or `block_limit`
+   * blocks not yet covered by one; a large free also starts one when all shares together hold
+   * that many bytes.
+   */
+  free_quarantine(byte_bound bytes, std::size_t block_limit)
+      : bytes_bound_{bytes.least == 0 ? byte_bound{1, bytes.blocks_of_largest, bytes.most} : bytes},
         block_limit_{std::max<std::size_t>(block_limit, 1)},
         blocks_ahead_{block_limit_ >= kLeastLimitAhead ? block_limit_ / 2 : block_limit_} {}
+
+  /// A fixed bound of `byte_limit` bytes.
+  free_quarantine(std::size_t byte_limit, std::size_t block_limit)
+      : free_quarantine(byte_bound{byte_limit}, block_limit) {}
 
   /**
    * @brief Keeps a freed block until a barrier covers it.
@@ -51,9 +76,10 @@ class free_quarantine {
    *         covered some of its blocks
    * @throws std::bad_alloc when there is no host memory to remember it
    */
-  bool hold(block freed) {
+  bool hold(const block& freed) {
     share& mine = shares_.local();
     std::size_t uncovered_bytes = 0;
+    std::size_t byte_limit = 0;
     bool ready = false;
     {
       std::lock_guard lock(mine.lock);
@@ -61,14 +87,16 @@ class free_quarantine {
       mine.bytes.store(mine.bytes.load(std::memory_order_relaxed) + freed.size,
                        std::memory_order_relaxed);
       mine.uncovered_bytes += freed.size;
+      mine.largest_uncovered = std::max(mine.largest_uncovered, freed.size);
       mine.last_hold = barriers_.load(std::memory_order_relaxed);
       uncovered_bytes = mine.uncovered_bytes;
+      byte_limit = bytes_bound_.for_largest(mine.largest_uncovered);
       ready = mine.covered != 0 || mine.blocks.size() - mine.covered >= blocks_ahead_ ||
-              uncovered_bytes >= byte_limit_;
+              uncovered_bytes >= byte_limit;
     }
     // A large free: the shares together may hold too much (each alone would not).
-    if (!ready && uncovered_bytes >= byte_limit_ / kShareOfLimitForTotal)
-      ready = bytes() >= byte_limit_;
+    if (!ready && uncovered_bytes >= byte_limit / kShareOfLimitForTotal)
+      ready = bytes() >= byte_limit;
     return ready;
   }
 
@@ -164,6 +192,7 @@ class free_quarantine {
     std::size_t marked = 0;
     std::size_t uncovered_bytes = 0;
     std::size_t marked_bytes = 0;       ///< of the blocks [covered, marked) when marked
+    std::size_t largest_uncovered = 0;  ///< the largest of the blocks [covered, end)
     std::atomic<std::size_t> bytes{0};  ///< of all its blocks (read by other threads)
     std::uint64_t last_hold = 0;        ///< barriers done at its last hold
   };
@@ -193,16 +222,18 @@ class free_quarantine {
   need need_of(share& mine) const {
     std::size_t uncovered_bytes = 0;
     std::size_t uncovered_blocks = 0;
+    std::size_t byte_limit = 0;
     bool covered = false;
     {
       std::lock_guard lock(mine.lock);
-      if (mine.blocks.size() - mine.covered >= block_limit_ || mine.uncovered_bytes >= byte_limit_)
+      byte_limit = bytes_bound_.for_largest(mine.largest_uncovered);
+      if (mine.blocks.size() - mine.covered >= block_limit_ || mine.uncovered_bytes >= byte_limit)
         return need::full;
       uncovered_bytes = mine.uncovered_bytes;
       uncovered_blocks = mine.blocks.size() - mine.covered;
       covered = mine.covered != 0;
     }
-    if (uncovered_bytes >= byte_limit_ / kShareOfLimitForTotal && bytes() >= byte_limit_)
+    if (uncovered_bytes >= byte_limit / kShareOfLimitForTotal && bytes() >= byte_limit)
       return need::full;
     if (covered) return need::nothing;
     return uncovered_blocks >= blocks_ahead_ ? need::ahead : need::uncovered;
@@ -242,6 +273,9 @@ class free_quarantine {
         each.uncovered_bytes -= each.marked_bytes;
         each.marked_bytes = 0;
         each.covered = std::max(each.covered, each.marked);
+        each.largest_uncovered = 0;
+        for (std::size_t i = each.covered; i < each.blocks.size(); ++i)
+          each.largest_uncovered = std::max(each.largest_uncovered, each.blocks[i].size);
         if (idle == nullptr || done - each.last_hold < kIdleBarriers) return;
       }
       std::vector<block> covered = take_covered(each);
@@ -249,7 +283,7 @@ class free_quarantine {
     });
   }
 
-  std::size_t byte_limit_;
+  byte_bound bytes_bound_;
   std::size_t block_limit_;
   /// Uncovered blocks at which a thread starts a barrier if none runs: half the limit, so the
   /// barrier completes before the blocks the thread's allocations reuse run out (the stack's

@@ -49,7 +49,7 @@ class pointer_registry {
    * of an earlier generation, is one the shim then treats as unknown.
    * @throws std::bad_alloc when host memory runs out
    */
-  void insert(const void* pointer, allocation_record record) {
+  void insert(const void* pointer, const allocation_record& record) {
     const auto address = reinterpret_cast<std::uintptr_t>(pointer);
     if (const std::uint64_t packed = pack(record); packed != 0) {
       entry& home = entry_of(address);

@@ -64,7 +64,7 @@ bool passes_blocks_through(std::string_view layer) {
 }
 
 struct device_state {
-  device_state(std::size_t quarantine_bytes, std::size_t quarantine_blocks)
+  device_state(free_quarantine::byte_bound quarantine_bytes, std::size_t quarantine_blocks)
       : held{quarantine_bytes, quarantine_blocks} {}
 
   int device = -1;
@@ -152,7 +152,7 @@ class shim_state {
     policy_ = policy == "synchronize"      ? free_policy::synchronize
               : policy == "stream_ordered" ? free_policy::stream_ordered
                                            : free_policy::quarantine;
-    quarantine_limit_ = bytes_setting("quarantine_size", std::size_t{32} << 20);
+    quarantine_limit_ = bytes_setting("quarantine_size", 0);
     quarantine_block_limit_ = std::get<std::uint64_t>(config_.process("quarantine_blocks").value);
     bypass_above_ = bytes_setting("bypass_above", 0);
   }
@@ -204,7 +204,7 @@ class shim_state {
       log_->error(problem);
     if (!problems.empty())
       throw gpumem::logic_error{"the configuration is not valid for this device"};
-    auto state = std::make_unique<device_state>(quarantine_limit_, quarantine_block_limit_);
+    auto state = std::make_unique<device_state>(quarantine_bound(total), quarantine_block_limit_);
     state->device = device;
     state->generation = generation;
     // The last stack set aside carries the counts of those before it.
@@ -385,6 +385,18 @@ class shim_state {
   }
 
  private:
+  /// The quarantine's bound in bytes on a device of `total` bytes: quarantine_size when set;
+  /// by default 32 MiB, or room for 16 of the largest block a thread holds, at most 1/16 of
+  /// the device. A barrier then releases at least 16 blocks of any size up to 1/256 of the
+  /// device, and a program of small blocks holds 32 MiB at most (T9: the README's demo).
+  free_quarantine::byte_bound quarantine_bound(std::size_t total) const {
+    if (quarantine_limit_ != 0) return {quarantine_limit_};
+    constexpr std::size_t kLeast = std::size_t{32} << 20;
+    constexpr std::size_t kBlocksOfLargest = 16;
+    constexpr std::size_t kShareOfDevice = 16;
+    return {kLeast, kBlocksOfLargest, total / kShareOfDevice};
+  }
+
   std::size_t bytes_setting(std::string_view key, std::size_t fallback) const {
     const auto& size = std::get<core::byte_size>(config_.process(key).value);
     return size.bytes ? static_cast<std::size_t>(*size.bytes) : fallback;
@@ -454,7 +466,7 @@ class shim_state {
   std::unique_ptr<shim_log> log_;
   bool enabled_ = true;
   free_policy policy_ = free_policy::quarantine;
-  std::size_t quarantine_limit_ = 0;
+  std::size_t quarantine_limit_ = 0;  ///< quarantine_size; 0: the default, which grows
   std::size_t quarantine_block_limit_ = 0;
   std::size_t bypass_above_ = 0;
   std::atomic<bool> shutting_down_{false};

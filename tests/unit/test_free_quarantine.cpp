@@ -33,6 +33,42 @@ TEST(FreeQuarantine, FullByBytesOrByBlocks) {
   EXPECT_EQ(by_blocks.blocks(), 3U);
 }
 
+TEST(FreeQuarantine, AGrowingBoundMakesRoomForSeveralOfTheLargestBlock) {
+  // Fixed at 1000 bytes, a 1000-byte free fills the share at once: every free would wait.
+  free_quarantine fixed{1000, 100};
+  EXPECT_TRUE(fixed.hold({address(1), 1000, false}));
+  // Growing: room for 4 of the largest block, at least 1000 bytes, at most 100 000.
+  free_quarantine growing{free_quarantine::byte_bound{1000, 4, 100000}, 100};
+  EXPECT_FALSE(growing.hold({address(1), 1000, false}));
+  EXPECT_FALSE(growing.hold({address(2), 1000, false}));
+  EXPECT_FALSE(growing.hold({address(3), 1000, false}));
+  EXPECT_TRUE(growing.hold({address(4), 1000, false}));
+  // Small blocks keep the floor: five of 200 bytes fill it (four times 200 would be less).
+  free_quarantine small{free_quarantine::byte_bound{1000, 4, 100000}, 100};
+  for (std::uintptr_t i = 1; i < 5; ++i)
+    EXPECT_FALSE(small.hold({address(i), 200, false})) << i;
+  EXPECT_TRUE(small.hold({address(5), 200, false}));
+}
+
+TEST(FreeQuarantine, AGrowingBoundStopsAtItsCeiling) {
+  free_quarantine held{free_quarantine::byte_bound{1000, 4, 2500}, 100};
+  EXPECT_FALSE(held.hold({address(1), 1000, false}));
+  EXPECT_FALSE(held.hold({address(2), 1000, false}));
+  EXPECT_TRUE(held.hold({address(3), 1000, false}));
+  const free_quarantine::byte_bound huge{1000, 16, SIZE_MAX / 2};
+  EXPECT_EQ(huge.for_largest(SIZE_MAX / 4), SIZE_MAX / 2) << "no overflow past the ceiling";
+}
+
+TEST(FreeQuarantine, AGrowingBoundFallsBackOnceTheLargeBlocksAreReleased) {
+  free_quarantine held{free_quarantine::byte_bound{1000, 4, 100000}, 100};
+  EXPECT_FALSE(held.hold({address(1), 5000, false}));
+  EXPECT_EQ(held.release([] { return true; }, [](const auto&) {}), 1U);
+  // The bound is 1000 again (room for 4 of 5000 bytes would be 20 000): five of 200 fill it.
+  for (std::uintptr_t i = 2; i < 6; ++i)
+    EXPECT_FALSE(held.hold({address(i), 200, false})) << i;
+  EXPECT_TRUE(held.hold({address(6), 200, false}));
+}
+
 TEST(FreeQuarantine, ABarrierReleasesWhatWasHeldBeforeIt) {
   free_quarantine held{1 << 30, 1000};
   held.hold({address(1), 256, false});
