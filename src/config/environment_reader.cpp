@@ -72,8 +72,9 @@ void read_variable(const std::string& name,
                    const std::string& value,
                    settings& into,
                    problem_list& problems) {
-  // The file's name, the library's CSV default, the simulator's and the tests' own, and the
-  // scripts' and `gpumem run`'s settings: not the shim's.
+  // The file's name, the library's CSV default, the simulator's, the tests' and the sampling
+  // profiler's own (bench/sampler), and the scripts' and `gpumem run`'s settings: not the
+  // shim's.
   static constexpr std::string_view kOthers[] = {"GPUMEM_CONFIG",
                                                  "GPUMEM_LOG_FILE",
                                                  "GPUMEM_BUILD_DIR",
@@ -81,7 +82,8 @@ void read_variable(const std::string& name,
                                                  "GPUMEM_GPU_DEPS",
                                                  "GPUMEM_PRELOAD_LIBRARY"};
   if (std::find(std::begin(kOthers), std::end(kOthers), name) != std::end(kOthers) ||
-      name.starts_with("GPUMEM_SIM_") || name.starts_with("GPUMEM_TEST_")) {
+      name.starts_with("GPUMEM_SIM_") || name.starts_with("GPUMEM_TEST_") ||
+      name.starts_with("GPUMEM_SAMPLER_")) {
     return;
   }
   const std::string where = shown(name) + "='" + shown(value) + "'";
