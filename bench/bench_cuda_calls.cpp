@@ -88,6 +88,18 @@ void BM_driver_stream_is_capturing(benchmark::State& state) {
   }
 }
 
+/// The context's id: asked at every allocation that reaches the shim through the driver (a
+/// statically linked runtime's), to notice a device reset.
+void BM_driver_ctx_get_id(benchmark::State& state) {
+  CUcontext context = nullptr;
+  cuCtxGetCurrent(&context);
+  unsigned long long id = 0;
+  for (auto _ : state) {
+    cuCtxGetId(context, &id);
+    benchmark::DoNotOptimize(id);
+  }
+}
+
 /// A device barrier with nothing to wait for: the quarantine's, per 1 024 frees.
 void BM_driver_ctx_synchronize_idle(benchmark::State& state) {
   for (auto _ : state)
@@ -102,6 +114,7 @@ BENCHMARK(BM_threads_malloc_free)->ThreadRange(1, 16)->UseRealTime()->MinTime(0.
 BENCHMARK(BM_threads_async)->Arg(1)->Arg(0)->ThreadRange(1, 16)->UseRealTime()->MinTime(0.3);
 BENCHMARK(BM_driver_ctx_get_current)->MinTime(0.2);
 BENCHMARK(BM_driver_stream_is_capturing)->MinTime(0.2);
+BENCHMARK(BM_driver_ctx_get_id)->MinTime(0.2);
 BENCHMARK(BM_driver_ctx_synchronize_idle)->MinTime(0.2);
 
 int main(int argc, char** argv) {

@@ -24,12 +24,21 @@ namespace gpumem::mr::detail {
  */
 class lent_block_table {
  public:
-  /// Entries: a few thousand blocks handed out at once are found (128 KiB of host memory).
-  static constexpr std::size_t kEntries = std::size_t{1} << 14;
+  /// Entries by default: a few thousand blocks handed out at once are found (128 KiB of host
+  /// memory).
+  static constexpr unsigned kDefaultEntryBits = 14;
   /// Addresses and sizes are multiples of this.
   static constexpr std::size_t kGranularity = 256;
 
-  lent_block_table() : entries_{std::make_unique<std::atomic<std::uint64_t>[]>(kEntries)} {}
+  /**
+   * @brief A table of 2^`entry_bits` entries (8 bytes each). Blocks handed out at once beyond
+   * about a quarter of the entries mostly miss (their frees take the allocator's lock), and
+   * entries of different threads' blocks share cache lines: an allocator that many threads use
+   * with many blocks each (the shim's quarantine holds a thousand per thread) wants more.
+   */
+  explicit lent_block_table(unsigned entry_bits = kDefaultEntryBits)
+      : entry_bits_{entry_bits},
+        entries_{std::make_unique<std::atomic<std::uint64_t>[]>(std::size_t{1} << entry_bits)} {}
 
   /// Records that the block at `address` (a multiple of 256) of `size` bytes is handed out;
   /// nothing when it does not fit an entry.
@@ -74,12 +83,10 @@ class lent_block_table {
   std::atomic<std::uint64_t>& slot(std::uintptr_t address) const noexcept {
     // Fibonacci hashing of the 256-byte unit: neighbouring blocks land far apart.
     const std::uint64_t units = address / kGranularity;
-    return entries_[(units * 0x9E3779B97F4A7C15ULL) >> (64 - kEntryBits)];
+    return entries_[(units * 0x9E3779B97F4A7C15ULL) >> (64 - entry_bits_)];
   }
 
-  static constexpr unsigned kEntryBits = 14;
-  static_assert((std::size_t{1} << kEntryBits) == kEntries);
-
+  unsigned entry_bits_;
   std::unique_ptr<std::atomic<std::uint64_t>[]> entries_;
 };
 

@@ -31,6 +31,8 @@ constexpr std::size_t kSlabGranularity = std::size_t{2} << 20;
 constexpr std::size_t kGrowthAheadDivisor = 16;
 /// Frees of unknown pointers reported on stderr before the pool stops saying so.
 constexpr int kMaxUnknownFreeReports = 8;
+/// Entries of the table of blocks handed out: 2^18.
+constexpr unsigned kLentTableBits = 18;
 
 /// `from - taken`, or 0 below it: the threads' caches are counted one after another without
 /// stopping their owners, so a block a thread takes and another frees meanwhile may be counted
@@ -81,7 +83,9 @@ struct pool_resource_core::state_type {
   /// users), and the sizes of the blocks handed out, which let a free reach its thread's cache
   /// without the heap's records.
   thread_block_caches<core::recent_free_cache> caches;
-  lent_block_table lent;
+  /// 2^18 entries (2 MiB): the shim's default stack stands on this pool, and 16 threads each
+  /// with a thousand blocks in quarantine (16 Ki lent at once) missed a quarter of a 2^14 table.
+  lent_block_table lent{kLentTableBits};
   std::atomic<int> unknown_free_reports{0};
   /// Unsubscribed before the lists it reaches are destroyed (members go in reverse order).
   stream_retirement_subscription retirement{[this](const retirement_notice& ended) {

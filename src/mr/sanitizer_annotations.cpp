@@ -86,8 +86,7 @@ void sanitizer_annotations::heap_removed(std::uintptr_t address) noexcept {
   heaps_.erase(found);
 }
 
-void sanitizer_annotations::block_served(std::uintptr_t address, std::size_t bytes) noexcept {
-  if (!attached_.load(std::memory_order_acquire)) return;
+void sanitizer_annotations::register_block(std::uintptr_t address, std::size_t bytes) noexcept {
   std::lock_guard lock(lock_);
   // The heap holding the block: the last one starting at or before it.
   const auto after =
@@ -111,8 +110,7 @@ void sanitizer_annotations::block_served(std::uintptr_t address, std::size_t byt
   nvtxMemRegionsRegister(domain(), &batch);
 }
 
-void sanitizer_annotations::block_returned(std::uintptr_t address) noexcept {
-  if (!attached_.load(std::memory_order_acquire)) return;
+void sanitizer_annotations::unregister_block(std::uintptr_t address) noexcept {
   nvtxMemRegionRef_t reference{};
   reference.pointer = reinterpret_cast<const void*>(address);
   nvtxMemRegionsUnregisterBatch_t batch{};

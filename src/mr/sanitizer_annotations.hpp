@@ -32,9 +32,14 @@ class sanitizer_annotations {
   /// Unregisters the heap starting at `address` (its regions go with it).
   void heap_removed(std::uintptr_t address) noexcept;
   /// Registers a block of `bytes` (as requested) handed out at `address`.
-  void block_served(std::uintptr_t address, std::size_t bytes) noexcept;
+  void block_served(std::uintptr_t address, std::size_t bytes) noexcept {
+    // Inline: on every allocation, and nothing to do unless the sanitizer's tool is attached.
+    if (attached_.load(std::memory_order_acquire)) register_block(address, bytes);
+  }
   /// Unregisters the block at `address`, given back.
-  void block_returned(std::uintptr_t address) noexcept;
+  void block_returned(std::uintptr_t address) noexcept {
+    if (attached_.load(std::memory_order_acquire)) unregister_block(address);
+  }
 
   /**
    * @brief Narrows a registered block to the `bytes` its user asked for (layers above a pool
@@ -47,6 +52,9 @@ class sanitizer_annotations {
   [[nodiscard]] static bool tool_attached() noexcept;
 
  private:
+  void register_block(std::uintptr_t address, std::size_t bytes) noexcept;
+  void unregister_block(std::uintptr_t address) noexcept;
+
   struct heap {
     std::uintptr_t address;
     std::size_t extent;

@@ -35,7 +35,7 @@ TEST(LentBlockTable, NeverAnswersWithAnotherBlocksSize) {
   // nothing, never that of the block that took its entry.
   lent_block_table table;
   constexpr std::uintptr_t kBase = 0x7f0000000000;
-  constexpr std::size_t kBlocks = 8 * lent_block_table::kEntries;
+  constexpr std::size_t kBlocks = 8 * (std::size_t{1} << lent_block_table::kDefaultEntryBits);
   const auto size_of = [](std::size_t i) { return 256 * (1 + i % 4096); };
   for (std::size_t i = 0; i < kBlocks; ++i)
     table.record(kBase + 256 * i, size_of(i));
@@ -46,8 +46,29 @@ TEST(LentBlockTable, NeverAnswersWithAnotherBlocksSize) {
     ++found;
     EXPECT_EQ(size, size_of(i)) << i;
   }
-  EXPECT_GT(found, lent_block_table::kEntries / 2);
-  EXPECT_LE(found, lent_block_table::kEntries);
+  EXPECT_GT(found, (std::size_t{1} << lent_block_table::kDefaultEntryBits) / 2);
+  EXPECT_LE(found, std::size_t{1} << lent_block_table::kDefaultEntryBits);
+}
+
+TEST(LentBlockTable, ALargerTableFindsMoreOfManyBlocks) {
+  // 16 Ki blocks at once (16 threads with a thousand each in the shim's quarantine): a table
+  // of 2^14 entries loses many to collisions, one of 2^18 few.
+  constexpr std::uintptr_t kBase = 0x7f0000000000;
+  constexpr std::size_t kBlocks = std::size_t{1} << 14;
+  const auto found_of = [&](lent_block_table& table) {
+    for (std::size_t i = 0; i < kBlocks; ++i)
+      table.record(kBase + 4096 * i, 512);
+    std::size_t found = 0;
+    for (std::size_t i = 0; i < kBlocks; ++i)
+      found += table.claim(kBase + 4096 * i) == 512;
+    return found;
+  };
+  lent_block_table small;
+  lent_block_table large{18};
+  const std::size_t found_small = found_of(small);
+  const std::size_t found_large = found_of(large);
+  EXPECT_LT(found_small, kBlocks * 3 / 4);
+  EXPECT_GT(found_large, kBlocks * 9 / 10);
 }
 
 TEST(LentBlockTable, RecordsOnlyWhatAnEntryHolds) {
