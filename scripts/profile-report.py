@@ -7,7 +7,7 @@ addr2line (one batch per module) or, where addr2line is missing or knows nothing
 nearest preceding symbol that nm lists (PLT stubs by objdump's labels, as name@plt). Several
 files (runs, or the processes of one run) add up.
 
-    profile-report.py [--top N] [--module-filter SUBSTR] [--inline] [--params] [--width N]
+    profile-report.py [--top N] [--module-filter SUBSTR] [--inline | --chain] [--params] [--width N]
                       [--scale NS] FILE...
 
 First the totals, with the samples per CPU second reached and the samples of each thread; then
@@ -209,7 +209,12 @@ def addr2line_names(path, addresses, inline):
 
     def finish():
         if current is not None and functions:
-            name = functions[0] if inline else functions[-1]
+            if inline == "chain":
+                # innermost first, then each function it was inlined into, out to the symbol
+                name = " < ".join(without_template_arguments(without_parameters(f))
+                                  for f in functions)
+            else:
+                name = functions[0] if inline else functions[-1]
             if name and name != "??":
                 names[current] = name
 
@@ -436,6 +441,9 @@ def main():
                         help="list only modules whose path contains SUBSTR")
     parser.add_argument("--inline", action="store_true",
                         help="name the innermost inlined function, not the symbol")
+    parser.add_argument("--chain", action="store_true",
+                        help="name the whole chain of inlined functions, innermost first "
+                        "(where a lock's time goes: its caller is in the chain)")
     parser.add_argument("--params", action="store_true",
                         help="keep the parameter lists (and so overloads apart)")
     parser.add_argument("--width", type=int, default=120, metavar="N",
@@ -447,7 +455,7 @@ def main():
 
     profiles = [Profile(path) for path in args.files]
     totals = collections.Counter()
-    for (module, function), n in resolve(profiles, args.inline).items():
+    for (module, function), n in resolve(profiles, "chain" if args.chain else args.inline).items():
         totals[(module, shown_name(function, args.params, args.width))] += n
     total = sum(totals.values())
     dropped = sum(p.number("dropped", int) for p in profiles)
