@@ -3,10 +3,13 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <mutex>
+#include <span>
 #include <sstream>
+#include <utility>
 
 #include "core/byte_size.hpp"
 #include "core/coalescing_heap.hpp"
@@ -559,6 +562,36 @@ void pool_resource_core::do_deallocate(void* ptr,
     }
   }
   free_block(address, stream, returned);
+}
+
+void pool_resource_core::deallocate_many(std::span<void* const> blocks,
+                                         cuda_stream_view stream) noexcept {
+  const bool cacheable = state_->release_threshold.load(std::memory_order_relaxed) == SIZE_MAX;
+  const auto mine = cacheable ? state_->caches.mine(stream)
+                              : thread_block_caches<core::recent_free_cache>::local{};
+  // In chunks on the stack: no host memory is needed to free.
+  constexpr std::size_t kChunk = 256;
+  std::array<std::pair<std::uintptr_t, std::size_t>, kChunk> claimed;
+  for (std::size_t start = 0; start < blocks.size(); start += kChunk) {
+    const std::size_t end = std::min(blocks.size(), start + kChunk);
+    std::size_t count = 0;
+    for (std::size_t i = start; i < end; ++i) {
+      const auto address = reinterpret_cast<std::uintptr_t>(blocks[i]);
+      if (address == 0) continue;
+      // As do_deallocate: the table of blocks handed out gives the size, else the normal way.
+      const std::size_t size = mine.cache != nullptr ? state_->lent.claim(address) : 0;
+      if (size == 0) {
+        free_block(address, stream, false);
+        continue;
+      }
+      state_->annotations.block_returned(address);
+      claimed[count++] = {address, size};
+    }
+    const std::size_t rejected =
+        count == 0 ? 0 : mine.cache->put_many(mine.key, std::span{claimed.data(), count});
+    for (std::size_t i = 0; i < rejected; ++i)
+      free_block(claimed[i].first, stream, true);
+  }
 }
 
 void pool_resource_core::free_block(std::uintptr_t address,

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <utility>
 
 #include "core/recent_free_cache.hpp"
@@ -115,6 +116,35 @@ class alignas(64) thread_block_cache : public thread_block_cache_limits {
     ++blocks_;
     bytes_ += size;
     return true;
+  }
+
+  /**
+   * @brief Keeps each of `blocks` (address, size), freed on the stream `key`, as put() would,
+   * under one acquisition of the lock (a caller that frees in batches). Those that do not fit
+   * are moved, in order, to the front of `blocks`.
+   * @return how many did not fit (the caller frees them the normal way)
+   */
+  std::size_t put_many(const stream_key& key,
+                       std::span<std::pair<std::uintptr_t, std::size_t>> blocks) noexcept {
+    std::size_t rejected = 0;
+    std::lock_guard lock(lock_);
+    stream_blocks* home = nullptr;
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
+      const auto [address, size] = blocks[i];
+      bool kept = false;
+      if (size <= kLargestBlock && blocks_ < kMaxBlocks && bytes_ + size <= kMaxBytes) {
+        if (home == nullptr) home = find(key);
+        if (home == nullptr) home = claim(key);
+        kept = home != nullptr && home->blocks->put(address, size);
+      }
+      if (kept) {
+        ++blocks_;
+        bytes_ += size;
+      } else {
+        blocks[rejected++] = blocks[i];
+      }
+    }
+    return rejected;
   }
 
   /**

@@ -87,6 +87,9 @@ struct device_state {
     /// Whether the program's blocks are the pool's, in cudaMalloc slabs registered with
     /// compute-sanitizer: their regions are then narrowed to the program's sizes.
     bool narrows_regions = false;
+    /// The stack's top layer when it is a pool (the default stack): the quarantine hands it
+    /// what a barrier released in one batch.
+    mr::detail::pool_resource_core* pool_on_top = nullptr;
   };
   stack_extras device_extras;
   stack_extras managed_extras;  ///< set with managed_stack
@@ -109,6 +112,7 @@ enum class free_policy { synchronize, quarantine, stream_ordered };
 /// first layer that keeps blocks, and its slabs are cudaMalloc memory, not mappings).
 device_state::stack_extras stack_extras_of(const config::built_stack& stack) {
   device_state::stack_extras extras;
+  extras.pool_on_top = dynamic_cast<mr::detail::pool_resource_core*>(&stack.top());
   for (const std::string& name : stack.names()) {  // outermost first
     if (name == "logging" && extras.log == nullptr) {
       extras.log = dynamic_cast<mr::detail::logging_adaptor_core*>(stack.find(name));
@@ -586,15 +590,27 @@ void release_quarantine(shim_state& state, device_state& device, quarantined whi
     }
     return status == CUDA_SUCCESS;
   };
-  const auto release = [&](const free_quarantine::block& block) {
+  // A pool on top of the device stack takes the released blocks in one batch.
+  mr::detail::pool_resource_core* const pool = device.device_extras.pool_on_top;
+  std::vector<void*> batch;
+  const auto release_one = [&](const free_quarantine::block& block) {
     config::built_stack* stack = block.managed ? state.managed(device) : &device.device_stack;
     stack->top().deallocate(block.pointer, block.size, cuda_stream_view{cudaStreamLegacy});
+  };
+  const auto release = [&](const free_quarantine::block& block) {
+    if (block.managed || pool == nullptr) return release_one(block);
+    try {
+      batch.push_back(block.pointer);
+    } catch (const std::bad_alloc&) {
+      release_one(block);  // no host memory for the batch: one at a time
+    }
   };
   if (which == quarantined::all) {
     (void)device.held.release_all(barrier, release);
   } else {
     (void)device.held.release(barrier, release);
   }
+  if (!batch.empty()) pool->deallocate_many(batch, cuda_stream_view{cudaStreamLegacy});
 }
 
 /// Gives back what a device's stacks hold free, so an allocation can be retried.

@@ -235,6 +235,40 @@ TEST(PoolThreadCache, ReleaseGivesBackWhatThreadsCached) {
   EXPECT_EQ(pool.pool_size(), 0U);
 }
 
+// The shim's quarantine frees what a barrier released in one batch: the same as a free of
+// each, the cache taking what fits and the pool the rest, foreign pointers refused.
+TEST(PoolThreadCache, DeallocateManyFreesEachBlockOnce) {
+  cuda_memory_resource cuda;
+  pool_memory_resource pool{cuda, 64 * kMiB};
+  // More blocks than a thread's cache keeps (1 024): the rest go to the pool's lists.
+  constexpr int kBlocks = 1300;
+  std::vector<void*> blocks;
+  for (int i = 0; i < kBlocks; ++i)
+    blocks.push_back(pool.allocate(i % 3 == 0 ? 4096 : 256));
+  blocks.push_back(pool.allocate(32 * kMiB));  // larger than a cache keeps
+  EXPECT_EQ(pool.state().allocated_blocks, blocks.size());
+  void* foreign = cuda.allocate(256);
+  std::vector<void*> batch = blocks;
+  batch.push_back(nullptr);
+  batch.push_back(foreign);
+  testing::internal::CaptureStderr();
+  pool.deallocate_many(batch, gpumem::cuda_stream_view{});
+  const std::string said = testing::internal::GetCapturedStderr();
+  EXPECT_NE(said.find("which this pool did not allocate"), std::string::npos) << said;
+  const gpumem::mr::pool_state state = pool.state();
+  EXPECT_EQ(state.allocated_blocks, 0U);
+  EXPECT_EQ(state.allocated_bytes, 0U);
+  // Each block comes back once: as many allocations again get distinct blocks.
+  std::set<void*> again;
+  for (int i = 0; i < kBlocks; ++i)
+    again.insert(pool.allocate(i % 3 == 0 ? 4096 : 256));
+  EXPECT_EQ(again.size(), static_cast<std::size_t>(kBlocks));
+  EXPECT_EQ(pool.state().allocated_blocks, static_cast<std::size_t>(kBlocks));
+  for (int i = 0; void* block : again)
+    pool.deallocate(block, ++i % 3 == 0 ? 4096 : 256);
+  cuda.deallocate(foreign, 256);
+}
+
 TEST(PoolThreadCache, CachedBlocksCountAsFree) {
   cuda_memory_resource cuda;
   pool_memory_resource pool{cuda, 8 * kMiB};

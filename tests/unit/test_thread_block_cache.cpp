@@ -79,6 +79,24 @@ TEST(ThreadBlockCache, KeepsAtMostItsBlocksBytesAndLargestBlock) {
   EXPECT_EQ(held.largest_block, large);
 }
 
+TEST(ThreadBlockCache, PutManyKeepsWhatFitsAndHandsBackTheRestInOrder) {
+  thread_block_cache cache{1};
+  for (std::size_t i = 0; i + 2 < thread_block_cache::kMaxBlocks; ++i)
+    ASSERT_TRUE(cache.put(key(1), 0x100000 + i * 256, 256)) << i;
+  // Room for two more blocks: the large one never fits, then two fit, then the last does not.
+  std::vector<std::pair<std::uintptr_t, std::size_t>> blocks{
+      {0x10000, thread_block_cache::kLargestBlock + 256},
+      {0x20000, 512},
+      {0x30000, 256},
+      {0x40000, 256}};
+  EXPECT_EQ(cache.put_many(key(1), blocks), 2U);
+  EXPECT_EQ(blocks[0].first, 0x10000U);
+  EXPECT_EQ(blocks[1].first, 0x40000U);
+  EXPECT_EQ(cache.count().blocks, thread_block_cache::kMaxBlocks);
+  EXPECT_EQ(cache.take(key(1), 512), 0x20000U);
+  EXPECT_EQ(cache.take(key(2), 256), 0U) << "kept under another stream";
+}
+
 TEST(ThreadBlockCache, KeepsAFewStreamsAndGivesAnEmptiedStreamsSlotToAnother) {
   thread_block_cache cache{1};
   for (std::uintptr_t n = 1; n <= thread_block_cache::kStreams; ++n)

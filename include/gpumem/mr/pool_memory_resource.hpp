@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <type_traits>
 
@@ -93,6 +94,14 @@ class pool_resource_core : public device_memory_resource {
    * threshold) by default; SIZE_MAX turns it off again.
    */
   void set_release_threshold(std::size_t free_bytes) noexcept;
+
+  /**
+   * @brief Frees the blocks at `blocks` (each one the pool handed out) on `stream`, as
+   * deallocate() of each would, with the calling thread's cache taking them under one
+   * acquisition of its lock: for a caller that frees in batches (the shim's quarantine after
+   * a device barrier).
+   */
+  void deallocate_many(std::span<void* const> blocks, cuda_stream_view stream) noexcept;
 
  protected:
   /**
