@@ -86,8 +86,9 @@ struct pool_resource_core::state_type {
   /// users), and the sizes of the blocks handed out, which let a free reach its thread's cache
   /// without the heap's records.
   thread_block_caches<core::recent_free_cache> caches;
-  /// 2^18 entries (2 MiB): the shim's default stack stands on this pool, and 16 threads each
-  /// with a thousand blocks in quarantine (16 Ki lent at once) missed a quarter of a 2^14 table.
+  /// 2^18 entries (2 MiB): the shim's default stack stands on this pool, and with 16 threads
+  /// each holding a thousand blocks in quarantine (16 Ki lent at once) a 2^14 table misses a
+  /// third or more of them, whose frees then take the pool's lock.
   lent_block_table lent{kLentTableBits};
   std::atomic<int> unknown_free_reports{0};
   /// Unsubscribed before the lists it reaches are destroyed (members go in reverse order).
