@@ -8,6 +8,10 @@ foreach(subcommand check keys run replay report help)
     OUTPUT "^Usage: [^\\n]*${subcommand}"
     NO_OUTPUT "cannot read" "cannot run")
 endforeach()
+# A size the shim works out when none is given shows as such, not as "none" (no limit).
+gpumem_add_checked_test(unit.cli_check_shows_automatic_sizes unit COMMAND gpumem_command check
+  OUTPUT "quarantine_size +automatic +default" "reservation +automatic +default"
+         "bypass_above +none +default")
 gpumem_add_checked_test(unit.cli_help_names_a_subcommand unit COMMAND gpumem_command help run
   OUTPUT "--simulator" "--report")
 gpumem_add_checked_test(unit.cli_unknown_subcommand unit COMMAND gpumem_command bogus STATUS 2

@@ -7,7 +7,9 @@
 namespace gpumem::cli {
 namespace {
 
-std::string show(const config::option_setting& setting, std::optional<std::uint64_t> total_bytes) {
+std::string show(const config::option_setting& setting,
+                 std::optional<std::uint64_t> total_bytes,
+                 std::string_view unset_text) {
   return std::visit(
       [&](const auto& value) -> std::string {
         using value_type = std::decay_t<decltype(value)>;
@@ -20,7 +22,7 @@ std::string show(const config::option_setting& setting, std::optional<std::uint6
               text << " = " << core::format_bytes(config::bytes_of(value, *total_bytes));
             return text.str();
           }
-          return "none";
+          return std::string{unset_text};
         } else if constexpr (std::is_same_v<value_type, std::vector<std::uint64_t>>) {
           std::string text;
           for (const auto size : value)
@@ -49,7 +51,7 @@ void print_stack(const config::resolved_stack& stack,
         << "\n";
     for (const auto& [spec, value] : layer.options) {
       out << "       " << std::left << std::setw(18) << spec->key << std::setw(28)
-          << (value ? show(*value, total_bytes) : std::string{"none"})
+          << (value ? show(*value, total_bytes, spec->unset_text) : std::string{spec->unset_text})
           << (value ? value->from.describe() : "default") << "\n";
     }
   }
@@ -67,7 +69,7 @@ int check(const config::configuration& configuration,
   for (const auto& option : config::process_options()) {
     const auto& setting = configuration.process(option.key);
     out << "       " << std::left << std::setw(18) << option.key << std::setw(28)
-        << show(setting, std::nullopt) << setting.from.describe() << "\n";
+        << show(setting, std::nullopt, option.unset_text) << setting.from.describe() << "\n";
   }
   std::vector<std::string> problems = configuration.errors();
   if (configuration.valid()) {

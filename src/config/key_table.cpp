@@ -49,7 +49,7 @@ std::string type_name(const option_spec& spec) {
 /// The default as a file writes it: words, file names and sizes with a unit in quotes.
 std::string default_of(const option_spec& spec) {
   const std::string_view text = spec.default_text;
-  if (text.empty()) return "none";
+  if (text.empty()) return std::string{spec.unset_text};
   const bool number =
       std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
   const bool literal =

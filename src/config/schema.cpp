@@ -68,7 +68,10 @@ constexpr std::array kProcessOptions{
                 "",
                 "bytes held in quarantine that make the shim wait for the device and release "
                 "them; default: 32 MiB, or room for 16 of the largest block held when that is "
-                "more, at most 1/16 of the device's memory"},
+                "more, at most 1/16 of the device's memory",
+                {},
+                no_check,
+                "automatic"},
     option_spec{
         "quarantine_blocks",
         option_type::count,
@@ -106,7 +109,10 @@ constexpr std::array kExpandableOptions{
                 option_type::size_or_share,
                 "",
                 "virtual address space reserved once (costs no memory); default: twice the "
-                "device's memory"},
+                "device's memory",
+                {},
+                no_check,
+                "automatic"},
 };
 
 constexpr std::array kPoolOptions{

@@ -47,6 +47,9 @@ struct option_spec {
   std::string_view meaning;
   std::span<const std::string_view> choices = {};  ///< for option_type::choice
   std::uint8_t checks = no_check;                  ///< option_check flags
+  /// What no value means, as `gpumem check` and `gpumem keys` show it: "none", or a default
+  /// the shim works out ("automatic", explained in `meaning`).
+  std::string_view unset_text = "none";
 
   [[nodiscard]] constexpr bool checked(option_check check) const noexcept {
     return (checks & check) != 0;
