@@ -579,9 +579,11 @@ void pool_resource_core::deallocate_many(std::span<void* const> blocks,
     for (std::size_t i = start; i < end; ++i) {
       const auto address = reinterpret_cast<std::uintptr_t>(blocks[i]);
       if (address == 0) continue;
-      // As do_deallocate: the table of blocks handed out gives the size, else the normal way.
-      const std::size_t size = mine.cache != nullptr ? state_->lent.claim(address) : 0;
-      if (size == 0) {
+      // As do_deallocate: the block's entry in the table of blocks handed out goes in any case
+      // (left behind, it would give a later block at this address this one's size), and gives
+      // the size for the cache; else the normal way.
+      const std::size_t size = state_->lent.claim(address);
+      if (size == 0 || mine.cache == nullptr) {
         free_block(address, stream, false);
         continue;
       }

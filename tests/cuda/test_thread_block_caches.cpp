@@ -269,6 +269,29 @@ TEST(PoolThreadCache, DeallocateManyFreesEachBlockOnce) {
   cuda.deallocate(foreign, 256);
 }
 
+// With a release threshold, frees bypass the caches, but a batch must still clear each block's
+// entry in the table of lent blocks: a larger block later served at the same address (too large
+// to be recorded) would otherwise be freed with the old, smaller size into a cache, and stay in
+// use to the pool until a drain.
+TEST(PoolThreadCache, DeallocateManyWithAThresholdForgetsTheLentSizes) {
+  cuda_memory_resource cuda;
+  pool_memory_resource pool{cuda, 64 * kMiB};
+  void* pin = pool.allocate(256);  // keeps the slab when the pool releases
+  void* small = pool.allocate(256);
+  // A threshold of 0: frees go the normal way, and each releases (merging the small block
+  // with the free rest of the slab).
+  pool.set_release_threshold(0);
+  std::vector<void*> batch{small};
+  pool.deallocate_many(batch, gpumem::cuda_stream_view{});
+  pool.set_release_threshold(SIZE_MAX);  // off again: frees may go to the caches
+  void* large = pool.allocate(32 * kMiB);
+  ASSERT_EQ(large, small) << "the test needs the large block at the small one's address";
+  pool.deallocate(large, 32 * kMiB);
+  EXPECT_EQ(pool.state().allocated_bytes, 256U)
+      << "the large block was cached as the small one, its rest still counted in use";
+  pool.deallocate(pin, 256);
+}
+
 TEST(PoolThreadCache, CachedBlocksCountAsFree) {
   cuda_memory_resource cuda;
   pool_memory_resource pool{cuda, 8 * kMiB};
