@@ -19,7 +19,7 @@ gpumem_target_defaults(preload_exit_program)
 
 foreach(platform sim gpu)
   gpumem_preload_test(preload_runtime ${platform} test_preload_runtime
-    ARGS "--gtest_filter=-*BypassSize*:*Limit*:*EachDevice*:*WarningsAreBounded*:*DuringCapture*:*DeviceReset*:*PeerAccess*:*MemPoolAccess*")
+    ARGS "--gtest_filter=-*BypassSize*:*Limit*:*EachDevice*:*WarningsAreBounded*:*DuringCapture*:*DeviceReset*:*PeerAccess*:*MemPoolAccess*:*NoBytes*")
   gpumem_preload_test(preload_device_reset ${platform} test_preload_runtime ARGS "--gtest_filter=*DeviceReset*"
     ENVIRONMENT GPUMEM_REPORT=text)
   gpumem_preload_test(preload_capture_barrier ${platform} test_preload_runtime
@@ -33,6 +33,9 @@ foreach(platform sim gpu)
   gpumem_preload_test(preload_mem_pool_access ${platform} test_preload_runtime
     ARGS "--gtest_filter=*MemPoolAccess*" ENVIRONMENT GPUMEM_SIM_DEVICES=2)
 endforeach()
+# A quarantine_size set to 0 is a fixed limit (a barrier at every free), not the default.
+gpumem_preload_test(preload_quarantine_of_no_bytes sim test_preload_runtime
+  ARGS "--gtest_filter=*NoBytes*" ENVIRONMENT GPUMEM_QUARANTINE_SIZE=0)
 # A driver before cuStreamGetDevice (CUDA 12.8): a free on another device's stream is still
 # found (through the stream's context) and waited for.
 gpumem_preload_test(preload_mem_pool_access_older_driver sim test_preload_runtime

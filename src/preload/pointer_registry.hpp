@@ -44,9 +44,10 @@ class pointer_registry {
 
   /**
    * @brief Records an allocation; replaces the record of a pointer still present (served again
-   * after a device reset dropped it unfreed). A record so dropped may stay in the overflow
-   * while the new one sits in the table: take() asks the table first, and the stale record,
-   * of an earlier generation, is one the shim then treats as unknown.
+   * after a device reset dropped it unfreed). A new record for the overflow clears an old one
+   * from the table; a record so dropped may stay in the overflow while the new one sits in the
+   * table: take() asks the table first, and the stale record, of an earlier generation, is one
+   * the shim then treats as unknown.
    * @throws std::bad_alloc when host memory runs out
    */
   void insert(const void* pointer, const allocation_record& record) {
@@ -60,10 +61,15 @@ class pointer_registry {
         return;
       }
     }
+    // An older record of this pointer in the table must not answer for the new one.
+    entry& table_entry = entry_of(address);
+    std::uintptr_t present = address;
+    (void)table_entry.key.compare_exchange_strong(present, 0, std::memory_order_relaxed);
     shard& home = shard_of(address);
     std::lock_guard lock(home.lock);
-    if (home.map.find(address).size == 0) overflowed_.fetch_add(1, std::memory_order_relaxed);
+    const bool added = home.map.find(address).size == 0;
     home.map.insert(address, record);
+    if (added) overflowed_.fetch_add(1, std::memory_order_relaxed);
   }
 
   /// Removes and returns an allocation's record; nullopt when the pointer is unknown.

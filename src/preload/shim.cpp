@@ -156,7 +156,11 @@ class shim_state {
     policy_ = policy == "synchronize"      ? free_policy::synchronize
               : policy == "stream_ordered" ? free_policy::stream_ordered
                                            : free_policy::quarantine;
-    quarantine_limit_ = bytes_setting("quarantine_size", 0);
+    // Unset: the default, which grows; set (0 included: a barrier at every free), fixed.
+    if (const auto& size = std::get<core::byte_size>(config_.process("quarantine_size").value);
+        size.bytes) {
+      quarantine_limit_ = static_cast<std::size_t>(*size.bytes);
+    }
     quarantine_block_limit_ = std::get<std::uint64_t>(config_.process("quarantine_blocks").value);
     bypass_above_ = bytes_setting("bypass_above", 0);
   }
@@ -394,7 +398,7 @@ class shim_state {
   /// the device. A barrier then releases at least 16 blocks of any size up to 1/256 of the
   /// device, and a program of small blocks holds 32 MiB at most (T9: the README's demo).
   free_quarantine::byte_bound quarantine_bound(std::size_t total) const {
-    if (quarantine_limit_ != 0) return {quarantine_limit_};
+    if (quarantine_limit_) return {*quarantine_limit_};
     constexpr std::size_t kLeast = std::size_t{32} << 20;
     constexpr std::size_t kBlocksOfLargest = 16;
     constexpr std::size_t kShareOfDevice = 16;
@@ -470,7 +474,7 @@ class shim_state {
   std::unique_ptr<shim_log> log_;
   bool enabled_ = true;
   free_policy policy_ = free_policy::quarantine;
-  std::size_t quarantine_limit_ = 0;  ///< quarantine_size; 0: the default, which grows
+  std::optional<std::size_t> quarantine_limit_;  ///< quarantine_size; unset: the default
   std::size_t quarantine_block_limit_ = 0;
   std::size_t bypass_above_ = 0;
   std::atomic<bool> shutting_down_{false};
@@ -605,10 +609,16 @@ void release_quarantine(shim_state& state, device_state& device, quarantined whi
       release_one(block);  // no host memory for the batch: one at a time
     }
   };
-  if (which == quarantined::all) {
-    (void)device.held.release_all(barrier, release);
-  } else {
-    (void)device.held.release(barrier, release);
+  try {
+    if (which == quarantined::all) {
+      (void)device.held.release_all(barrier, release);
+    } else {
+      (void)device.held.release(barrier, release);
+    }
+  } catch (...) {
+    // A layer of another stack threw: what was gathered is out of the quarantine already.
+    if (!batch.empty()) pool->deallocate_many(batch, cuda_stream_view{cudaStreamLegacy});
+    throw;
   }
   if (!batch.empty()) pool->deallocate_many(batch, cuda_stream_view{cudaStreamLegacy});
 }

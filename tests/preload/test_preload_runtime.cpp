@@ -94,6 +94,18 @@ TEST_F(Preload, FreedMemoryIsNotReusedBeforeADeviceBarrier) {
   EXPECT_EQ(cudaFree(second), cudaSuccess);
 }
 
+// GPUMEM_QUARANTINE_SIZE=0: a quarantine of no bytes (a fixed limit, not the default that
+// grows) waits for the device at every free, so the next allocation reuses the block.
+TEST_F(Preload, AQuarantineOfNoBytesReleasesEveryFree) {
+  void* first = nullptr;
+  ASSERT_EQ(cudaMalloc(&first, 8192), cudaSuccess);
+  ASSERT_EQ(cudaFree(first), cudaSuccess);
+  void* second = nullptr;
+  ASSERT_EQ(cudaMalloc(&second, 8192), cudaSuccess);
+  EXPECT_EQ(second, first);
+  EXPECT_EQ(cudaFree(second), cudaSuccess);
+}
+
 TEST_F(Preload, StreamOrderedBlocksAreReusedOnTheirStream) {
   cudaStream_t stream = nullptr;
   ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);

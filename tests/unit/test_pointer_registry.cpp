@@ -88,6 +88,13 @@ TEST(PointerRegistry, ServingAPointerAgainReplacesItsRecord) {
   registry.insert(pointer(9), allocation_record{1024, 0, false, false, 2});
   registry.insert(pointer(10), allocation_record{std::size_t{1} << 50, 0, false, false, 1});
   registry.insert(pointer(10), allocation_record{std::size_t{1} << 51, 0, false, false, 2});
+  // Served again with a record too large for the table (a 256th reset's generation): the
+  // table's older record must not answer for it.
+  registry.insert(pointer(11), allocation_record{512, 0, false, false, 255});
+  registry.insert(pointer(11), allocation_record{512, 0, false, false, 256});
+  const auto eleven = registry.take(pointer(11));
+  ASSERT_TRUE(eleven.has_value());
+  EXPECT_EQ(eleven->generation, 256U);
   const auto nine = registry.take(pointer(9));
   const auto ten = registry.take(pointer(10));
   ASSERT_TRUE(nine && ten);
