@@ -43,19 +43,24 @@ echo "== side by side"
 python3 "$root/scripts/compare-shim-bench.py" "$out" | tee "$out/comparison.md"
 if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
   # Two models: an MLP of fixed shapes, and a transformer whose sequence length changes every
-  # step (so one model's luck with sizes does not decide).
-  for model in mlp transformer; do
-    if [[ $model == mlp ]]; then
-      script=("$root/tests/gpu/pytorch_train.py" --steps 300)
-    else
-      script=("$root/bench/efficiency/transformer_train.py" --steps 200)
-    fi
-    echo "== PyTorch $model, caching allocator"
-    python3 "${script[@]}" | tee "$out/pytorch_${model}_caching.txt"
-    echo "== PyTorch $model, PYTORCH_NO_CUDA_MEMORY_CACHING=1"
-    PYTORCH_NO_CUDA_MEMORY_CACHING=1 python3 "${script[@]}" | tee "$out/pytorch_${model}_nocache.txt"
-    echo "== PyTorch $model, PYTORCH_NO_CUDA_MEMORY_CACHING=1 under gpumem"
-    PYTORCH_NO_CUDA_MEMORY_CACHING=1 LD_PRELOAD="$preload" GPUMEM_REPORT=text python3 "${script[@]}" \
-      | tee "$out/pytorch_${model}_gpumem.txt"
+  # step (so one model's luck with sizes does not decide). Each configuration several times,
+  # interleaved, so a drift of the machine touches all three alike; the comparison takes the
+  # medians (one run moved by 20-30 % between machines).
+  for rep in $(seq 1 "${GPUMEM_PYTORCH_REPETITIONS:-3}"); do
+    for model in mlp transformer; do
+      if [[ $model == mlp ]]; then
+        script=("$root/tests/gpu/pytorch_train.py" --steps 300)
+      else
+        script=("$root/bench/efficiency/transformer_train.py" --steps 200)
+      fi
+      echo "== PyTorch $model, caching allocator (run $rep)"
+      python3 "${script[@]}" | tee "$out/pytorch_${model}_caching_$rep.txt"
+      echo "== PyTorch $model, PYTORCH_NO_CUDA_MEMORY_CACHING=1 (run $rep)"
+      PYTORCH_NO_CUDA_MEMORY_CACHING=1 python3 "${script[@]}" | tee "$out/pytorch_${model}_nocache_$rep.txt"
+      echo "== PyTorch $model, PYTORCH_NO_CUDA_MEMORY_CACHING=1 under gpumem (run $rep)"
+      PYTORCH_NO_CUDA_MEMORY_CACHING=1 LD_PRELOAD="$preload" GPUMEM_REPORT=text python3 "${script[@]}" \
+        | tee "$out/pytorch_${model}_gpumem_$rep.txt"
+    done
   done
+  python3 "$root/scripts/compare-shim-bench.py" --pytorch "$out" | tee "$out/pytorch.md"
 fi

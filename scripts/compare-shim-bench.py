@@ -4,11 +4,17 @@ CUDA runtime and size, the real cudaMalloc+cudaFree pair, the warm cudaMallocAsy
 the interposed pair under each free policy, with the ratios of targets T3/T4; then pairs per
 second on 1 to 16 threads, plain and under the default policy, with the 16-thread speed-up of
 target T5 (../docs/performance.md). Where the runs repeated each benchmark, the medians.
+With --pytorch, the PyTorch runs instead (target T8): each model's median milliseconds per
+step with PyTorch's caching allocator, without it, and without it under the shim, the ratio
+to the caching allocator, and the losses' digests.
 
     compare-shim-bench.py OUT_DIR
+    compare-shim-bench.py --pytorch OUT_DIR
 """
 import json
 import pathlib
+import re
+import statistics
 import sys
 
 
@@ -65,7 +71,42 @@ def shown(ns):
     return f"{ns / 1e3:.1f} us" if ns >= 1e4 else f"{ns:.0f} ns"
 
 
+def print_pytorch(out):
+    """T8: pytorch_MODEL_VARIANT_REP.txt, each ending with '...; N ms per step'."""
+    variants = ("caching", "nocache", "gpumem")
+    print("model | runs | caching allocator | caching off | caching off, under gpumem | "
+          "gpumem / caching | losses digests (caching, off, gpumem)")
+    print(" | ".join("---" for _ in range(7)))
+    for model in ("mlp", "transformer"):
+        steps = {}
+        digests = {}
+        for variant in variants:
+            times = []
+            seen = []
+            for path in sorted(out.glob(f"pytorch_{model}_{variant}_*.txt")):
+                text = path.read_text(errors="replace")
+                time = re.search(r"([0-9.]+) ms per step", text)
+                digest = re.search(r"losses digest ([0-9a-f]+)", text)
+                if time:
+                    times.append(float(time.group(1)))
+                if digest:
+                    seen.append(digest.group(1))
+            steps[variant] = times
+            digests[variant] = sorted(set(seen))
+        if not all(steps.values()):
+            continue
+        medians = {variant: statistics.median(steps[variant]) for variant in variants}
+        runs = min(len(steps[variant]) for variant in variants)
+        cells = [f"{medians[v]:.3f} ms ({min(steps[v]):.3f}-{max(steps[v]):.3f})" for v in variants]
+        ratio = f"{medians['gpumem'] / medians['caching']:.2f}x"
+        shown_digests = "; ".join(",".join(digests[v]) for v in variants)
+        print(" | ".join([model, str(runs)] + cells + [ratio, shown_digests]))
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--pytorch":
+        print_pytorch(pathlib.Path(sys.argv[2]))
+        return
     out = pathlib.Path(sys.argv[1])
     variants = sorted(path.stem.split("_gpumem_")[1] for path in out.glob("shared_gpumem_*.json"))
     variants.sort(key=lambda name: (name != "quarantine", name))  # the default first
