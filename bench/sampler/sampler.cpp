@@ -432,6 +432,23 @@ void copy_arguments(const char* first, va_list arguments, std::size_t count, cha
   argv[count] = nullptr;
 }
 
+/**
+ * @brief Calls `run(argv, rest)` with an execl-style call's arguments (`first` and those after it,
+ * up to the null) as a null-terminated vector on this frame's stack, and `rest` positioned after
+ * that null (execle's environment follows it); returns what `run` returns.
+ */
+template <typename Run>
+int with_argument_vector(const char* first, va_list arguments, Run&& run) {
+  va_list counting;
+  va_copy(counting, arguments);
+  const std::size_t count = count_arguments(first, counting);
+  va_end(counting);
+  auto** argv = static_cast<char**>(alloca((count + 1) * sizeof(char*)));
+  copy_arguments(first, arguments, count, argv);
+  if (count > 0) (void)va_arg(arguments, char*);  // the null after the arguments
+  return run(argv, arguments);
+}
+
 /// The session's start (see place_output): inherited from the process that started it through
 /// GPUMEM_SAMPLER_SESSION, which the first one sets.
 void join_session() {
@@ -542,40 +559,30 @@ __attribute__((visibility("default"))) int execveat(
 __attribute__((visibility("default"))) int execl(const char* path, const char* arg, ...) noexcept {
   va_list arguments;
   va_start(arguments, arg);
-  const std::size_t count = count_arguments(arg, arguments);
+  const int result =
+      with_argument_vector(arg, arguments, [&](char** argv, va_list) { return execv(path, argv); });
   va_end(arguments);
-  auto** argv = static_cast<char**>(alloca((count + 1) * sizeof(char*)));
-  va_start(arguments, arg);
-  copy_arguments(arg, arguments, count, argv);
-  va_end(arguments);
-  return execv(path, argv);
+  return result;
 }
 
 __attribute__((visibility("default"))) int execlp(const char* file, const char* arg, ...) noexcept {
   va_list arguments;
   va_start(arguments, arg);
-  const std::size_t count = count_arguments(arg, arguments);
+  const int result = with_argument_vector(
+      arg, arguments, [&](char** argv, va_list) { return execvp(file, argv); });
   va_end(arguments);
-  auto** argv = static_cast<char**>(alloca((count + 1) * sizeof(char*)));
-  va_start(arguments, arg);
-  copy_arguments(arg, arguments, count, argv);
-  va_end(arguments);
-  return execvp(file, argv);
+  return result;
 }
 
 /// execle: the environment follows the null that ends the arguments.
 __attribute__((visibility("default"))) int execle(const char* path, const char* arg, ...) noexcept {
   va_list arguments;
   va_start(arguments, arg);
-  const std::size_t count = count_arguments(arg, arguments);
+  const int result = with_argument_vector(arg, arguments, [&](char** argv, va_list rest) {
+    return execve(path, argv, va_arg(rest, char* const*));
+  });
   va_end(arguments);
-  auto** argv = static_cast<char**>(alloca((count + 1) * sizeof(char*)));
-  va_start(arguments, arg);
-  copy_arguments(arg, arguments, count, argv);
-  if (count > 0) va_arg(arguments, char*);  // the null after the arguments
-  char* const* envp = va_arg(arguments, char* const*);
-  va_end(arguments);
-  return execve(path, argv, envp);
+  return result;
 }
 
 }  // extern "C"

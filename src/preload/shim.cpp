@@ -157,12 +157,9 @@ class shim_state {
               : policy == "stream_ordered" ? free_policy::stream_ordered
                                            : free_policy::quarantine;
     // Unset: the default, which grows; set (0 included: a barrier at every free), fixed.
-    if (const auto& size = std::get<core::byte_size>(config_.process("quarantine_size").value);
-        size.bytes) {
-      quarantine_limit_ = static_cast<std::size_t>(*size.bytes);
-    }
+    quarantine_limit_ = bytes_setting("quarantine_size");
     quarantine_block_limit_ = std::get<std::uint64_t>(config_.process("quarantine_blocks").value);
-    bypass_above_ = bytes_setting("bypass_above", 0);
+    bypass_above_ = bytes_setting("bypass_above").value_or(0);
   }
 
   bool enabled() const noexcept {
@@ -405,9 +402,11 @@ class shim_state {
     return {kLeast, kBlocksOfLargest, total / kShareOfDevice};
   }
 
-  std::size_t bytes_setting(std::string_view key, std::size_t fallback) const {
+  /// A size in bytes the configuration gives for `key`; nullopt when it gives none.
+  std::optional<std::size_t> bytes_setting(std::string_view key) const {
     const auto& size = std::get<core::byte_size>(config_.process(key).value);
-    return size.bytes ? static_cast<std::size_t>(*size.bytes) : fallback;
+    if (!size.bytes) return std::nullopt;
+    return static_cast<std::size_t>(*size.bytes);
   }
 
   static std::string joined(const std::vector<std::string>& names) {
