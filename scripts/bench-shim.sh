@@ -23,15 +23,17 @@ for runtime in shared static; do
   echo "== $runtime runtime, plain"
   "$program" "${repeat[@]}" --benchmark_out="$out/${runtime}_plain.json" --benchmark_out_format=json
   # Every benchmark under the default policy; the other policies (and the default with a
-  # smaller quarantine in blocks, or the fixed 32 MiB byte limit that was the default until
-  # 2026-11-29) on the one-thread pair only, to show what the device barriers cost.
-  for variant in quarantine quarantine-64 quarantine-32MiB synchronize stream_ordered; do
+  # smaller quarantine in blocks, the fixed 32 MiB byte limit that was the default until
+  # 2026-11-29, or every barrier on the barrier thread) on the one-thread pair only, to show
+  # what the device barriers cost.
+  for variant in quarantine quarantine-64 quarantine-32MiB quarantine-thread synchronize stream_ordered; do
     policy=${variant%%-*}
     settings=(GPUMEM_FREE_POLICY=$policy)
     filter=.
     case $variant in
       quarantine-64) settings+=(GPUMEM_QUARANTINE_BLOCKS=64) ;;
       quarantine-32MiB) settings+=(GPUMEM_QUARANTINE_SIZE=32MiB) ;;
+      quarantine-thread) settings+=(GPUMEM_BARRIER_THREAD=on) ;;
     esac
     [[ $variant != quarantine ]] && filter='BM_malloc_free/'
     echo "== $runtime runtime, gpumem (${settings[*]})"
@@ -55,11 +57,17 @@ if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
       fi
       echo "== PyTorch $model, caching allocator (run $rep)"
       python3 "${script[@]}" | tee "$out/pytorch_${model}_caching_$rep.txt"
-      echo "== PyTorch $model, PYTORCH_NO_CUDA_MEMORY_CACHING=1 (run $rep)"
-      PYTORCH_NO_CUDA_MEMORY_CACHING=1 python3 "${script[@]}" | tee "$out/pytorch_${model}_nocache_$rep.txt"
+      # (Plain CUDA without caching, the slowest by far, once: it only shows what a pool saves.)
+      if ((rep == 1)); then
+        echo "== PyTorch $model, PYTORCH_NO_CUDA_MEMORY_CACHING=1 (run $rep)"
+        PYTORCH_NO_CUDA_MEMORY_CACHING=1 python3 "${script[@]}" | tee "$out/pytorch_${model}_nocache_$rep.txt"
+      fi
       echo "== PyTorch $model, PYTORCH_NO_CUDA_MEMORY_CACHING=1 under gpumem (run $rep)"
       PYTORCH_NO_CUDA_MEMORY_CACHING=1 LD_PRELOAD="$preload" GPUMEM_REPORT=text python3 "${script[@]}" \
         | tee "$out/pytorch_${model}_gpumem_$rep.txt"
+      echo "== PyTorch $model, PYTORCH_NO_CUDA_MEMORY_CACHING=1 under gpumem, barrier_thread = off (run $rep)"
+      PYTORCH_NO_CUDA_MEMORY_CACHING=1 LD_PRELOAD="$preload" GPUMEM_REPORT=text GPUMEM_BARRIER_THREAD=off \
+        python3 "${script[@]}" | tee "$out/pytorch_${model}_gpumem-nothread_$rep.txt"
     done
   done
   python3 "$root/scripts/compare-shim-bench.py" --pytorch "$out" | tee "$out/pytorch.md"

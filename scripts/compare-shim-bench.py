@@ -73,10 +73,11 @@ def shown(ns):
 
 def print_pytorch(out):
     """T8: pytorch_MODEL_VARIANT_REP.txt, each ending with '...; N ms per step'."""
-    variants = ("caching", "nocache", "gpumem")
+    variants = ("caching", "nocache", "gpumem", "gpumem-nothread")
     print("model | runs | caching allocator | caching off | caching off, under gpumem | "
-          "gpumem / caching | losses digests (caching, off, gpumem)")
-    print(" | ".join("---" for _ in range(7)))
+          "... with barrier_thread = off | gpumem / caching | (barrier_thread = off) / caching | "
+          "losses digests (caching, off, gpumem, gpumem without the barrier thread)")
+    print(" | ".join("---" for _ in range(9)))
     for model in ("mlp", "transformer"):
         steps = {}
         digests = {}
@@ -93,14 +94,22 @@ def print_pytorch(out):
                     seen.append(digest.group(1))
             steps[variant] = times
             digests[variant] = sorted(set(seen))
-        if not all(steps.values()):
+        if not steps["caching"] or not steps["gpumem"]:
             continue
-        medians = {variant: statistics.median(steps[variant]) for variant in variants}
-        runs = min(len(steps[variant]) for variant in variants)
-        cells = [f"{medians[v]:.3f} ms ({min(steps[v]):.3f}-{max(steps[v]):.3f})" for v in variants]
-        ratio = f"{medians['gpumem'] / medians['caching']:.2f}x"
-        shown_digests = "; ".join(",".join(digests[v]) for v in variants)
-        print(" | ".join([model, str(runs)] + cells + [ratio, shown_digests]))
+        medians = {v: statistics.median(steps[v]) for v in variants if steps[v]}
+        runs = min(len(steps["caching"]), len(steps["gpumem"]))
+
+        def cell(v):
+            if not steps[v]:
+                return "-"
+            return f"{medians[v]:.3f} ms ({min(steps[v]):.3f}-{max(steps[v]):.3f}, {len(steps[v])})"
+
+        def ratio(v):
+            return f"{medians[v] / medians['caching']:.2f}x" if steps[v] else "-"
+
+        shown_digests = "; ".join(",".join(digests[v]) or "-" for v in variants)
+        print(" | ".join([model, str(runs)] + [cell(v) for v in variants] +
+                         [ratio("gpumem"), ratio("gpumem-nothread"), shown_digests]))
 
 
 def main():

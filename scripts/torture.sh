@@ -88,6 +88,11 @@ for seed in $seeds; do
       run "$runtime-shim-$policy-seed$seed" LD_PRELOAD="$preload" GPUMEM_FREE_POLICY=$policy -- \
         "$program" "${shim[@]}" --seed "$seed"
     done
+    # The default policy's barriers always on the shim's barrier thread, and never.
+    for barrier_thread in on off; do
+      run "$runtime-shim-barrier-thread-$barrier_thread-seed$seed" LD_PRELOAD="$preload" \
+        GPUMEM_BARRIER_THREAD=$barrier_thread -- "$program" "${shim[@]}" --seed "$seed"
+    done
     for config in "$root"/config/*.toml; do
       name=$(basename "$config" .toml)
       run "$runtime-shim-config-$name-seed$seed" LD_PRELOAD="$preload" GPUMEM_CONFIG="$config" \

@@ -20,6 +20,10 @@ gpumem_target_defaults(preload_exit_program)
 foreach(platform sim gpu)
   gpumem_preload_test(preload_runtime ${platform} test_preload_runtime
     ARGS "--gtest_filter=-*BypassSize*:*Limit*:*EachDevice*:*WarningsAreBounded*:*DuringCapture*:*DeviceReset*:*PeerAccess*:*MemPoolAccess*:*NoBytes*")
+  # The same with every barrier on the shim's barrier thread.
+  gpumem_preload_test(preload_runtime_barrier_thread ${platform} test_preload_runtime
+    ARGS "--gtest_filter=-*BypassSize*:*Limit*:*EachDevice*:*WarningsAreBounded*:*DuringCapture*:*DeviceReset*:*PeerAccess*:*MemPoolAccess*:*NoBytes*"
+    ENVIRONMENT GPUMEM_BARRIER_THREAD=on)
   gpumem_preload_test(preload_device_reset ${platform} test_preload_runtime ARGS "--gtest_filter=*DeviceReset*"
     ENVIRONMENT GPUMEM_REPORT=text)
   gpumem_preload_test(preload_capture_barrier ${platform} test_preload_runtime

@@ -16,6 +16,7 @@ constexpr std::array<std::string_view, 6> kLevelChoices{
 constexpr std::array<std::string_view, 3> kFreePolicyChoices{
     "synchronize", "quarantine", "stream_ordered"};
 constexpr std::array<std::string_view, 2> kFlushChoices{"buffered", "every_event"};
+constexpr std::array<std::string_view, 3> kBarrierThreadChoices{"auto", "on", "off"};
 
 constexpr std::array kProcessOptions{
     option_spec{
@@ -78,6 +79,13 @@ constexpr std::array kProcessOptions{
         "1024",
         "freed blocks held in quarantine that make the shim wait for the device and release them "
         "(whichever of the two limits comes first)"},
+    option_spec{"barrier_thread",
+                option_type::choice,
+                "auto",
+                "where the quarantine's device barriers run: on a thread of the shim's, so the "
+                "freeing thread goes on queueing work (on), on the freeing thread (off), or on the "
+                "shim's thread once a barrier waited 20 us or more for the device (auto)",
+                kBarrierThreadChoices},
     option_spec{"bypass_above",
                 option_type::size,
                 "",

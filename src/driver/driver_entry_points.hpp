@@ -79,6 +79,7 @@ namespace gpumem::driver {
   X(stream_get_capture_info, cuStreamGetCaptureInfo, optional)               \
   X(stream_begin_capture, cuStreamBeginCapture, optional)                    \
   X(stream_end_capture, cuStreamEndCapture, optional)                        \
+  X(exchange_capture_mode, cuThreadExchangeStreamCaptureMode, optional)      \
   X(graph_destroy, cuGraphDestroy, optional)                                 \
   X(event_create, cuEventCreate, required)                                   \
   X(event_destroy, cuEventDestroy, required)                                 \

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -25,6 +26,12 @@ namespace gpumem::preload {
  * releases its own covered blocks, so they go back to the stack on the thread that frees and
  * allocates them (the stack's per-thread caches keep them there); a share whose thread stopped
  * freeing (or ended) is released by the next barrier but one.
+ *
+ * Where the barrier runs: on the freeing thread when its share is full, and when it is half
+ * full (ahead) on a background thread instead, if the caller offers one and the last barrier
+ * waited for the device at least `background_after` (a device busy with queued work; the
+ * freeing thread then goes on queueing work while the background thread waits). A share at
+ * twice its limits waits for a running barrier, so the bytes held stay bounded.
  */
 class free_quarantine {
  public:
@@ -61,14 +68,23 @@ class free_quarantine {
    * blocks not yet covered by one; a large free also starts one when all shares together hold
    * that many bytes.
    */
-  free_quarantine(byte_bound bytes, std::size_t block_limit)
+  free_quarantine(byte_bound bytes,
+                  std::size_t block_limit,
+                  std::chrono::nanoseconds background_after = kBackgroundAfter)
       : bytes_bound_{bytes.least == 0 ? byte_bound{1, bytes.blocks_of_largest, bytes.most} : bytes},
         block_limit_{std::max<std::size_t>(block_limit, 1)},
-        blocks_ahead_{block_limit_ >= kLeastLimitAhead ? block_limit_ / 2 : block_limit_} {}
+        blocks_ahead_{block_limit_ >= kLeastLimitAhead ? block_limit_ / 2 : block_limit_},
+        background_after_{background_after},
+        device_lags_{background_after.count() == 0} {}
 
   /// A fixed bound of `byte_limit` bytes.
   free_quarantine(std::size_t byte_limit, std::size_t block_limit)
       : free_quarantine(byte_bound{byte_limit}, block_limit) {}
+
+  /// A barrier that waited for the device this long moves the next ones (ahead of a full
+  /// share) to a background thread: an idle device answers in about a microsecond, and a
+  /// thread wakes in a few.
+  static constexpr std::chrono::nanoseconds kBackgroundAfter = std::chrono::microseconds{20};
 
   /**
    * @brief Keeps a freed block until a barrier covers it.
@@ -92,7 +108,8 @@ class free_quarantine {
       uncovered_bytes = mine.uncovered_bytes;
       byte_limit = bytes_bound_.for_largest(mine.largest_uncovered);
       ready = mine.covered != 0 || mine.blocks.size() - mine.covered >= blocks_ahead_ ||
-              uncovered_bytes >= byte_limit;
+              uncovered_bytes >= byte_limit ||
+              (uncovered_bytes >= byte_limit / 2 && barriers_in_background());
     }
     // A large free: the shares together may hold too much (each alone would not).
     if (!ready && uncovered_bytes >= byte_limit / kShareOfLimitForTotal)
@@ -111,20 +128,37 @@ class free_quarantine {
    */
   template <typename Barrier, typename Release>
   std::size_t release(Barrier&& barrier, Release&& release) {
+    return this->release(barrier, release, [] { return false; });
+  }
+
+  /**
+   * @brief release(barrier, release), where a barrier ahead of a full share may run on a
+   * background thread: `in_background()` asks that thread to call background_barrier() soon,
+   * without waiting (false: it cannot, and this thread runs the barrier).
+   */
+  template <typename Barrier, typename Release, typename Background>
+  std::size_t release(Barrier&& barrier, Release&& release, Background&& in_background) {
     share& mine = shares_.local();
     std::vector<block> idle;
-    if (const need asked = need_of(mine); asked != need::nothing) {
-      // One barrier at a time. A full share does not wait for another thread's barrier: that
-      // one may cover its blocks, and this thread asks again at its next free (its share a
-      // few blocks over the limit meanwhile).
+    if (const need asked = need_of(mine);
+        asked != need::nothing && !(asked == need::ahead && asked_background(in_background))) {
+      // One barrier at a time. A full share does not wait for another thread's barrier, nor
+      // for one asked of the background thread: that one may cover its blocks, and this thread
+      // asks again at its next free (its share over the limit meanwhile). At twice its limits
+      // it waits.
       std::unique_lock one_at_a_time(barrier_mutex_, std::defer_lock);
-      if (asked == need::uncovered) {
+      if (asked == need::uncovered || asked == need::overfull) {
         one_at_a_time.lock();
-      } else if (!barrier_running_.load(std::memory_order_relaxed)) {
+      } else if (!barrier_running_.load(std::memory_order_relaxed) &&
+                 !background_asked_.load(std::memory_order_relaxed)) {
         (void)one_at_a_time.try_lock();  // (the flag spares the mutex's line while one runs)
       }
       // A barrier that ran while this thread asked may have covered its blocks already.
       if (one_at_a_time.owns_lock() && need_of(mine) != need::nothing) run_barrier(barrier, &idle);
+    }
+    // Shares whose threads stopped freeing, after barriers that ran in the background.
+    if (idle_due_.load(std::memory_order_relaxed) && idle_due_.exchange(false)) {
+      take_idle(barriers_.load(std::memory_order_relaxed), &mine, idle);
     }
     std::vector<block> taken = take_covered(mine);
     for (const block& freed : idle)
@@ -132,6 +166,26 @@ class free_quarantine {
     for (const block& freed : taken)
       release(freed);
     return taken.size() + idle.size();
+  }
+
+  /**
+   * @brief For the background thread: one barrier over every share (as release() runs one),
+   * unless nothing waits for one. Each thread releases its own covered blocks at its next free.
+   */
+  template <typename Barrier>
+  void background_barrier(Barrier&& barrier) {
+    std::lock_guard one_at_a_time(barrier_mutex_);
+    // Cleared before the shares are marked: a thread that asks from now on holds blocks this
+    // barrier may not mark, and its request is a new one.
+    background_asked_.store(false);
+    run_barrier(barrier, nullptr);
+    idle_due_.store(true, std::memory_order_relaxed);
+  }
+
+  /// Whether barriers ahead of a full share run in the background now (the last barrier
+  /// waited for the device at least `background_after`).
+  [[nodiscard]] bool barriers_in_background() const noexcept {
+    return device_lags_.load(std::memory_order_relaxed);
   }
 
   /**
@@ -197,6 +251,32 @@ class free_quarantine {
     std::uint64_t last_hold = 0;        ///< barriers done at its last hold
   };
 
+  /// Whether a background barrier is coming for what the calling thread holds now: one was
+  /// asked for and has not started marking, or this call asked for it.
+  template <typename Background>
+  bool asked_background(Background& in_background) {
+    if (!barriers_in_background()) return false;
+    if (background_asked_.load(std::memory_order_relaxed) || background_asked_.exchange(true))
+      return true;
+    if (in_background()) return true;
+    background_asked_.store(false);
+    return false;
+  }
+
+  /// Takes the covered blocks of shares (other than `mine`) that held nothing new for
+  /// kIdleBarriers barriers, `done` barriers so far.
+  void take_idle(std::uint64_t done, const share* mine, std::vector<block>& idle) {
+    shares_.for_each([&](share& each) {
+      if (&each == mine) return;
+      {
+        std::lock_guard lock(each.lock);
+        if (each.covered == 0 || done - each.last_hold < kIdleBarriers) return;
+      }
+      std::vector<block> covered = take_covered(each);
+      idle.insert(idle.end(), covered.begin(), covered.end());
+    });
+  }
+
   /// Takes a share's covered blocks out of it.
   static std::vector<block> take_covered(share& from) {
     std::lock_guard lock(from.lock);
@@ -215,9 +295,10 @@ class free_quarantine {
   }
 
   /// What a share needs to release blocks: nothing (covered blocks wait, and there is room), a
-  /// barrier ahead (half full), a barrier because it is full, or a barrier because nothing of
-  /// it is covered (an explicit release: it waits for a running barrier).
-  enum class need { nothing, ahead, full, uncovered };
+  /// barrier ahead (half full), a barrier because it is full, a barrier it waits for because
+  /// it holds twice its limits, or a barrier because nothing of it is covered (an explicit
+  /// release: it waits for a running barrier).
+  enum class need { nothing, ahead, full, overfull, uncovered };
 
   need need_of(share& mine) const {
     std::size_t uncovered_bytes = 0;
@@ -227,8 +308,10 @@ class free_quarantine {
     {
       std::lock_guard lock(mine.lock);
       byte_limit = bytes_bound_.for_largest(mine.largest_uncovered);
-      if (mine.blocks.size() - mine.covered >= block_limit_ || mine.uncovered_bytes >= byte_limit)
-        return need::full;
+      const std::size_t uncovered = mine.blocks.size() - mine.covered;
+      if (uncovered / 2 >= block_limit_ || mine.uncovered_bytes / 2 >= byte_limit)
+        return need::overfull;
+      if (uncovered >= block_limit_ || mine.uncovered_bytes >= byte_limit) return need::full;
       uncovered_bytes = mine.uncovered_bytes;
       uncovered_blocks = mine.blocks.size() - mine.covered;
       covered = mine.covered != 0;
@@ -236,7 +319,8 @@ class free_quarantine {
     if (uncovered_bytes >= byte_limit / kShareOfLimitForTotal && bytes() >= byte_limit)
       return need::full;
     if (covered) return need::nothing;
-    return uncovered_blocks >= blocks_ahead_ ? need::ahead : need::uncovered;
+    const bool half_the_bytes = uncovered_bytes >= byte_limit / 2 && barriers_in_background();
+    return uncovered_blocks >= blocks_ahead_ || half_the_bytes ? need::ahead : need::uncovered;
   }
 
   /// One barrier over every share (the caller holds barrier_mutex_): marks what each holds,
@@ -258,7 +342,11 @@ class free_quarantine {
     });
     // Another thread's barrier may have covered everything while this one waited for it.
     if (!anything) return;
-    if (!barrier()) {
+    const auto started = std::chrono::steady_clock::now();
+    const bool succeeded = barrier();
+    device_lags_.store(std::chrono::steady_clock::now() - started >= background_after_,
+                       std::memory_order_relaxed);
+    if (!succeeded) {
       shares_.for_each([&](share& each) {
         std::lock_guard lock(each.lock);
         each.marked = each.covered;
@@ -268,19 +356,15 @@ class free_quarantine {
     }
     const std::uint64_t done = barriers_.fetch_add(1, std::memory_order_relaxed) + 1;
     shares_.for_each([&](share& each) {
-      {
-        std::lock_guard lock(each.lock);
-        each.uncovered_bytes -= each.marked_bytes;
-        each.marked_bytes = 0;
-        each.covered = std::max(each.covered, each.marked);
-        each.largest_uncovered = 0;
-        for (std::size_t i = each.covered; i < each.blocks.size(); ++i)
-          each.largest_uncovered = std::max(each.largest_uncovered, each.blocks[i].size);
-        if (idle == nullptr || done - each.last_hold < kIdleBarriers) return;
-      }
-      std::vector<block> covered = take_covered(each);
-      idle->insert(idle->end(), covered.begin(), covered.end());
+      std::lock_guard lock(each.lock);
+      each.uncovered_bytes -= each.marked_bytes;
+      each.marked_bytes = 0;
+      each.covered = std::max(each.covered, each.marked);
+      each.largest_uncovered = 0;
+      for (std::size_t i = each.covered; i < each.blocks.size(); ++i)
+        each.largest_uncovered = std::max(each.largest_uncovered, each.blocks[i].size);
     });
+    if (idle != nullptr) take_idle(done, nullptr, *idle);
   }
 
   byte_bound bytes_bound_;
@@ -292,6 +376,10 @@ class free_quarantine {
   std::mutex barrier_mutex_;
   std::atomic<bool> barrier_running_{false};  ///< set while barrier_mutex_ is held
   std::atomic<std::uint64_t> barriers_{0};
+  std::chrono::nanoseconds background_after_;
+  std::atomic<bool> device_lags_;              ///< the last barrier took background_after_
+  std::atomic<bool> background_asked_{false};  ///< a background barrier is asked, not started
+  std::atomic<bool> idle_due_{false};          ///< a background barrier ran: look for idle shares
   mutable core::per_thread<share> shares_;
 };
 

@@ -25,6 +25,7 @@
 #include "gpumem/mr/logging_resource_adaptor.hpp"
 #include "gpumem/mr/pool_memory_resource.hpp"
 #include "mr/sanitizer_annotations.hpp"
+#include "preload/barrier_thread.hpp"
 #include "preload/context_tracking.hpp"
 #include "preload/device_stacks.hpp"
 #include "preload/driver_sources.hpp"
@@ -64,8 +65,10 @@ bool passes_blocks_through(std::string_view layer) {
 }
 
 struct device_state {
-  device_state(free_quarantine::byte_bound quarantine_bytes, std::size_t quarantine_blocks)
-      : held{quarantine_bytes, quarantine_blocks} {}
+  device_state(free_quarantine::byte_bound quarantine_bytes,
+               std::size_t quarantine_blocks,
+               std::chrono::nanoseconds background_after)
+      : held{quarantine_bytes, quarantine_blocks, background_after} {}
 
   int device = -1;
   std::uint32_t generation = 0;       ///< how many resets of the device came before this stack
@@ -76,6 +79,9 @@ struct device_state {
   mutable std::mutex managed_mutex;
   std::unique_ptr<config::built_stack> managed_stack;
   free_quarantine held;
+  /// Runs the quarantine's barriers ahead of a full share while the device lags (null: they
+  /// run on the freeing thread, barrier_thread = "off").
+  std::unique_ptr<barrier_thread> background;
   stack_counters counters;          ///< the device stack's
   stack_counters managed_counters;  ///< the managed stack's
 
@@ -159,6 +165,7 @@ class shim_state {
     // Unset: the default, which grows; set (0 included: a barrier at every free), fixed.
     quarantine_limit_ = bytes_setting("quarantine_size");
     quarantine_block_limit_ = std::get<std::uint64_t>(config_.process("quarantine_blocks").value);
+    barrier_thread_ = config_.process_text("barrier_thread");
     bypass_above_ = bytes_setting("bypass_above").value_or(0);
   }
 
@@ -209,7 +216,14 @@ class shim_state {
       log_->error(problem);
     if (!problems.empty())
       throw gpumem::logic_error{"the configuration is not valid for this device"};
-    auto state = std::make_unique<device_state>(quarantine_bound(total), quarantine_block_limit_);
+    auto state = std::make_unique<device_state>(
+        quarantine_bound(total),
+        quarantine_block_limit_,
+        barrier_thread_ == "on" ? std::chrono::nanoseconds{0} : free_quarantine::kBackgroundAfter);
+    if (barrier_thread_ != "off") {
+      state->background = std::make_unique<barrier_thread>(
+          [this, raw = state.get()] { run_background_barrier(*raw); });
+    }
     state->device = device;
     state->generation = generation;
     // The last stack set aside carries the counts of those before it.
@@ -325,6 +339,9 @@ class shim_state {
     }
   }
 
+  /// On the barrier thread of `device`: one barrier over the quarantine's shares.
+  void run_background_barrier(device_state& device) noexcept;
+
   /// The managed stack of a device, built on its first managed allocation.
   config::built_stack* managed(device_state& state) {
     std::lock_guard lock(state.managed_mutex);
@@ -344,6 +361,11 @@ class shim_state {
   void shut_down() noexcept {
     if (report_snapshots* snapshots = snapshots_.load(std::memory_order_acquire)) snapshots->stop();
     shutting_down_.store(true);
+    // A barrier thread waits for its barrier, then ends: the shim makes no CUDA call after.
+    for (const device_state* seen : built_devices()) {
+      if (device_state* device = built(seen->device); device != nullptr && device->background)
+        device->background->stop();
+    }
   }
 
   /// Writes the report (`moment` says why), if one is configured, where the user said.
@@ -362,6 +384,7 @@ class shim_state {
       }
       report.quarantined_blocks = state->held.blocks();
       report.quarantined_bytes = state->held.bytes();
+      report.background_barriers = state->background ? state->background->runs() : 0;
       reports.push_back(report);
     }
     const core::report_node report = build_report(reports, passed_through_.totals(), moment);
@@ -475,6 +498,7 @@ class shim_state {
   free_policy policy_ = free_policy::quarantine;
   std::optional<std::size_t> quarantine_limit_;  ///< quarantine_size; unset: the default
   std::size_t quarantine_block_limit_ = 0;
+  std::string barrier_thread_;  ///< "auto", "on" or "off"
   std::size_t bypass_above_ = 0;
   std::atomic<bool> shutting_down_{false};
   std::atomic<bool> exit_report_registered_{false};
@@ -577,21 +601,48 @@ bool context_was_reset(const device_state& device) {
 
 /// Releases quarantined blocks of a device: the calling thread's (after a device barrier when
 /// its share is full), or every thread's after one barrier (to give memory back, at exit).
+/// One device barrier for the quarantine (the device's primary context current): every
+/// stream's work that could still use the blocks completes before any is reused. CUDA refuses
+/// a device synchronization while a stream of the device captures a graph: the blocks then
+/// stay in quarantine until a later barrier succeeds.
+bool quarantine_barrier(shim_state& state, device_state& device) {
+  const CUresult status = cu().ctx_synchronize();
+  if (status == CUDA_SUCCESS) {
+    device.counters.record_barrier();
+  } else if (state.log().debug_enabled()) {
+    state.log().debug("device " + std::to_string(device.device) +
+                      ": the barrier failed (CUresult " + std::to_string(status) +
+                      "); the freed blocks wait for the next");
+  }
+  return status == CUDA_SUCCESS;
+}
+
+void shim_state::run_background_barrier(device_state& device) noexcept {
+  try {
+    pass_through_scope scope;
+    static thread_local const bool relaxed = [] {
+      // A barrier here must not break a capture another thread makes in global mode.
+      CUstreamCaptureMode mode = CU_STREAM_CAPTURE_MODE_RELAXED;
+      return cu().exchange_capture_mode != nullptr &&
+             cu().exchange_capture_mode(&mode) == CUDA_SUCCESS;
+    }();
+    (void)relaxed;
+    // A device reset since the request set this stack aside: its context is gone (and making
+    // the device's context current here would retain a new one).
+    if (primary_contexts[device.device].load(std::memory_order_relaxed) != device.primary) return;
+    device_scope context{real_driver(), device.device};
+    device.held.background_barrier([&] { return quarantine_barrier(*this, device); });
+  } catch (const std::exception& error) {
+    log_->warn(std::string{"a background barrier failed inside the shim: "} + error.what());
+  } catch (...) {
+  }
+}
+
 void release_quarantine(shim_state& state, device_state& device, quarantined which) {
   device_scope scope{real_driver(), device.device};
-  const auto barrier = [&] {
-    // Every stream's work that could still use the blocks completes before any is reused.
-    // CUDA refuses a device synchronization while a stream of the device captures a graph:
-    // the blocks then stay in quarantine until a later barrier succeeds.
-    const CUresult status = cu().ctx_synchronize();
-    if (status == CUDA_SUCCESS) {
-      device.counters.record_barrier();
-    } else if (state.log().debug_enabled()) {
-      state.log().debug("device " + std::to_string(device.device) +
-                        ": the barrier failed (CUresult " + std::to_string(status) +
-                        "); the freed blocks wait for the next");
-    }
-    return status == CUDA_SUCCESS;
+  const auto barrier = [&] { return quarantine_barrier(state, device); };
+  const auto in_background = [&] {
+    return device.background != nullptr && device.background->request();
   };
   // A pool on top of the device stack takes the released blocks in one batch.
   mr::detail::pool_resource_core* const pool = device.device_extras.pool_on_top;
@@ -612,7 +663,7 @@ void release_quarantine(shim_state& state, device_state& device, quarantined whi
     if (which == quarantined::all) {
       (void)device.held.release_all(barrier, release);
     } else {
-      (void)device.held.release(barrier, release);
+      (void)device.held.release(barrier, release, in_background);
     }
   } catch (...) {
     // A layer of another stack threw: what was gathered is out of the quarantine already.

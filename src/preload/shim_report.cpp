@@ -178,6 +178,8 @@ core::report_node build_report(const std::vector<device_report>& devices,
     report_node& quarantine = node.set("quarantine", report_node{});
     quarantine.set("blocks", static_cast<std::uint64_t>(device.quarantined_blocks));
     quarantine.set("size_bytes", static_cast<std::uint64_t>(device.quarantined_bytes));
+    quarantine.set("barriers_on_the_barrier_thread",
+                   static_cast<std::uint64_t>(device.background_barriers));
     if (device.managed_stack.stack != nullptr) {
       report_node& managed = node.set("managed", report_node{});
       describe_stack(managed, device.managed_stack);

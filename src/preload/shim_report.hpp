@@ -55,9 +55,10 @@ struct device_report {
   int device;
   std::uint64_t total_bytes;
   stack_report device_stack;
-  stack_report managed_stack;          ///< its stack is null before the first managed allocation
-  std::size_t quarantined_blocks = 0;  ///< freed by the program, waiting for a device barrier
-  std::size_t quarantined_bytes = 0;   ///< their bytes (the stack's layers still count them)
+  stack_report managed_stack;           ///< its stack is null before the first managed allocation
+  std::size_t quarantined_blocks = 0;   ///< freed by the program, waiting for a device barrier
+  std::size_t quarantined_bytes = 0;    ///< their bytes (the stack's layers still count them)
+  std::size_t background_barriers = 0;  ///< barriers the shim's barrier thread ran
 };
 
 /// Why a report is written.

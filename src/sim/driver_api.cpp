@@ -1345,6 +1345,17 @@ GPUMEM_SIM_EXPORT CUresult cuStreamEndCapture_ptsz(CUstream stream, CUgraph* gra
   return stream_end_capture(stream, graph);
 }
 
+GPUMEM_SIM_EXPORT CUresult cuThreadExchangeStreamCaptureMode(CUstreamCaptureMode* mode) {
+  enter(__func__);
+  if (const CUresult status = require_initialized(); status != CUDA_SUCCESS) return status;
+  if (mode == nullptr || *mode < CU_STREAM_CAPTURE_MODE_GLOBAL ||
+      *mode > CU_STREAM_CAPTURE_MODE_RELAXED) {
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  simulated_machine::exchange_thread_capture_mode(mode);
+  return CUDA_SUCCESS;
+}
+
 GPUMEM_SIM_EXPORT CUresult cuGraphDestroy(CUgraph graph) {
   enter(__func__);
   if (const CUresult status = require_initialized(); status != CUDA_SUCCESS) return status;

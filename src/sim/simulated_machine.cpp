@@ -694,7 +694,18 @@ CUresult simulated_machine::destroy_graph(CUgraph graph) {
   return graphs_.erase(graph) == 1 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
 
+namespace {
+thread_local CUstreamCaptureMode thread_capture_mode = CU_STREAM_CAPTURE_MODE_GLOBAL;
+}  // namespace
+
+void simulated_machine::exchange_thread_capture_mode(CUstreamCaptureMode* mode) noexcept {
+  std::swap(thread_capture_mode, *mode);
+}
+
 CUresult simulated_machine::check_unsafe_call_during_capture(bool synchronizes) {
+  // Modelled on what the H200 showed (tests/cuda, CaptureModes): a relaxed thread's device
+  // synchronization neither fails nor breaks another thread's capture.
+  if (thread_capture_mode == CU_STREAM_CAPTURE_MODE_RELAXED) return CUDA_SUCCESS;
   std::lock_guard lock(mutex_);
   CUresult result = CUDA_SUCCESS;
   for (auto& [handle, stream] : streams_) {

@@ -224,6 +224,9 @@ class simulated_machine {
   /// it (cuMemAlloc, cuMemFree, cuCtxSynchronize, ...): CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED,
   /// and the capture is invalidated, as CUDA does; CUDA_SUCCESS when nothing forbids the call.
   CUresult check_unsafe_call_during_capture(bool synchronizes);
+  /// cuThreadExchangeStreamCaptureMode: the calling thread's mode becomes `*mode`, which gets
+  /// the one before. A thread in relaxed mode may make any call while others capture.
+  static void exchange_thread_capture_mode(CUstreamCaptureMode* mode) noexcept;
   CUresult create_event(CUcontext context, unsigned flags, CUevent* out);
   CUresult destroy_event(CUevent event);
   [[nodiscard]] bool valid_event(CUevent event) const;

@@ -245,6 +245,58 @@ TEST_F(DriverApi, RelaxedCaptureAllowsSynchronousAllocation) {
   EXPECT_EQ(cu().stream_destroy(stream), CUDA_SUCCESS);
 }
 
+/// What another thread's cuCtxSynchronize, in `mode`, does while this thread captures work into
+/// a stream in global mode: its result, and what ending the capture returns.
+struct synchronization_during_capture {
+  CUresult synchronize = CUDA_ERROR_UNKNOWN;
+  CUresult end_capture = CUDA_ERROR_UNKNOWN;
+};
+
+synchronization_during_capture synchronize_during_capture(CUcontext context,
+                                                          CUstreamCaptureMode mode) {
+  synchronization_during_capture seen;
+  CUdeviceptr block = 0;
+  CUstream stream = nullptr;
+  if (cu().mem_alloc(&block, 4096) != CUDA_SUCCESS ||
+      cu().stream_create_with_priority(&stream, CU_STREAM_NON_BLOCKING, 0) != CUDA_SUCCESS ||
+      cu().stream_begin_capture(stream, CU_STREAM_CAPTURE_MODE_GLOBAL) != CUDA_SUCCESS) {
+    return seen;
+  }
+  (void)cu().memset_d8_async(block, 1, 4096, stream);
+  std::thread other([&] {
+    CUstreamCaptureMode thread_mode = mode;
+    if (cu().ctx_set_current(context) != CUDA_SUCCESS ||
+        cu().exchange_capture_mode(&thread_mode) != CUDA_SUCCESS) {
+      return;
+    }
+    seen.synchronize = cu().ctx_synchronize();
+  });
+  other.join();
+  CUgraph graph = nullptr;
+  seen.end_capture = cu().stream_end_capture(stream, &graph);
+  if (graph != nullptr) (void)cu().graph_destroy(graph);
+  (void)cu().stream_destroy(stream);
+  (void)cu().mem_free(block);
+  return seen;
+}
+
+// The shim's background barrier thread runs in relaxed mode for this: a device barrier it runs
+// while the program captures a graph must not break the capture.
+TEST_F(DriverApi, ARelaxedThreadsSynchronizationLeavesAnotherThreadsCaptureValid) {
+  ASSERT_NE(cu().exchange_capture_mode, nullptr);
+  const auto seen = synchronize_during_capture(context_, CU_STREAM_CAPTURE_MODE_RELAXED);
+  EXPECT_EQ(seen.synchronize, CUDA_SUCCESS);
+  EXPECT_EQ(seen.end_capture, CUDA_SUCCESS);
+}
+
+// ... where a thread in the default (global) mode breaks it.
+TEST_F(DriverApi, AGlobalThreadsSynchronizationBreaksAnotherThreadsGlobalCapture) {
+  ASSERT_NE(cu().exchange_capture_mode, nullptr);
+  const auto seen = synchronize_during_capture(context_, CU_STREAM_CAPTURE_MODE_GLOBAL);
+  EXPECT_EQ(seen.synchronize, CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED);
+  EXPECT_EQ(seen.end_capture, CUDA_ERROR_STREAM_CAPTURE_INVALIDATED);
+}
+
 TEST_F(DriverApi, ManagedMemoryCanBePrefetchedDeviceMemoryCannot) {
   CUdeviceptr managed = 0;
   ASSERT_EQ(cu().mem_alloc_managed(&managed, 1 << 20, CU_MEM_ATTACH_GLOBAL), CUDA_SUCCESS);

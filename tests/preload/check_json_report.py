@@ -60,8 +60,8 @@ def main():
             problems.append(f"the pool's reserve {pool.get('reserved_bytes')} does not hold the {in_use['now_bytes']} bytes in use")
         if not 0 < in_use["peak_at_s"] <= report["after_s"]:
             problems.append(f"the peak at {in_use['peak_at_s']} s is not within the run ({report['after_s']} s)")
-        if device["quarantine"] != {"blocks": 0, "size_bytes": 0}:
-            problems.append("the program freed nothing, yet the quarantine holds blocks")
+        if device["quarantine"] != {"blocks": 0, "size_bytes": 0, "barriers_on_the_barrier_thread": 0}:
+            problems.append("the program freed nothing, yet the quarantine holds blocks or ran barriers")
         if not 0.0 <= pool.get("fragmentation_percent", -1) <= 100.0:
             problems.append(f"fragmentation {pool.get('fragmentation_percent')} is not a percentage")
         if report["written"] != "at exit":

@@ -11,11 +11,13 @@
 #include <thread>
 #include <vector>
 
+#include "preload/barrier_thread.hpp"
 #include "preload/free_quarantine.hpp"
 
 namespace {
 
 using gpumem::preload::free_quarantine;
+using namespace std::chrono_literals;
 
 void* address(std::uintptr_t value) {
   return reinterpret_cast<void*>(value * 256);
@@ -115,9 +117,10 @@ TEST(FreeQuarantine, NothingHeldMeansNoBarrier) {
 
 // Threads free and release at once: every block is released exactly once, and only after a
 // barrier that began after its free completed (barriers are numbered as they begin; a block
-// freed when `epoch` barriers had begun is covered by a barrier numbered above it).
-TEST(FreeQuarantine, ManyThreadsEveryBlockOnceAndAfterABarrier) {
-  free_quarantine held{1 << 30, 16};
+// freed when `epoch` barriers had begun is covered by a barrier numbered above it). With
+// `background`, barriers ahead of a full share run on a barrier thread.
+void every_block_once_and_after_a_barrier(bool background) {
+  free_quarantine held{free_quarantine::byte_bound{1 << 30}, 128, background ? 0ns : 1h};
   std::atomic<std::uint64_t> epoch{0};
   std::atomic<std::uint64_t> completed{0};  // the highest barrier number that completed
   std::mutex seen_mutex;
@@ -127,6 +130,7 @@ TEST(FreeQuarantine, ManyThreadsEveryBlockOnceAndAfterABarrier) {
   std::vector<std::atomic<std::uint64_t>> freed_epoch(8 * 5000);
   const auto barrier = [&] {
     const std::uint64_t number = epoch.fetch_add(1) + 1;
+    std::this_thread::yield();  // (the device takes a while)
     std::uint64_t before = completed.load();
     while (before < number && !completed.compare_exchange_weak(before, number)) {
     }
@@ -138,24 +142,38 @@ TEST(FreeQuarantine, ManyThreadsEveryBlockOnceAndAfterABarrier) {
     std::lock_guard lock(seen_mutex);
     if (!seen.insert(block.pointer).second) ++twice;
   };
+  gpumem::preload::barrier_thread barriers{[&] { held.background_barrier(barrier); }};
+  const auto in_background = [&] { return background && barriers.request(); };
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 5000; ++i) {
         const std::uintptr_t id = static_cast<std::uintptr_t>(t) * 5000 + i;
         freed_epoch[id] = epoch.load();
-        if (held.hold({address(id + 1), 256, false})) held.release(barrier, check);
+        if (held.hold({address(id + 1), 256, false})) held.release(barrier, check, in_background);
       }
     });
   }
   for (auto& thread : threads)
     thread.join();
+  barriers.stop();
   held.release_all(barrier, check);
   EXPECT_EQ(early.load(), 0);
   EXPECT_EQ(twice.load(), 0);
   EXPECT_EQ(seen.size(), 8U * 5000U);
   EXPECT_EQ(held.blocks(), 0U);
   EXPECT_EQ(held.bytes(), 0U);
+  if (background) {
+    EXPECT_GT(barriers.runs(), 0U) << "no barrier ran in the background";
+  }
+}
+
+TEST(FreeQuarantine, ManyThreadsEveryBlockOnceAndAfterABarrier) {
+  every_block_once_and_after_a_barrier(false);
+}
+
+TEST(FreeQuarantine, ManyThreadsEveryBlockOnceAndAfterABackgroundBarrier) {
+  every_block_once_and_after_a_barrier(true);
 }
 
 // Each thread holds its own frees; one thread's barrier covers another's, which then gets its
@@ -314,6 +332,164 @@ TEST(FreeQuarantine, LargeFreesOfSeveralThreadsCountTogether) {
   EXPECT_EQ(released, 1U) << "the calling thread's own block";
   EXPECT_EQ(held.barriers(), 1U);
   EXPECT_EQ(held.bytes(), 600U) << "the other thread's, covered, for it to release";
+}
+
+// A barrier that waited for the device sends the next one, ahead of a full share, to the
+// background thread; the freeing thread runs none itself and asks once until that one starts.
+// A fast barrier brings them back to the freeing thread.
+TEST(FreeQuarantine, ASlowBarrierSendsTheNextBarrierAheadToTheBackground) {
+  free_quarantine held{free_quarantine::byte_bound{std::size_t{1} << 30}, 128, 1ms};
+  int barriers = 0;
+  int asked = 0;
+  std::size_t released = 0;
+  const auto fast = [&] { return ++barriers, true; };
+  const auto slow = [&] {
+    std::this_thread::sleep_for(2ms);
+    return ++barriers, true;
+  };
+  const auto count = [&](const auto&) { ++released; };
+  const auto in_background = [&] { return ++asked, true; };
+  std::uintptr_t next = 1;
+  const auto hold_ahead = [&] {  // 64 blocks: half the block limit
+    bool ready = false;
+    for (int i = 0; i < 64; ++i)
+      ready = held.hold({address(next++), 256, false});
+    return ready;
+  };
+  ASSERT_TRUE(hold_ahead());
+  EXPECT_EQ(held.release(fast, count, in_background), 64U);
+  EXPECT_FALSE(held.barriers_in_background());
+  ASSERT_TRUE(hold_ahead());
+  EXPECT_EQ(held.release(slow, count, in_background), 64U);
+  EXPECT_EQ(asked, 0) << "the barrier before was fast";
+  EXPECT_TRUE(held.barriers_in_background());
+  ASSERT_TRUE(hold_ahead());
+  EXPECT_EQ(held.release(slow, count, in_background), 0U);
+  EXPECT_EQ(barriers, 2) << "the freeing thread ran a barrier the background thread should";
+  EXPECT_EQ(asked, 1);
+  ASSERT_TRUE(held.hold({address(next++), 256, false}));
+  EXPECT_EQ(held.release(slow, count, in_background), 0U);
+  EXPECT_EQ(asked, 1) << "asked again before the background barrier started";
+  held.background_barrier(slow);  // what the background thread calls
+  EXPECT_EQ(barriers, 3);
+  EXPECT_TRUE(held.barriers_in_background());
+  // It covered all 65; the thread releases them at its next free, without a barrier.
+  ASSERT_TRUE(held.hold({address(next++), 256, false}));
+  EXPECT_EQ(held.release(slow, count, in_background), 65U);
+  EXPECT_EQ(barriers, 3);
+  EXPECT_EQ(released, 64U + 64U + 65U);
+  // The next time ahead asks again; a fast barrier brings barriers back to this thread.
+  ASSERT_TRUE(hold_ahead());
+  EXPECT_EQ(held.release(slow, count, in_background), 0U);
+  EXPECT_EQ(asked, 2);
+  held.background_barrier(fast);
+  EXPECT_FALSE(held.barriers_in_background());
+  EXPECT_EQ(barriers, 4);
+}
+
+// With barriers in the background, a share half full in bytes asks for one (on the freeing
+// thread a barrier waits for half the bytes only when the share is full).
+TEST(FreeQuarantine, HalfTheBytesAsksForABackgroundBarrier) {
+  free_quarantine on_the_freeing_thread{1000, 1000};
+  EXPECT_FALSE(on_the_freeing_thread.hold({address(1), 600, false}));
+  free_quarantine background{free_quarantine::byte_bound{1000}, 1000, 0ns};
+  EXPECT_TRUE(background.barriers_in_background());
+  EXPECT_FALSE(background.hold({address(1), 400, false}));
+  ASSERT_TRUE(background.hold({address(2), 200, false}));
+  int asked = 0;
+  EXPECT_EQ(background.release(
+                [] {
+                  ADD_FAILURE() << "a barrier on the freeing thread";
+                  return true;
+                },
+                [](const auto&) {},
+                [&] { return ++asked, true; }),
+            0U);
+  EXPECT_EQ(asked, 1);
+  // Asked of a background thread that cannot: the freeing thread runs it.
+  free_quarantine refused{free_quarantine::byte_bound{1000}, 1000, 0ns};
+  (void)refused.hold({address(1), 600, false});
+  int barriers = 0;
+  EXPECT_EQ(
+      refused.release([&] { return ++barriers, true; }, [](const auto&) {}, [] { return false; }),
+      1U);
+  EXPECT_EQ(barriers, 1);
+}
+
+// A full share does not run a barrier while one asked of the background thread has not
+// started; at twice its limit it waits for the running one, then runs its own.
+TEST(FreeQuarantine, AShareAtTwiceItsLimitWaitsForTheRunningBarrier) {
+  free_quarantine held{free_quarantine::byte_bound{1000}, 1000, 0ns};
+  const auto refuse = [] {
+    ADD_FAILURE() << "a barrier on the freeing thread";
+    return true;
+  };
+  const auto asked = [] { return true; };
+  ASSERT_TRUE(held.hold({address(1), 600, false}));
+  EXPECT_EQ(held.release(
+                refuse, [](const auto&) {}, asked),
+            0U);
+  ASSERT_TRUE(held.hold({address(2), 500, false}));  // full
+  EXPECT_EQ(held.release(
+                refuse, [](const auto&) {}, asked),
+            0U);
+  std::atomic<bool> running{false};
+  std::atomic<bool> finished{false};
+  std::thread background{[&] {
+    held.background_barrier([&] {
+      running = true;
+      std::this_thread::sleep_for(50ms);
+      finished = true;
+      return true;
+    });
+  }};
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds{5};
+  while (!running && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::yield();
+  if (!running) {
+    background.join();
+    FAIL() << "the background barrier found nothing to wait for";
+  }
+  ASSERT_TRUE(held.hold({address(3), 400, false}));  // full
+  EXPECT_EQ(held.release(
+                refuse, [](const auto&) {}, asked),
+            0U);
+  EXPECT_FALSE(finished.load()) << "waited for the running barrier at its limit";
+  ASSERT_TRUE(held.hold({address(4), 600, false}));  // 2100 not covered yet: twice the limit
+  bool finished_before_own = false;
+  std::size_t released = 0;
+  held.release(
+      [&] {
+        finished_before_own = finished.load();
+        return true;
+      },
+      [&](const auto&) { ++released; },
+      asked);
+  background.join();
+  EXPECT_TRUE(finished_before_own) << "did not wait for the running barrier";
+  EXPECT_EQ(released, 4U);
+  EXPECT_EQ(held.barriers(), 2U);
+  EXPECT_EQ(held.bytes(), 0U);
+}
+
+// A share whose thread stopped freeing is released after background barriers too, by the next
+// thread that releases its own.
+TEST(FreeQuarantine, AnIdleThreadsBlocksAreReleasedAfterBackgroundBarriers) {
+  free_quarantine held{free_quarantine::byte_bound{std::size_t{1} << 30}, 1000, 0ns};
+  held.hold({address(50), 256, false});  // this thread's share first
+  std::thread{[&] { held.hold({address(100), 256, false}); }}.join();
+  std::vector<void*> released;
+  const auto collect = [&](const free_quarantine::block& block) {
+    released.push_back(block.pointer);
+  };
+  for (std::uintptr_t round = 0; round < 3; ++round) {
+    held.hold({address(round + 1), 256, false});
+    held.background_barrier([] { return true; });
+    held.release([] { return true; }, collect, [] { return true; });
+  }
+  EXPECT_NE(std::find(released.begin(), released.end(), address(100)), released.end());
+  EXPECT_EQ(held.blocks(), 0U);
+  EXPECT_EQ(held.barriers(), 3U);
 }
 
 }  // namespace
