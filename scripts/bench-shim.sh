@@ -24,9 +24,9 @@ for runtime in shared static; do
   "$program" "${repeat[@]}" --benchmark_out="$out/${runtime}_plain.json" --benchmark_out_format=json
   # Every benchmark under the default policy; the other policies (and the default with a
   # smaller quarantine in blocks, the fixed 32 MiB byte limit that was the default until
-  # 2026-11-29, or every barrier on the barrier thread) on the one-thread pair only, to show
+  # 2026-11-29, every barrier on the barrier thread or none) on the one-thread pair only, to show
   # what the device barriers cost.
-  for variant in quarantine quarantine-64 quarantine-32MiB quarantine-thread synchronize stream_ordered; do
+  for variant in quarantine quarantine-64 quarantine-32MiB quarantine-thread quarantine-nothread synchronize stream_ordered; do
     policy=${variant%%-*}
     settings=(GPUMEM_FREE_POLICY=$policy)
     filter=.
@@ -34,6 +34,7 @@ for runtime in shared static; do
       quarantine-64) settings+=(GPUMEM_QUARANTINE_BLOCKS=64) ;;
       quarantine-32MiB) settings+=(GPUMEM_QUARANTINE_SIZE=32MiB) ;;
       quarantine-thread) settings+=(GPUMEM_BARRIER_THREAD=on) ;;
+      quarantine-nothread) settings+=(GPUMEM_BARRIER_THREAD=off) ;;
     esac
     [[ $variant != quarantine ]] && filter='BM_malloc_free/'
     echo "== $runtime runtime, gpumem (${settings[*]})"

@@ -18,12 +18,12 @@ target_link_libraries(preload_exit_program PRIVATE CUDA::cudart)
 gpumem_target_defaults(preload_exit_program)
 
 foreach(platform sim gpu)
+  set(others "*BypassSize*:*Limit*:*EachDevice*:*WarningsAreBounded*:*DuringCapture*:*DeviceReset*:*PeerAccess*:*MemPoolAccess*:*NoBytes*")
   gpumem_preload_test(preload_runtime ${platform} test_preload_runtime
-    ARGS "--gtest_filter=-*BypassSize*:*Limit*:*EachDevice*:*WarningsAreBounded*:*DuringCapture*:*DeviceReset*:*PeerAccess*:*MemPoolAccess*:*NoBytes*")
-  # The same with every barrier on the shim's barrier thread.
+    ARGS "--gtest_filter=-${others}:*BarrierThread*")
+  # The same with every barrier on the shim's barrier thread, and what needs it.
   gpumem_preload_test(preload_runtime_barrier_thread ${platform} test_preload_runtime
-    ARGS "--gtest_filter=-*BypassSize*:*Limit*:*EachDevice*:*WarningsAreBounded*:*DuringCapture*:*DeviceReset*:*PeerAccess*:*MemPoolAccess*:*NoBytes*"
-    ENVIRONMENT GPUMEM_BARRIER_THREAD=on)
+    ARGS "--gtest_filter=-${others}" ENVIRONMENT GPUMEM_BARRIER_THREAD=on)
   gpumem_preload_test(preload_device_reset ${platform} test_preload_runtime ARGS "--gtest_filter=*DeviceReset*"
     ENVIRONMENT GPUMEM_REPORT=text)
   gpumem_preload_test(preload_capture_barrier ${platform} test_preload_runtime

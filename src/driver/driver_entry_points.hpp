@@ -78,6 +78,7 @@ namespace gpumem::driver {
   X(stream_is_capturing, cuStreamIsCapturing, required)                      \
   X(stream_get_capture_info, cuStreamGetCaptureInfo, optional)               \
   X(stream_begin_capture, cuStreamBeginCapture, optional)                    \
+  X(stream_begin_capture_to_graph, cuStreamBeginCaptureToGraph, optional)    \
   X(stream_end_capture, cuStreamEndCapture, optional)                        \
   X(exchange_capture_mode, cuThreadExchangeStreamCaptureMode, optional)      \
   X(graph_destroy, cuGraphDestroy, optional)                                 \

@@ -31,7 +31,8 @@ namespace gpumem::preload {
  * full (ahead) on a background thread instead, if the caller offers one and the last barrier
  * waited for the device at least `background_after` (a device busy with queued work; the
  * freeing thread then goes on queueing work while the background thread waits). A share at
- * twice its limits waits for a running barrier, so the bytes held stay bounded.
+ * its limits waits for a running barrier when barriers run in the background (one was asked at
+ * half of them), and at twice its limits when they do not, so the bytes held stay bounded.
  */
 class free_quarantine {
  public:
@@ -142,10 +143,10 @@ class free_quarantine {
     std::vector<block> idle;
     if (const need asked = need_of(mine);
         asked != need::nothing && !(asked == need::ahead && asked_background(in_background))) {
-      // One barrier at a time. A full share does not wait for another thread's barrier, nor
-      // for one asked of the background thread: that one may cover its blocks, and this thread
-      // asks again at its next free (its share over the limit meanwhile). At twice its limits
-      // it waits.
+      // One barrier at a time. A full share does not wait for another thread's barrier: that
+      // one may cover its blocks, and this thread asks again at its next free (its share over
+      // the limit meanwhile). At twice its limits (at its limits when barriers run in the
+      // background) it waits.
       std::unique_lock one_at_a_time(barrier_mutex_, std::defer_lock);
       if (asked == need::uncovered || asked == need::overfull) {
         one_at_a_time.lock();
@@ -309,16 +310,20 @@ class free_quarantine {
       std::lock_guard lock(mine.lock);
       byte_limit = bytes_bound_.for_largest(mine.largest_uncovered);
       const std::size_t uncovered = mine.blocks.size() - mine.covered;
-      if (uncovered / 2 >= block_limit_ || mine.uncovered_bytes / 2 >= byte_limit)
+      // With barriers in the background, one was asked at half the limits: a full share waits
+      // for it. On freeing threads a full share waits only at twice its limits.
+      const std::size_t over = barriers_in_background() ? 1 : 2;
+      if (uncovered / over >= block_limit_ || mine.uncovered_bytes / over >= byte_limit)
         return need::overfull;
       if (uncovered >= block_limit_ || mine.uncovered_bytes >= byte_limit) return need::full;
       uncovered_bytes = mine.uncovered_bytes;
       uncovered_blocks = mine.blocks.size() - mine.covered;
       covered = mine.covered != 0;
     }
+    // (Covered blocks of its own go first: they count in what all shares hold.)
+    if (covered) return need::nothing;
     if (uncovered_bytes >= byte_limit / kShareOfLimitForTotal && bytes() >= byte_limit)
       return need::full;
-    if (covered) return need::nothing;
     const bool half_the_bytes = uncovered_bytes >= byte_limit / 2 && barriers_in_background();
     return uncovered_blocks >= blocks_ahead_ || half_the_bytes ? need::ahead : need::uncovered;
   }

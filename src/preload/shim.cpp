@@ -26,6 +26,7 @@
 #include "gpumem/mr/pool_memory_resource.hpp"
 #include "mr/sanitizer_annotations.hpp"
 #include "preload/barrier_thread.hpp"
+#include "preload/capture_guard.hpp"
 #include "preload/context_tracking.hpp"
 #include "preload/device_stacks.hpp"
 #include "preload/driver_sources.hpp"
@@ -617,21 +618,22 @@ bool quarantine_barrier(shim_state& state, device_state& device) {
   return status == CUDA_SUCCESS;
 }
 
+/// The program's stream captures and the barrier thread's barriers, kept apart.
+capture_guard stream_captures;
+
 void shim_state::run_background_barrier(device_state& device) noexcept {
   try {
     pass_through_scope scope;
-    static thread_local const bool relaxed = [] {
-      // A barrier here must not break a capture another thread makes in global mode.
-      CUstreamCaptureMode mode = CU_STREAM_CAPTURE_MODE_RELAXED;
-      return cu().exchange_capture_mode != nullptr &&
-             cu().exchange_capture_mode(&mode) == CUDA_SUCCESS;
-    }();
-    (void)relaxed;
     // A device reset since the request set this stack aside: its context is gone (and making
     // the device's context current here would retain a new one).
     if (primary_contexts[device.device].load(std::memory_order_relaxed) != device.primary) return;
     device_scope context{real_driver(), device.device};
-    device.held.background_barrier([&] { return quarantine_barrier(*this, device); });
+    // While the program captures a graph the barrier does not run (it would break the
+    // capture): it counts as failed, and the blocks wait for a later barrier.
+    device.held.background_barrier([&] {
+      return stream_captures.barrier_unless_capturing(
+          [&] { return quarantine_barrier(*this, device); });
+    });
   } catch (const std::exception& error) {
     log_->warn(std::string{"a background barrier failed inside the shim: "} + error.what());
   } catch (...) {
@@ -755,6 +757,18 @@ void peer_access_enabled(int accessor, int peer, peer_grant how) noexcept {
 
 void stream_destroyed() noexcept {
   stream_destructions.fetch_add(1, std::memory_order_relaxed);
+}
+
+void capture_beginning() noexcept {
+  stream_captures.capture_beginning();
+}
+
+void capture_not_begun() noexcept {
+  stream_captures.capture_not_begun();
+}
+
+void capture_ended() noexcept {
+  stream_captures.capture_ended();
 }
 
 void forget_device(int device) noexcept {

@@ -76,6 +76,16 @@ void forget_device(int device) noexcept;
 /// may hand out again for a stream of another device. Never throws.
 void stream_destroyed() noexcept;
 
+/// Called before the program begins a stream capture (cudaStreamBeginCapture and the driver's
+/// cuStreamBeginCapture, cuStreamBeginCaptureToGraph): the barrier thread's device barrier,
+/// which would break the capture, ends first, and none starts until the capture ends. Waits
+/// for that barrier. Never throws.
+void capture_beginning() noexcept;
+/// Called when the driver refused to begin the capture announced by capture_beginning().
+void capture_not_begun() noexcept;
+/// Called when a capture ended (cudaStreamEndCapture, cuStreamEndCapture). Never throws.
+void capture_ended() noexcept;
+
 /**
  * @brief Whether an IPC handle for `pointer` must be refused: the pointer lies in memory the
  * shim's stacks hold (a handle would share the whole slab, not the block). Says why, once, with

@@ -1336,6 +1336,27 @@ GPUMEM_SIM_EXPORT CUresult cuStreamBeginCapture_v2_ptsz(CUstream stream, CUstrea
   enter(__func__);
   return stream_begin_capture(stream, mode);
 }
+// The capture's work goes into the program's graph; the simulator records no nodes either way.
+GPUMEM_SIM_EXPORT CUresult cuStreamBeginCaptureToGraph(CUstream stream,
+                                                       CUgraph graph,
+                                                       const CUgraphNode*,
+                                                       const CUgraphEdgeData*,
+                                                       size_t,
+                                                       CUstreamCaptureMode mode) {
+  enter(__func__);
+  if (graph == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  return stream_begin_capture(stream, mode);
+}
+GPUMEM_SIM_EXPORT CUresult cuStreamBeginCaptureToGraph_ptsz(CUstream stream,
+                                                            CUgraph graph,
+                                                            const CUgraphNode*,
+                                                            const CUgraphEdgeData*,
+                                                            size_t,
+                                                            CUstreamCaptureMode mode) {
+  enter(__func__);
+  if (graph == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  return stream_begin_capture(stream, mode);
+}
 GPUMEM_SIM_EXPORT CUresult cuStreamEndCapture(CUstream stream, CUgraph* graph) {
   enter(__func__);
   return stream_end_capture(stream, graph);

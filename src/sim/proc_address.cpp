@@ -43,6 +43,8 @@ CUresult cuStreamGetCaptureInfo_v3_ptsz(CUstream,
                                         size_t*);
 CUresult cuStreamBeginCapture_v2_ptsz(CUstream, CUstreamCaptureMode);
 CUresult cuStreamEndCapture_ptsz(CUstream, CUgraph*);
+CUresult cuStreamBeginCaptureToGraph_ptsz(
+    CUstream, CUgraph, const CUgraphNode*, const CUgraphEdgeData*, size_t, CUstreamCaptureMode);
 CUresult cuEventRecord_ptsz(CUevent, CUstream);
 CUresult cuEventRecordWithFlags_ptsz(CUevent, CUstream, unsigned int);
 CUresult cuLaunchKernel_ptsz(CUfunction,
@@ -181,6 +183,10 @@ const std::array kEntries{
                10010,
                address(&cuStreamBeginCapture_v2),
                address(&cuStreamBeginCapture_v2_ptsz)},
+    proc_entry{"cuStreamBeginCaptureToGraph",
+               12030,
+               address(&cuStreamBeginCaptureToGraph),
+               address(&cuStreamBeginCaptureToGraph_ptsz)},
     proc_entry{"cuStreamEndCapture",
                10000,
                address(&cuStreamEndCapture),

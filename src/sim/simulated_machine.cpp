@@ -703,9 +703,10 @@ void simulated_machine::exchange_thread_capture_mode(CUstreamCaptureMode* mode) 
 }
 
 CUresult simulated_machine::check_unsafe_call_during_capture(bool synchronizes) {
-  // Modelled on what the H200 showed (tests/cuda, CaptureModes): a relaxed thread's device
-  // synchronization neither fails nor breaks another thread's capture.
-  if (thread_capture_mode == CU_STREAM_CAPTURE_MODE_RELAXED) return CUDA_SUCCESS;
+  // A relaxed thread may make unsafe calls while others capture, but a device
+  // synchronization breaks every capture whatever the calling thread's mode (as the H200
+  // shows: tests/cuda/test_driver_api.cpp).
+  if (!synchronizes && thread_capture_mode == CU_STREAM_CAPTURE_MODE_RELAXED) return CUDA_SUCCESS;
   std::lock_guard lock(mutex_);
   CUresult result = CUDA_SUCCESS;
   for (auto& [handle, stream] : streams_) {

@@ -225,7 +225,8 @@ class simulated_machine {
   /// and the capture is invalidated, as CUDA does; CUDA_SUCCESS when nothing forbids the call.
   CUresult check_unsafe_call_during_capture(bool synchronizes);
   /// cuThreadExchangeStreamCaptureMode: the calling thread's mode becomes `*mode`, which gets
-  /// the one before. A thread in relaxed mode may make any call while others capture.
+  /// the one before. A thread in relaxed mode may make unsafe calls while others capture (a
+  /// device synchronization still breaks their captures).
   static void exchange_thread_capture_mode(CUstreamCaptureMode* mode) noexcept;
   CUresult create_event(CUcontext context, unsigned flags, CUevent* out);
   CUresult destroy_event(CUevent event);

@@ -8,7 +8,9 @@
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cuda_platform.hpp"
@@ -471,6 +473,35 @@ TEST_F(Preload, BarrierRefusedDuringCaptureKeepsBlocksQuarantined) {
   EXPECT_NE(next, block) << "a block freed during a capture was reused without a device barrier";
   EXPECT_EQ(cudaFree(next), cudaSuccess);  // a barrier now succeeds and releases both
   EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
+}
+
+// barrier_thread = "on" (ctest sets it): another thread frees many blocks while this one
+// captures a graph. The barrier they ask for runs on the shim's barrier thread, and must not
+// break the capture, as a device synchronization in any thread would: it waits for the
+// capture's end. (Without the barrier thread, the freeing thread's own barrier breaks it, as
+// CUDA's cudaFree on another thread does.)
+TEST_F(Preload, BarrierThreadLeavesAnotherThreadsCaptureValid) {
+  std::vector<void*> blocks(700);
+  for (void*& block : blocks)
+    ASSERT_EQ(cudaMalloc(&block, 256), cudaSuccess);
+  void* target = nullptr;
+  ASSERT_EQ(cudaMalloc(&target, 4096), cudaSuccess);
+  cudaStream_t stream = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal), cudaSuccess);
+  ASSERT_EQ(cudaMemsetAsync(target, 1, 4096, stream), cudaSuccess);
+  std::thread freeing{[&] {
+    for (void* block : blocks)
+      EXPECT_EQ(cudaFree(block), cudaSuccess);  // held: no CUDA call
+  }};
+  freeing.join();
+  std::this_thread::sleep_for(std::chrono::milliseconds{50});  // (the barrier thread's turn)
+  cudaGraph_t graph = nullptr;
+  EXPECT_EQ(cudaStreamEndCapture(stream, &graph), cudaSuccess);
+  ASSERT_NE(graph, nullptr);
+  EXPECT_EQ(cudaGraphDestroy(graph), cudaSuccess);
+  EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
+  EXPECT_EQ(cudaFree(target), cudaSuccess);
 }
 
 // Alone in its process (ctest runs it with a filter): a device reset ends everything else.

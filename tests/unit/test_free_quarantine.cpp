@@ -416,58 +416,91 @@ TEST(FreeQuarantine, HalfTheBytesAsksForABackgroundBarrier) {
   EXPECT_EQ(barriers, 1);
 }
 
-// A full share does not run a barrier while one asked of the background thread has not
-// started; at twice its limit it waits for the running one, then runs its own.
-TEST(FreeQuarantine, AShareAtTwiceItsLimitWaitsForTheRunningBarrier) {
+/// Runs `background_barrier()` of `held` on a thread of its own with a barrier that takes 50 ms
+/// and sets `finished` when it returns; waits until it has marked the shares.
+class slow_background_barrier {
+ public:
+  explicit slow_background_barrier(free_quarantine& held)
+      : thread_{[&] {
+          held.background_barrier([&] {
+            running_ = true;
+            std::this_thread::sleep_for(50ms);
+            finished_ = true;
+            return true;
+          });
+          returned_ = true;
+        }} {
+    while (!running_ && !returned_)
+      std::this_thread::yield();
+  }
+  ~slow_background_barrier() { thread_.join(); }
+  slow_background_barrier(const slow_background_barrier&) = delete;
+  slow_background_barrier& operator=(const slow_background_barrier&) = delete;
+
+  [[nodiscard]] bool running() const { return running_; }
+  [[nodiscard]] bool finished() const { return finished_; }
+
+ private:
+  std::atomic<bool> running_{false};
+  std::atomic<bool> finished_{false};
+  std::atomic<bool> returned_{false};
+  std::thread thread_;
+};
+
+// Barriers in the background: one is asked at half the limits; a full share waits for the
+// running one (so the bytes held stay bounded by the limit), then asks again.
+TEST(FreeQuarantine, WithBackgroundBarriersAFullShareWaitsForTheRunningOne) {
   free_quarantine held{free_quarantine::byte_bound{1000}, 1000, 0ns};
   const auto refuse = [] {
     ADD_FAILURE() << "a barrier on the freeing thread";
     return true;
   };
-  const auto asked = [] { return true; };
+  int asked = 0;
+  const auto in_background = [&] { return ++asked, true; };
   ASSERT_TRUE(held.hold({address(1), 600, false}));
   EXPECT_EQ(held.release(
-                refuse, [](const auto&) {}, asked),
+                refuse, [](const auto&) {}, in_background),
             0U);
+  EXPECT_EQ(asked, 1);
+  slow_background_barrier running{held};
+  ASSERT_TRUE(running.running());
+  ASSERT_TRUE(held.hold({address(2), 500, false}));  // 1100 not covered yet: full
+  EXPECT_EQ(held.release(
+                refuse, [](const auto&) {}, in_background),
+            1U);
+  EXPECT_TRUE(running.finished()) << "did not wait for the running barrier";
+  EXPECT_EQ(held.barriers(), 1U);
+  // The 500 left are not covered: half the limit asks again at the next free.
+  ASSERT_TRUE(held.hold({address(3), 1, false}));
+  EXPECT_EQ(held.release(refuse, [](const auto&) {}, in_background), 0U);
+  EXPECT_EQ(asked, 2);
+}
+
+// Barriers on freeing threads: a full share does not wait for a running barrier; at twice its
+// limits it waits for it, then runs its own.
+TEST(FreeQuarantine, AShareAtTwiceItsLimitWaitsForTheRunningBarrier) {
+  free_quarantine held{1000, 1000};
+  const auto refuse = [] {
+    ADD_FAILURE() << "a second barrier while one runs";
+    return true;
+  };
+  EXPECT_FALSE(held.hold({address(1), 600, false}));
+  slow_background_barrier running{held};
+  ASSERT_TRUE(running.running());
   ASSERT_TRUE(held.hold({address(2), 500, false}));  // full
-  EXPECT_EQ(held.release(
-                refuse, [](const auto&) {}, asked),
-            0U);
-  std::atomic<bool> running{false};
-  std::atomic<bool> finished{false};
-  std::thread background{[&] {
-    held.background_barrier([&] {
-      running = true;
-      std::this_thread::sleep_for(50ms);
-      finished = true;
-      return true;
-    });
-  }};
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds{5};
-  while (!running && std::chrono::steady_clock::now() < give_up)
-    std::this_thread::yield();
-  if (!running) {
-    background.join();
-    FAIL() << "the background barrier found nothing to wait for";
-  }
-  ASSERT_TRUE(held.hold({address(3), 400, false}));  // full
-  EXPECT_EQ(held.release(
-                refuse, [](const auto&) {}, asked),
-            0U);
-  EXPECT_FALSE(finished.load()) << "waited for the running barrier at its limit";
-  ASSERT_TRUE(held.hold({address(4), 600, false}));  // 2100 not covered yet: twice the limit
+  EXPECT_EQ(held.release(refuse, [](const auto&) {}), 0U);
+  EXPECT_FALSE(running.finished()) << "waited for the running barrier at its limit";
+  ASSERT_TRUE(held.hold({address(3), 1000, false}));  // 2100 not covered yet: twice the limit
   bool finished_before_own = false;
   std::size_t released = 0;
   held.release(
       [&] {
-        finished_before_own = finished.load();
+        finished_before_own = running.finished();
         return true;
       },
-      [&](const auto&) { ++released; },
-      asked);
-  background.join();
+      [&](const auto&) { ++released; });
   EXPECT_TRUE(finished_before_own) << "did not wait for the running barrier";
-  EXPECT_EQ(released, 4U);
+  EXPECT_EQ(released, 3U);
   EXPECT_EQ(held.barriers(), 2U);
   EXPECT_EQ(held.bytes(), 0U);
 }
