@@ -28,7 +28,7 @@ namespace gpumem::preload {
  * freeing (or ended) is released by the next barrier but one.
  *
  * Where the barrier runs: on the freeing thread when its share is full, and when it is half
- * full (ahead) on a background thread instead, if the caller offers one and the last barrier
+ * full (ahead) on a background thread instead, if the caller offers one and the last barriers
  * waited for the device at least `background_after` (a device busy with queued work; the
  * freeing thread then goes on queueing work while the background thread waits). A share at
  * its limits waits for a running barrier when barriers run in the background (one was asked at
@@ -82,10 +82,13 @@ class free_quarantine {
   free_quarantine(std::size_t byte_limit, std::size_t block_limit)
       : free_quarantine(byte_bound{byte_limit}, block_limit) {}
 
-  /// A barrier that waited for the device this long moves the next ones (ahead of a full
-  /// share) to a background thread: an idle device answers in about a microsecond, and a
-  /// thread wakes in a few.
+  /// Barriers that waited for the device this long, kSlowBarriersToMove of them in a row, move
+  /// the next ones (ahead of a full share) to a background thread; one that did not brings
+  /// them back. An idle device answers in about a microsecond, a thread wakes in a few, and
+  /// on an idle device now and then one barrier takes longer: in a loop of allocations alone
+  /// a background barrier costs the freeing thread more than it saves.
   static constexpr std::chrono::nanoseconds kBackgroundAfter = std::chrono::microseconds{20};
+  static constexpr int kSlowBarriersToMove = 3;
 
   /**
    * @brief Keeps a freed block until a barrier covers it.
@@ -183,8 +186,8 @@ class free_quarantine {
     idle_due_.store(true, std::memory_order_relaxed);
   }
 
-  /// Whether barriers ahead of a full share run in the background now (the last barrier
-  /// waited for the device at least `background_after`).
+  /// Whether barriers ahead of a full share run in the background now (the last
+  /// kSlowBarriersToMove barriers each waited for the device at least `background_after`).
   [[nodiscard]] bool barriers_in_background() const noexcept {
     return device_lags_.load(std::memory_order_relaxed);
   }
@@ -349,7 +352,9 @@ class free_quarantine {
     if (!anything) return;
     const auto started = std::chrono::steady_clock::now();
     const bool succeeded = barrier();
-    device_lags_.store(std::chrono::steady_clock::now() - started >= background_after_,
+    const bool slow = std::chrono::steady_clock::now() - started >= background_after_;
+    slow_in_a_row_ = slow ? std::min(slow_in_a_row_ + 1, kSlowBarriersToMove) : 0;
+    device_lags_.store(slow_in_a_row_ == kSlowBarriersToMove || background_after_.count() == 0,
                        std::memory_order_relaxed);
     if (!succeeded) {
       shares_.for_each([&](share& each) {
@@ -382,7 +387,8 @@ class free_quarantine {
   std::atomic<bool> barrier_running_{false};  ///< set while barrier_mutex_ is held
   std::atomic<std::uint64_t> barriers_{0};
   std::chrono::nanoseconds background_after_;
-  std::atomic<bool> device_lags_;              ///< the last barrier took background_after_
+  int slow_in_a_row_ = 0;                      ///< barriers in a row that took background_after_
+  std::atomic<bool> device_lags_;              ///< kSlowBarriersToMove of them did
   std::atomic<bool> background_asked_{false};  ///< a background barrier is asked, not started
   std::atomic<bool> idle_due_{false};          ///< a background barrier ran: look for idle shares
   mutable core::per_thread<share> shares_;

@@ -359,32 +359,37 @@ TEST(FreeQuarantine, ASlowBarrierSendsTheNextBarrierAheadToTheBackground) {
   ASSERT_TRUE(hold_ahead());
   EXPECT_EQ(held.release(fast, count, in_background), 64U);
   EXPECT_FALSE(held.barriers_in_background());
-  ASSERT_TRUE(hold_ahead());
-  EXPECT_EQ(held.release(slow, count, in_background), 64U);
-  EXPECT_EQ(asked, 0) << "the barrier before was fast";
-  EXPECT_TRUE(held.barriers_in_background());
+  for (int slow_ones = 1; slow_ones <= free_quarantine::kSlowBarriersToMove; ++slow_ones) {
+    ASSERT_TRUE(hold_ahead());
+    EXPECT_EQ(held.release(slow, count, in_background), 64U);
+    EXPECT_EQ(asked, 0) << "the barrier before was fast";
+    EXPECT_EQ(held.barriers_in_background(), slow_ones == free_quarantine::kSlowBarriersToMove)
+        << slow_ones << " slow barriers in a row";
+  }
+  const int on_this_thread = 1 + free_quarantine::kSlowBarriersToMove;
   ASSERT_TRUE(hold_ahead());
   EXPECT_EQ(held.release(slow, count, in_background), 0U);
-  EXPECT_EQ(barriers, 2) << "the freeing thread ran a barrier the background thread should";
+  EXPECT_EQ(barriers, on_this_thread)
+      << "the freeing thread ran a barrier the background thread should";
   EXPECT_EQ(asked, 1);
   ASSERT_TRUE(held.hold({address(next++), 256, false}));
   EXPECT_EQ(held.release(slow, count, in_background), 0U);
   EXPECT_EQ(asked, 1) << "asked again before the background barrier started";
   held.background_barrier(slow);  // what the background thread calls
-  EXPECT_EQ(barriers, 3);
+  EXPECT_EQ(barriers, on_this_thread + 1);
   EXPECT_TRUE(held.barriers_in_background());
   // It covered all 65; the thread releases them at its next free, without a barrier.
   ASSERT_TRUE(held.hold({address(next++), 256, false}));
   EXPECT_EQ(held.release(slow, count, in_background), 65U);
-  EXPECT_EQ(barriers, 3);
-  EXPECT_EQ(released, 64U + 64U + 65U);
+  EXPECT_EQ(barriers, on_this_thread + 1);
+  EXPECT_EQ(released, 64U * on_this_thread + 65U);
   // The next time ahead asks again; a fast barrier brings barriers back to this thread.
   ASSERT_TRUE(hold_ahead());
   EXPECT_EQ(held.release(slow, count, in_background), 0U);
   EXPECT_EQ(asked, 2);
   held.background_barrier(fast);
   EXPECT_FALSE(held.barriers_in_background());
-  EXPECT_EQ(barriers, 4);
+  EXPECT_EQ(barriers, on_this_thread + 2);
 }
 
 // With barriers in the background, a share half full in bytes asks for one (on the freeing
@@ -472,7 +477,9 @@ TEST(FreeQuarantine, WithBackgroundBarriersAFullShareWaitsForTheRunningOne) {
   EXPECT_EQ(held.barriers(), 1U);
   // The 500 left are not covered: half the limit asks again at the next free.
   ASSERT_TRUE(held.hold({address(3), 1, false}));
-  EXPECT_EQ(held.release(refuse, [](const auto&) {}, in_background), 0U);
+  EXPECT_EQ(held.release(
+                refuse, [](const auto&) {}, in_background),
+            0U);
   EXPECT_EQ(asked, 2);
 }
 
