@@ -84,7 +84,8 @@ constexpr std::array kProcessOptions{
                 "auto",
                 "where the quarantine's device barriers run: on a thread of the shim's, so the "
                 "freeing thread goes on queueing work (on), on the freeing thread (off), or on the "
-                "shim's thread once a barrier waited 20 us or more for the device (auto)",
+                "shim's thread while barriers wait for the device, three in a row 20 us or more "
+                "each (auto)",
                 kBarrierThreadChoices},
     option_spec{"bypass_above",
                 option_type::size,
