@@ -15,31 +15,40 @@ for needed in "$preload" "$build/bench/bench_cuda_calls_shared" "$build/bench/be
 done
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 date -u '+%Y-%m-%d %H:%M UTC'
-# Each benchmark repeated; the comparison takes the medians (the driver's own costs vary from
-# run to run by tens of percent).
-repeat=(--benchmark_repetitions="${GPUMEM_BENCH_REPETITIONS:-3}" --benchmark_report_aggregates_only=true)
-for runtime in shared static; do
-  program="$build/bench/bench_cuda_calls_$runtime"
-  echo "== $runtime runtime, plain"
-  "$program" "${repeat[@]}" --benchmark_out="$out/${runtime}_plain.json" --benchmark_out_format=json
-  # Every benchmark under the default policy; the other policies (and the default with a
-  # smaller quarantine in blocks, the fixed 32 MiB byte limit that was the default until
-  # 2026-11-29, every barrier on the barrier thread or none) on the one-thread pair only, to show
-  # what the device barriers cost.
-  for variant in quarantine quarantine-64 quarantine-32MiB quarantine-thread quarantine-nothread synchronize stream_ordered; do
-    policy=${variant%%-*}
-    settings=(GPUMEM_FREE_POLICY=$policy)
-    filter=.
-    case $variant in
-      quarantine-64) settings+=(GPUMEM_QUARANTINE_BLOCKS=64) ;;
-      quarantine-32MiB) settings+=(GPUMEM_QUARANTINE_SIZE=32MiB) ;;
-      quarantine-thread) settings+=(GPUMEM_BARRIER_THREAD=on) ;;
-      quarantine-nothread) settings+=(GPUMEM_BARRIER_THREAD=off) ;;
-    esac
-    [[ $variant != quarantine ]] && filter='BM_malloc_free/'
-    echo "== $runtime runtime, gpumem (${settings[*]})"
-    env LD_PRELOAD="$preload" "${settings[@]}" "$program" "${repeat[@]}" --benchmark_filter="$filter" \
-      --benchmark_out="$out/${runtime}_gpumem_${variant}.json" --benchmark_out_format=json
+# One process's figures move by up to 2x between processes on one machine (run28 of
+# 2026-11-29: identical configurations at 188 and 326 ns), more than between repetitions in one
+# process: each configuration runs in several processes, in turn, and the comparison takes the
+# median over them (GPUMEM_BENCH_PROCESSES, default 3; GPUMEM_BENCH_REPETITIONS in each, default
+# 1).
+processes=${GPUMEM_BENCH_PROCESSES:-3}
+repeat=(--benchmark_repetitions="${GPUMEM_BENCH_REPETITIONS:-1}" --benchmark_report_aggregates_only=true)
+# Every benchmark plain and under the default policy; the other policies (and the default with
+# a smaller quarantine in blocks, the fixed 32 MiB byte limit that was the default until
+# 2026-11-29, every barrier on the barrier thread or none) on the one-thread pair only, to show
+# what the device barriers cost.
+variants=(quarantine quarantine-64 quarantine-32MiB quarantine-thread quarantine-nothread synchronize stream_ordered)
+for process in $(seq 1 "$processes"); do
+  suffix=""
+  ((process > 1)) && suffix=".p$process"
+  for runtime in shared static; do
+    program="$build/bench/bench_cuda_calls_$runtime"
+    echo "== $runtime runtime, plain (process $process of $processes)"
+    "$program" "${repeat[@]}" --benchmark_out="$out/${runtime}_plain$suffix.json" --benchmark_out_format=json
+    for variant in "${variants[@]}"; do
+      policy=${variant%%-*}
+      settings=(GPUMEM_FREE_POLICY=$policy)
+      filter=.
+      case $variant in
+        quarantine-64) settings+=(GPUMEM_QUARANTINE_BLOCKS=64) ;;
+        quarantine-32MiB) settings+=(GPUMEM_QUARANTINE_SIZE=32MiB) ;;
+        quarantine-thread) settings+=(GPUMEM_BARRIER_THREAD=on) ;;
+        quarantine-nothread) settings+=(GPUMEM_BARRIER_THREAD=off) ;;
+      esac
+      [[ $variant != quarantine ]] && filter='BM_malloc_free/'
+      echo "== $runtime runtime, gpumem (${settings[*]}) (process $process of $processes)"
+      env LD_PRELOAD="$preload" "${settings[@]}" "$program" "${repeat[@]}" --benchmark_filter="$filter" \
+        --benchmark_out="$out/${runtime}_gpumem_${variant}$suffix.json" --benchmark_out_format=json
+    done
   done
 done
 echo "== side by side"

@@ -3,7 +3,8 @@
 CUDA runtime and size, the real cudaMalloc+cudaFree pair, the warm cudaMallocAsync pair, and
 the interposed pair under each free policy, with the ratios of targets T3/T4; then pairs per
 second on 1 to 16 threads, plain and under the default policy, with the 16-thread speed-up of
-target T5 (../docs/performance.md). Where the runs repeated each benchmark, the medians.
+target T5 (../docs/performance.md). Where the runs repeated each benchmark, the medians; where
+several processes ran a configuration (STEM.pN.json besides STEM.json), the median over them.
 With --pytorch, the PyTorch runs instead (target T8): each model's median milliseconds per
 step with PyTorch's caching allocator, without it, and without it under the shim, the ratio
 to the caching allocator, and the losses' digests.
@@ -40,9 +41,36 @@ def pair_times(path):
     return {key(run): run["real_time"] * scale[run["time_unit"]] for run in chosen_runs(path)}
 
 
+def process_files(out, stem):
+    """The files of one configuration: STEM.json, and STEM.pN.json from further processes."""
+    return [path for path in [out / f"{stem}.json"] + sorted(out.glob(f"{stem}.p*.json"))
+            if path.exists()]
+
+
+def pair_times_across(out, stem):
+    """benchmark name -> (median, least, most) over the processes of one configuration, of
+    each process's time per iteration in ns (one process's figure moves by up to 2x between
+    processes on the GPU machine, so one process is not the configuration's figure)."""
+    per_process = [pair_times(path) for path in process_files(out, stem)]
+    names = set().union(*per_process) if per_process else set()
+    summary = {}
+    for name in names:
+        seen = [times[name] for times in per_process if name in times]
+        summary[name] = (statistics.median(seen), min(seen), max(seen), len(seen))
+    return summary
+
+
 def pair_rates(path):
     """benchmark name -> pairs per second (all threads together)."""
     return {key(run): run["pairs_per_s"] for run in chosen_runs(path) if "pairs_per_s" in run}
+
+
+def pair_rates_across(out, stem):
+    """benchmark name -> the median over the processes of one configuration of pairs per second."""
+    per_process = [pair_rates(path) for path in process_files(out, stem)]
+    names = set().union(*per_process) if per_process else set()
+    return {name: statistics.median([rates[name] for rates in per_process if name in rates])
+            for name in names}
 
 
 def print_threads(out):
@@ -56,8 +84,8 @@ def print_threads(out):
     print(" | ".join(header))
     print(" | ".join("---" for _ in header))
     for runtime in ("shared", "static"):
-        for run, file in (("plain", f"{runtime}_plain.json"), ("gpumem", f"{runtime}_gpumem_quarantine.json")):
-            rates = pair_rates(out / file)
+        for run, stem in (("plain", f"{runtime}_plain"), ("gpumem", f"{runtime}_gpumem_quarantine")):
+            rates = pair_rates_across(out, stem)
             for name, calls in benchmarks:
                 row = [rates.get(f"{name}/threads:{n}") for n in threads]
                 if row[0] is None:
@@ -65,6 +93,12 @@ def print_threads(out):
                 cells = [f"{rate / 1e6:.2f} M/s" if rate else "-" for rate in row]
                 ratio = f"{row[-1] / row[0]:.1f}x" if row[-1] else "-"
                 print(" | ".join([runtime, calls, run] + cells + [ratio]))
+
+
+def spread(summary):
+    """A configuration's median over its processes, with the range when there are several."""
+    median, least, most, count = summary
+    return shown(median) if count == 1 else f"{shown(median)} ({shown(least)}-{shown(most)})"
 
 
 def shown(ns):
@@ -117,25 +151,31 @@ def main():
         print_pytorch(pathlib.Path(sys.argv[2]))
         return
     out = pathlib.Path(sys.argv[1])
-    variants = sorted(path.stem.split("_gpumem_")[1] for path in out.glob("shared_gpumem_*.json"))
+    variants = sorted({re.sub(r"\.p[0-9]+$", "", path.stem.split("_gpumem_")[1])
+                       for path in out.glob("shared_gpumem_*.json")})
     variants.sort(key=lambda name: (name != "quarantine", name))  # the default first
     header = ["runtime", "bytes", "real pair", "warm async pair"] + [f"gpumem {v}" for v in variants] + \
              ["x real (default)", "x async (default)"]
     print(" | ".join(header))
     print(" | ".join("---" for _ in header))
+    processes = 1
     for runtime in ("shared", "static"):
-        plain = pair_times(out / f"{runtime}_plain.json")
-        shim = {v: pair_times(out / f"{runtime}_gpumem_{v}.json") for v in variants}
+        plain = pair_times_across(out, f"{runtime}_plain")
+        shim = {v: pair_times_across(out, f"{runtime}_gpumem_{v}") for v in variants}
         for size in ("256", "1048576", "67108864"):
             real = plain.get(f"BM_malloc_free/{size}")
             warm = plain.get(f"BM_malloc_free_async/{size}")
             served = [shim[v].get(f"BM_malloc_free/{size}") for v in variants]
             if real is None or not served or served[0] is None:
                 continue
-            row = [runtime, size, shown(real), shown(warm) if warm else "-"] + \
-                  [shown(t) if t else "-" for t in served] + \
-                  [f"{real / served[0]:.0f}x", f"{warm / served[0]:.1f}x" if warm else "-"]
+            processes = max([processes] + [t[3] for t in served if t])
+            row = [runtime, size, shown(real[0]), shown(warm[0]) if warm else "-"] + \
+                  [spread(t) if t else "-" for t in served] + \
+                  [f"{real[0] / served[0][0]:.0f}x", f"{warm[0] / served[0][0]:.1f}x" if warm else "-"]
             print(" | ".join(row))
+    if processes > 1:
+        print(f"\n(Medians over up to {processes} processes of each configuration, run in turn; "
+              "in brackets the least and the most one process measured.)")
     print_threads(out)
 
 
