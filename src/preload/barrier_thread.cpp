@@ -3,7 +3,6 @@
 #include <pthread.h>
 #include <signal.h>
 
-#include <system_error>
 #include <utility>
 
 namespace gpumem::preload {
@@ -26,8 +25,8 @@ bool barrier_thread::request() noexcept {
       pthread_sigmask(SIG_SETMASK, &all, &kept);
       try {
         thread_ = std::thread([this] { run(); });
-      } catch (const std::system_error&) {
-        failed_to_start_ = true;
+      } catch (...) {
+        failed_to_start_ = true;  // (no thread, or no memory for one)
       }
       pthread_sigmask(SIG_SETMASK, &kept, nullptr);
       if (failed_to_start_) return false;

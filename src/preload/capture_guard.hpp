@@ -7,40 +7,34 @@
 // while a capture runs.
 
 #include <atomic>
-#include <cstdint>
 #include <thread>
 
 namespace gpumem::preload {
 
 /**
- * @brief Counts the captures in progress and the background barriers in progress, so that
- * neither starts while the other runs: a barrier that finds a capture in progress does not
- * run, and a capture that begins while a barrier runs waits for it to end. (Both sides announce
- * themselves before they look at the other, so at least one of them sees the other.) Thread
- * safe; one per process.
+ * @brief Once the program begins a stream capture, the barrier thread runs no more barriers,
+ * and a capture that begins while one runs waits for it to end. (Both sides announce
+ * themselves before they look at the other, so at least one of them sees the other.)
+ *
+ * For the rest of the process, not only while the capture runs: an end the shim could miss (a
+ * device reset, a capture begun through an entry point it does not hook) can then never let a
+ * barrier break a capture, and a capture waits for the device at most once. Thread safe; one
+ * per process.
  */
 class capture_guard {
  public:
   /// Before the driver is asked to begin a capture: waits for a background barrier running now.
   void capture_beginning() noexcept {
-    captures_.fetch_add(1);
+    captured_.store(true);
     while (barriers_.load() != 0)
       std::this_thread::yield();
   }
-  /// The driver refused to begin the capture announced by capture_beginning().
-  void capture_not_begun() noexcept { capture_ended(); }
-  /// A capture ended (its stream captures no more).
-  void capture_ended() noexcept {
-    std::int64_t now = captures_.load();
-    while (now > 0 && !captures_.compare_exchange_weak(now, now - 1)) {
-    }
-  }
 
-  /// Captures in progress.
-  [[nodiscard]] std::int64_t captures() const noexcept { return captures_.load(); }
+  /// Whether the program began a capture.
+  [[nodiscard]] bool captured() const noexcept { return captured_.load(); }
 
   /**
-   * @brief Runs `barrier()` unless a capture is in progress.
+   * @brief Runs `barrier()` unless the program began a capture.
    * @return what `barrier()` returned; false when it did not run
    */
   template <typename Barrier>
@@ -50,12 +44,19 @@ class capture_guard {
       std::atomic<int>& barriers;
       ~done_on_exit() { barriers.fetch_sub(1); }
     } done{barriers_};
-    if (captures_.load() != 0) return false;
+    if (captured_.load()) return false;
     return barrier();
   }
 
+  /// In a child after fork: no barrier of the parent's runs in it, and the child's own
+  /// captures count from now.
+  void reset_after_fork() noexcept {
+    captured_.store(false);
+    barriers_.store(0);
+  }
+
  private:
-  std::atomic<std::int64_t> captures_{0};
+  std::atomic<bool> captured_{false};
   std::atomic<int> barriers_{0};
 };
 

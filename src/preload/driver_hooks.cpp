@@ -27,7 +27,6 @@ CUresult cuGetProcAddress(const char*, void**, int, cuuint64_t);
 CUresult cuStreamBeginCapture_v2_ptsz(CUstream, CUstreamCaptureMode);
 CUresult cuStreamBeginCaptureToGraph_ptsz(
     CUstream, CUgraph, const CUgraphNode*, const CUgraphEdgeData*, size_t, CUstreamCaptureMode);
-CUresult cuStreamEndCapture_ptsz(CUstream, CUgraph*);
 CUresult cuGetProcAddress_v2(const char*, void**, int, cuuint64_t, CUdriverProcAddressQueryResult*);
 }
 
@@ -224,27 +223,7 @@ template <typename Begin>
 CUresult begin_capture(Begin&& begin) {
   gpumem::preload::capture_beginning();
   gpumem::preload::pass_through_scope scope;
-  const CUresult status = begin();
-  if (status != CUDA_SUCCESS) gpumem::preload::capture_not_begun();
-  return status;
-}
-
-/// Ends the capture on `stream` with the driver's call, and tells the shim when one ended (an
-/// invalidated capture ends too; a call on a stream that does not capture ends none).
-CUresult end_capture(CUstream stream, CUgraph* graph, bool per_thread) {
-  gpumem::preload::pass_through_scope scope;
-  const auto& real = per_thread ? real_per_thread() : real_legacy();
-  if (real.stream_end_capture == nullptr) return CUDA_ERROR_NOT_SUPPORTED;
-  CUstreamCaptureStatus before = CU_STREAM_CAPTURE_STATUS_NONE;
-  const bool was_capturing = real.stream_is_capturing(stream, &before) == CUDA_SUCCESS &&
-                             before != CU_STREAM_CAPTURE_STATUS_NONE;
-  const CUresult status = real.stream_end_capture(stream, graph);
-  CUstreamCaptureStatus after = CU_STREAM_CAPTURE_STATUS_NONE;
-  if (was_capturing && real.stream_is_capturing(stream, &after) == CUDA_SUCCESS &&
-      after == CU_STREAM_CAPTURE_STATUS_NONE) {
-    gpumem::preload::capture_ended();
-  }
-  return status;
+  return begin();
 }
 
 }  // namespace
@@ -282,14 +261,6 @@ GPUMEM_PRELOAD_EXPORT CUresult cuStreamBeginCaptureToGraph_ptsz(CUstream stream,
   const auto real = real_per_thread().stream_begin_capture_to_graph;
   if (real == nullptr) return CUDA_ERROR_NOT_SUPPORTED;
   return begin_capture([&] { return real(stream, graph, dependencies, edges, count, mode); });
-}
-
-GPUMEM_PRELOAD_EXPORT CUresult cuStreamEndCapture(CUstream stream, CUgraph* graph) {
-  return end_capture(stream, graph, false);
-}
-
-GPUMEM_PRELOAD_EXPORT CUresult cuStreamEndCapture_ptsz(CUstream stream, CUgraph* graph) {
-  return end_capture(stream, graph, true);
 }
 
 GPUMEM_PRELOAD_EXPORT CUresult cuDevicePrimaryCtxReset_v2(CUdevice device) {

@@ -274,7 +274,8 @@ class free_quarantine {
       if (&each == mine) return;
       {
         std::lock_guard lock(each.lock);
-        if (each.covered == 0 || done - each.last_hold < kIdleBarriers) return;
+        // (A hold that read a newer count than `done` is recent, not idle.)
+        if (each.covered == 0 || each.last_hold + kIdleBarriers > done) return;
       }
       std::vector<block> covered = take_covered(each);
       idle.insert(idle.end(), covered.begin(), covered.end());

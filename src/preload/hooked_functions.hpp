@@ -25,26 +25,24 @@
 /// where `table.member` of real_driver() is the real function it stands for, which
 /// cuGetProcAddress and dlsym replace with the preload's. (cuGetProcAddress of CUDA 11.3, with
 /// four arguments, is exported too and handled on its own: the table holds the newer one.)
-#define GPUMEM_HOOKED_DRIVER_FUNCTIONS(X)                                        \
-  X(cuGetProcAddress_v2, legacy, get_proc_address)                               \
-  X(cuMemAlloc_v2, legacy, mem_alloc)                                            \
-  X(cuMemFree_v2, legacy, mem_free)                                              \
-  X(cuMemAllocManaged, legacy, mem_alloc_managed)                                \
-  X(cuMemAllocPitch_v2, legacy, mem_alloc_pitch)                                 \
-  X(cuMemGetInfo_v2, legacy, mem_get_info)                                       \
-  X(cuMemAllocAsync, legacy, mem_alloc_async)                                    \
-  X(cuMemFreeAsync, legacy, mem_free_async)                                      \
-  X(cuMemAllocAsync_ptsz, per_thread, mem_alloc_async)                           \
-  X(cuMemFreeAsync_ptsz, per_thread, mem_free_async)                             \
-  X(cuStreamDestroy_v2, legacy, stream_destroy)                                  \
-  X(cuDevicePrimaryCtxReset_v2, legacy, primary_ctx_reset)                       \
-  X(cuIpcGetMemHandle, legacy, ipc_get_mem_handle)                               \
-  X(cuCtxEnablePeerAccess, legacy, ctx_enable_peer_access)                       \
-  X(cuMemPoolSetAccess, legacy, mem_pool_set_access)                             \
-  X(cuCtxDisablePeerAccess, legacy, ctx_disable_peer_access)                     \
-  X(cuStreamBeginCapture_v2, legacy, stream_begin_capture)                       \
-  X(cuStreamBeginCapture_v2_ptsz, per_thread, stream_begin_capture)              \
-  X(cuStreamBeginCaptureToGraph, legacy, stream_begin_capture_to_graph)          \
-  X(cuStreamBeginCaptureToGraph_ptsz, per_thread, stream_begin_capture_to_graph) \
-  X(cuStreamEndCapture, legacy, stream_end_capture)                              \
-  X(cuStreamEndCapture_ptsz, per_thread, stream_end_capture)
+#define GPUMEM_HOOKED_DRIVER_FUNCTIONS(X)                               \
+  X(cuGetProcAddress_v2, legacy, get_proc_address)                      \
+  X(cuMemAlloc_v2, legacy, mem_alloc)                                   \
+  X(cuMemFree_v2, legacy, mem_free)                                     \
+  X(cuMemAllocManaged, legacy, mem_alloc_managed)                       \
+  X(cuMemAllocPitch_v2, legacy, mem_alloc_pitch)                        \
+  X(cuMemGetInfo_v2, legacy, mem_get_info)                              \
+  X(cuMemAllocAsync, legacy, mem_alloc_async)                           \
+  X(cuMemFreeAsync, legacy, mem_free_async)                             \
+  X(cuMemAllocAsync_ptsz, per_thread, mem_alloc_async)                  \
+  X(cuMemFreeAsync_ptsz, per_thread, mem_free_async)                    \
+  X(cuStreamDestroy_v2, legacy, stream_destroy)                         \
+  X(cuDevicePrimaryCtxReset_v2, legacy, primary_ctx_reset)              \
+  X(cuIpcGetMemHandle, legacy, ipc_get_mem_handle)                      \
+  X(cuCtxEnablePeerAccess, legacy, ctx_enable_peer_access)              \
+  X(cuMemPoolSetAccess, legacy, mem_pool_set_access)                    \
+  X(cuCtxDisablePeerAccess, legacy, ctx_disable_peer_access)            \
+  X(cuStreamBeginCapture_v2, legacy, stream_begin_capture)              \
+  X(cuStreamBeginCapture_v2_ptsz, per_thread, stream_begin_capture)     \
+  X(cuStreamBeginCaptureToGraph, legacy, stream_begin_capture_to_graph) \
+  X(cuStreamBeginCaptureToGraph_ptsz, per_thread, stream_begin_capture_to_graph)

@@ -48,6 +48,9 @@ __attribute__((tls_model("initial-exec"))) thread_local int pass_through_depth =
 /// device holds while this has not changed.
 std::atomic<std::uint64_t> stream_destructions{0};
 
+/// The program's stream captures and the barrier thread's barriers, kept apart.
+capture_guard stream_captures;
+
 const driver::driver_entry_points& cu() {
   return real_driver().legacy;
 }
@@ -220,7 +223,9 @@ class shim_state {
     auto state = std::make_unique<device_state>(
         quarantine_bound(total),
         quarantine_block_limit_,
-        barrier_thread_ == "on" ? std::chrono::nanoseconds{0} : free_quarantine::kBackgroundAfter);
+        barrier_thread_ == "on"    ? std::chrono::nanoseconds{0}
+        : barrier_thread_ == "off" ? std::chrono::nanoseconds::max()  // (never lags)
+                                   : free_quarantine::kBackgroundAfter);
     if (barrier_thread_ != "off") {
       state->background = std::make_unique<barrier_thread>(
           [this, raw = state.get()] { run_background_barrier(*raw); });
@@ -335,6 +340,9 @@ class shim_state {
       forget_stack_memory(id);
     });
     if (retired != nullptr) {
+      // Its barrier thread ends before the reset: a barrier in the context being destroyed, or
+      // one that retains the device's primary context again, must not come.
+      if (retired->background) retired->background->stop();
       log_->info("device " + std::to_string(device) +
                  ": reset; its stack is set aside, the next allocation builds a new one");
     }
@@ -535,6 +543,7 @@ void reset_in_child() {
   // does not exist, so the mutex starts over unlocked.
   new (&the_shim_mutex) std::mutex();
   core::detail::per_thread_owners::reset_after_fork();  // (taken at every thread's end)
+  stream_captures.reset_after_fork();
 }
 
 shim_state& shim() {
@@ -618,18 +627,25 @@ bool quarantine_barrier(shim_state& state, device_state& device) {
   return status == CUDA_SUCCESS;
 }
 
-/// The program's stream captures and the barrier thread's barriers, kept apart.
-capture_guard stream_captures;
-
 void shim_state::run_background_barrier(device_state& device) noexcept {
   try {
     pass_through_scope scope;
     // A device reset since the request set this stack aside: its context is gone (and making
     // the device's context current here would retain a new one).
-    if (primary_contexts[device.device].load(std::memory_order_relaxed) != device.primary) return;
-    device_scope context{real_driver(), device.device};
-    // While the program captures a graph the barrier does not run (it would break the
-    // capture): it counts as failed, and the blocks wait for a later barrier.
+    if (device.primary == nullptr ||
+        primary_contexts[device.device].load(std::memory_order_relaxed) != device.primary) {
+      return;
+    }
+    // The stack's own context (device_scope could retain the primary context anew).
+    if (cu().ctx_push_current(device.primary) != CUDA_SUCCESS) return;
+    struct pop_on_exit {
+      ~pop_on_exit() {
+        CUcontext popped = nullptr;
+        (void)cu().ctx_pop_current(&popped);
+      }
+    } pop;
+    // Once the program began a graph capture the barrier does not run here (it could break
+    // one): it counts as failed, the blocks wait, and freeing threads run the barriers.
     device.held.background_barrier([&] {
       return stream_captures.barrier_unless_capturing(
           [&] { return quarantine_barrier(*this, device); });
@@ -761,14 +777,6 @@ void stream_destroyed() noexcept {
 
 void capture_beginning() noexcept {
   stream_captures.capture_beginning();
-}
-
-void capture_not_begun() noexcept {
-  stream_captures.capture_not_begun();
-}
-
-void capture_ended() noexcept {
-  stream_captures.capture_ended();
 }
 
 void forget_device(int device) noexcept {

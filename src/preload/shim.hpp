@@ -78,13 +78,9 @@ void stream_destroyed() noexcept;
 
 /// Called before the program begins a stream capture (cudaStreamBeginCapture and the driver's
 /// cuStreamBeginCapture, cuStreamBeginCaptureToGraph): the barrier thread's device barrier,
-/// which would break the capture, ends first, and none starts until the capture ends. Waits
-/// for that barrier. Never throws.
+/// which would break the capture, ends first, and from now on the freeing threads run the
+/// barriers. Waits for that barrier. Never throws.
 void capture_beginning() noexcept;
-/// Called when the driver refused to begin the capture announced by capture_beginning().
-void capture_not_begun() noexcept;
-/// Called when a capture ended (cudaStreamEndCapture, cuStreamEndCapture). Never throws.
-void capture_ended() noexcept;
 
 /**
  * @brief Whether an IPC handle for `pointer` must be refused: the pointer lies in memory the

@@ -392,6 +392,24 @@ TEST(FreeQuarantine, ASlowBarrierSendsTheNextBarrierAheadToTheBackground) {
   EXPECT_EQ(barriers, on_this_thread + 2);
 }
 
+// barrier_thread = "off" (the shim passes an endless threshold): slow barriers never move
+// barriers to the background, so none is asked early, and a full share waits only at twice
+// its limits.
+TEST(FreeQuarantine, AnEndlessThresholdNeverMovesBarriersToTheBackground) {
+  free_quarantine held{free_quarantine::byte_bound{1000}, 1000, std::chrono::nanoseconds::max()};
+  const auto slow = [] {
+    std::this_thread::sleep_for(1ms);
+    return true;
+  };
+  for (int i = 0; i < free_quarantine::kSlowBarriersToMove + 1; ++i) {
+    ASSERT_TRUE(held.hold({address(2 * i + 1), 1000, false}));
+    held.release(
+        slow, [](const auto&) {}, [] { return true; });
+  }
+  EXPECT_FALSE(held.barriers_in_background());
+  EXPECT_FALSE(held.hold({address(100), 600, false})) << "half the bytes asked for a barrier";
+}
+
 // With barriers in the background, a share half full in bytes asks for one (on the freeing
 // thread a barrier waits for half the bytes only when the share is full).
 TEST(FreeQuarantine, HalfTheBytesAsksForABackgroundBarrier) {
