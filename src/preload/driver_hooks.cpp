@@ -218,27 +218,27 @@ GPUMEM_PRELOAD_EXPORT CUresult cuStreamDestroy_v2(CUstream stream) {
 
 namespace {
 
-/// Begins a capture with `begin()` (the driver's call), announced to the shim first.
-template <typename Begin>
-CUresult begin_capture(Begin&& begin) {
+/// Begins a capture with `table`'s `member` (the driver's call), announced to the shim first.
+template <auto member, typename... Arguments>
+CUresult begin_capture(const gpumem::driver::driver_entry_points& table, Arguments... arguments) {
+  const auto real = table.*member;
+  if (real == nullptr) return CUDA_ERROR_NOT_SUPPORTED;
   gpumem::preload::capture_beginning();
   gpumem::preload::pass_through_scope scope;
-  return begin();
+  return real(arguments...);
 }
+
+using gpumem::driver::driver_entry_points;
 
 }  // namespace
 
 GPUMEM_PRELOAD_EXPORT CUresult cuStreamBeginCapture_v2(CUstream stream, CUstreamCaptureMode mode) {
-  const auto real = real_legacy().stream_begin_capture;
-  if (real == nullptr) return CUDA_ERROR_NOT_SUPPORTED;
-  return begin_capture([&] { return real(stream, mode); });
+  return begin_capture<&driver_entry_points::stream_begin_capture>(real_legacy(), stream, mode);
 }
 
 GPUMEM_PRELOAD_EXPORT CUresult cuStreamBeginCapture_v2_ptsz(CUstream stream,
                                                             CUstreamCaptureMode mode) {
-  const auto real = real_per_thread().stream_begin_capture;
-  if (real == nullptr) return CUDA_ERROR_NOT_SUPPORTED;
-  return begin_capture([&] { return real(stream, mode); });
+  return begin_capture<&driver_entry_points::stream_begin_capture>(real_per_thread(), stream, mode);
 }
 
 GPUMEM_PRELOAD_EXPORT CUresult cuStreamBeginCaptureToGraph(CUstream stream,
@@ -247,9 +247,8 @@ GPUMEM_PRELOAD_EXPORT CUresult cuStreamBeginCaptureToGraph(CUstream stream,
                                                            const CUgraphEdgeData* edges,
                                                            size_t count,
                                                            CUstreamCaptureMode mode) {
-  const auto real = real_legacy().stream_begin_capture_to_graph;
-  if (real == nullptr) return CUDA_ERROR_NOT_SUPPORTED;
-  return begin_capture([&] { return real(stream, graph, dependencies, edges, count, mode); });
+  return begin_capture<&driver_entry_points::stream_begin_capture_to_graph>(
+      real_legacy(), stream, graph, dependencies, edges, count, mode);
 }
 
 GPUMEM_PRELOAD_EXPORT CUresult cuStreamBeginCaptureToGraph_ptsz(CUstream stream,
@@ -258,9 +257,8 @@ GPUMEM_PRELOAD_EXPORT CUresult cuStreamBeginCaptureToGraph_ptsz(CUstream stream,
                                                                 const CUgraphEdgeData* edges,
                                                                 size_t count,
                                                                 CUstreamCaptureMode mode) {
-  const auto real = real_per_thread().stream_begin_capture_to_graph;
-  if (real == nullptr) return CUDA_ERROR_NOT_SUPPORTED;
-  return begin_capture([&] { return real(stream, graph, dependencies, edges, count, mode); });
+  return begin_capture<&driver_entry_points::stream_begin_capture_to_graph>(
+      real_per_thread(), stream, graph, dependencies, edges, count, mode);
 }
 
 GPUMEM_PRELOAD_EXPORT CUresult cuDevicePrimaryCtxReset_v2(CUdevice device) {

@@ -1336,7 +1336,13 @@ GPUMEM_SIM_EXPORT CUresult cuStreamBeginCapture_v2_ptsz(CUstream stream, CUstrea
   enter(__func__);
   return stream_begin_capture(stream, mode);
 }
+namespace {
 // The capture's work goes into the program's graph; the simulator records no nodes either way.
+CUresult stream_begin_capture_to_graph(CUstream stream, CUgraph graph, CUstreamCaptureMode mode) {
+  if (graph == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  return stream_begin_capture(stream, mode);
+}
+}  // namespace
 GPUMEM_SIM_EXPORT CUresult cuStreamBeginCaptureToGraph(CUstream stream,
                                                        CUgraph graph,
                                                        const CUgraphNode*,
@@ -1344,8 +1350,7 @@ GPUMEM_SIM_EXPORT CUresult cuStreamBeginCaptureToGraph(CUstream stream,
                                                        size_t,
                                                        CUstreamCaptureMode mode) {
   enter(__func__);
-  if (graph == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  return stream_begin_capture(stream, mode);
+  return stream_begin_capture_to_graph(stream, graph, mode);
 }
 GPUMEM_SIM_EXPORT CUresult cuStreamBeginCaptureToGraph_ptsz(CUstream stream,
                                                             CUgraph graph,
@@ -1354,8 +1359,7 @@ GPUMEM_SIM_EXPORT CUresult cuStreamBeginCaptureToGraph_ptsz(CUstream stream,
                                                             size_t,
                                                             CUstreamCaptureMode mode) {
   enter(__func__);
-  if (graph == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  return stream_begin_capture(stream, mode);
+  return stream_begin_capture_to_graph(stream, graph, mode);
 }
 GPUMEM_SIM_EXPORT CUresult cuStreamEndCapture(CUstream stream, CUgraph* graph) {
   enter(__func__);
