@@ -112,8 +112,7 @@ class free_quarantine {
       uncovered_bytes = mine.uncovered_bytes;
       byte_limit = bytes_bound_.for_largest(mine.largest_uncovered);
       ready = mine.covered != 0 || mine.blocks.size() - mine.covered >= blocks_ahead_ ||
-              uncovered_bytes >= byte_limit ||
-              (uncovered_bytes >= byte_limit / 2 && barriers_in_background());
+              uncovered_bytes >= byte_limit || asks_ahead_by_bytes(uncovered_bytes, byte_limit);
     }
     // A large free: the shares together may hold too much (each alone would not).
     if (!ready && uncovered_bytes >= byte_limit / kShareOfLimitForTotal)
@@ -255,6 +254,12 @@ class free_quarantine {
     std::uint64_t last_hold = 0;        ///< barriers done at its last hold
   };
 
+  /// Whether a share asks for a barrier ahead by its bytes: at half its byte limit, and only
+  /// when barriers run in the background (on the freeing thread, only a full share waits).
+  bool asks_ahead_by_bytes(std::size_t uncovered_bytes, std::size_t byte_limit) const noexcept {
+    return uncovered_bytes >= byte_limit / 2 && barriers_in_background();
+  }
+
   /// Whether a background barrier is coming for what the calling thread holds now: one was
   /// asked for and has not started marking, or this call asked for it.
   template <typename Background>
@@ -328,8 +333,9 @@ class free_quarantine {
     if (covered) return need::nothing;
     if (uncovered_bytes >= byte_limit / kShareOfLimitForTotal && bytes() >= byte_limit)
       return need::full;
-    const bool half_the_bytes = uncovered_bytes >= byte_limit / 2 && barriers_in_background();
-    return uncovered_blocks >= blocks_ahead_ || half_the_bytes ? need::ahead : need::uncovered;
+    return uncovered_blocks >= blocks_ahead_ || asks_ahead_by_bytes(uncovered_bytes, byte_limit)
+               ? need::ahead
+               : need::uncovered;
   }
 
   /// One barrier over every share (the caller holds barrier_mutex_): marks what each holds,
