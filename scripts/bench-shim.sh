@@ -25,8 +25,9 @@ repeat=(--benchmark_repetitions="${GPUMEM_BENCH_REPETITIONS:-1}" --benchmark_rep
 # Every benchmark plain and under the default policy; the other policies (and the default with
 # a smaller quarantine in blocks, the fixed 32 MiB byte limit that was the default until
 # 2026-11-29, every barrier on the barrier thread or none) on the one-thread pair only, to show
-# what the device barriers cost.
-variants=(quarantine quarantine-64 quarantine-32MiB quarantine-thread quarantine-nothread synchronize stream_ordered)
+# what the device barriers cost. GPUMEM_BENCH_VARIANTS (words) runs a subset; "quarantine", the
+# default, is needed for the comparison.
+read -r -a variants <<< "${GPUMEM_BENCH_VARIANTS:-quarantine quarantine-64 quarantine-32MiB quarantine-thread quarantine-nothread synchronize stream_ordered}"
 for process in $(seq 1 "$processes"); do
   suffix=""
   ((process > 1)) && suffix=".p$process"

@@ -4,10 +4,12 @@
 // streams), make random allocations with every allocation call, fill each block with a
 // pattern unique to (thread, operation), free blocks while the kernels that write them may
 // still run, copy, set, verify older blocks on the device and on the host, synchronize, and
-// destroy streams right after stream-ordered frees on them. Each thread touches only blocks it
-// owns, so any word that does not hold its block's pattern was written by someone else: memory
-// handed out while still in use. Host checks: every block 256-byte aligned, no two live blocks
-// overlap.
+// destroy streams right after stream-ordered frees on them. cudaMalloc blocks are filled now and
+// then on a second stream of the thread's (its stream then waits for that fill), so a block
+// reused within one thread before the device is done with it shows too. Each thread touches only
+// blocks it owns, so any word that does not hold its block's pattern was written by someone else:
+// memory handed out while still in use. Host checks: every block 256-byte aligned, no two live
+// blocks overlap.
 //
 // Built three ways from this one file: against the CUDA runtime with the static and with the
 // shared runtime (run plain and under libgpumem_preload.so), and with GPUMEM_TORTURE_LIBRARY,
@@ -302,7 +304,7 @@ class worker {
     at("choosing its device");
     if (settings_.devices > 1 && !check(cudaSetDevice(home()), "cudaSetDevice", index_)) return;
     at("creating its stream");
-    if (!open_stream()) return;
+    if (!open_stream() || !open_side_stream()) return;
     for (long op = 0; op < operations; ++op) {
       ++totals.operations;
       done_.store(op, std::memory_order_relaxed);
@@ -359,6 +361,21 @@ class worker {
   }
   bool owns_stream() const {
     return index_ >= 2;
+  }
+
+  /// The thread's side stream (non-blocking) and the event its stream waits on after a fill
+  /// there. Runtime builds only: a cudaMalloc block serves any stream.
+  bool open_side_stream() {
+#ifndef GPUMEM_TORTURE_LIBRARY
+    return check(cudaStreamCreateWithFlags(&side_, cudaStreamNonBlocking),
+                 "cudaStreamCreateWithFlags (side)",
+                 index_) &&
+           check(cudaEventCreateWithFlags(&side_done_, cudaEventDisableTiming),
+                 "cudaEventCreate (side)",
+                 index_);
+#else
+    return true;
+#endif
   }
 
   /// The stream of this operation: thread 0 names the legacy stream both ways.
@@ -491,8 +508,19 @@ class worker {
     // reuse before the writer ends shows in the next owner's block.
     const unsigned wait =
         freed_at_once_ && random_() % 2 == 0 ? 50000 + random_() % 150000 : delay();
-    fill<<<grid_for(target.size), 256, 0, stream()>>>(target.pointer, target.size, word, wait);
+    // A cudaMalloc block serves any stream: a quarter of them are filled on the thread's side
+    // stream, and its stream then waits for that fill. So a block handed out while work of an
+    // earlier owner still runs is written beside that work even when the earlier owner was this
+    // thread, on its own stream: an allocator that keeps each thread's freed blocks for that
+    // thread must still not hand them out before the device is done with them.
+    const bool aside = side_ != nullptr && target.from == origin::synchronous && random_() % 4 == 0;
+    fill<<<grid_for(target.size), 256, 0, aside ? side_ : stream()>>>(
+        target.pointer, target.size, word, wait);
     check(cudaGetLastError(), "fill launch", index_);
+    if (aside) {
+      check(cudaEventRecord(side_done_, side_), "cudaEventRecord (side)", index_);
+      check(cudaStreamWaitEvent(stream(), side_done_, 0), "cudaStreamWaitEvent (side)", index_);
+    }
   }
 
   void launch_verify(const block& target) {
@@ -705,6 +733,10 @@ class worker {
       free_one();
     check(cudaStreamSynchronize(stream()), "cudaStreamSynchronize", index_);
     if (owns_stream()) destroy_stream();
+    if (side_ != nullptr) {
+      check(cudaEventDestroy(side_done_), "cudaEventDestroy (side)", index_);
+      check(cudaStreamDestroy(side_), "cudaStreamDestroy (side)", index_);
+    }
   }
 
   std::atomic<const char*> phase_{"starting"};
@@ -713,6 +745,8 @@ class worker {
   const options& settings_;
   std::mt19937 random_;
   cudaStream_t stream_ = nullptr;
+  cudaStream_t side_ = nullptr;      ///< the side stream (runtime builds)
+  cudaEvent_t side_done_ = nullptr;  ///< recorded after a fill on the side stream
   std::vector<block> live_;
   std::size_t live_bytes_ = 0;
   unsigned int serial_ = 0;
