@@ -15,8 +15,7 @@ namespace gpumem::core {
  * that allocates and frees the same sizes over and over costs a few dozen instructions.
  *
  * Deferred coalescing, bounded: at most `depth()` blocks of one size in a slot, `kSlots` slots
- * chosen by size, blocks of at most `bounds::largest_block` bytes, `bounds::max_bytes` bytes in
- * all (by default kLargestBlock and kMaxBytes; a thread's cache passes its own). The pool
+ * chosen by size, blocks of at most `kLargestBlock` bytes, `kMaxBytes` bytes in all. The pool
  * asks for a deep cache because frees come in bursts: the shim's quarantine hands back up to
  * 1 024 blocks after one device barrier, and a program that frees a batch of same-sized
  * buffers reuses them next. The arena keeps the default depth, so idle superblocks empty out
@@ -31,32 +30,19 @@ class recent_free_cache {
   static constexpr std::size_t kSlots = 64;
   static constexpr std::size_t kDefaultDepth = 8;
   static constexpr std::size_t kMaxDepth = 1024;
-  /// The largest block kept by default.
   static constexpr std::size_t kLargestBlock = std::size_t{16} << 20;
-  /// The most bytes kept by default.
   static constexpr std::size_t kMaxBytes = std::size_t{64} << 20;
 
-  /// What a cache keeps at most besides its depth.
-  struct bounds {
-    std::size_t largest_block;  ///< the largest block kept
-    std::size_t max_bytes;      ///< the most bytes kept
-  };
-
-  /// A cache that keeps at most `depth` (at most kMaxDepth) blocks of one size, within `limits`.
-  recent_free_cache(std::size_t depth, bounds limits) noexcept
-      : depth_{std::min(depth, kMaxDepth)}, limits_{limits} {}
-
-  /// A cache that keeps at most `depth` (at most kMaxDepth) blocks of one size, within the
-  /// default bounds.
+  /// A cache that keeps at most `depth` (at most kMaxDepth) blocks of one size.
   explicit recent_free_cache(std::size_t depth = kDefaultDepth) noexcept
-      : recent_free_cache(depth, bounds{kLargestBlock, kMaxBytes}) {}
+      : depth_{std::min(depth, kMaxDepth)} {}
 
   /// The most blocks of one size kept.
   [[nodiscard]] std::size_t depth() const noexcept { return depth_; }
 
   /// Keeps a freed block; false when it does not fit (then the caller frees it normally).
   bool put(std::uintptr_t address, std::size_t size) noexcept {
-    if (size > limits_.largest_block || bytes_ + size > limits_.max_bytes) return false;
+    if (size > kLargestBlock || bytes_ + size > kMaxBytes) return false;
     slot& home = slots_[slot_of(size)];
     if (home.count == depth_ || (home.count != 0 && home.size != size)) return false;
     if (home.count < kDefaultDepth) {
@@ -131,7 +117,6 @@ class recent_free_cache {
   static std::size_t slot_of(std::size_t size) noexcept { return (size >> 8) % kSlots; }
 
   std::size_t depth_;
-  bounds limits_;
   std::array<slot, kSlots> slots_{};
   std::size_t bytes_ = 0;
   std::size_t blocks_ = 0;

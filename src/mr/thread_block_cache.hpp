@@ -44,15 +44,10 @@ struct thread_block_cache_limits {
   /// The most blocks kept: the shim's quarantine hands back up to 1 024 blocks at once on one
   /// thread, which reuses them next.
   static constexpr std::size_t kMaxBlocks = 1024;
-  /// The largest block kept. The shim's quarantine holds 16 of the largest block a thread
-  /// frees (see its default bound) and hands them back together after a barrier: blocks up to
-  /// this size come back whole to the thread that reuses them, instead of merging into the
-  /// pool's heap under its lock and being split from it again.
-  static constexpr std::size_t kLargestBlock = std::size_t{64} << 20;
-  /// The most bytes kept: one such release of 16 of the largest blocks. Memory kept here is
-  /// the allocator's free memory: it drains every thread's cache before it grows, trims or
-  /// fails, so a cache never makes the pool larger.
-  static constexpr std::size_t kMaxBytes = 16 * kLargestBlock;
+  /// The most bytes kept.
+  static constexpr std::size_t kMaxBytes = std::size_t{64} << 20;
+  /// The largest block kept.
+  static constexpr std::size_t kLargestBlock = std::size_t{16} << 20;
   /// The streams kept at once: a thread typically uses one or two.
   static constexpr std::size_t kStreams = 4;
 
@@ -215,7 +210,7 @@ class alignas(64) thread_block_cache : public thread_block_cache_limits {
       if (entry.assigned && entry.blocks->blocks() != 0) continue;
       if (entry.blocks == nullptr) {
         try {
-          entry.blocks = make_blocks();
+          entry.blocks = std::make_unique<Blocks>(kMaxBlocks);
         } catch (...) {
           return nullptr;  // no host memory: the block is freed the normal way
         }
@@ -225,17 +220,6 @@ class alignas(64) thread_block_cache : public thread_block_cache_limits {
       return &entry;
     }
     return nullptr;
-  }
-
-  /// One stream's blocks, kept as deep as the cache; a Blocks with bounds of its own
-  /// (core::recent_free_cache) gets the cache's, so the cache's bounds alone decide.
-  static std::unique_ptr<Blocks> make_blocks() {
-    if constexpr (requires { typename Blocks::bounds; }) {
-      return std::make_unique<Blocks>(kMaxBlocks,
-                                      typename Blocks::bounds{kLargestBlock, kMaxBytes});
-    } else {
-      return std::make_unique<Blocks>(kMaxBlocks);
-    }
   }
 
   mutable gpumem::detail::spin_lock lock_;

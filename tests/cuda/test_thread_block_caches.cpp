@@ -245,7 +245,7 @@ TEST(PoolThreadCache, DeallocateManyFreesEachBlockOnce) {
   std::vector<void*> blocks;
   for (int i = 0; i < kBlocks; ++i)
     blocks.push_back(pool.allocate(i % 3 == 0 ? 4096 : 256));
-  blocks.push_back(pool.allocate(80 * kMiB));  // larger than a cache keeps (64 MiB)
+  blocks.push_back(pool.allocate(32 * kMiB));  // larger than a cache keeps
   EXPECT_EQ(pool.state().allocated_blocks, blocks.size());
   void* foreign = cuda.allocate(256);
   std::vector<void*> batch = blocks;
@@ -275,7 +275,7 @@ TEST(PoolThreadCache, DeallocateManyFreesEachBlockOnce) {
 // use to the pool until a drain.
 TEST(PoolThreadCache, DeallocateManyWithAThresholdForgetsTheLentSizes) {
   cuda_memory_resource cuda;
-  pool_memory_resource pool{cuda, 128 * kMiB};
+  pool_memory_resource pool{cuda, 64 * kMiB};
   void* pin = pool.allocate(256);  // keeps the slab when the pool releases
   void* small = pool.allocate(256);
   // A threshold of 0: frees go the normal way, and each releases (merging the small block
@@ -283,39 +283,13 @@ TEST(PoolThreadCache, DeallocateManyWithAThresholdForgetsTheLentSizes) {
   pool.set_release_threshold(0);
   std::vector<void*> batch{small};
   pool.deallocate_many(batch, gpumem::cuda_stream_view{});
-  pool.set_release_threshold(SIZE_MAX);    // off again: frees may go to the caches
-  void* large = pool.allocate(80 * kMiB);  // larger than a cache keeps (64 MiB)
+  pool.set_release_threshold(SIZE_MAX);  // off again: frees may go to the caches
+  void* large = pool.allocate(32 * kMiB);
   ASSERT_EQ(large, small) << "the test needs the large block at the small one's address";
-  pool.deallocate(large, 80 * kMiB);
+  pool.deallocate(large, 32 * kMiB);
   EXPECT_EQ(pool.state().allocated_bytes, 256U)
       << "the large block was cached as the small one, its rest still counted in use";
   pool.deallocate(pin, 256);
-}
-
-// The shim's quarantine holds 16 of the largest block a thread frees and hands them back
-// together after a barrier: blocks up to 64 MiB come back whole to the freeing thread's cache,
-// and its next allocations of that size take them back without the pool's lock, instead of
-// merging into the heap and being split from it again.
-TEST(PoolThreadCache, ABatchOfSixteen64MiBBlocksComesBackWholeToTheCache) {
-  cuda_memory_resource cuda;
-  constexpr std::size_t kBlock = 64 * kMiB;
-  constexpr std::size_t kBlocks = 16;
-  pool_memory_resource pool{cuda, kBlocks * kBlock};
-  std::vector<void*> blocks;
-  for (std::size_t i = 0; i < kBlocks; ++i)
-    blocks.push_back(pool.allocate(kBlock));
-  pool.deallocate_many(blocks, gpumem::cuda_stream_view{cudaStreamLegacy});
-  const gpumem::mr::pool_state state = pool.state();
-  EXPECT_EQ(state.allocated_bytes, 0U);
-  EXPECT_EQ(state.free_blocks, kBlocks) << "the blocks merged into the heap";
-  EXPECT_EQ(state.largest_free_block, kBlock);
-  std::set<void*> again;
-  for (std::size_t i = 0; i < kBlocks; ++i)
-    again.insert(pool.allocate(kBlock, gpumem::cuda_stream_view{cudaStreamLegacy}));
-  EXPECT_EQ(again, std::set<void*>(blocks.begin(), blocks.end()));
-  EXPECT_EQ(pool.pool_size(), kBlocks * kBlock) << "the pool grew instead of reusing";
-  for (void* block : again)
-    pool.deallocate(block, kBlock, gpumem::cuda_stream_view{cudaStreamLegacy});
 }
 
 TEST(PoolThreadCache, CachedBlocksCountAsFree) {
