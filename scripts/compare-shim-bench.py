@@ -7,10 +7,13 @@ target T5 (../docs/performance.md). Where the runs repeated each benchmark, the 
 several processes ran a configuration (STEM.pN.json besides STEM.json), the median over them.
 With --pytorch, the PyTorch runs instead (target T8): each model's median milliseconds per
 step with PyTorch's caching allocator, without it, and without it under the shim, the ratio
-to the caching allocator, and the losses' digests.
+to the caching allocator, and the losses' digests. With --ab, the builds scripts/bench-ab.sh
+compared (NAME.json, NAME.pN.json): for each benchmark, each build's median over its
+processes, its range, and its ratio to the first build.
 
     compare-shim-bench.py OUT_DIR
     compare-shim-bench.py --pytorch OUT_DIR
+    compare-shim-bench.py --ab OUT_DIR NAME...
 """
 import json
 import pathlib
@@ -146,9 +149,30 @@ def print_pytorch(out):
                          [ratio("gpumem"), ratio("gpumem-nothread"), shown_digests]))
 
 
+def print_ab(out, names):
+    """Each benchmark's time under each build (NAME.json, NAME.pN.json), the first as the base."""
+    summaries = {name: pair_times_across(out, name) for name in names}
+    benchmarks = sorted(set().union(*summaries.values()))
+    header = ["benchmark"] + list(names) + [f"{name} / {names[0]}" for name in names[1:]]
+    print(" | ".join(header))
+    print(" | ".join("---" for _ in header))
+    for benchmark in benchmarks:
+        times = [summaries[name].get(benchmark) for name in names]
+        base = times[0]
+        ratios = [f"{t[0] / base[0]:.2f}x" if t and base else "-" for t in times[1:]]
+        print(" | ".join([benchmark] + [spread(t) if t else "-" for t in times] + ratios))
+    counts = [t[3] for summary in summaries.values() for t in summary.values()]
+    if counts:
+        print(f"\n(Medians over {max(counts)} processes of each build, run in turn; in brackets "
+              "the least and the most one process measured.)")
+
+
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--pytorch":
         print_pytorch(pathlib.Path(sys.argv[2]))
+        return
+    if len(sys.argv) >= 4 and sys.argv[1] == "--ab":
+        print_ab(pathlib.Path(sys.argv[2]), sys.argv[3:])
         return
     out = pathlib.Path(sys.argv[1])
     variants = sorted({re.sub(r"\.p[0-9]+$", "", path.stem.split("_gpumem_")[1])
