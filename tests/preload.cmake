@@ -21,9 +21,14 @@ foreach(platform sim gpu)
   set(others "*BypassSize*:*Limit*:*EachDevice*:*WarningsAreBounded*:*DuringCapture*:*DeviceReset*:*PeerAccess*:*MemPoolAccess*:*NoBytes*")
   gpumem_preload_test(preload_runtime ${platform} test_preload_runtime
     ARGS "--gtest_filter=-${others}:*BarrierThread*")
-  # The same with every barrier on the shim's barrier thread, and what needs it.
+  # The same with every barrier on the shim's barrier thread, and what needs it; each capture
+  # test alone in its process (a capture the shim saw earlier would hide one it did not see).
   gpumem_preload_test(preload_runtime_barrier_thread ${platform} test_preload_runtime
-    ARGS "--gtest_filter=-${others}" ENVIRONMENT GPUMEM_BARRIER_THREAD=on)
+    ARGS "--gtest_filter=-${others}:*BarrierThreadLeaves*" ENVIRONMENT GPUMEM_BARRIER_THREAD=on)
+  foreach(capture AnotherThreadsCapture ACaptureIntoAGraph)
+    gpumem_preload_test(preload_barrier_thread_leaves_${capture} ${platform} test_preload_runtime
+      ARGS "--gtest_filter=*BarrierThreadLeaves${capture}Valid" ENVIRONMENT GPUMEM_BARRIER_THREAD=on)
+  endforeach()
   gpumem_preload_test(preload_device_reset ${platform} test_preload_runtime ARGS "--gtest_filter=*DeviceReset*"
     ENVIRONMENT GPUMEM_REPORT=text)
   gpumem_preload_test(preload_capture_barrier ${platform} test_preload_runtime

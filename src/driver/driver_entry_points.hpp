@@ -81,6 +81,7 @@ namespace gpumem::driver {
   X(stream_begin_capture_to_graph, cuStreamBeginCaptureToGraph, optional)    \
   X(stream_end_capture, cuStreamEndCapture, optional)                        \
   X(exchange_capture_mode, cuThreadExchangeStreamCaptureMode, optional)      \
+  X(graph_create, cuGraphCreate, optional)                                   \
   X(graph_destroy, cuGraphDestroy, optional)                                 \
   X(event_create, cuEventCreate, required)                                   \
   X(event_destroy, cuEventDestroy, required)                                 \

@@ -199,14 +199,14 @@ CUresult stream_get_capture_info(CUstream stream,
   return CUDA_SUCCESS;
 }
 
-CUresult stream_begin_capture(CUstream stream, CUstreamCaptureMode mode) {
+CUresult stream_begin_capture(CUstream stream, CUstreamCaptureMode mode, CUgraph into = nullptr) {
   int device = 0;
   if (const CUresult status = stream_device(stream, &device); status != CUDA_SUCCESS) return status;
   if (mode != CU_STREAM_CAPTURE_MODE_GLOBAL && mode != CU_STREAM_CAPTURE_MODE_THREAD_LOCAL &&
       mode != CU_STREAM_CAPTURE_MODE_RELAXED) {
     return CUDA_ERROR_INVALID_VALUE;
   }
-  return machine().begin_capture(stream, mode);
+  return machine().begin_capture(stream, mode, into);
 }
 
 CUresult stream_end_capture(CUstream stream, CUgraph* graph) {
@@ -1337,10 +1337,11 @@ GPUMEM_SIM_EXPORT CUresult cuStreamBeginCapture_v2_ptsz(CUstream stream, CUstrea
   return stream_begin_capture(stream, mode);
 }
 namespace {
-// The capture's work goes into the program's graph; the simulator records no nodes either way.
+// The capture's work goes into the program's graph, which ending the capture hands back; the
+// simulator records no nodes either way.
 CUresult stream_begin_capture_to_graph(CUstream stream, CUgraph graph, CUstreamCaptureMode mode) {
   if (graph == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  return stream_begin_capture(stream, mode);
+  return stream_begin_capture(stream, mode, graph);
 }
 }  // namespace
 GPUMEM_SIM_EXPORT CUresult cuStreamBeginCaptureToGraph(CUstream stream,
@@ -1379,6 +1380,13 @@ GPUMEM_SIM_EXPORT CUresult cuThreadExchangeStreamCaptureMode(CUstreamCaptureMode
   }
   simulated_machine::exchange_thread_capture_mode(mode);
   return CUDA_SUCCESS;
+}
+
+GPUMEM_SIM_EXPORT CUresult cuGraphCreate(CUgraph* graph, unsigned int flags) {
+  enter(__func__);
+  if (const CUresult status = require_initialized(); status != CUDA_SUCCESS) return status;
+  if (graph == nullptr || flags != 0) return CUDA_ERROR_INVALID_VALUE;
+  return machine().create_graph(graph);
 }
 
 GPUMEM_SIM_EXPORT CUresult cuGraphDestroy(CUgraph graph) {

@@ -191,6 +191,7 @@ const std::array kEntries{
                10000,
                address(&cuStreamEndCapture),
                address(&cuStreamEndCapture_ptsz)},
+    proc_entry{"cuGraphCreate", 10000, address(&cuGraphCreate), nullptr},
     proc_entry{"cuGraphDestroy", 10000, address(&cuGraphDestroy), nullptr},
     proc_entry{"cuThreadExchangeStreamCaptureMode",
                10010,

@@ -751,11 +751,29 @@ GPUMEM_SIM_EXPORT cudaError_t cudaStreamBeginCapture_ptsz(cudaStream_t stream,
     return per_thread().stream_begin_capture(stream, static_cast<CUstreamCaptureMode>(mode));
   });
 }
+GPUMEM_SIM_EXPORT cudaError_t cudaStreamBeginCaptureToGraph(cudaStream_t stream,
+                                                            cudaGraph_t graph,
+                                                            const cudaGraphNode_t* dependencies,
+                                                            const cudaGraphEdgeData* edges,
+                                                            std::size_t count,
+                                                            cudaStreamCaptureMode mode) {
+  return with_context([&] {
+    return legacy().stream_begin_capture_to_graph(stream,
+                                                  graph,
+                                                  dependencies,
+                                                  reinterpret_cast<const CUgraphEdgeData*>(edges),
+                                                  count,
+                                                  static_cast<CUstreamCaptureMode>(mode));
+  });
+}
 GPUMEM_SIM_EXPORT cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* graph) {
   return with_context([&] { return legacy().stream_end_capture(stream, graph); });
 }
 GPUMEM_SIM_EXPORT cudaError_t cudaStreamEndCapture_ptsz(cudaStream_t stream, cudaGraph_t* graph) {
   return with_context([&] { return per_thread().stream_end_capture(stream, graph); });
+}
+GPUMEM_SIM_EXPORT cudaError_t cudaGraphCreate(cudaGraph_t* graph, unsigned int flags) {
+  return with_context([&] { return legacy().graph_create(graph, flags); });
 }
 GPUMEM_SIM_EXPORT cudaError_t cudaGraphDestroy(cudaGraph_t graph) {
   return with_context([&] { return legacy().graph_destroy(graph); });

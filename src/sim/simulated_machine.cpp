@@ -654,8 +654,9 @@ CUresult simulated_machine::check_synchronize(CUstream stream) {
   return CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
 }
 
-CUresult simulated_machine::begin_capture(CUstream stream, CUstreamCaptureMode mode) {
+CUresult simulated_machine::begin_capture(CUstream stream, CUstreamCaptureMode mode, CUgraph into) {
   std::lock_guard lock(mutex_);
+  if (into != nullptr && !graphs_.contains(into)) return CUDA_ERROR_INVALID_VALUE;
   const auto it = streams_.find(stream);
   // Capturing the legacy or per-thread default stream is not supported by the simulator
   // (CUDA refuses the legacy stream too).
@@ -666,6 +667,7 @@ CUresult simulated_machine::begin_capture(CUstream stream, CUstreamCaptureMode m
   object.capture_mode = mode;
   object.capture_thread = std::this_thread::get_id();
   object.capture_id = next_capture_id_++;
+  object.capture_graph = into;
   return CUDA_SUCCESS;
 }
 
@@ -677,13 +679,28 @@ CUresult simulated_machine::end_capture(CUstream stream, CUgraph* graph) {
   if (object.capture_status == CU_STREAM_CAPTURE_STATUS_NONE) return CUDA_ERROR_ILLEGAL_STATE;
   const bool invalidated = object.capture_status == CU_STREAM_CAPTURE_STATUS_INVALIDATED;
   const std::uint64_t id = object.capture_id;
+  const CUgraph into = object.capture_graph;
   object.capture_status = CU_STREAM_CAPTURE_STATUS_NONE;
   object.capture_id = 0;
+  object.capture_graph = nullptr;
   if (invalidated) {
     *graph = nullptr;
     return CUDA_ERROR_STREAM_CAPTURE_INVALIDATED;
   }
+  if (into != nullptr && graphs_.contains(into)) {
+    into->capture_id = id;
+    *graph = into;
+    return CUDA_SUCCESS;
+  }
   auto made = std::make_unique<CUgraph_st>(CUgraph_st{id});
+  *graph = made.get();
+  graphs_.emplace(made.get(), std::move(made));
+  return CUDA_SUCCESS;
+}
+
+CUresult simulated_machine::create_graph(CUgraph* graph) {
+  std::lock_guard lock(mutex_);
+  auto made = std::make_unique<CUgraph_st>(CUgraph_st{0});
   *graph = made.get();
   graphs_.emplace(made.get(), std::move(made));
   return CUDA_SUCCESS;

@@ -37,6 +37,7 @@ struct CUstream_st {
   CUstreamCaptureMode capture_mode = CU_STREAM_CAPTURE_MODE_GLOBAL;
   std::thread::id capture_thread;
   std::uint64_t capture_id = 0;
+  CUgraph capture_graph = nullptr;  ///< the program's graph the capture goes into (ToGraph)
 };
 
 /// An event; every recorded event is complete at once.
@@ -60,7 +61,7 @@ struct CUmemPoolHandle_st {
   std::uint64_t used_high = 0;
 };
 
-/// A graph made by ending a capture: the simulator records no nodes in it.
+/// A graph, made by the program or by ending a capture: the simulator records no nodes in it.
 struct CUgraph_st {
   std::uint64_t capture_id;
 };
@@ -217,8 +218,12 @@ class simulated_machine {
   /// Synchronizing a capturing stream is illegal: invalidates its capture and returns
   /// CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED; CUDA_SUCCESS when it is not capturing.
   CUresult check_synchronize(CUstream stream);
-  CUresult begin_capture(CUstream stream, CUstreamCaptureMode mode);
+  /// Starts capturing `stream`, into the program's `into` graph when given (ending the capture
+  /// then hands that graph back), else into a new one.
+  CUresult begin_capture(CUstream stream, CUstreamCaptureMode mode, CUgraph into = nullptr);
   CUresult end_capture(CUstream stream, CUgraph* graph);
+  /// An empty graph of the program's (cuGraphCreate).
+  CUresult create_graph(CUgraph* graph);
   CUresult destroy_graph(CUgraph graph);
   /// The result of a call that is not allowed while a stream captures in a mode that forbids
   /// it (cuMemAlloc, cuMemFree, cuCtxSynchronize, ...): CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED,

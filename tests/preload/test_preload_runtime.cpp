@@ -475,21 +475,24 @@ TEST_F(Preload, BarrierRefusedDuringCaptureKeepsBlocksQuarantined) {
   EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
 }
 
-// barrier_thread = "on" (ctest sets it): another thread frees many blocks while this one
-// captures a graph. The barrier they ask for runs on the shim's barrier thread, and must not
-// break the capture, as a device synchronization in any thread would: it waits for the
-// capture's end. (Without the barrier thread, the freeing thread's own barrier breaks it, as
-// CUDA's cudaFree on another thread does.)
-TEST_F(Preload, BarrierThreadLeavesAnotherThreadsCaptureValid) {
+// barrier_thread = "on" (ctest sets it, and runs each of these tests alone in its process: once
+// any capture began, the barrier thread runs no barrier for the rest of the process, so an
+// earlier test's capture would hide a capture the shim did not see). Another thread frees many
+// blocks while this one captures a graph, begun by `begin`. The barrier they ask for runs on
+// the shim's barrier thread, and must not break the capture, as a device synchronization in
+// any thread would. (Without the barrier thread, the freeing thread's own barrier breaks it, as
+// CUDA's cudaFree on another thread does.) Returns the graph the capture ended with.
+template <typename Begin>
+cudaGraph_t capture_while_another_thread_frees(Begin&& begin) {
   std::vector<void*> blocks(700);
   for (void*& block : blocks)
-    ASSERT_EQ(cudaMalloc(&block, 256), cudaSuccess);
+    EXPECT_EQ(cudaMalloc(&block, 256), cudaSuccess);
   void* target = nullptr;
-  ASSERT_EQ(cudaMalloc(&target, 4096), cudaSuccess);
+  EXPECT_EQ(cudaMalloc(&target, 4096), cudaSuccess);
   cudaStream_t stream = nullptr;
-  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
-  ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal), cudaSuccess);
-  ASSERT_EQ(cudaMemsetAsync(target, 1, 4096, stream), cudaSuccess);
+  EXPECT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  EXPECT_EQ(begin(stream), cudaSuccess);
+  EXPECT_EQ(cudaMemsetAsync(target, 1, 4096, stream), cudaSuccess);
   std::thread freeing{[&] {
     for (void* block : blocks)
       EXPECT_EQ(cudaFree(block), cudaSuccess);  // held: no CUDA call
@@ -498,10 +501,30 @@ TEST_F(Preload, BarrierThreadLeavesAnotherThreadsCaptureValid) {
   std::this_thread::sleep_for(std::chrono::milliseconds{50});  // (the barrier thread's turn)
   cudaGraph_t graph = nullptr;
   EXPECT_EQ(cudaStreamEndCapture(stream, &graph), cudaSuccess);
-  ASSERT_NE(graph, nullptr);
-  EXPECT_EQ(cudaGraphDestroy(graph), cudaSuccess);
   EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
   EXPECT_EQ(cudaFree(target), cudaSuccess);
+  return graph;
+}
+
+TEST_F(Preload, BarrierThreadLeavesAnotherThreadsCaptureValid) {
+  const cudaGraph_t graph = capture_while_another_thread_frees([](cudaStream_t stream) {
+    return cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal);
+  });
+  ASSERT_NE(graph, nullptr);
+  EXPECT_EQ(cudaGraphDestroy(graph), cudaSuccess);
+}
+
+// The same for a capture into the program's own graph (cudaStreamBeginCaptureToGraph, which
+// reaches the driver's cuStreamBeginCaptureToGraph: a hook of its own).
+TEST_F(Preload, BarrierThreadLeavesACaptureIntoAGraphValid) {
+  cudaGraph_t into = nullptr;
+  ASSERT_EQ(cudaGraphCreate(&into, 0), cudaSuccess);
+  const cudaGraph_t graph = capture_while_another_thread_frees([&](cudaStream_t stream) {
+    return cudaStreamBeginCaptureToGraph(
+        stream, into, nullptr, nullptr, 0, cudaStreamCaptureModeGlobal);
+  });
+  EXPECT_EQ(graph, into);
+  EXPECT_EQ(cudaGraphDestroy(into), cudaSuccess);
 }
 
 // Alone in its process (ctest runs it with a filter): a device reset ends everything else.
