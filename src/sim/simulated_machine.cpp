@@ -692,18 +692,21 @@ CUresult simulated_machine::end_capture(CUstream stream, CUgraph* graph) {
     *graph = into;
     return CUDA_SUCCESS;
   }
-  auto made = std::make_unique<CUgraph_st>(CUgraph_st{id});
-  *graph = made.get();
-  graphs_.emplace(made.get(), std::move(made));
+  *graph = new_graph(id);
   return CUDA_SUCCESS;
 }
 
 CUresult simulated_machine::create_graph(CUgraph* graph) {
   std::lock_guard lock(mutex_);
-  auto made = std::make_unique<CUgraph_st>(CUgraph_st{0});
-  *graph = made.get();
-  graphs_.emplace(made.get(), std::move(made));
+  *graph = new_graph(0);
   return CUDA_SUCCESS;
+}
+
+CUgraph simulated_machine::new_graph(std::uint64_t capture_id) {
+  auto made = std::make_unique<CUgraph_st>(CUgraph_st{capture_id});
+  const CUgraph graph = made.get();
+  graphs_.emplace(graph, std::move(made));
+  return graph;
 }
 
 CUresult simulated_machine::destroy_graph(CUgraph graph) {

@@ -278,6 +278,9 @@ class simulated_machine {
       std::uintptr_t address, std::size_t size);
   /// Removes a mapping and puts inaccessible reserved address space back; mutex_ held.
   void remove_mapping(std::map<std::uintptr_t, memory_mapping>::iterator mapping);
+  /// A new graph of the machine's, made by the program (capture id 0) or by ending a capture;
+  /// mutex_ held.
+  CUgraph new_graph(std::uint64_t capture_id);
   /// Frees physical memory (closes its file, returns its bytes to the device); mutex_ held.
   void free_physical_memory(
       std::unordered_map<CUmemGenericAllocationHandle, physical_memory>::iterator memory);
