@@ -83,6 +83,8 @@ namespace gpumem::driver {
   X(exchange_capture_mode, cuThreadExchangeStreamCaptureMode, optional)      \
   X(graph_create, cuGraphCreate, optional)                                   \
   X(graph_destroy, cuGraphDestroy, optional)                                 \
+  X(graph_get_nodes, cuGraphGetNodes, optional)                              \
+  X(graph_node_get_type, cuGraphNodeGetType, optional)                       \
   X(event_create, cuEventCreate, required)                                   \
   X(event_destroy, cuEventDestroy, required)                                 \
   X(event_record_with_flags, cuEventRecordWithFlags, required)               \

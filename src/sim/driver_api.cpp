@@ -116,14 +116,18 @@ CUresult mem_alloc_async(CUdeviceptr* pointer,
   void* memory = nullptr;
   const CUresult status =
       machine().allocate(pool->device, size, memory_kind::stream_ordered, pool, &memory);
-  if (status == CUDA_SUCCESS) *pointer = as_address(memory);
-  return status;
+  if (status != CUDA_SUCCESS) return status;
+  *pointer = as_address(memory);
+  machine().record_if_capturing(stream, CU_GRAPH_NODE_TYPE_MEM_ALLOC);
+  return CUDA_SUCCESS;
 }
 
 CUresult mem_free_async(CUdeviceptr pointer, CUstream stream) {
   int device = 0;
   if (const CUresult status = stream_device(stream, &device); status != CUDA_SUCCESS) return status;
-  return machine().release(as_pointer(pointer), {memory_kind::stream_ordered});
+  const CUresult status = machine().release(as_pointer(pointer), {memory_kind::stream_ordered});
+  if (status == CUDA_SUCCESS) machine().record_if_capturing(stream, CU_GRAPH_NODE_TYPE_MEM_FREE);
+  return status;
 }
 
 CUresult stream_synchronize(CUstream stream) {
@@ -1393,6 +1397,18 @@ GPUMEM_SIM_EXPORT CUresult cuGraphDestroy(CUgraph graph) {
   enter(__func__);
   if (const CUresult status = require_initialized(); status != CUDA_SUCCESS) return status;
   return machine().destroy_graph(graph);
+}
+
+GPUMEM_SIM_EXPORT CUresult cuGraphGetNodes(CUgraph graph, CUgraphNode* nodes, size_t* count) {
+  enter(__func__);
+  if (const CUresult status = require_initialized(); status != CUDA_SUCCESS) return status;
+  return machine().graph_nodes(graph, nodes, count);
+}
+
+GPUMEM_SIM_EXPORT CUresult cuGraphNodeGetType(CUgraphNode node, CUgraphNodeType* type) {
+  enter(__func__);
+  if (const CUresult status = require_initialized(); status != CUDA_SUCCESS) return status;
+  return machine().graph_node_type(node, type);
 }
 
 // ------------------------------------------------------------------------------------------

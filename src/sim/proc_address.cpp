@@ -193,6 +193,8 @@ const std::array kEntries{
                address(&cuStreamEndCapture_ptsz)},
     proc_entry{"cuGraphCreate", 10000, address(&cuGraphCreate), nullptr},
     proc_entry{"cuGraphDestroy", 10000, address(&cuGraphDestroy), nullptr},
+    proc_entry{"cuGraphGetNodes", 10000, address(&cuGraphGetNodes), nullptr},
+    proc_entry{"cuGraphNodeGetType", 10000, address(&cuGraphNodeGetType), nullptr},
     proc_entry{"cuThreadExchangeStreamCaptureMode",
                10010,
                address(&cuThreadExchangeStreamCaptureMode),

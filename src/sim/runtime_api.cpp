@@ -778,6 +778,16 @@ GPUMEM_SIM_EXPORT cudaError_t cudaGraphCreate(cudaGraph_t* graph, unsigned int f
 GPUMEM_SIM_EXPORT cudaError_t cudaGraphDestroy(cudaGraph_t graph) {
   return with_context([&] { return legacy().graph_destroy(graph); });
 }
+GPUMEM_SIM_EXPORT cudaError_t cudaGraphGetNodes(cudaGraph_t graph,
+                                                cudaGraphNode_t* nodes,
+                                                size_t* count) {
+  return with_context([&] { return legacy().graph_get_nodes(graph, nodes, count); });
+}
+GPUMEM_SIM_EXPORT cudaError_t cudaGraphNodeGetType(cudaGraphNode_t node, cudaGraphNodeType* type) {
+  // The runtime's node types have the driver's values.
+  return with_context(
+      [&] { return legacy().graph_node_get_type(node, reinterpret_cast<CUgraphNodeType*>(type)); });
+}
 
 // ------------------------------------------------------------------------------------------
 // Events

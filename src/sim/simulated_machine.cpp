@@ -680,19 +680,19 @@ CUresult simulated_machine::end_capture(CUstream stream, CUgraph* graph) {
   const bool invalidated = object.capture_status == CU_STREAM_CAPTURE_STATUS_INVALIDATED;
   const std::uint64_t id = object.capture_id;
   const CUgraph into = object.capture_graph;
+  std::vector<CUgraphNodeType> captured = std::move(object.captured_nodes);
   object.capture_status = CU_STREAM_CAPTURE_STATUS_NONE;
   object.capture_id = 0;
   object.capture_graph = nullptr;
+  object.captured_nodes.clear();
   if (invalidated) {
     *graph = nullptr;
     return CUDA_ERROR_STREAM_CAPTURE_INVALIDATED;
   }
-  if (into != nullptr && graphs_.contains(into)) {
-    into->capture_id = id;
-    *graph = into;
-    return CUDA_SUCCESS;
-  }
-  *graph = new_graph(id);
+  *graph = into != nullptr && graphs_.contains(into) ? into : new_graph(id);
+  (*graph)->capture_id = id;
+  for (const CUgraphNodeType type : captured)
+    (*graph)->nodes.push_back(std::make_unique<CUgraphNode_st>(CUgraphNode_st{type}));
   return CUDA_SUCCESS;
 }
 
@@ -703,7 +703,8 @@ CUresult simulated_machine::create_graph(CUgraph* graph) {
 }
 
 CUgraph simulated_machine::new_graph(std::uint64_t capture_id) {
-  auto made = std::make_unique<CUgraph_st>(CUgraph_st{capture_id});
+  auto made = std::make_unique<CUgraph_st>();
+  made->capture_id = capture_id;
   const CUgraph graph = made.get();
   graphs_.emplace(graph, std::move(made));
   return graph;
@@ -712,6 +713,42 @@ CUgraph simulated_machine::new_graph(std::uint64_t capture_id) {
 CUresult simulated_machine::destroy_graph(CUgraph graph) {
   std::lock_guard lock(mutex_);
   return graphs_.erase(graph) == 1 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+}
+
+void simulated_machine::record_if_capturing(CUstream stream, CUgraphNodeType type) {
+  std::lock_guard lock(mutex_);
+  const auto it = streams_.find(stream);
+  if (it != streams_.end() && it->second->capture_status == CU_STREAM_CAPTURE_STATUS_ACTIVE)
+    it->second->captured_nodes.push_back(type);
+}
+
+CUresult simulated_machine::graph_nodes(CUgraph graph,
+                                        CUgraphNode* nodes,
+                                        std::size_t* count) const {
+  std::lock_guard lock(mutex_);
+  if (count == nullptr || !graphs_.contains(graph)) return CUDA_ERROR_INVALID_VALUE;
+  if (nodes == nullptr) {
+    *count = graph->nodes.size();
+    return CUDA_SUCCESS;
+  }
+  *count = std::min(*count, graph->nodes.size());
+  for (std::size_t i = 0; i < *count; ++i)
+    nodes[i] = graph->nodes[i].get();
+  return CUDA_SUCCESS;
+}
+
+CUresult simulated_machine::graph_node_type(CUgraphNode node, CUgraphNodeType* type) const {
+  std::lock_guard lock(mutex_);
+  if (type == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  for (const auto& [graph, object] : graphs_) {
+    for (const auto& owned : object->nodes) {
+      if (owned.get() == node) {
+        *type = node->type;
+        return CUDA_SUCCESS;
+      }
+    }
+  }
+  return CUDA_ERROR_INVALID_VALUE;
 }
 
 namespace {

@@ -38,6 +38,9 @@ struct CUstream_st {
   std::thread::id capture_thread;
   std::uint64_t capture_id = 0;
   CUgraph capture_graph = nullptr;  ///< the program's graph the capture goes into (ToGraph)
+  /// The nodes the capture recorded so far, in order (stream-ordered allocations and frees
+  /// only; the simulator runs other captured work at once and records no node for it).
+  std::vector<CUgraphNodeType> captured_nodes;
 };
 
 /// An event; every recorded event is complete at once.
@@ -61,9 +64,17 @@ struct CUmemPoolHandle_st {
   std::uint64_t used_high = 0;
 };
 
-/// A graph, made by the program or by ending a capture: the simulator records no nodes in it.
+/// A node of a graph: only its type.
+struct CUgraphNode_st {
+  CUgraphNodeType type;
+};
+
+/// A graph, made by the program or by ending a capture. Its nodes are the stream-ordered
+/// allocations and frees a capture recorded into it (CU_GRAPH_NODE_TYPE_MEM_ALLOC and _MEM_FREE,
+/// as CUDA records them); the simulator records no other node.
 struct CUgraph_st {
-  std::uint64_t capture_id;
+  std::uint64_t capture_id = 0;
+  std::vector<std::unique_ptr<CUgraphNode_st>> nodes;
 };
 
 namespace gpumem::sim {
@@ -225,6 +236,14 @@ class simulated_machine {
   /// An empty graph of the program's (cuGraphCreate).
   CUresult create_graph(CUgraph* graph);
   CUresult destroy_graph(CUgraph graph);
+  /// Records a node of `type` in the capture `stream` runs, if it captures (a stream-ordered
+  /// allocation or free made on it).
+  void record_if_capturing(CUstream stream, CUgraphNodeType type);
+  /// cuGraphGetNodes: the graph's nodes (up to `*count` of them into `nodes` when it is not
+  /// null), and in `*count` how many it has (when `nodes` is null) or were written.
+  CUresult graph_nodes(CUgraph graph, CUgraphNode* nodes, std::size_t* count) const;
+  /// cuGraphNodeGetType of a node of one of the machine's graphs.
+  CUresult graph_node_type(CUgraphNode node, CUgraphNodeType* type) const;
   /// The result of a call that is not allowed while a stream captures in a mode that forbids
   /// it (cuMemAlloc, cuMemFree, cuCtxSynchronize, ...): CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED,
   /// and the capture is invalidated, as CUDA does; CUDA_SUCCESS when nothing forbids the call.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cuda_platform.hpp"
+#include "graph_node_types.hpp"
 
 namespace {
 
@@ -166,6 +167,24 @@ TEST(RuntimeApi, CaptureStatusIsVisibleThroughTheRuntime) {
   ASSERT_EQ(cudaStreamEndCapture(stream, &graph), cudaSuccess);
   ASSERT_EQ(cudaStreamIsCapturing(stream, &status), cudaSuccess);
   EXPECT_EQ(status, cudaStreamCaptureStatusNone);
+  EXPECT_EQ(cudaGraphDestroy(graph), cudaSuccess);
+  EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
+}
+
+// What the shim's capture check relies on (Preload.CapturedAllocationsGoToCuda): CUDA records a
+// captured cudaMallocAsync and cudaFreeAsync as the graph's allocation and free nodes, and the
+// simulator does too.
+TEST(RuntimeApi, CapturedStreamOrderedAllocationsAreGraphNodes) {
+  cudaStream_t stream = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeRelaxed), cudaSuccess);
+  void* captured = nullptr;
+  ASSERT_EQ(cudaMallocAsync(&captured, 4096, stream), cudaSuccess);
+  ASSERT_EQ(cudaFreeAsync(captured, stream), cudaSuccess);
+  cudaGraph_t graph = nullptr;
+  ASSERT_EQ(cudaStreamEndCapture(stream, &graph), cudaSuccess);
+  EXPECT_EQ(gpumem::test::graph_node_types(graph),
+            (std::vector{cudaGraphNodeTypeMemAlloc, cudaGraphNodeTypeMemFree}));
   EXPECT_EQ(cudaGraphDestroy(graph), cudaSuccess);
   EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
 }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cuda_platform.hpp"
+#include "graph_node_types.hpp"
 
 namespace {
 
@@ -472,15 +473,28 @@ TEST_F(Preload, LimitIsTheTotalAndOutOfMemoryIsCudasCode) {  // GPUMEM_STACK=lim
   EXPECT_EQ(cudaFree(warm), cudaSuccess);
 }
 
+// A stream-ordered allocation and free made while the stream captures belong to the graph: CUDA
+// records them as its allocation and free nodes. The shim must pass them to CUDA, not serve them
+// from its pool (which would leave the graph without them). Warm pairs first, so the pool has a
+// block the capture could wrongly take.
 TEST_F(Preload, CapturedAllocationsGoToCuda) {
   cudaStream_t stream = nullptr;
   ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  for (int i = 0; i < 4; ++i) {
+    void* warm = nullptr;
+    ASSERT_EQ(cudaMallocAsync(&warm, 4096, stream), cudaSuccess);
+    ASSERT_EQ(cudaFreeAsync(warm, stream), cudaSuccess);
+  }
+  ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
   ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeRelaxed), cudaSuccess);
   void* captured = nullptr;
   ASSERT_EQ(cudaMallocAsync(&captured, 4096, stream), cudaSuccess);
   ASSERT_EQ(cudaFreeAsync(captured, stream), cudaSuccess);
   cudaGraph_t graph = nullptr;
   ASSERT_EQ(cudaStreamEndCapture(stream, &graph), cudaSuccess);  // nothing synchronized
+  EXPECT_EQ(gpumem::test::graph_node_types(graph),
+            (std::vector{cudaGraphNodeTypeMemAlloc, cudaGraphNodeTypeMemFree}))
+      << "the captured cudaMallocAsync and cudaFreeAsync must be the graph's nodes";
   EXPECT_EQ(cudaGraphDestroy(graph), cudaSuccess);
   EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
 }
