@@ -5,6 +5,7 @@
 
 #include <cuda_runtime.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -92,13 +93,48 @@ int main(int argc, char** argv) {
       !check(cudaMallocAsync(&scratch, 1 << 20, stream), "cudaMallocAsync") ||
       !check(cudaMemsetAsync(scratch, 0, 1 << 20, stream), "cudaMemsetAsync") ||
       !check(cudaFreeAsync(scratch, stream), "cudaFreeAsync") ||
-      !check(cudaStreamSynchronize(stream), "cudaStreamSynchronize") ||
+      !check(cudaStreamSynchronize(stream), "cudaStreamSynchronize")) {
+    return 1;
+  }
+  // A stream-ordered pair made while the stream captures is the graph's allocation and free
+  // (under a preload too: one that served it from its own pool would leave the graph empty).
+  cudaGraph_t graph = nullptr;
+  if (!check(cudaStreamBeginCapture(stream, cudaStreamCaptureModeRelaxed),
+             "cudaStreamBeginCapture") ||
+      !check(cudaMallocAsync(&scratch, 1 << 20, stream), "cudaMallocAsync in a capture") ||
+      !check(cudaFreeAsync(scratch, stream), "cudaFreeAsync in a capture") ||
+      !check(cudaStreamEndCapture(stream, &graph), "cudaStreamEndCapture")) {
+    return 1;
+  }
+  cudaGraphNode_t nodes[4] = {};
+  std::size_t node_count = 4;
+  if (!check(cudaGraphGetNodes(graph, nodes, &node_count), "cudaGraphGetNodes")) return 1;
+  int allocations = 0;
+  int frees = 0;
+  for (std::size_t i = 0; i < node_count; ++i) {
+    cudaGraphNodeType type{};
+    if (!check(cudaGraphNodeGetType(nodes[i], &type), "cudaGraphNodeGetType")) return 1;
+    allocations += type == cudaGraphNodeTypeMemAlloc;
+    frees += type == cudaGraphNodeTypeMemFree;
+  }
+  if (node_count != 2 || allocations != 1 || frees != 1) {
+    std::fprintf(stderr,
+                 "runtime_smoke: the captured graph has %zu node(s), %d allocation(s) and %d "
+                 "free(s); expected one of each\n",
+                 node_count,
+                 allocations,
+                 frees);
+    return 1;
+  }
+  if (!check(cudaGraphDestroy(graph), "cudaGraphDestroy") ||
       !check(cudaStreamDestroy(stream), "cudaStreamDestroy") ||
       !check(cudaFree(device), "cudaFree")) {
     return 1;
   }
-  std::printf("runtime_smoke: %d values round-tripped%s; stream-ordered allocation worked\n",
-              kCount,
-              launch_kernel ? " through a kernel" : "");
+  std::printf(
+      "runtime_smoke: %d values round-tripped%s; stream-ordered allocation worked, and in a "
+      "capture became the graph's nodes\n",
+      kCount,
+      launch_kernel ? " through a kernel" : "");
   return 0;
 }
