@@ -1341,8 +1341,8 @@ GPUMEM_SIM_EXPORT CUresult cuStreamBeginCapture_v2_ptsz(CUstream stream, CUstrea
   return stream_begin_capture(stream, mode);
 }
 namespace {
-// The capture's work goes into the program's graph, which ending the capture hands back; the
-// simulator records no nodes either way.
+// The capture's work goes into the program's graph, which ending the capture hands back (with
+// the nodes the simulator records: stream-ordered allocations and frees).
 CUresult stream_begin_capture_to_graph(CUstream stream, CUgraph graph, CUstreamCaptureMode mode) {
   if (graph == nullptr) return CUDA_ERROR_INVALID_VALUE;
   return stream_begin_capture(stream, mode, graph);
